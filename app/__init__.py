@@ -1,0 +1,3 @@
+"""Tempera: sketch-guided neural inpainting."""
+
+__version__ = "0.1.0"
