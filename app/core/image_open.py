@@ -1,0 +1,174 @@
+"""Open an image file safely: size limit before decoding, strict decoding, EXIF orientation.
+
+Everything that reads pixels from disk (photos, masks, sketches) goes through
+:func:`open_oriented`, so every reader gets the same limits and the same one-line errors.
+Pillow only; no torch, no Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageFile, ImageOps
+
+from app.core.errors import TemperaError
+
+DEFAULT_MAX_PIXELS = 150_000_000
+MAX_PIXELS_ENV = "TEMPERA_MAX_PIXELS"
+
+# Formats we decode. Restricting Pillow to these keeps its many exotic decoders (and their
+# bugs) away from user files. (The JPEG opener also returns MPO, the multi-picture JPEG
+# many cameras and phones write.)
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")
+_FORMAT_LIST = "PNG, JPEG, WebP, TIFF or BMP"
+
+# A truncated JPEG must be an error, not an image padded with grey. Pillow's default is
+# False already; we set it again because another library may have flipped this global.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# TIFF "EXIF" from getexif() is the whole first IFD, including tags that describe the
+# file's own layout. Copied into another file they would lie, so they are dropped.
+_TIFF_LAYOUT_TAGS = (
+    254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323,
+    324, 325, 338, 339, 340, 341, 347, 530, 531, 532, 34675,
+)
+
+_ORIENTATION = 0x0112
+
+
+def pixel_limit(max_pixels: int | None = None) -> int:
+    """The pixel limit for one load: the argument, else env TEMPERA_MAX_PIXELS, else 150 MP."""
+    if max_pixels is not None:
+        limit = int(max_pixels)
+    else:
+        raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+        if not raw:
+            limit = DEFAULT_MAX_PIXELS
+        else:
+            try:
+                limit = int(float(raw))
+            except ValueError:
+                raise TemperaError(
+                    f"{MAX_PIXELS_ENV}={raw!r} is not a number of pixels (e.g. 200000000)"
+                ) from None
+    if limit <= 0:
+        raise TemperaError(f"the pixel limit must be positive, got {limit}")
+    return limit
+
+
+def _mp(pixels: float) -> str:
+    """Megapixels for a message: '300', '12.5', '0.0001' (3 significant digits)."""
+    return f"{pixels / 1e6:.3g}"
+
+
+def limit_message(name: str, size: tuple[int, int], limit: int) -> str:
+    w, h = size
+    return (
+        f"{name} is {w} x {h} = {_mp(w * h)} MP, above the {_mp(limit)} MP limit "
+        f"(set {MAX_PIXELS_ENV} to raise it)"
+    )
+
+
+@dataclass
+class OpenedImage:
+    """A fully decoded Pillow image with orientation applied, plus what we keep of its metadata."""
+
+    image: Image.Image
+    format: str | None
+    mode: str  # the mode as stored in the file, before any conversion
+    icc_profile: bytes | None
+    exif: bytes | None  # orientation reset to 1; None when the file had no EXIF
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, EOFError) or "truncated" in text.lower():
+        return "the file is truncated"  # Pillow words this several ways
+    return text or type(exc).__name__
+
+
+def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> OpenedImage:
+    """Decode ``path`` completely, refusing it before decoding when it is over the limit.
+
+    Raises TemperaError (one line naming the file) for a missing file, a folder, an
+    unsupported or damaged file, and an image above the pixel limit.
+    """
+    path = Path(path)
+    name = path.name or str(path)
+    limit = pixel_limit(max_pixels)
+    if not path.exists():
+        raise TemperaError(f"{path} does not exist")
+    if path.is_dir():
+        raise TemperaError(f"{path} is a folder, not an image")
+    # Pillow's own bomb check runs inside Image.open (warning above the limit, error above
+    # twice it). Keep its limit at least ours so it never refuses what we allow; anything
+    # it does refuse is reported with our message below.
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limit:
+        Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings():
+            # We refuse oversize images ourselves, with a better message, right after open.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path, formats=READ_FORMATS)
+    except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{_mp(int(found.group(1)))} MP" if found else "too large"
+        raise TemperaError(
+            f"{name} is {pixels}, above the {_mp(limit)} MP limit "
+            f"(set {MAX_PIXELS_ENV} to raise it)"
+        ) from None
+    except Image.UnidentifiedImageError:
+        raise TemperaError(
+            f"cannot read {name}: not a {_FORMAT_LIST} image, or the file is damaged"
+        ) from None
+    except PermissionError:
+        raise TemperaError(f"cannot read {name}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise TemperaError(f"cannot read {name}: {_describe(exc)}") from None
+
+    with img:
+        w, h = img.size
+        if w <= 0 or h <= 0:
+            raise TemperaError(f"cannot read {name}: it has no pixels ({w} x {h})")
+        if w * h > limit:  # header size only: nothing has been decoded yet
+            raise TemperaError(limit_message(name, (w, h), limit))
+        mode = img.mode
+        fmt = img.format
+        try:
+            # Decoding errors (truncated data, bad CRC, broken zlib stream) surface here.
+            img.load()
+            exif = img.getexif()
+            oriented = ImageOps.exif_transpose(img)
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
+                IndexError, MemoryError) as exc:
+            raise TemperaError(f"cannot read {name}: {_describe(exc)}") from None
+        icc = img.info.get("icc_profile") or None
+    return OpenedImage(
+        image=oriented,
+        format=fmt,
+        mode=mode,
+        icc_profile=icc,
+        exif=_kept_exif(exif, fmt),
+    )
+
+
+def _kept_exif(exif: Image.Exif, fmt: str | None) -> bytes | None:
+    """EXIF bytes to carry to the output: orientation reset, TIFF layout tags dropped."""
+    if fmt == "TIFF":
+        for tag in _TIFF_LAYOUT_TAGS:
+            exif.pop(tag, None)
+    if not len(exif) and not exif.get_ifd(0x8769) and not exif.get_ifd(0x8825):
+        return None
+    if _ORIENTATION in exif:
+        # The pixels are already upright; a kept orientation would rotate them twice.
+        exif[_ORIENTATION] = 1
+    try:
+        return exif.tobytes()
+    except Exception:  # noqa: BLE001 - malformed maker notes must not block opening a photo
+        return None

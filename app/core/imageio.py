@@ -1,0 +1,227 @@
+"""Image files in and out: the app's only door to disk for pixels.
+
+``load_image`` gives upright 8-bit RGB (+ alpha) with the metadata worth keeping;
+``save_image`` writes it back atomically with that metadata. Masks and sketches are read
+by :mod:`app.core.masks_io` (re-exported here, as the layer contract names this module).
+numpy + Pillow only: no torch, no Qt (``tests/test_layers.py`` checks).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image
+
+from app.core.errors import TemperaError
+from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
+from app.core.pixel_modes import to_rgb_alpha
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "SAVE_FORMATS",
+    "LoadedImage",
+    "load_image",
+    "save_image",
+    "load_mask",
+    "mask_from_alpha",
+    "load_sketch",
+    "pixel_limit",
+]
+
+# Extension -> Pillow format. Anything else is refused rather than guessed.
+SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
+_ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
+_ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
+_EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, before any threads.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is ambiguous
+class LoadedImage:
+    rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation applied
+    alpha: np.ndarray | None  # (H, W) uint8 or None
+    icc_profile: bytes | None  # only an RGB profile; gray/CMYK profiles do not fit `rgb`
+    exif: bytes | None  # with orientation reset to 1
+    path: Path | None
+    format: str | None  # Pillow format name, e.g. "JPEG"
+    mode: str  # original Pillow mode, e.g. "I;16", "CMYK", "P"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), Pillow order."""
+        return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+
+def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> LoadedImage:
+    """Read any supported image as upright RGB uint8 (+ alpha). TemperaError on bad input."""
+    path = Path(path)
+    opened = open_oriented(path, max_pixels=max_pixels)
+    try:
+        rgb, alpha, icc = to_rgb_alpha(opened.image, opened.icc_profile)
+    except (ValueError, OSError) as exc:  # e.g. a colour model Pillow cannot convert
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise TemperaError(f"cannot read {path.name}: {reason}") from None
+    return LoadedImage(
+        rgb=rgb,
+        alpha=alpha,
+        icc_profile=icc,
+        exif=opened.exif,
+        path=path,
+        format=opened.format,
+        mode=opened.mode,
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        # Hard links and case-insensitive file systems resolve to different strings.
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_array(rgb: np.ndarray, alpha: np.ndarray | None) -> None:
+    # Programming errors, not user errors: a ValueError with a traceback is right here.
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be uint8 (H, W, 3), got {getattr(rgb, 'dtype', type(rgb))} "
+                         f"{getattr(rgb, 'shape', '')}")
+    if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]):
+        raise ValueError(f"alpha must be uint8 {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
+
+
+def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int,
+                  lossless: bool) -> dict:
+    opts: dict = {}
+    if icc and fmt in _ICC_FORMATS:
+        opts["icc_profile"] = icc
+    if exif and fmt in _EXIF_FORMATS:
+        parsed = Image.Exif()
+        parsed.load(exif)  # accepts bytes with or without the "Exif\0\0" header
+        opts["exif"] = parsed
+    quality = int(min(100, max(1, quality)))
+    if fmt == "JPEG":
+        opts["quality"] = quality
+        # Full-resolution chroma at high quality: 4:2:0 smears the colour edges of a fill.
+        opts["subsampling"] = 0 if quality >= 90 else 2
+        opts["optimize"] = True
+    elif fmt == "WEBP":
+        if lossless:
+            opts["lossless"] = True
+            opts["quality"] = 100  # effort, for lossless
+        else:
+            opts["quality"] = quality
+    elif fmt == "TIFF":
+        opts["compression"] = "tiff_lzw"  # lossless and readable everywhere
+    elif fmt == "PNG":
+        opts["compress_level"] = 6
+    return opts
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    quality: int = 95,
+    lossless: bool = False,
+    protect: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
+
+    The format comes from the extension. The file appears complete or not at all: a temp
+    file in the same folder is written, fsynced and renamed over ``path``; on any failure
+    the temp file is removed and an existing ``path`` is left as it was. Refuses to write
+    over any of ``protect`` (the inputs). The folder must exist.
+    """
+    path = Path(path)
+    _check_array(rgb, alpha)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted({s for s in SAVE_FORMATS}))
+        raise TemperaError(f"cannot save {path.name}: unknown extension "
+                           f"{path.suffix or '(none)'!r}; use one of {known}")
+    for other in protect:
+        if _same_file(path, Path(other)):
+            raise TemperaError(f"refusing to overwrite the input {path.name}; "
+                               f"choose another output name or folder")
+    folder = path.parent
+    if not folder.is_dir():
+        raise TemperaError(f"cannot save {path.name}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise TemperaError(f"cannot save {path}: it is a folder")
+
+    if alpha is not None and fmt in _ALPHA_FORMATS:
+        img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    else:
+        img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, lossless=lossless)
+
+    # Keep the permissions an existing file had; new files get the usual 0666 & ~umask
+    # (mkstemp would leave them 0600).
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, format=fmt, **opts)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, (OSError, ValueError)):
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise TemperaError(f"cannot save {path.name}: {reason}") from None
+        raise
+    _fsync_dir(folder)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless to skip where unsupported."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# Re-exported so callers follow the contract's single module (imported last: masks_io
+# only depends on image_open/pixel_modes, never on this module, so there is no cycle).
+from app.core.masks_io import load_mask, load_sketch, mask_from_alpha  # noqa: E402

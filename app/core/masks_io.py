@@ -1,0 +1,102 @@
+"""Masks and sketches from image files, as the app's arrays.
+
+Rules (the same for the GUI, the batch runner and evaluation):
+
+* A file whose alpha channel really varies (some pixel not fully opaque) is read through
+  its alpha: opaque (alpha > 127) marks. A fully opaque RGBA/LA file is read like a
+  gray one, because editors often export a black/white mask with a solid alpha.
+* Otherwise the luminance decides, thresholded at > 127 rather than > 0: masks saved as
+  JPEG carry compression noise around the edges and in the "black" area. The exception
+  is a 0/1 label map (max value 1, as written by ``np.save``-style scripts), where
+  non-zero marks, so it does not come out empty.
+* Sketches: strokes are bright (luminance > 127); for a file with real transparency they
+  must also be opaque.
+* EXIF orientation is applied, so a mask drawn on the camera's sideways JPEG lines up with
+  the upright photo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from app.core.errors import TemperaError
+from app.core.image_open import open_oriented
+from app.core.pixel_modes import gray8
+
+if TYPE_CHECKING:
+    from app.core.imageio import LoadedImage
+
+_THRESHOLD = 127
+
+
+def _gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """(luminance uint8 (H,W), alpha uint8 (H,W) when it has real transparency, else None)."""
+    mode = img.mode
+    if mode == "PA" or (mode == "P" and "transparency" in img.info):
+        img, mode = img.convert("RGBA"), "RGBA"
+    alpha: np.ndarray | None = None
+    if mode in ("RGBA", "RGBa", "LA", "La"):
+        conv = img.convert("LA")
+        arr = np.asarray(conv)
+        gray, alpha = arr[..., 0], arr[..., 1]
+        if alpha.min() == 255:
+            alpha = None  # solid alpha carries no information
+        return np.ascontiguousarray(gray), None if alpha is None else np.ascontiguousarray(alpha)
+    if mode in ("1", "L", "I", "F") or mode.startswith("I;16"):
+        return gray8(img), None
+    return np.asarray(img.convert("L"), dtype=np.uint8), None
+
+
+def _check_size(name: str, got: tuple[int, int], want: tuple[int, int], what: str) -> None:
+    if tuple(got) != tuple(want):
+        raise TemperaError(
+            f"{name} is {got[0]} x {got[1]} but the image is {want[0]} x {want[1]}"
+            f" (the {what} must have the image's size)"
+        )
+
+
+def load_mask(
+    path: str | os.PathLike[str], size: tuple[int, int], *, max_pixels: int | None = None
+) -> np.ndarray:
+    """Read a mask file as bool (H, W), True = hole. ``size`` is the image's (width, height)."""
+    path = Path(path)
+    opened = open_oriented(path, max_pixels=max_pixels)
+    _check_size(path.name, opened.image.size, size, "mask")
+    gray, alpha = _gray_and_alpha(opened.image)
+    if alpha is not None:
+        return alpha > _THRESHOLD
+    if gray.size and gray.max() == 1:
+        return gray > 0
+    return gray > _THRESHOLD
+
+
+def mask_from_alpha(img: LoadedImage) -> np.ndarray:
+    """Holes where the image is transparent (alpha < 128), as bool (H, W).
+
+    An image without an alpha channel has nothing to say about holes; that is a user
+    error ("use transparency as mask" on a JPEG), reported rather than returning an empty
+    mask that would silently do nothing.
+    """
+    if img.alpha is None:
+        name = img.path.name if img.path is not None else "the image"
+        raise TemperaError(f"{name} has no transparency to use as a mask")
+    return img.alpha <= _THRESHOLD
+
+
+def load_sketch(
+    path: str | os.PathLike[str], size: tuple[int, int], *, max_pixels: int | None = None
+) -> np.ndarray:
+    """Read a sketch file as uint8 (H, W) in {0, 255}, 255 = stroke."""
+    path = Path(path)
+    opened = open_oriented(path, max_pixels=max_pixels)
+    _check_size(path.name, opened.image.size, size, "sketch")
+    gray, alpha = _gray_and_alpha(opened.image)
+    strokes = gray > _THRESHOLD
+    if alpha is not None:
+        strokes &= alpha > _THRESHOLD
+    return np.where(strokes, np.uint8(255), np.uint8(0))

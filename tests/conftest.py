@@ -1,0 +1,33 @@
+"""Shared test fixtures. Qt runs offscreen so GUI tests work on headless CI."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def gradient_rgb(width: int = 48, height: int = 32) -> np.ndarray:
+    """A smooth, asymmetric test picture: rotations and flips all give different arrays."""
+    y, x = np.mgrid[0:height, 0:width]
+    r = (x * 255 // max(width - 1, 1)).astype(np.uint8)
+    g = (y * 255 // max(height - 1, 1)).astype(np.uint8)
+    b = ((x + 2 * y) % 256).astype(np.uint8)
+    return np.dstack([r, g, b])
+
+
+@pytest.fixture
+def photo_path(tmp_path: Path) -> Path:
+    """A small synthetic RGB JPEG (48 x 32) carrying EXIF (camera make, orientation 1)."""
+    exif = Image.Exif()
+    exif[0x010F] = "TemperaCam"  # Make
+    exif[0x0112] = 1  # Orientation: upright
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(gradient_rgb()).save(path, "JPEG", quality=95, exif=exif)
+    return path

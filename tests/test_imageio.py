@@ -1,0 +1,428 @@
+"""app.core.imageio: every input mode to upright RGB uint8, metadata, limits, atomic saves."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from app.core.errors import TemperaError
+from app.core.imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, save_image
+from tests.conftest import gradient_rgb
+
+SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _exif(orientation: int | None = None, make: str = "TemperaCam") -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = make
+    if orientation is not None:
+        exif[0x0112] = orientation
+    return exif
+
+
+def _assert_one_line_naming(exc: pytest.ExceptionInfo, name: str) -> None:
+    text = str(exc.value)
+    assert "\n" not in text
+    assert name in text
+
+
+def _temp_leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------- modes -> RGB uint8
+
+
+def test_default_limit_is_150_mp() -> None:
+    assert DEFAULT_MAX_PIXELS == 150_000_000
+
+
+def test_jpeg_fixture_loads_with_exif(photo_path: Path) -> None:
+    img = load_image(photo_path)
+    assert isinstance(img, LoadedImage)
+    assert img.rgb.shape == (32, 48, 3) and img.rgb.dtype == np.uint8
+    assert img.size == (48, 32)
+    assert img.format == "JPEG" and img.mode == "RGB" and img.alpha is None
+    assert img.path == photo_path
+    exif = Image.Exif()
+    exif.load(img.exif)
+    assert exif[0x010F] == "TemperaCam"
+    assert np.abs(img.rgb.astype(int) - gradient_rgb()).mean() < 3
+
+
+@pytest.mark.parametrize(
+    "fmt, ext, exact",
+    [("PNG", "png", True), ("BMP", "bmp", True), ("TIFF", "tif", True),
+     ("WEBP", "webp", False), ("JPEG", "jpg", False)],
+)
+def test_each_format_loads(tmp_path: Path, fmt: str, ext: str, exact: bool) -> None:
+    rgb = gradient_rgb()
+    path = tmp_path / f"in.{ext}"
+    Image.fromarray(rgb).save(path, fmt)
+    img = load_image(path)
+    assert img.format == fmt and img.rgb.shape == rgb.shape and img.rgb.dtype == np.uint8
+    if exact:
+        np.testing.assert_array_equal(img.rgb, rgb)
+    else:
+        assert np.abs(img.rgb.astype(int) - rgb).mean() < 4
+
+
+def test_grayscale_l(tmp_path: Path) -> None:
+    gray = np.array([[0, 100, 255]], np.uint8)
+    Image.fromarray(gray, "L").save(tmp_path / "g.png")
+    img = load_image(tmp_path / "g.png")
+    assert img.mode == "L" and img.alpha is None
+    np.testing.assert_array_equal(img.rgb, np.repeat(gray[..., None], 3, axis=2))
+
+
+def test_la_keeps_alpha(tmp_path: Path) -> None:
+    arr = np.array([[[10, 255], [200, 0], [90, 128]]], np.uint8)
+    Image.fromarray(arr, "LA").save(tmp_path / "la.png")
+    img = load_image(tmp_path / "la.png")
+    assert img.mode == "LA"
+    np.testing.assert_array_equal(img.rgb[..., 1], arr[..., 0])
+    np.testing.assert_array_equal(img.alpha, arr[..., 1])
+
+
+def test_palette_without_and_with_transparency(tmp_path: Path) -> None:
+    pal = Image.new("P", (3, 1))
+    pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * (256 * 3 - 9))
+    pal.putdata([0, 1, 2])
+    pal.save(tmp_path / "p.png")
+    img = load_image(tmp_path / "p.png")
+    assert img.mode == "P" and img.alpha is None
+    np.testing.assert_array_equal(img.rgb[0], [[255, 0, 0], [0, 255, 0], [0, 0, 255]])
+
+    pal.save(tmp_path / "pt.png", transparency=1)
+    img = load_image(tmp_path / "pt.png")
+    assert img.alpha is not None
+    np.testing.assert_array_equal(img.alpha[0], [255, 0, 255])
+    np.testing.assert_array_equal(img.rgb[0, 0], [255, 0, 0])
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+def test_16_bit_gray_is_scaled_not_clipped(tmp_path: Path, mode: str) -> None:
+    values = np.array([[0, 257, 32768, 65535]], np.uint16)
+    im = Image.fromarray(values)  # I;16 (little endian)
+    if mode == "I;16B":
+        im = Image.frombytes("I;16B", (4, 1), values.astype(">u2").tobytes())
+    path = tmp_path / "g16.tif"
+    im.save(path)
+    img = load_image(path)
+    assert img.mode == mode
+    np.testing.assert_array_equal(img.rgb[0, :, 0], [0, 1, 128, 255])
+    assert (img.rgb[..., 0] == img.rgb[..., 2]).all()
+
+
+def test_16_bit_png_gray(tmp_path: Path) -> None:
+    Image.fromarray(np.array([[0, 32768, 65535]], np.uint16)).save(tmp_path / "g.png")
+    img = load_image(tmp_path / "g.png")
+    np.testing.assert_array_equal(img.rgb[0, :, 0], [0, 128, 255])
+
+
+def test_mode_i_16_bit_range_and_wide_range(tmp_path: Path) -> None:
+    narrow = Image.fromarray(np.array([[0, 32768, 65535]], np.int32), "I")
+    narrow.save(tmp_path / "i.tif")
+    img = load_image(tmp_path / "i.tif")
+    assert img.mode == "I"
+    np.testing.assert_array_equal(img.rgb[0, :, 0], [0, 128, 255])
+    wide = Image.fromarray(np.array([[-100_000, 0, 1_000_000]], np.int32), "I")
+    wide.save(tmp_path / "w.tif")
+    out = load_image(tmp_path / "w.tif").rgb[0, :, 0]
+    assert out[0] == 0 and out[2] == 255 and out[1] == 23  # 100000 / 1100000 * 255
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [([0.0, 0.5, 1.0], [0, 128, 255]),            # normalised float
+     ([0.0, 100.0, 255.0], [0, 100, 255]),        # 8-bit range stored as float
+     ([-1.0, 0.0, 3.0], [0, 64, 255])],           # unknown range: stretched
+)
+def test_float_mode(tmp_path: Path, values: list[float], expected: list[int]) -> None:
+    Image.fromarray(np.array([values], np.float32), "F").save(tmp_path / "f.tif")
+    img = load_image(tmp_path / "f.tif")
+    assert img.mode == "F"
+    np.testing.assert_array_equal(img.rgb[0, :, 0], expected)
+
+
+def test_16_bit_rgb(tmp_path: Path) -> None:
+    deep = np.zeros((2, 2, 3), np.uint16)
+    deep[..., 0], deep[..., 1] = 65535, 32768
+    for ext in ("png", "tif"):
+        cv2.imwrite(str(tmp_path / f"c.{ext}"), deep[..., ::-1])  # OpenCV writes BGR
+        img = load_image(tmp_path / f"c.{ext}")
+        np.testing.assert_array_equal(img.rgb[0, 0], [255, 128, 0])
+
+
+def test_cmyk_jpeg_converts_and_drops_cmyk_profile(tmp_path: Path) -> None:
+    cmyk = Image.new("CMYK", (4, 4), (0, 255, 255, 0))  # pure red in naive CMYK
+    cmyk.save(tmp_path / "c.jpg", quality=100)
+    img = load_image(tmp_path / "c.jpg")
+    assert img.mode == "CMYK" and img.icc_profile is None
+    r, g, b = img.rgb[2, 2].astype(int)
+    assert r > 240 and g < 15 and b < 15
+
+
+def test_cmyk_with_bad_profile_falls_back(tmp_path: Path) -> None:
+    cmyk = Image.new("CMYK", (4, 4), (0, 0, 0, 255))
+    cmyk.save(tmp_path / "c.tif", icc_profile=b"not a profile at all, just bytes")
+    img = load_image(tmp_path / "c.tif")
+    assert img.rgb.max() < 10 and img.icc_profile is None
+
+
+def test_one_bit(tmp_path: Path) -> None:
+    im = Image.new("1", (3, 1))
+    im.putdata([0, 1, 0])
+    im.save(tmp_path / "b.png")
+    img = load_image(tmp_path / "b.png")
+    np.testing.assert_array_equal(img.rgb[0, :, 0], [0, 255, 0])
+
+
+def test_rgba_alpha_kept_and_reattached_on_png_save(tmp_path: Path) -> None:
+    rgb = gradient_rgb(8, 6)
+    alpha = np.tile(np.arange(0, 256, 32, dtype=np.uint8), (6, 1))
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(tmp_path / "a.png")
+    img = load_image(tmp_path / "a.png")
+    np.testing.assert_array_equal(img.alpha, alpha)
+    np.testing.assert_array_equal(img.rgb, rgb)
+    out = save_image(tmp_path / "o.png", img.rgb, alpha=img.alpha)
+    back = Image.open(out)
+    assert back.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(back)[..., 3], alpha)
+
+
+def test_jpeg_and_bmp_drop_alpha(tmp_path: Path) -> None:
+    rgb = gradient_rgb(8, 6)
+    alpha = np.zeros((6, 8), np.uint8)
+    for ext in ("jpg", "bmp"):
+        out = save_image(tmp_path / f"o.{ext}", rgb, alpha=alpha)
+        assert Image.open(out).mode == "RGB"
+
+
+# ---------------------------------------------------------------- EXIF orientation
+
+
+@pytest.mark.parametrize("orientation, k", [(6, -1), (3, 2), (8, 1)])
+def test_exif_orientation_rotates_pixels_and_resets_tag(
+    tmp_path: Path, orientation: int, k: int
+) -> None:
+    stored = gradient_rgb(12, 8)
+    Image.fromarray(stored).save(tmp_path / "o.png", exif=_exif(orientation))
+    img = load_image(tmp_path / "o.png")
+    np.testing.assert_array_equal(img.rgb, np.rot90(stored, k=k))
+    exif = Image.Exif()
+    exif.load(img.exif)
+    assert exif[0x0112] == 1 and exif[0x010F] == "TemperaCam"
+    saved = save_image(tmp_path / "saved.jpg", img.rgb, exif=img.exif)
+    again = Image.open(saved).getexif()
+    assert again[0x0112] == 1 and again[0x010F] == "TemperaCam"
+    # Loading what we saved must not rotate a second time.
+    assert load_image(saved).size == img.size
+
+
+def test_exif_orientation_on_camera_jpeg(tmp_path: Path) -> None:
+    stored = gradient_rgb(40, 24)
+    Image.fromarray(stored).save(tmp_path / "cam.jpg", quality=98, exif=_exif(6))
+    img = load_image(tmp_path / "cam.jpg")
+    assert img.size == (24, 40)
+    assert np.abs(img.rgb.astype(int) - np.rot90(stored, k=-1)).mean() < 3
+
+
+def test_tiff_layout_tags_not_carried_as_exif(tmp_path: Path) -> None:
+    Image.fromarray(gradient_rgb()).save(tmp_path / "t.tif", exif=_exif(1))
+    img = load_image(tmp_path / "t.tif")
+    exif = Image.Exif()
+    exif.load(img.exif)
+    assert 256 not in exif and 273 not in exif and exif[0x010F] == "TemperaCam"
+    out = save_image(tmp_path / "small.png", img.rgb[:4, :4], exif=img.exif)
+    assert Image.open(out).size == (4, 4)
+
+
+# ---------------------------------------------------------------- ICC
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "webp", "tif"])
+def test_icc_profile_survives_round_trip(tmp_path: Path, ext: str) -> None:
+    Image.fromarray(gradient_rgb()).save(tmp_path / f"in.{ext}", icc_profile=SRGB_ICC)
+    img = load_image(tmp_path / f"in.{ext}")
+    assert img.icc_profile == SRGB_ICC
+    out = save_image(tmp_path / f"out.{ext}", img.rgb, icc_profile=img.icc_profile)
+    assert load_image(out).icc_profile == SRGB_ICC
+
+
+def test_gray_profile_not_attached_to_rgb(tmp_path: Path) -> None:
+    gray_icc = bytearray(SRGB_ICC)
+    gray_icc[16:20] = b"GRAY"
+    Image.new("L", (4, 4), 50).save(tmp_path / "g.png", icc_profile=bytes(gray_icc))
+    assert load_image(tmp_path / "g.png").icc_profile is None
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_truncated_jpeg_is_an_error(photo_path: Path, tmp_path: Path) -> None:
+    data = photo_path.read_bytes()
+    for i, cut in enumerate((len(data) // 2, 400)):
+        bad = tmp_path / f"cut{i}.jpg"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(TemperaError) as exc:
+            load_image(bad)
+        _assert_one_line_naming(exc, bad.name)
+
+
+def test_truncated_png_is_an_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "ok.png")
+    data = (tmp_path / "ok.png").read_bytes()
+    bad = tmp_path / "cut.png"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(TemperaError) as exc:
+        load_image(bad)
+    _assert_one_line_naming(exc, "cut.png")
+
+
+def test_random_bytes_missing_folder_and_unsupported(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(TemperaError) as exc:
+        load_image(junk)
+    _assert_one_line_naming(exc, "junk.jpg")
+    with pytest.raises(TemperaError) as exc:
+        load_image(tmp_path / "nothere.png")
+    _assert_one_line_naming(exc, "nothere.png")
+    (tmp_path / "adir.png").mkdir()
+    with pytest.raises(TemperaError) as exc:
+        load_image(tmp_path / "adir.png")
+    _assert_one_line_naming(exc, "adir.png")
+    Image.new("RGB", (16, 16)).save(tmp_path / "icon.ico")  # Pillow reads ICO; we do not
+    with pytest.raises(TemperaError) as exc:
+        load_image(tmp_path / "icon.ico")
+    _assert_one_line_naming(exc, "icon.ico")
+
+
+def test_pixel_limit_refuses_before_decoding(tmp_path: Path) -> None:
+    Image.fromarray(gradient_rgb(200, 100)).save(tmp_path / "big.png")
+    data = (tmp_path / "big.png").read_bytes()
+    (tmp_path / "big.png").write_bytes(data[: len(data) // 2])  # decoding would fail
+    with pytest.raises(TemperaError) as exc:
+        load_image(tmp_path / "big.png", max_pixels=1000)
+    text = str(exc.value)
+    assert text.startswith("big.png is 200 x 100 = 0.02 MP, above the 0.001 MP limit")
+    assert "TEMPERA_MAX_PIXELS" in text and "\n" not in text
+
+
+def test_pixel_limit_from_environment(photo_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEMPERA_MAX_PIXELS", "1000")
+    with pytest.raises(TemperaError, match="above the 0.001 MP limit"):
+        load_image(photo_path)
+    monkeypatch.setenv("TEMPERA_MAX_PIXELS", "lots")
+    with pytest.raises(TemperaError, match="TEMPERA_MAX_PIXELS"):
+        load_image(photo_path)
+    monkeypatch.setenv("TEMPERA_MAX_PIXELS", "2000")
+    assert load_image(photo_path).size == (48, 32)  # 1536 pixels: allowed
+
+
+def test_pillow_bomb_error_becomes_our_message(
+    photo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(TemperaError) as exc:  # 1536 px > 2 x 100: Pillow refuses in open()
+        load_image(photo_path, max_pixels=100)
+    assert "photo.jpg is 0.00154 MP, above the 0.0001 MP limit" in str(exc.value)
+
+
+# ---------------------------------------------------------------- saving
+
+
+@pytest.mark.parametrize("ext", ["png", "bmp", "tif", "tiff", "webp"])
+def test_lossless_saves_round_trip_exactly(tmp_path: Path, ext: str) -> None:
+    rgb = gradient_rgb()
+    out = save_image(tmp_path / f"o.{ext}", rgb, lossless=True)
+    assert out == tmp_path / f"o.{ext}"
+    np.testing.assert_array_equal(load_image(out).rgb, rgb)
+
+
+def test_jpeg_quality_is_used(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    lo = save_image(tmp_path / "lo.jpeg", rgb, quality=20)
+    hi = save_image(tmp_path / "hi.jpg", rgb, quality=95)
+    assert lo.stat().st_size < hi.stat().st_size
+    assert Image.open(hi).format == "JPEG"
+
+
+def test_unknown_extension_and_missing_folder(tmp_path: Path) -> None:
+    rgb = gradient_rgb()
+    with pytest.raises(TemperaError, match="unknown extension"):
+        save_image(tmp_path / "o.gif", rgb)
+    with pytest.raises(TemperaError, match="does not exist"):
+        save_image(tmp_path / "no" / "o.png", rgb)
+    assert not (tmp_path / "no").exists()
+
+
+def test_save_success_leaves_no_temp_and_normal_permissions(tmp_path: Path) -> None:
+    out = save_image(tmp_path / "o.png", gradient_rgb())
+    assert _temp_leftovers(tmp_path) == []
+    mode = stat.S_IMODE(out.stat().st_mode)
+    assert mode == 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_failed_save_keeps_existing_file_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "o.png"
+    target.write_bytes(b"the old file")
+
+    def half_write_then_fail(self, fp, *args, **kwargs):
+        fp.write(b"partial")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", half_write_then_fail)
+    with pytest.raises(TemperaError) as exc:
+        save_image(target, gradient_rgb())
+    _assert_one_line_naming(exc, "o.png")
+    assert "No space left" in str(exc.value)
+    assert target.read_bytes() == b"the old file"
+    assert _temp_leftovers(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png"]
+
+
+def test_unexpected_failure_propagates_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(self, fp, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_image(tmp_path / "new.png", gradient_rgb())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_protect_refuses_the_input(photo_path: Path) -> None:
+    before = photo_path.read_bytes()
+    sneaky = photo_path.parent / "." / ".." / photo_path.parent.name / photo_path.name
+    for target in (photo_path, sneaky):
+        with pytest.raises(TemperaError, match="refusing to overwrite the input photo.jpg"):
+            save_image(target, gradient_rgb(), protect=[str(photo_path)])
+    assert photo_path.read_bytes() == before
+    other = save_image(photo_path.with_name("out.jpg"), gradient_rgb(), protect=[photo_path])
+    assert other.exists()
+
+
+def test_protect_sees_hard_links(photo_path: Path) -> None:
+    link = photo_path.with_name("link.jpg")
+    os.link(photo_path, link)
+    with pytest.raises(TemperaError, match="refusing"):
+        save_image(link, gradient_rgb(), protect=[photo_path])
