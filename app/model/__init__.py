@@ -1,0 +1,16 @@
+"""The MTSA inpainting network (torch only)."""
+
+from .config import ModelConfig
+from .discriminator import PatchDiscriminator
+from .generator import GeneratorOutput, InpaintGenerator
+from .mtsa import MTSA, attention_weights, masked_softmax
+
+__all__ = [
+    "MTSA",
+    "GeneratorOutput",
+    "InpaintGenerator",
+    "ModelConfig",
+    "PatchDiscriminator",
+    "attention_weights",
+    "masked_softmax",
+]

@@ -1,0 +1,60 @@
+"""Choosing the compute device in one place: CUDA, then Apple MPS, then the CPU."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from app.core.errors import TemperaError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+ENV_VAR = "TEMPERA_DEVICE"
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_device(name: str | None = "auto") -> torch.device:
+    """Turn a user's choice (or ``$TEMPERA_DEVICE`` when the choice is auto) into a device.
+
+    An explicit device that is not present is an error rather than a silent fallback: the
+    user asked for it by name.
+    """
+    choice = (name or "auto").strip().lower()
+    if choice == "auto":
+        choice = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    kind = choice.split(":", 1)[0]
+    if kind not in DEVICE_CHOICES:
+        raise TemperaError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise TemperaError("device 'cuda' was asked for but this torch build sees no CUDA GPU")
+    if kind == "mps" and not _mps_available():
+        raise TemperaError("device 'mps' was asked for but Apple MPS is not available")
+    return torch.device(choice)
+
+
+def describe(device: torch.device) -> str:
+    """A short label for the status bar and reports, e.g. ``CUDA (NVIDIA H100)``."""
+    if device.type == "cuda":
+        try:
+            return f"CUDA ({torch.cuda.get_device_name(device)})"
+        except Exception:  # a broken driver should not break a label
+            return "CUDA"
+    return device.type.upper()
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True for the GPU out-of-memory errors that are worth retrying on the CPU."""
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom is not None and isinstance(error, oom):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()

@@ -1,0 +1,180 @@
+"""Multi-head temperature masked self-attention (MTSA).
+
+Queries and keys are L2-normalised so scores are cosines in [-1, 1]; a small network
+predicts one bounded temperature per query pixel and head; hole keys get minus infinity
+before the softmax, so every row's weights sum to one over the known keys.
+
+The per-query temperature folds into the query (``q' = tau * q / |q|``), so the learned
+path is exactly ``softmax(tau * cos + bias) @ v`` computed by
+``scaled_dot_product_attention`` with ``scale=1``: a fused kernel on the GPU, and no more
+than one score matrix on the CPU.
+
+The ablation (``constant=True``) is DeepFill's contextual attention scoring: a constant
+temperature of 10, hole keys scored 0 instead of minus infinity and their weights zeroed
+after the softmax, so rows no longer sum to one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+CONSTANT_TEMPERATURE = 10.0  # DeepFill v2's softmax scale
+
+
+@dataclass
+class AttentionRecord:
+    """What the last forward pass attended with, kept for the attention viewer."""
+
+    q: torch.Tensor  # (B, heads, N, d), temperature already folded in
+    k: torch.Tensor  # (B, heads, N, d), unit length
+    key_valid: torch.Tensor  # (B, N) bool
+    temperature: torch.Tensor  # (B, heads, h, w)
+    grid: tuple[int, int]  # (h, w) token grid
+    constant: bool
+
+
+def masked_softmax(scores: torch.Tensor, key_valid: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis restricted to valid keys.
+
+    A row with no valid key returns all zeros (the caller falls back to its input).
+    ``key_valid`` broadcasts against ``scores``.
+    """
+    masked = scores.masked_fill(~key_valid, float("-inf"))
+    weights = torch.softmax(masked, dim=-1)
+    return torch.nan_to_num(weights, nan=0.0)
+
+
+def zero_score_softmax(scores: torch.Tensor, key_valid: torch.Tensor) -> torch.Tensor:
+    """DeepFill's masking: score 0 for hole keys, softmax, then zero their weights."""
+    valid = key_valid.to(scores.dtype)
+    return torch.softmax(scores * valid, dim=-1) * valid
+
+
+class TemperatureNet(nn.Module):
+    """Predicts a bounded temperature per query pixel and head from features and mask.
+
+    ``tau = tau_min + (tau_max - tau_min) * sigmoid(t)``: bounded on both sides, so it can
+    neither diverge to one-hot attention nor collapse to uniform blur, and the bias starts
+    it at ``tau_init`` everywhere.
+    """
+
+    def __init__(self, channels: int, heads: int, tau_min: float, tau_max: float, tau_init: float) -> None:
+        super().__init__()
+        hidden = max(16, channels // 4)
+        self.body = nn.Sequential(
+            nn.Conv2d(channels + 1, hidden, 3, padding=1),
+            nn.ELU(),
+            nn.Conv2d(hidden, heads, 3, padding=1),
+        )
+        self.tau_min = tau_min
+        self.tau_max = tau_max
+        start = (tau_init - tau_min) / (tau_max - tau_min)
+        with torch.no_grad():
+            last = self.body[-1]
+            last.weight.mul_(0.1)  # start close to tau_init everywhere, yet trainable
+            last.bias.fill_(math.log(start / (1.0 - start)))
+
+    def forward(self, feat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        t = self.body(torch.cat([feat, mask], dim=1))
+        return self.tau_min + (self.tau_max - self.tau_min) * torch.sigmoid(t)
+
+
+class MTSA(nn.Module):
+    """Multi-head temperature masked self-attention on a (B, C, H, W) feature map."""
+
+    def __init__(
+        self,
+        channels: int,
+        heads: int = 4,
+        *,
+        tau_min: float = 1.0,
+        tau_max: float = 50.0,
+        tau_init: float = 10.0,
+        max_tokens_side: int = 32,
+        constant: bool = False,
+    ) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError("channels must divide by heads")
+        self.heads = heads
+        self.max_tokens_side = max_tokens_side
+        self.constant = constant
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        self.temperature = TemperatureNet(channels, heads, tau_min, tau_max, tau_init)
+        # Learned gain on the attended residual. Small, not zero: at zero no gradient would
+        # reach the queries, keys or temperatures until the gain itself had moved.
+        self.gain = nn.Parameter(torch.tensor(0.1))
+        self.capture = False  # set by the attention viewer
+        self.last: AttentionRecord | None = None
+        self.last_temperature: torch.Tensor | None = None
+
+    def token_grid(self, height: int, width: int) -> tuple[int, int]:
+        """The attention grid: the feature map pooled so neither side exceeds the cap."""
+        stride = max(1, math.ceil(max(height, width) / self.max_tokens_side))
+        return math.ceil(height / stride), math.ceil(width / stride)
+
+    def forward(self, feat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = feat.shape
+        gh, gw = self.token_grid(height, width)
+        pooled = F.adaptive_avg_pool2d(feat, (gh, gw)) if (gh, gw) != (height, width) else feat
+        hole = F.interpolate(mask, size=(height, width), mode="nearest")
+        # A key whose pooled patch touches the hole is invalid: max-pool the hole.
+        hole_grid = F.adaptive_max_pool2d(hole, (gh, gw)) if (gh, gw) != (height, width) else hole
+        key_valid = hole_grid.flatten(1) < 0.5  # (B, N)
+
+        q, k, v = self.qkv(pooled).chunk(3, dim=1)
+        d = c // self.heads
+
+        def split(x: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) -> (B, heads, N, d)
+            return x.reshape(b, self.heads, d, gh * gw).transpose(-1, -2)
+
+        q, k, v = split(q), split(k), split(v)
+        q = F.normalize(q, dim=-1)
+        k = F.normalize(k, dim=-1)
+        if self.constant:
+            tau = torch.full((b, self.heads, gh, gw), CONSTANT_TEMPERATURE, device=feat.device, dtype=feat.dtype)
+        else:
+            tau = self.temperature(pooled, hole_grid).to(feat.dtype)
+        q = q * tau.flatten(2).unsqueeze(-1)
+        self.last_temperature = tau.detach()
+
+        if self.capture:
+            self.last = AttentionRecord(q.detach(), k.detach(), key_valid.detach(), tau.detach(), (gh, gw), self.constant)
+
+        has_valid = key_valid.any(dim=1)  # (B,)
+        if self.constant:
+            weights = zero_score_softmax(q @ k.transpose(-1, -2), key_valid[:, None, None, :])
+            out = weights @ v
+        else:
+            # Rows of an image with no valid key at all would be NaN: give them a neutral
+            # mask and discard their output below.
+            allowed = key_valid | ~has_valid[:, None]
+            bias = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device)
+            bias = bias.masked_fill(~allowed, float("-inf"))[:, None, None, :]
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+        out = out.transpose(-1, -2).reshape(b, c, gh, gw)
+        out = self.proj(out)
+        if (gh, gw) != (height, width):
+            out = F.interpolate(out, size=(height, width), mode="bilinear", align_corners=False)
+        # Only hole positions take the attended feature; images with no valid key keep theirs.
+        take = hole * has_valid.to(feat.dtype)[:, None, None, None]
+        return feat + self.gain * out * take
+
+
+def attention_weights(record: AttentionRecord, row: int, col: int) -> torch.Tensor:
+    """Attention of the query token at grid (row, col), averaged over heads: (B, h, w)."""
+    gh, gw = record.grid
+    index = row * gw + col
+    scores = record.q[:, :, index : index + 1, :] @ record.k.transpose(-1, -2)  # (B, heads, 1, N)
+    valid = record.key_valid[:, None, None, :]
+    if record.constant:
+        weights = zero_score_softmax(scores, valid)
+    else:
+        weights = masked_softmax(scores, valid)
+    return weights.mean(dim=1).reshape(-1, gh, gw)
