@@ -1,0 +1,156 @@
+"""``batch``: fill a folder of images with their masks (and sketches) from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+from typing import TextIO
+
+NAME = "batch"
+# Spelled out here (tests check they match app.inference) so that `--help` does not have to
+# import torch.
+ENGINE_CHOICES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+FORMAT_CHOICES = ("keep", "png", "jpg", "webp")
+
+EPILOG = """examples:
+  # one mask per photo: shots/beach.jpg is paired with masks/beach.png
+  # (or masks/beach_mask.png, masks/beach-mask.png)
+  python main.py batch --images shots --masks masks --out filled
+
+  # the same mask (say, a watermark) for every photo, written as PNG
+  python main.py batch --images shots --masks watermark.png --out clean --format png
+
+  # sketch-guided fills with the guided network on the GPU, JPEG quality 92
+  python main.py batch --images shots --masks masks --sketches sketches --out filled \\
+      --engine mtsa-guided --device cuda --format jpg --quality 92
+
+  # resume an interrupted run: leave what is already in --out alone
+  python main.py batch --images shots --masks masks --out filled --skip-existing
+
+Masks: white (or opaque, for a transparent PNG) = the area to fill. Outputs are named
+after the input (beach.jpg -> filled/beach.jpg with --format keep) and are never written
+over an input. Ctrl+C stops after the current image.
+exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        NAME,
+        help="fill a folder of images with their masks",
+        description="Fill every image in a folder with its mask (and optional sketch).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--images", required=True, metavar="DIR", help="folder of images (not recursive)")
+    p.add_argument("--masks", required=True, metavar="DIR_OR_FILE",
+                   help="folder of masks paired by name, or one mask for every image")
+    p.add_argument("--sketches", default=None, metavar="DIR",
+                   help="folder of sketches paired by name (photo.png, photo_sketch.png); optional")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--format", dest="fmt", default="keep", choices=FORMAT_CHOICES,
+                   help="output format (default: keep the input's)")
+    p.add_argument("--quality", type=int, default=95, metavar="N",
+                   help="JPEG/WebP quality 1-100 (default: 95)")
+    p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
+                   help="fill engine (default: auto = the network where it beats Telea)")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="where networks run (default: auto = cuda > mps > cpu)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="leave images whose output already exists")
+    p.set_defaults(func=run)
+    return p
+
+
+class ProgressBar:
+    """``\\r[#####.....] 12/40 name.jpg`` on one stderr line, no dependency."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self._last_len = 0
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        filled = self.width * done // max(total, 1)
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {name}"
+        columns = shutil.get_terminal_size((100, 20)).columns
+        line = line[: max(columns - 1, 20)]
+        pad = " " * max(self._last_len - len(line), 0)  # wipe the tail of a longer name
+        self.stream.write(f"\r{line}{pad}")
+        self.stream.flush()
+        self._last_len = len(line)
+
+    def close(self) -> None:
+        if self._last_len:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._last_len = 0
+
+
+class _StopAfterCurrent:
+    """First Ctrl+C: finish the current image and stop. Second Ctrl+C: stop now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "_StopAfterCurrent":
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread (e.g. called from a test runner thread)
+            self._previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        sys.stderr.write("\nstopping after the current image (Ctrl+C again to abort)\n")
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.core.errors import TemperaError
+    from app.inference.batch import plan_batch, run_batch
+
+    try:
+        # Check the folders before loading an engine: a typo should not wait for torch.
+        plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
+                   quality=args.quality)
+        from app.inference.engines import load_engine
+
+        engine = load_engine(args.engine, args.device)
+    except TemperaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    notice = getattr(engine, "notice", None)
+    print(f"engine: {engine.name} on {getattr(engine, 'device', 'CPU')}"
+          + (f" ({notice})" if notice else ""), file=sys.stderr)
+
+    bar = ProgressBar(sys.stderr)
+    try:
+        with _StopAfterCurrent() as stop:
+            report = run_batch(args.images, args.masks, args.out, sketches=args.sketches,
+                               fmt=args.fmt, quality=args.quality, engine=engine,
+                               skip_existing=args.skip_existing, progress=bar, cancel=stop)
+    except TemperaError as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        bar.close()
+        print("aborted", file=sys.stderr)
+        return 130
+    bar.close()
+    print(report.summary())
+    if report.failed:
+        return 1
+    return 130 if report.cancelled else 0

@@ -1,0 +1,275 @@
+"""Fill a folder of images with one engine: the batch runner behind the CLI and the UI.
+
+One bad file never stops a batch: every per-item problem (unreadable image, missing or
+wrong-size mask, engine error) is recorded with a one-line reason and the run goes on.
+Outputs are written atomically by ``save_image``, so an interrupted run leaves complete
+files or none, and an input is never written over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from app.core.errors import TemperaError
+from app.core.imageio import load_image, load_mask, load_sketch, save_image
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+FORMATS = ("keep", "png", "jpg", "webp")
+MASK_SUFFIXES = ("", "_mask", "-mask")
+SKETCH_SUFFIXES = ("", "_sketch", "-sketch")
+# When a stem has several candidate files, prefer lossless ones (a JPEG mask is noisy).
+_EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bmp", ".webp",
+                                                    ".jpg", ".jpeg"))}
+
+ProgressFn = Callable[[int, int, str], None]
+CancelFn = Callable[[], bool]
+
+
+class FillEngine(Protocol):
+    name: str
+
+    def fill(self, rgb: np.ndarray, mask: np.ndarray,
+             sketch: np.ndarray | None = None) -> np.ndarray: ...
+
+
+@dataclass
+class BatchItem:
+    image: Path
+    mask: Path | None  # None: no mask found, the item fails
+    sketch: Path | None  # None: fill without a sketch
+    out: Path
+
+
+@dataclass
+class BatchReport:
+    ok: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, one-line reason)
+    seconds: float = 0.0
+    total: int = 0
+    cancelled: bool = False
+    out_dir: Path | None = None
+    engine: str = ""
+
+    @property
+    def not_done(self) -> int:
+        """Items left untouched because the run was cancelled."""
+        return self.total - len(self.ok) - len(self.skipped) - len(self.failed)
+
+    def summary(self) -> str:
+        """A counts line, then one line per failure."""
+        parts = [f"{len(self.ok)} filled", f"{len(self.skipped)} skipped",
+                 f"{len(self.failed)} failed"]
+        if self.cancelled:
+            parts.append(f"{self.not_done} not done (cancelled)")
+        where = f" -> {self.out_dir}" if self.out_dir is not None else ""
+        engine = f" with {self.engine}" if self.engine else ""
+        lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{engine}{where}"]
+        lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
+        return "\n".join(lines)
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if _is_image(p)), key=lambda p: p.name)
+
+
+def _index_by_stem(files: list[Path]) -> dict[str, list[Path]]:
+    index: dict[str, list[Path]] = {}
+    for path in files:
+        index.setdefault(path.stem.casefold(), []).append(path)
+    for paths in index.values():
+        paths.sort(key=lambda p: (_EXT_PREFERENCE.get(p.suffix.lower(), 99), p.name))
+    return index
+
+
+def _partner(image: Path, index: dict[str, list[Path]], suffixes: tuple[str, ...]) -> Path | None:
+    """The file for ``image`` in a folder indexed by stem: photo.jpg -> photo.png,
+    photo_mask.png, photo-mask.png (in that order). Never the image itself, which matters
+    when masks and images share a folder."""
+    for suffix in suffixes:
+        for candidate in index.get((image.stem + suffix).casefold(), []):
+            if candidate.resolve() != image.resolve():
+                return candidate
+    return None
+
+
+def _output_ext(image: Path, fmt: str) -> str:
+    return image.suffix if fmt == "keep" else f".{fmt}"
+
+
+def _existing_dir(path: str | os.PathLike[str], what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise TemperaError(f"the {what} {path} does not exist")
+    if not path.is_dir():
+        raise TemperaError(f"the {what} {path} is not a folder")
+    return path
+
+
+def plan_batch(
+    images_dir: str | os.PathLike[str],
+    masks: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    sketches: str | os.PathLike[str] | None = None,
+    fmt: str = "keep",
+    quality: int = 95,
+) -> list[BatchItem]:
+    """Check the arguments and pair every image with its mask, sketch and output path.
+
+    Raises TemperaError for bad arguments (missing folders, unknown format, no images);
+    per-image problems are left for the run to record.
+    """
+    images_dir = _existing_dir(images_dir, "images folder")
+    if fmt not in FORMATS:
+        raise TemperaError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not 1 <= int(quality) <= 100:
+        raise TemperaError(f"quality must be between 1 and 100, got {quality}")
+    masks = Path(masks)
+    if not masks.exists():
+        raise TemperaError(f"the masks folder or file {masks} does not exist")
+    if masks.is_file() and masks.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise TemperaError(f"the mask {masks.name} is not a PNG, JPEG, WebP, TIFF or BMP file")
+    sketch_dir = _existing_dir(sketches, "sketches folder") if sketches is not None else None
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TemperaError(f"the output {out_dir} is a file, not a folder")
+
+    images = _images_in(images_dir)
+    mask_index = _index_by_stem(_images_in(masks)) if masks.is_dir() else {}
+    sketch_index = _index_by_stem(_images_in(sketch_dir)) if sketch_dir else {}
+    # Masks or sketches kept beside the photos (photo_mask.png) are not photos to fill.
+    helpers = set()
+    for folder, index, suffixes in ((masks, mask_index, MASK_SUFFIXES),
+                                    (sketch_dir, sketch_index, SKETCH_SUFFIXES)):
+        if folder is not None and folder.is_dir() and folder.resolve() == images_dir.resolve():
+            for image in images:
+                partner = _partner(image, index, suffixes[1:])
+                if partner is not None:
+                    helpers.add(partner.resolve())
+    if masks.is_file():
+        helpers.add(masks.resolve())
+    images = [p for p in images if p.resolve() not in helpers]
+    if not images:
+        raise TemperaError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {images_dir}")
+
+    items = []
+    for image in images:
+        mask = masks if masks.is_file() else _partner(image, mask_index, MASK_SUFFIXES)
+        sketch = _partner(image, sketch_index, SKETCH_SUFFIXES) if sketch_dir else None
+        out = out_dir / f"{image.stem}{_output_ext(image, fmt)}"
+        items.append(BatchItem(image=image, mask=mask, sketch=sketch, out=out))
+    return items
+
+
+def run_batch(
+    images_dir: str | os.PathLike[str],
+    masks: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    engine: FillEngine,
+    sketches: str | os.PathLike[str] | None = None,
+    sketches_dir: str | os.PathLike[str] | None = None,
+    fmt: str = "keep",
+    quality: int = 95,
+    skip_existing: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> BatchReport:
+    """Fill every image in ``images_dir`` (not recursive, sorted by name) into ``out_dir``.
+
+    ``masks`` is a folder (paired by stem: photo.png, photo_mask.png, photo-mask.png) or
+    one file used for every image. ``sketches``/``sketches_dir`` (same thing, both names
+    are in use) is an optional folder paired the same way (photo.png, photo_sketch.png,
+    photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``progress(done, total, name)``
+    is called after each item; ``cancel()`` returning True stops before the next item.
+    Bad arguments raise TemperaError; per-item failures go into the report.
+    """
+    if sketches is not None and sketches_dir is not None and Path(sketches) != Path(sketches_dir):
+        raise TemperaError("give the sketches folder once (sketches or sketches_dir)")
+    start = time.monotonic()
+    items = plan_batch(images_dir, masks, out_dir, sketches=sketches or sketches_dir,
+                       fmt=fmt, quality=quality)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TemperaError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+
+    report = BatchReport(total=len(items), out_dir=out_dir, engine=str(getattr(engine, "name", "")))
+    inputs = {p.resolve() for item in items for p in (item.image, item.mask, item.sketch) if p}
+    written: dict[Path, str] = {}  # output -> the input that produced it in this run
+    mask_cache: dict[tuple[int, int], np.ndarray] = {}  # single-mask mode: one load per size
+
+    for done, item in enumerate(items, start=1):
+        if cancel is not None and cancel():
+            report.cancelled = True
+            break
+        name = item.image.name
+        try:
+            outcome = _process(item, engine, quality=quality, skip_existing=skip_existing,
+                               inputs=inputs, written=written,
+                               mask_cache=mask_cache if Path(masks).is_file() else None)
+        except TemperaError as exc:
+            report.failed.append((name, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - an engine bug on one image must not sink the batch
+            log.exception("batch: unexpected error on %s", name)
+            first = " ".join(str(exc).split())[:200]
+            report.failed.append((name, f"unexpected {type(exc).__name__}: {first}"))
+        else:
+            (report.skipped if outcome == "skipped" else report.ok).append(name)
+        if progress is not None:
+            progress(done, len(items), name)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing: bool,
+             inputs: set[Path], written: dict[Path, str],
+             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
+    """Fill one item; returns "ok" or "skipped", raises TemperaError on failure."""
+    out_key = item.out.resolve()
+    if out_key in inputs:
+        raise TemperaError(f"refusing to overwrite the input {item.out.name}; use another --out folder")
+    if out_key in written:
+        raise TemperaError(f"{item.out.name} was already written from {written[out_key]} in this "
+                           f"batch (two inputs share the name {item.image.stem})")
+    if skip_existing and item.out.exists():
+        return "skipped"
+    if item.mask is None:
+        raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}.png, "
+                           f"{item.image.stem}_mask.png, {item.image.stem}-mask.png, any image type)")
+
+    img = load_image(item.image)
+    if mask_cache is not None:
+        if img.size not in mask_cache:
+            mask_cache[img.size] = load_mask(item.mask, img.size)
+        mask = mask_cache[img.size]
+    else:
+        mask = load_mask(item.mask, img.size)
+    sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
+
+    result = engine.fill(img.rgb, mask, sketch)
+    if (not isinstance(result, np.ndarray) or result.dtype != np.uint8
+            or result.shape != img.rgb.shape):
+        raise TemperaError(f"the {getattr(engine, 'name', 'engine')} engine returned "
+                           f"{getattr(result, 'dtype', type(result).__name__)} "
+                           f"{getattr(result, 'shape', '')} for {item.image.name}")
+    protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
+    save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
+               quality=quality, lossless=False, protect=protect)
+    written[out_key] = item.image.name
+    return "ok"

@@ -1,0 +1,362 @@
+"""Batch runner (app.inference.batch) and the ``batch`` command (app.commands.batch)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.commands import batch as batch_cmd
+from app.core.errors import TemperaError
+from app.inference.batch import run_batch
+
+W, H = 32, 24
+RED = np.array([255, 0, 0], np.uint8)
+
+
+class FakeEngine:
+    """Paints holes red and records what it was given."""
+
+    name = "fake"
+    device = "CPU"
+    notice = None
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def fill(self, rgb, mask, sketch=None):
+        self.calls.append({"shape": rgb.shape, "holes": int(mask.sum()),
+                           "sketch": None if sketch is None else sketch.copy()})
+        out = rgb.copy()
+        out[mask] = RED
+        return out
+
+
+def _photo(seed: int, size: tuple[int, int] = (W, H)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 200, (size[1], size[0], 3), dtype=np.uint8)
+
+
+def _mask_arr(size: tuple[int, int] = (W, H)) -> np.ndarray:
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    mask[4:10, 6:16] = 255
+    return mask
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> dict[str, Path]:
+    """images/: a.png (fine), b.jpg (corrupt), c.png (no mask); masks/: a.png, b_mask.png."""
+    images, masks, out = tmp_path / "images", tmp_path / "masks", tmp_path / "out"
+    images.mkdir()
+    masks.mkdir()
+    Image.fromarray(_photo(0)).save(images / "a.png")
+    Image.fromarray(_photo(1)).save(images / "b.jpg")
+    (images / "b.jpg").write_bytes((images / "b.jpg").read_bytes()[:200])  # truncated
+    Image.fromarray(_photo(2)).save(images / "c.png")
+    (images / "notes.txt").write_text("not an image")
+    Image.fromarray(_mask_arr()).save(masks / "a.png")
+    Image.fromarray(_mask_arr()).save(masks / "b_mask.png")
+    return {"images": images, "masks": masks, "out": out, "root": tmp_path}
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tempera")
+    sub = parser.add_subparsers(dest="command", required=True)
+    batch_cmd.register(sub)
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    """The command's engine: load_engine is replaced so no torch model is needed."""
+    engines = pytest.importorskip("app.inference.engines")
+    engine = FakeEngine()
+    seen = {}
+
+    def load_engine(name="auto", device="auto", weights_dir=None):
+        seen.update(name=name, device=device)
+        return engine
+
+    monkeypatch.setattr(engines, "load_engine", load_engine)
+    engine.loaded_with = seen  # type: ignore[attr-defined]
+    return engine
+
+
+# ---------------------------------------------------------------- run_batch
+
+
+def test_mixed_folder_report_and_outputs(job: dict[str, Path]) -> None:
+    before = _digest(job["images"]), _digest(job["masks"])
+    engine = FakeEngine()
+    calls = []
+    report = run_batch(job["images"], job["masks"], job["out"], engine=engine,
+                       progress=lambda d, t, n: calls.append((d, t, n)))
+    assert report.ok == ["a.png"]
+    failed = dict(report.failed)
+    assert set(failed) == {"b.jpg", "c.png"}
+    assert "b.jpg" in failed["b.jpg"] and "\n" not in failed["b.jpg"]
+    assert failed["c.png"].startswith("no mask for c.png")
+    assert report.skipped == [] and report.total == 3 and report.seconds >= 0
+    assert calls == [(1, 3, "a.png"), (2, 3, "b.jpg"), (3, 3, "c.png")]
+    assert len(engine.calls) == 1 and engine.calls[0]["holes"] == 60
+
+    assert sorted(p.name for p in job["out"].iterdir()) == ["a.png"]  # no temp, no partial
+    out = np.asarray(Image.open(job["out"] / "a.png"))
+    expected = _photo(0)
+    expected[_mask_arr() > 0] = RED
+    np.testing.assert_array_equal(out, expected)
+    assert (_digest(job["images"]), _digest(job["masks"])) == before
+
+    text = report.summary()
+    assert text.splitlines()[0].startswith("3 images: 1 filled, 0 skipped, 2 failed")
+    assert "failed: c.png: no mask" in text
+
+
+def test_skip_existing(job: dict[str, Path]) -> None:
+    run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine())
+    stamp = (job["out"] / "a.png").stat().st_mtime_ns
+    engine = FakeEngine()
+    report = run_batch(job["images"], job["masks"], job["out"], engine=engine, skip_existing=True)
+    assert report.skipped == ["a.png"] and report.ok == [] and engine.calls == []
+    assert (job["out"] / "a.png").stat().st_mtime_ns == stamp
+    again = run_batch(job["images"], job["masks"], job["out"], engine=engine)
+    assert again.ok == ["a.png"]  # without the flag it is filled again
+
+
+def test_single_mask_file_for_every_image(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(3):
+        Image.fromarray(_photo(i)).save(images / f"p{i}.png")
+    Image.fromarray(_photo(9, (10, 10))).save(images / "small.png")
+    Image.fromarray(_mask_arr()).save(tmp_path / "watermark.png")
+    engine = FakeEngine()
+    report = run_batch(images, tmp_path / "watermark.png", tmp_path / "out", engine=engine, fmt="jpg")
+    assert report.ok == ["p0.png", "p1.png", "p2.png"]
+    assert report.failed == [("small.png", "watermark.png is 32 x 24 but the image is 10 x 10 "
+                                           "(the mask must have the image's size)")]
+    assert all(c["holes"] == 60 for c in engine.calls)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    assert Image.open(tmp_path / "out" / "p0.jpg").format == "JPEG"
+
+
+def test_sketches_are_paired_and_passed_to_the_engine(job: dict[str, Path]) -> None:
+    sketches = job["root"] / "sketches"
+    sketches.mkdir()
+    stroke = np.zeros((H, W), np.uint8)
+    stroke[6, 6:16] = 255
+    Image.fromarray(stroke).save(sketches / "a_sketch.png")
+    Image.fromarray(_mask_arr()).save(job["masks"] / "c-mask.png")
+    engine = FakeEngine()
+    report = run_batch(job["images"], job["masks"], job["out"], engine=engine, sketches=sketches)
+    assert report.ok == ["a.png", "c.png"]
+    np.testing.assert_array_equal(engine.calls[0]["sketch"], stroke)
+    assert engine.calls[1]["sketch"] is None  # a missing sketch is no sketch, not a failure
+    # The brief's keyword spelling works too.
+    engine2 = FakeEngine()
+    run_batch(job["images"], job["masks"], job["out"], engine=engine2, sketches_dir=sketches)
+    np.testing.assert_array_equal(engine2.calls[0]["sketch"], stroke)
+
+
+def test_never_writes_over_inputs(job: dict[str, Path]) -> None:
+    Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
+    before = _digest(job["images"])
+    report = run_batch(job["images"], job["masks"], job["images"], engine=FakeEngine())
+    reasons = dict(report.failed)
+    assert report.ok == []
+    assert reasons["a.png"].startswith("refusing to overwrite the input a.png")
+    assert _digest(job["images"]) == before
+
+
+def test_masks_beside_the_photos(tmp_path: Path) -> None:
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    Image.fromarray(_photo(0)).save(folder / "beach.png")
+    Image.fromarray(_mask_arr()).save(folder / "beach_mask.png")
+    engine = FakeEngine()
+    report = run_batch(folder, folder, tmp_path / "out", engine=engine)
+    assert report.ok == ["beach.png"] and report.total == 1  # the mask is not a photo to fill
+    assert engine.calls[0]["holes"] == 60  # and the photo was not used as its own mask
+
+
+def test_formats_alpha_and_name_clash(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    rgba = np.dstack([_photo(0), np.full((H, W), 77, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(images / "x.png")
+    Image.fromarray(_photo(1)).save(images / "x.tif")
+    Image.fromarray(_mask_arr()).save(tmp_path / "m.png")
+    for fmt, ext in (("webp", ".webp"), ("png", ".png")):
+        out = tmp_path / f"out_{fmt}"
+        report = run_batch(images, tmp_path / "m.png", out, engine=FakeEngine(), fmt=fmt)
+        assert report.ok == ["x.png"]
+        assert report.failed[0][0] == "x.tif" and "already written from x.png" in report.failed[0][1]
+        saved = Image.open(out / f"x{ext}")
+        assert saved.mode == "RGBA" and np.asarray(saved)[..., 3].max() == 77
+    keep = run_batch(images, tmp_path / "m.png", tmp_path / "keep", engine=FakeEngine())
+    assert keep.ok == ["x.png", "x.tif"]
+    assert Image.open(tmp_path / "keep" / "x.tif").format == "TIFF"
+
+
+def test_cancel_stops_after_current_item(job: dict[str, Path]) -> None:
+    Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
+    done = []
+    report = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine(),
+                       progress=lambda d, t, n: done.append(n), cancel=lambda: len(done) >= 1)
+    assert report.cancelled and done == ["a.png"] and report.not_done == 2
+    assert "2 not done (cancelled)" in report.summary()
+
+
+def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]) -> None:
+    Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
+
+    class Flaky(FakeEngine):
+        def fill(self, rgb, mask, sketch=None):
+            out = super().fill(rgb, mask, sketch)
+            if len(self.calls) == 1:
+                raise RuntimeError("CUDA error:\nsomething odd")
+            return out[:-1]  # wrong shape
+
+    report = run_batch(job["images"], job["masks"], job["out"], engine=Flaky())
+    reasons = dict(report.failed)
+    assert reasons["a.png"] == "unexpected RuntimeError: CUDA error: something odd"
+    assert "returned uint8 (23, 32, 3)" in reasons["c.png"]
+    assert not job["out"].exists() or list(job["out"].iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"images_dir": "nope"}, "images folder"),
+     ({"masks": "nope.png"}, "does not exist"),
+     ({"fmt": "gif"}, "unknown output format"),
+     ({"quality": 0}, "quality"),
+     ({"sketches": "nope"}, "sketches folder")],
+)
+def test_bad_arguments_raise(job: dict[str, Path], kwargs: dict, message: str) -> None:
+    args = {"images_dir": job["images"], "masks": job["masks"], "out_dir": job["out"]}
+    for key in ("images_dir", "masks"):
+        if key in kwargs:
+            args[key] = job["root"] / kwargs.pop(key)
+    if "sketches" in kwargs:
+        kwargs["sketches"] = job["root"] / kwargs["sketches"]
+    with pytest.raises(TemperaError, match=message):
+        run_batch(**args, engine=FakeEngine(), **kwargs)
+    assert not job["out"].exists()
+
+
+def test_empty_folder_is_a_bad_argument(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    Image.fromarray(_mask_arr()).save(tmp_path / "m.png")
+    with pytest.raises(TemperaError, match="no images"):
+        run_batch(tmp_path / "empty", tmp_path / "m.png", tmp_path / "out", engine=FakeEngine())
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_command_exit_1_with_progress_and_summary(
+    job: dict[str, Path], fake_engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _parse(["batch", "--images", str(job["images"]), "--masks", str(job["masks"]),
+                   "--out", str(job["out"]), "--engine", "telea", "--device", "cpu"])
+    assert args.func(args) == 1
+    assert fake_engine.loaded_with == {"name": "telea", "device": "cpu"}  # type: ignore[attr-defined]
+    captured = capsys.readouterr()
+    assert "\r[" in captured.err and "] 3/3 c.png" in captured.err
+    assert "3 images: 1 filled, 0 skipped, 2 failed" in captured.out
+    assert "failed: b.jpg:" in captured.out
+    assert (job["out"] / "a.png").is_file()
+
+
+def test_command_exit_0_and_skip_existing(
+    job: dict[str, Path], fake_engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (job["images"] / "b.jpg").unlink()
+    Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
+    argv = ["batch", "--images", str(job["images"]), "--masks", str(job["masks"]),
+            "--out", str(job["out"]), "--format", "webp", "--quality", "80"]
+    args = _parse(argv)
+    assert args.func(args) == 0
+    assert sorted(p.name for p in job["out"].iterdir()) == ["a.webp", "c.webp"]
+    args = _parse(argv + ["--skip-existing"])
+    assert args.func(args) == 0
+    assert "2 images: 0 filled, 2 skipped, 0 failed" in capsys.readouterr().out
+
+
+def test_command_bad_arguments_exit_2(
+    job: dict[str, Path], fake_engine: FakeEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _parse(["batch", "--images", str(job["root"] / "missing"), "--masks",
+                   str(job["masks"]), "--out", str(job["out"])])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the images folder") and err.count("\n") == 1
+    assert fake_engine.calls == [] and not job["out"].exists()
+
+
+def test_command_engine_unavailable_exit_2(
+    job: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engines = pytest.importorskip("app.inference.engines")
+
+    def unavailable(name="auto", device="auto", weights_dir=None):
+        raise TemperaError(f"engine {name!r} is not installed")
+
+    monkeypatch.setattr(engines, "load_engine", unavailable)
+    args = _parse(["batch", "--images", str(job["images"]), "--masks", str(job["masks"]),
+                   "--out", str(job["out"]), "--engine", "mtsa"])
+    assert args.func(args) == 2
+    assert capsys.readouterr().err == "error: engine 'mtsa' is not installed\n"
+
+
+def test_parser_rejects_unknown_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _parse(["batch", "--images", "a", "--masks", "b", "--out", "c", "--format", "gif"])
+    assert exc.value.code == 2
+
+
+def test_help_has_worked_examples() -> None:
+    parser = argparse.ArgumentParser(prog="tempera")
+    sub = parser.add_subparsers()
+    p = batch_cmd.register(sub)
+    text = p.format_help()
+    assert "python main.py batch --images shots --masks masks --out filled" in text
+    assert "--skip-existing" in text and "exit status" in text
+
+
+def test_choices_match_the_inference_layer() -> None:
+    engines = pytest.importorskip("app.inference.engines")
+    device = pytest.importorskip("app.inference.device")
+    assert batch_cmd.ENGINE_CHOICES == tuple(engines.ENGINE_NAMES)
+    assert batch_cmd.DEVICE_CHOICES == tuple(device.DEVICE_CHOICES)
+
+
+def test_progress_bar_format() -> None:
+    import io
+
+    stream = io.StringIO()
+    bar = batch_cmd.ProgressBar(stream, width=10)
+    bar(12, 40, "a_long_name.jpg")
+    bar(13, 40, "b.jpg")
+    bar.close()
+    assert stream.getvalue().startswith("\r[###.......] 12/40 a_long_name.jpg")
+    assert "\r[###.......] 13/40 b.jpg          \n" in stream.getvalue()
+
+
+def test_real_telea_engine_end_to_end(job: dict[str, Path]) -> None:
+    engines = pytest.importorskip("app.inference.engines")
+    engine = engines.load_engine("telea", "cpu")
+    report = run_batch(job["images"], job["masks"], job["out"], engine=engine)
+    assert report.ok == ["a.png"]
+    out = np.asarray(Image.open(job["out"] / "a.png")).astype(int)
+    src = _photo(0).astype(int)
+    keep = _mask_arr() == 0
+    np.testing.assert_array_equal(out[keep], src[keep])  # outside the hole: untouched
+    assert np.abs(out[~keep] - src[~keep]).mean() > 1  # inside: actually filled
