@@ -426,3 +426,41 @@ def test_protect_sees_hard_links(photo_path: Path) -> None:
     os.link(photo_path, link)
     with pytest.raises(TemperaError, match="refusing"):
         save_image(link, gradient_rgb(), protect=[photo_path])
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "I;16"])
+@pytest.mark.parametrize("compression, orientation, k", [
+    (None, 6, -1), (None, 8, 1), (None, 3, 2), ("tiff_lzw", 6, -1),
+])
+def test_tiff_orientation(tmp_path: Path, mode: str, compression: str | None,
+                          orientation: int, k: int) -> None:
+    # Pillow rotates TIFFs itself while decoding; on its built-in path (uncompressed L,
+    # RGBA, I;16, ...) orientations 5-8 came out scrambled.
+    stored = gradient_rgb(12, 8)
+    if mode == "I;16":
+        im = Image.fromarray(stored[..., 0].astype(np.uint16) * 257)
+    elif mode == "RGBA":
+        im = Image.fromarray(np.dstack([stored, stored[..., 1]]), "RGBA")
+    else:
+        im = Image.fromarray(stored).convert(mode)
+    kw = {"compression": compression} if compression else {}
+    im.save(tmp_path / "o.tif", exif=_exif(orientation), **kw)
+    img = load_image(tmp_path / "o.tif")
+    expected = np.rot90(np.asarray(im.convert("RGB")) if mode != "I;16" else stored, k=k)
+    np.testing.assert_array_equal(img.rgb[..., 0], expected[..., 0])
+    if mode == "RGBA":
+        np.testing.assert_array_equal(img.alpha, np.rot90(stored[..., 1], k=k))
+    if img.exif is not None:
+        exif = Image.Exif()
+        exif.load(img.exif)
+        assert exif.get(0x0112, 1) == 1
+
+
+def test_truncated_tiff_is_an_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "t.tif")
+    data = (tmp_path / "t.tif").read_bytes()
+    (tmp_path / "t.tif").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TemperaError) as exc:
+        load_image(tmp_path / "t.tif")
+    _assert_one_line_naming(exc, "t.tif")

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from app.core.errors import TemperaError
 
@@ -31,6 +31,12 @@ _FORMAT_LIST = "PNG, JPEG, WebP, TIFF or BMP"
 # A truncated JPEG must be an error, not an image padded with grey. Pillow's default is
 # False already; we set it again because another library may have flipped this global.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# Pillow 13 applies TIFF orientation itself while loading, and on its built-in path for
+# uncompressed files it scrambles orientations 5-8 (decodes into the already-swapped
+# size). Its libtiff path gets them right, so every TIFF goes through libtiff.
+# tests/test_imageio.py::test_tiff_orientation guards this.
+TiffImagePlugin.READ_LIBTIFF = True
 
 # TIFF "EXIF" from getexif() is the whole first IFD, including tags that describe the
 # file's own layout. Copied into another file they would lie, so they are dropped.
