@@ -464,3 +464,12 @@ def test_truncated_tiff_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TemperaError) as exc:
         load_image(tmp_path / "t.tif")
     _assert_one_line_naming(exc, "t.tif")
+
+
+def test_oversized_exif_does_not_block_a_jpeg_save(tmp_path: Path) -> None:
+    exif = _exif(1)
+    exif[0x927C] = b"\0" * 70_000  # a bulky maker note: more than one JPEG segment holds
+    out = save_image(tmp_path / "o.jpg", gradient_rgb(), exif=exif.tobytes())
+    assert load_image(out).exif is None
+    png = save_image(tmp_path / "o.png", gradient_rgb(), exif=exif.tobytes())
+    assert len(load_image(png).exif) > 70_000  # PNG has no such limit: kept

@@ -8,6 +8,7 @@ numpy + Pillow only: no torch, no Qt (``tests/test_layers.py`` checks).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from PIL import Image
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
 from app.core.pixel_modes import to_rgb_alpha
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -46,6 +49,7 @@ SAVE_FORMATS = {
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
+_JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 
 
 def _read_umask() -> int:
@@ -121,7 +125,12 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
     if exif and fmt in _EXIF_FORMATS:
         parsed = Image.Exif()
         parsed.load(exif)  # accepts bytes with or without the "Exif\0\0" header
-        opts["exif"] = parsed
+        if fmt == "JPEG" and len(parsed.tobytes()) > _JPEG_EXIF_MAX:
+            # One JPEG APP1 segment holds 64 KB; a bulky maker note must not make the save
+            # fail. The pixels matter more than the metadata.
+            log.warning("EXIF too large for JPEG (%d bytes); saving without it", len(exif))
+        else:
+            opts["exif"] = parsed
     quality = int(min(100, max(1, quality)))
     if fmt == "JPEG":
         opts["quality"] = quality
