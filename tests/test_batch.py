@@ -360,3 +360,15 @@ def test_real_telea_engine_end_to_end(job: dict[str, Path]) -> None:
     keep = _mask_arr() == 0
     np.testing.assert_array_equal(out[keep], src[keep])  # outside the hole: untouched
     assert np.abs(out[~keep] - src[~keep]).mean() > 1  # inside: actually filled
+
+
+def test_through_the_real_cli(job: dict[str, Path], fake_engine: FakeEngine,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    cli = pytest.importorskip("app.cli")
+    argv = ["batch", "--images", str(job["images"]), "--masks", str(job["masks"]),
+            "--out", str(job["out"]), "--engine", "ns"]
+    assert cli.main(argv) == 1
+    assert "3 images: 1 filled, 0 skipped, 2 failed" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:  # --out missing: argparse's usage error
+        cli.main(argv[:-4])
+    assert exc.value.code == 2
