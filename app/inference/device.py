@@ -7,8 +7,8 @@ import os
 import torch
 
 from app.core.errors import TemperaError
+from app.core.names import DEVICE_CHOICES
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 ENV_VAR = "TEMPERA_DEVICE"
 
 

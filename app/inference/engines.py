@@ -16,6 +16,9 @@ import numpy as np
 import torch
 
 from app.core.errors import TemperaError
+from app.core.names import ENGINE_NAMES, NETWORK_ENGINES
+
+from app.model import InpaintGenerator
 
 from .checkpoint import load_generator, read_info
 from .device import describe, is_out_of_memory, resolve_device
@@ -23,8 +26,6 @@ from .predict import explain, predict
 
 log = logging.getLogger(__name__)
 
-ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
-NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
 CLASSICAL_ENGINES = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 CLASSICAL_RADIUS = 5
 WEIGHTS_ENV = "TEMPERA_WEIGHTS"
@@ -113,12 +114,28 @@ class ClassicalEngine(Engine):
 class NetworkEngine(Engine):
     """An MTSA checkpoint on a device, falling back to the CPU when the GPU runs out of memory."""
 
-    def __init__(self, name: str, path: Path, device: torch.device) -> None:
+    def __init__(
+        self,
+        name: str,
+        generator: InpaintGenerator,
+        device: torch.device,
+        *,
+        info: dict[str, Any] | None = None,
+        hd: str = "crop",
+    ) -> None:
         self.name = name
-        self.path = Path(path)
-        self.generator, self.info = load_generator(self.path, device)
+        self.hd = hd
+        self.generator = generator.to(device).eval()
+        self.info = info or {}
         self.torch_device = device
-        self.guided = bool(self.generator.config.guided)
+        self.guided = bool(generator.config.guided)
+
+    @classmethod
+    def from_checkpoint(cls, name: str, path: Path, device: torch.device, hd: str = "crop") -> "NetworkEngine":
+        generator, info = load_generator(Path(path), device)
+        engine = cls(name, generator, device, info=info, hd=hd)
+        engine.path = Path(path)
+        return engine
 
     @property
     def device(self) -> str:
@@ -147,7 +164,7 @@ class NetworkEngine(Engine):
 
     def fill(self, rgb, mask, sketch=None):
         _check_inputs(rgb, mask, sketch)
-        return self._call(predict, rgb, mask.astype(bool), sketch if self.guided else None)
+        return self._call(predict, rgb, mask.astype(bool), sketch if self.guided else None, hd=self.hd)
 
     def explain(self, rgb, mask, sketch, point_xy):
         _check_inputs(rgb, mask, sketch)
@@ -173,7 +190,8 @@ class AutoEngine(Engine):
 
     name = "auto"
 
-    def __init__(self, device: torch.device, weights_dir: Path | None = None) -> None:
+    def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
+        self.hd = hd
         self.classical = ClassicalEngine("telea")
         self.torch_device = device
         self.checkpoints = installed_checkpoints(weights_dir)
@@ -200,7 +218,7 @@ class AutoEngine(Engine):
 
     def _network(self, name: str) -> NetworkEngine:
         if name not in self.networks:
-            self.networks[name] = NetworkEngine(name, self.checkpoints[name], self.torch_device)
+            self.networks[name] = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
         return self.networks[name]
 
     def choose(self, mask: np.ndarray, sketch: np.ndarray | None) -> Engine:
@@ -232,8 +250,17 @@ class AutoEngine(Engine):
         return None
 
 
-def load_engine(name: str = "auto", device: str | torch.device = "auto", weights_dir: Path | None = None) -> Engine:
-    """Build an engine by name; raises ``TemperaError`` when it cannot be had here."""
+def load_engine(
+    name: str = "auto",
+    device: str | torch.device = "auto",
+    weights_dir: Path | None = None,
+    *,
+    hd: str = "crop",
+) -> Engine:
+    """Build an engine by name; raises ``TemperaError`` when it cannot be had here.
+
+    ``hd`` is the large-photo strategy of the network engines ("crop" or "resize").
+    """
     name = (name or "auto").strip().lower()
     if name not in ENGINE_NAMES:
         raise TemperaError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
@@ -241,9 +268,9 @@ def load_engine(name: str = "auto", device: str | torch.device = "auto", weights
         return ClassicalEngine(name)
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     if name == "auto":
-        return AutoEngine(torch_device, weights_dir)
+        return AutoEngine(torch_device, weights_dir, hd)
     checkpoints = installed_checkpoints(weights_dir)
     if name not in checkpoints:
         folder = Path(weights_dir) if weights_dir else default_weights_dir()
         raise TemperaError(f"engine {name!r} needs {folder / (name + '.pt')} and its .json, which are not installed")
-    return NetworkEngine(name, checkpoints[name], torch_device)
+    return NetworkEngine.from_checkpoint(name, checkpoints[name], torch_device, hd)

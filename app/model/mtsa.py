@@ -123,7 +123,8 @@ class MTSA(nn.Module):
         b, c, height, width = feat.shape
         gh, gw = self.token_grid(height, width)
         pooled = F.adaptive_avg_pool2d(feat, (gh, gw)) if (gh, gw) != (height, width) else feat
-        hole = F.interpolate(mask, size=(height, width), mode="nearest")
+        # max-pool, not nearest: a feature cell that covers any hole pixel counts as hole
+        hole = F.adaptive_max_pool2d(mask, (height, width)) if mask.shape[-2:] != (height, width) else mask
         # A key whose pooled patch touches the hole is invalid: max-pool the hole.
         hole_grid = F.adaptive_max_pool2d(hole, (gh, gw)) if (gh, gw) != (height, width) else hole
         key_valid = hole_grid.flatten(1) < 0.5  # (B, N)

@@ -1,0 +1,74 @@
+"""Command-line entry: argparse sub-commands, one module each in ``app.commands``.
+
+User errors (``TemperaError``) print one line and exit 2; nothing prints a traceback for
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from app import __version__
+from app.core.errors import TemperaError
+
+# sub-command name -> module in app.commands (each exposes register(subparsers))
+COMMANDS = {
+    "inpaint": "inpaint",
+    "batch": "batch",
+    "benchmark": "benchmark",
+    "train": "train",
+    "evaluate": "evaluate",
+    "sketch": "sketch",
+    "fetch-data": "fetch_data",
+}
+COMMAND_NAMES = tuple(COMMANDS)
+
+EPILOG = """examples:
+  python main.py photo.jpg                                  open the editor
+  python main.py inpaint photo.jpg --mask hole.png          fill, writes photo-inpainted.jpg
+  python main.py inpaint photo.jpg --mask hole.png --sketch lines.png --engine mtsa-guided -o out.png
+  python main.py batch --images shots/ --masks masks/ --out filled/
+  python main.py benchmark --sizes 256,512 --json bench.json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tempera",
+        description="Tempera: sketch-guided neural inpainting (MTSA). Without a command, opens the editor.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tempera {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS.values():
+        qualified = f"app.commands.{module_name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:  # a missing dependency inside the command is a real error
+                raise
+            continue  # a command not installed in this build (e.g. a trimmed package)
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except TemperaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,117 @@
+"""The command line as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def photo(tmp_path):
+    rng = np.random.default_rng(1)
+    rgb = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    img_path = tmp_path / "photo.jpg"
+    Image.fromarray(rgb).save(img_path, quality=95)
+    mask = np.zeros((120, 160), np.uint8)
+    mask[30:70, 40:100] = 255
+    mask_path = tmp_path / "hole.png"
+    Image.fromarray(mask).save(mask_path)
+    return img_path, mask_path
+
+
+def test_inpaint_writes_default_output_and_keeps_input(photo, capsys):
+    img, mask = photo
+    before = _digest(img)
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea"]) == 0
+    out = img.with_name("photo-inpainted.jpg")
+    assert out.is_file() and Image.open(out).size == (160, 120)
+    assert _digest(img) == before
+    assert "telea" in capsys.readouterr().out
+
+
+def test_inpaint_mask_from_alpha_makes_filled_pixels_opaque(tmp_path):
+    rgba = np.full((40, 50, 4), 200, np.uint8)
+    rgba[10:20, 10:30, 3] = 0
+    src = tmp_path / "cut.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    out = tmp_path / "filled.png"
+    assert cli_main(["inpaint", str(src), "--mask-from-alpha", "-o", str(out), "--engine", "ns"]) == 0
+    result = np.asarray(Image.open(out))
+    assert result.shape == (40, 50, 4)
+    assert result[10:20, 10:30, 3].min() == 255  # the filled hole is opaque now
+    assert result[30:, :, 3].max() == 200  # the rest keeps its own alpha
+
+
+@pytest.mark.parametrize(
+    "case, expect",
+    [
+        ("missing", "does not exist"),
+        ("corrupt", "photo_bad.jpg"),
+        ("wrong_size", "120"),
+        ("overwrite_mask", "refusing to overwrite"),
+        ("bad_engine_missing", "not installed"),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect):
+    img, mask = photo
+    args = ["inpaint", str(img), "--mask", str(mask), "--engine", "telea"]
+    if case == "missing":
+        args[1] = str(tmp_path / "nope.jpg")
+    elif case == "corrupt":
+        bad = tmp_path / "photo_bad.jpg"
+        bad.write_bytes(img.read_bytes()[:300])
+        args[1] = str(bad)
+    elif case == "wrong_size":
+        small = tmp_path / "small.png"
+        Image.new("L", (10, 10), 255).save(small)
+        args[3] = str(small)
+    elif case == "overwrite_mask":
+        args += ["-o", str(mask)]
+    elif case == "bad_engine_missing":
+        args[-1] = "mtsa-const"
+    before = _digest(mask)
+    proc = _run(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert _digest(mask) == before
+    assert not img.with_name("photo-inpainted.jpg").exists()
+
+
+def test_help_lists_the_commands():
+    proc = _run("--help")
+    assert proc.returncode == 0
+    for name in ("inpaint", "batch", "benchmark"):
+        assert name in proc.stdout
+
+
+def test_benchmark_prints_table_and_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = cli_main(["benchmark", "--sizes", "64", "--device", "cpu", "--repeats", "1", "--engines", "telea,mtsa,mtsa-const", "--json", str(out)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "| engine | size | device |" in table and "mtsa-const" in table and "telea" in table
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["engine"] for r in rows} == {"telea", "mtsa", "mtsa-const"}
+    net = [r for r in rows if r["engine"] == "mtsa"][0]
+    assert net["gmacs"] > 0 and net["median_ms"] > 0 and net["size"] == 64

@@ -1,0 +1,209 @@
+"""predict(), checkpoints and engines on the CPU with small random networks."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from app.core.errors import TemperaError
+from app.inference import engines as engines_mod
+from app.inference.checkpoint import load_generator, save_checkpoint
+from app.inference.device import resolve_device
+from app.inference.engines import AutoEngine, NetworkEngine, bucket_of, installed_checkpoints, load_engine
+from app.inference.predict import _regions, explain, predict
+from app.model import InpaintGenerator, ModelConfig
+
+
+@pytest.fixture(scope="module")
+def generator():
+    torch.manual_seed(0)
+    return InpaintGenerator(ModelConfig(channels=8, heads=2)).eval()
+
+
+def _photo(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    rgb = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    mask = np.zeros((h, w), bool)
+    mask[h // 4 : h // 2, w // 3 : 2 * w // 3] = True
+    return rgb, mask
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 64), (101, 7 * 13)])
+def test_output_size_equals_input_for_odd_sizes(generator, size):
+    rgb, mask = _photo(*size)
+    out = predict(generator, rgb, mask)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+
+
+def test_pixels_outside_the_hole_are_untouched(generator):
+    rgb, mask = _photo(90, 120)
+    out = predict(generator, rgb, mask)
+    assert np.array_equal(out[~mask], rgb[~mask])
+    assert not np.array_equal(out[mask], rgb[mask])
+
+
+def test_empty_mask_returns_a_copy(generator):
+    rgb, _ = _photo(40, 40)
+    out = predict(generator, rgb, np.zeros((40, 40), bool))
+    assert np.array_equal(out, rgb) and out is not rgb
+
+
+def test_hd_crop_never_runs_the_whole_photo(generator, monkeypatch):
+    rgb, _ = _photo(1200, 1600)
+    mask = np.zeros((1200, 1600), bool)
+    mask[100:140, 200:260] = True
+    mask[900:950, 1300:1380] = True
+    seen = []
+    real = __import__("app.inference.predict", fromlist=["_run"])._run
+
+    def spy(gen, rgb_, mask_, sketch_, device_):
+        seen.append(rgb_.shape[:2])
+        return real(gen, rgb_, mask_, sketch_, device_)
+
+    monkeypatch.setattr("app.inference.predict._run", spy)
+    out = predict(generator, rgb, mask, trigger=800, margin=128)
+    assert len(seen) == 2 and all(max(s) <= 800 for s in seen)
+    assert np.array_equal(out[~mask], rgb[~mask])
+
+
+def test_hd_resize_strategy_keeps_size_and_known_pixels(generator):
+    rgb, mask = _photo(900, 1000)
+    out = predict(generator, rgb, mask, hd="resize", trigger=400)
+    assert out.shape == rgb.shape and np.array_equal(out[~mask], rgb[~mask])
+
+
+def test_regions_merge_nearby_holes():
+    mask = np.zeros((500, 500), bool)
+    mask[100:110, 100:110] = True
+    mask[100:110, 130:140] = True  # 20 px away: one region
+    mask[400:410, 400:410] = True
+    assert len(_regions(mask, 64)) == 2
+
+
+def test_explain_attention_avoids_the_hole(generator):
+    rgb, mask = _photo(96, 128)
+    result = explain(generator, rgb, mask, None, (60, 30))
+    att = result["attention"]
+    assert att.shape == mask.shape and abs(att.sum() - 1) < 1e-4
+    assert att[mask].sum() < 1e-6
+    assert result["temperature"].shape == mask.shape
+
+
+def test_checkpoint_round_trip(tmp_path, generator):
+    path = save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config, {"steps": 3})
+    loaded, info = load_generator(path)
+    assert info["meta"]["steps"] == 3 and loaded.config == generator.config
+    for a, b in zip(generator.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path, generator):
+    path = save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(TemperaError, match="SHA-256"):
+        load_generator(path)
+    with pytest.raises(TemperaError, match="could not be read"):
+        load_generator(path, verify=False)
+
+
+def test_mismatched_checkpoint_is_a_clear_error(tmp_path, generator):
+    path = save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    info = json.loads(path.with_suffix(".json").read_text())
+    info["config"]["channels"] = 16
+    path.with_suffix(".json").write_text(json.dumps(info))
+    with pytest.raises(TemperaError, match="does not fit its config"):
+        load_generator(path)
+
+
+class _Boom:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_checkpoint_cannot_execute_code(tmp_path, generator, capsys):
+    path = save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    torch.save({"x": _Boom()}, path)
+    with pytest.raises(TemperaError):
+        load_generator(path, verify=False)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_missing_sidecar(tmp_path, generator):
+    path = save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(TemperaError, match="sidecar"):
+        load_generator(path)
+
+
+def test_engines_by_name(tmp_path, generator):
+    rgb, mask = _photo(64, 80)
+    for name in ("telea", "ns"):
+        out = load_engine(name).fill(rgb, mask)
+        assert np.array_equal(out[~mask], rgb[~mask])
+    with pytest.raises(TemperaError, match="not installed"):
+        load_engine("mtsa", "cpu", tmp_path)
+    with pytest.raises(TemperaError, match="unknown engine"):
+        load_engine("deepfill")
+    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    assert set(installed_checkpoints(tmp_path)) == {"mtsa"}
+    engine = load_engine("mtsa", "cpu", tmp_path)
+    assert engine.device == "CPU"
+    assert engine.fill(rgb, mask).shape == rgb.shape
+    with pytest.raises(TemperaError, match="mask is 80 x 10"):
+        engine.fill(rgb, np.zeros((10, 80), bool))
+
+
+def test_auto_uses_network_only_where_its_evaluation_wins(tmp_path, generator):
+    rgb, _ = _photo(100, 100)
+    auto = load_engine("auto", "cpu", tmp_path)
+    assert isinstance(auto, AutoEngine) and "no MTSA checkpoint" in auto.notice
+    small = np.zeros((100, 100), bool)
+    small[40:52, 40:52] = True  # 1.4 % -> bucket 10-20 (clamped)
+    large = np.zeros((100, 100), bool)
+    large[10:60, 10:80] = True  # 35 % -> bucket 30-40
+    meta = {"beats_classical": {"10-20": False, "20-30": False, "30-40": True, "40-50": True, "50-60": True}}
+    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config, meta)
+    auto = load_engine("auto", "cpu", tmp_path)
+    auto.fill(rgb, small)
+    assert auto.last_choice == "telea" and "10-20" in auto.notice
+    auto.fill(rgb, large)
+    assert auto.last_choice == "mtsa" and auto.notice is None
+
+
+def test_bucket_of():
+    assert bucket_of(0.01) == "10-20" and bucket_of(0.25) == "20-30" and bucket_of(0.95) == "50-60"
+
+
+def test_cuda_out_of_memory_retries_on_cpu(generator, monkeypatch):
+    rgb, mask = _photo(48, 48)
+    engine = NetworkEngine("mtsa", generator, torch.device("cpu"))
+    engine.torch_device = torch.device("cuda")  # pretend: the first call "runs out" there
+    calls = []
+
+    def fake_predict(gen, *args, device, **kwargs):
+        calls.append(device.type)
+        if device.type == "cuda":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return predict(gen, *args, device=device, **kwargs)
+
+    monkeypatch.setattr(engines_mod, "predict", fake_predict)
+    monkeypatch.setattr(engines_mod.torch.cuda, "is_available", lambda: False)
+    out = engine.fill(rgb, mask)
+    assert calls == ["cuda", "cpu"] and out.shape == rgb.shape
+    assert "out of memory" in engine.notice and engine.device == "CPU"
+
+
+def test_device_resolution(monkeypatch):
+    monkeypatch.delenv("TEMPERA_DEVICE", raising=False)
+    assert resolve_device("cpu").type == "cpu"
+    monkeypatch.setenv("TEMPERA_DEVICE", "cpu")
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(TemperaError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(TemperaError, match="no CUDA"):
+            resolve_device("cuda")
