@@ -1,0 +1,214 @@
+"""``train``: train (or continue) an MTSA inpainting network on a folder of photos."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+NAME = "train"
+
+EPILOG = """examples:
+  python main.py train --data data/photos --out runs/mtsa --steps 2000
+  python main.py train --data data/photos --out runs/mtsa --steps 4000 --resume
+  python main.py train --data data/photos --out runs/guided --guided --init-from runs/mtsa/mtsa.pt
+  python main.py train --data data/photos --out runs/const --constant-temperature
+  torchrun --standalone --nproc-per-node 4 main.py train --data data/photos --out runs/ddp
+
+Writes RUN_DIR/config.json, RUN_DIR/checkpoints/last.pt (resumable with --resume),
+RUN_DIR/samples/step_*.png (masked input | prior | coarse | refined | target) and
+RUN_DIR/<engine>.pt + .json: the EMA generator, loadable by the app (copy both into
+model_weights/). Ctrl+C saves a checkpoint at the end of the current step; a second
+Ctrl+C stops at once. --batch is per process under torchrun. See docs/TRAINING.md."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        NAME,
+        help="train the inpainting network on a folder of photos",
+        description="Train the MTSA inpainting network (resumable; multi-GPU with torchrun).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Optional values default to None so that --resume can tell "given" from "defaulted"
+    # and keep the run's own settings for everything not given again.
+    p.add_argument("--data", required=True, metavar="DIR", help="folder of training photos")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (checkpoints, samples, config)")
+    p.add_argument("--guided", action="store_true", default=None, help="train the sketch-guided variant")
+    p.add_argument("--constant-temperature", action="store_true", default=None,
+                   help="ablation: constant temperature 10 + zero-score masking (the DeepFill baseline)")
+    p.add_argument("--image-size", type=int, default=None, metavar="PX", help="training crop size (default 256)")
+    p.add_argument("--batch", type=int, default=None, metavar="N", help="images per step and process (default 8)")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="total steps; with --resume, the step to continue to (default 1000)")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR from checkpoints/last.pt")
+    p.add_argument("--init-from", default=None, metavar="CHECKPOINT.pt",
+                   help="start a new run from an exported engine checkpoint's weights (warm restart)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate for G and D (default 1e-4)")
+    p.add_argument("--channels", type=int, default=None, help="generator base width (default: the model's)")
+    p.add_argument("--adv-start", type=int, default=None, metavar="STEP",
+                   help="switch the adversarial + feature-matching terms on at this step (default 2000)")
+    p.add_argument("--perceptual", choices=("vgg", "alex", "none"), default=None,
+                   help="ST-LPIPS trunk of the perceptual loss (default vgg)")
+    p.add_argument("--ema-decay", type=float, default=None, help="EMA decay of the exported generator (default 0.999)")
+    p.add_argument("--save-every", type=int, default=None, metavar="N", help="checkpoint every N steps (default 500)")
+    p.add_argument("--sample-every", type=int, default=None, metavar="N",
+                   help="sample grid every N steps, 0 = never (default 250)")
+    p.add_argument("--log-every", type=int, default=None, metavar="N", help="progress every N steps (default 1)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="data-loader processes (default 0)")
+    p.add_argument("--holdout", type=int, default=None, metavar="N",
+                   help="also hold out N photos of DIR (besides DIR/split.json's) from training")
+    p.add_argument("--seed", type=int, default=None, help="seed of weights, data order, crops and masks")
+    p.set_defaults(func=run)
+    return p
+
+
+# argparse name -> TrainConfig field, for every option that maps one to one
+_FIELDS = {
+    "guided": "guided", "constant_temperature": "constant_temperature", "image_size": "image_size",
+    "batch": "batch", "steps": "steps", "device": "device", "lr": "lr", "channels": "channels",
+    "adv_start": "adv_start", "perceptual": "perceptual_net", "ema_decay": "ema_decay",
+    "save_every": "save_every", "sample_every": "sample_every", "log_every": "log_every",
+    "workers": "workers", "holdout": "holdout", "seed": "seed",
+}
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """TrainConfig from the flags; with --resume the run's config.json fills the rest."""
+    import json
+
+    from app.training.config import TrainConfig
+    from app.training.loop import run_dir_paths
+
+    out = Path(args.out)
+    paths = run_dir_paths(out)
+    if args.resume:
+        if not paths["last"].is_file():
+            raise ValueError(f"--resume: {paths['last']} does not exist (nothing to continue)")
+        base = TrainConfig.from_dict(json.loads(paths["config"].read_text())) if paths["config"].is_file() \
+            else TrainConfig()
+    else:
+        if paths["last"].exists():
+            raise ValueError(f"{out} already holds a run: pass --resume to continue it or choose another --out")
+        base = TrainConfig()
+    base.data, base.out, base.resume = Path(args.data), out, bool(args.resume)
+    base.init_from = Path(args.init_from) if args.init_from else None
+    for arg, field in _FIELDS.items():
+        value = getattr(args, arg)
+        if value is not None:
+            setattr(base, field, value)
+    if not base.data.is_dir():
+        raise ValueError(f"--data {base.data} is not a folder")
+    if base.init_from is not None and not base.init_from.is_file():
+        raise ValueError(f"--init-from {base.init_from} does not exist")
+    return base
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        return "--:--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+_SHORT = {"l1_hole": "hole", "l1_valid": "valid", "perceptual": "perc", "adv": "adv", "fm": "fm",
+          "g_total": "G", "d_hinge": "D"}
+
+
+class ProgressBar:
+    """One line on stderr: redrawn in place on a terminal, printed every few seconds in a log."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 20, log_interval_s: float = 10.0) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.log_interval_s = log_interval_s
+        self._last_log = 0.0
+        self._drawn = False
+
+    def line(self, e: dict[str, Any]) -> str:
+        step, steps = e["step"], e["steps"]
+        filled = int(self.width * step / max(steps, 1))
+        losses = " ".join(f"{_SHORT.get(k, k)} {v:.3f}" for k, v in e["losses"].items())
+        return (f"step {step}/{steps} [{'#' * filled}{'.' * (self.width - filled)}] {losses} | "
+                f"{e['steps_per_s']:.2f} it/s {e['images_per_s']:.1f} img/s | ETA {_clock(e['eta_s'])}")
+
+    def _say(self, text: str) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self._drawn = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, e: dict[str, Any]) -> None:
+        kind = e["event"]
+        if kind == "step":
+            now = time.monotonic()
+            if self.tty:
+                self.stream.write("\r" + self.line(e) + "\033[K")
+                self.stream.flush()
+                self._drawn = True
+            elif now - self._last_log >= self.log_interval_s or e["step"] == e["steps"] or e["step"] == 1:
+                self._last_log = now
+                self._say(self.line(e))
+        elif kind == "start":
+            self._say(f"training on {e['device']} x{e['world_size']}: {e['train_images']} photos "
+                      f"({e['holdout_excluded']} held out), generator {e['generator_params'] / 1e6:.2f} M params, "
+                      f"from step {e['step']} to {e['steps']}; run folder {e['run_dir']}")
+        elif kind == "checkpoint":
+            self._say(f"saved step {e['step']}: {e['last']} and {e['path']}")
+        elif kind in ("done", "aborted"):
+            verb = "finished" if kind == "done" else "stopped early"
+            self._say(f"{verb} at step {e['step']} ({_clock(e['wall_time_s'])} training time); engine checkpoint {e['path']}")
+        elif kind == "interrupted":
+            self._say(f"interrupted at step {e['step']}; checkpoint saved")
+
+
+class StopOnSigint:
+    """First Ctrl+C asks the loop to stop after the current step (and save); the second
+    one raises KeyboardInterrupt at once. A no-op off the main thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step and saving (Ctrl+C again to quit now)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> StopOnSigint:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.core.errors import TemperaError
+
+    try:
+        config = build_config(args)
+        config.validate()
+        from app.training.loop import train  # heavy: torch and the model
+
+        with StopOnSigint() as stop:
+            train(config, progress_fn=ProgressBar(), abort_fn=stop)
+    except (TemperaError, ValueError, FileNotFoundError, ImportError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 130 if stop.requested else 0  # stopped early by Ctrl+C, checkpoint saved

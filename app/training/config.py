@@ -1,0 +1,136 @@
+"""The resolved settings of one training run (written beside its checkpoints as config.json).
+
+Loss weights are declared here, in one place, with the reason for each default, so that a
+run's config.json says exactly what was optimised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LossWeights:
+    """Weights of the generator's loss terms (the discriminator's hinge loss has none).
+
+    L1 follows DeepFill: each stage's L1 is split into a hole part and a valid part, each
+    averaged over its own pixels, so a small hole is not drowned by the known pixels.
+    The coarse stage gets the same weight as the refined one (DeepFill v2 uses 1:1).
+    """
+
+    l1_hole: float = 1.0      # refined + coarse, mean over hole pixels
+    l1_valid: float = 1.0     # refined + coarse, mean over known pixels (the raw prediction
+                              # there is discarded by compositing; keeps the net well posed)
+    perceptual: float = 1.0   # ST-LPIPS (VGG trunk) on the composited refined output; the
+                              # distance is ~0.1-0.5 per image, on the scale of the L1 terms
+    adv: float = 0.1          # hinge generator loss; 0.1 is a tenth of L1 (MODEL.md: adversarial
+                              # only once fills have structure, see TrainConfig.adv_start)
+    fm: float = 1.0           # discriminator feature matching (weight-free perceptual term),
+                              # only active together with the adversarial term
+
+
+@dataclass
+class TrainConfig:
+    """Everything `train()` needs; the CLI maps its flags onto these fields."""
+
+    data: Path = Path("data/photos")
+    out: Path = Path("runs/mtsa")
+    # -- model
+    guided: bool = False
+    constant_temperature: bool = False
+    channels: int | None = None         # None: ModelConfig's default width
+    prior: str = "telea"
+    # -- data
+    image_size: int = 256
+    batch: int = 8
+    workers: int = 0
+    holdout: int = 0                    # photos reserved for evaluation, never trained on
+    sketch_prob: float | None = None    # None: 0.5 when guided, else 0
+    # -- schedule
+    steps: int = 1000                   # total steps of the run (a resumed run continues to it)
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    adv_start: int = 2000               # adversarial + feature matching from this step on
+    ema_decay: float = 0.999
+    ema_warmup: bool = True             # decay ramps up as (1+n)/(10+n): early EMA tracks G
+    weights: LossWeights = field(default_factory=LossWeights)
+    perceptual_net: str = "vgg"         # "vgg", "alex" or "none"
+    # -- bookkeeping
+    save_every: int = 500
+    sample_every: int = 250
+    sample_count: int = 4               # rows in the sample grid
+    log_every: int = 1
+    seed: int = 0
+    device: str = "auto"
+    resume: bool = False
+    init_from: Path | None = None
+
+    @property
+    def variant(self) -> str:
+        """The engine name the exported checkpoint serves."""
+        if self.constant_temperature:
+            return "mtsa-const"
+        return "mtsa-guided" if self.guided else "mtsa"
+
+    @property
+    def effective_sketch_prob(self) -> float:
+        if self.sketch_prob is not None:
+            return self.sketch_prob
+        return 0.5 if self.guided else 0.0
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether the discriminator is ever trained in this run."""
+        return self.steps > self.adv_start and (self.weights.adv > 0 or self.weights.fm > 0)
+
+    def validate(self) -> None:
+        """Raise ValueError with a one-line reason for settings that cannot train."""
+        if self.image_size < 32 or self.image_size % 8:
+            raise ValueError(f"--image-size must be a multiple of 8 and at least 32, got {self.image_size}")
+        if self.batch < 1:
+            raise ValueError(f"--batch must be at least 1, got {self.batch}")
+        if self.steps < 1:
+            raise ValueError(f"--steps must be at least 1, got {self.steps}")
+        if self.lr <= 0:
+            raise ValueError(f"--lr must be positive, got {self.lr}")
+        if self.channels is not None and (self.channels < 4 or self.channels % 2):
+            raise ValueError(f"--channels must be an even number >= 4, got {self.channels}")
+        if self.guided and self.constant_temperature:
+            # the engines ship the constant-temperature ablation unguided only ("mtsa-const")
+            raise ValueError("--constant-temperature is the unguided ablation; drop --guided")
+        if self.save_every < 1 or self.sample_every < 0:
+            raise ValueError("--save-every must be >= 1 and --sample-every >= 0")
+        if self.workers < 0 or self.holdout < 0:
+            raise ValueError("--workers and --holdout must not be negative")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
+        if self.perceptual_net not in ("vgg", "alex", "none"):
+            raise ValueError(f"--perceptual must be vgg, alex or none, got {self.perceptual_net!r}")
+        if self.resume and self.init_from is not None:
+            raise ValueError("--resume continues a run, --init-from starts a new one: pick one")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for key in ("data", "out", "init_from"):
+            d[key] = None if d[key] is None else str(d[key])
+        d["betas"] = list(self.betas)
+        d["variant"] = self.variant
+        d["effective_sketch_prob"] = self.effective_sketch_prob
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["data"] = Path(kw.get("data", cls.data))
+        kw["out"] = Path(kw.get("out", cls.out))
+        if kw.get("init_from") is not None:
+            kw["init_from"] = Path(kw["init_from"])
+        if "betas" in kw:
+            kw["betas"] = tuple(kw["betas"])
+        if isinstance(kw.get("weights"), dict):
+            kw["weights"] = LossWeights(**kw["weights"])
+        return cls(**kw)

@@ -1,0 +1,96 @@
+"""PyTorch DDP helpers: one process per device, started by `torchrun`.
+
+`torchrun --nproc-per-node N main.py train ...` sets RANK / WORLD_SIZE / LOCAL_RANK /
+MASTER_ADDR / MASTER_PORT; everything else here reads them. A plain `python main.py
+train` is a world of one and never touches torch.distributed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 alone writes checkpoints, samples, config.json and progress."""
+        return self.rank == 0
+
+
+def env_world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init_from_env(device_type: str) -> DistInfo:
+    """Join the process group torchrun described, or return a world of one.
+
+    gloo on the CPU, nccl on CUDA (the only backend that keeps gradients on the GPU).
+    """
+    world = env_world_size()
+    if world <= 1:
+        return DistInfo()
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    if not dist.is_initialized():
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        if device_type == "cuda":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world)
+    return DistInfo(rank=rank, world_size=world, local_rank=local_rank)
+
+
+def local_device(device: torch.device, info: DistInfo) -> torch.device:
+    """Each rank drives its own GPU; CPU ranks share the CPU."""
+    if info.enabled and device.type == "cuda":
+        return torch.device("cuda", info.local_rank)
+    return device
+
+
+def any_true(flag: bool, info: DistInfo, device: torch.device) -> bool:
+    """True on every rank when it is true on any: a Ctrl+C seen by one rank stops all at
+    the same step, so no rank waits forever in a collective the others skipped."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+@torch.no_grad()
+def param_checksums(module: torch.nn.Module, info: DistInfo, device: torch.device) -> list[float]:
+    """Every rank's sum of |w| over `module`, gathered (a world of one gives one value).
+
+    DDP keeps replicas identical by construction; a mismatch means a desync bug (a rank
+    skipped a step or a collective), which this makes visible instead of silent.
+    """
+    total = torch.zeros(1, dtype=torch.float64, device=device)
+    for p in module.parameters():
+        total += p.detach().double().abs().sum()
+    if not info.enabled:
+        return [float(total.item())]
+    gathered = [torch.zeros_like(total) for _ in range(info.world_size)]
+    dist.all_gather(gathered, total)
+    return [float(t.item()) for t in gathered]
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()
+
+
+def cleanup(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,427 @@
+"""The training loop: generator and discriminator phases, EMA, checkpoints, samples.
+
+`train()` does not know its caller (CLI, a test, a notebook): it reports through
+`progress_fn(event: dict)` and stops cleanly when `abort_fn()` returns True. Under
+`torchrun` every rank runs this same function; rank 0 alone writes files and reports.
+
+One step:
+  g_step  generator forward, L1 (both stages) + perceptual [+ hinge adversarial + feature
+          matching once step >= adv_start], Adam step, EMA update
+  d_step  (only in the adversarial phase) hinge loss on real vs the composited fill
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
+
+from app.model import InpaintGenerator, ModelConfig, PatchDiscriminator
+from app.training import distributed
+from app.training.checkpoints import capture_rng, load_train_state, restore_rng, save_train_state
+from app.training.config import TrainConfig
+from app.training.data import build_datasets, collate
+from app.training.ema import EMA
+from app.training.losses import PerceptualFn, composite, d_hinge_loss, discriminator_input, generator_loss
+from app.training.sampler import StepBatchSampler
+from app.training.samples import sample_grid, save_grid
+
+ProgressFn = Callable[[dict[str, Any]], None]
+AbortFn = Callable[[], bool]
+_SAMPLE_EPOCH = 2**31 - 1  # the sample grid's own 'epoch': crops and holes no training step draws
+
+
+@dataclass
+class Batch:
+    """One batch on the device. Images in [-1, 1]; mask and sketch (B,1,H,W) in {0, 1}."""
+
+    image: Tensor
+    mask: Tensor
+    sketch: Tensor
+    prior: Tensor
+
+    @classmethod
+    def from_loader(cls, data: dict[str, Tensor], device: torch.device, channels_last: bool) -> Batch:
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        move = lambda t: t.to(device, non_blocking=True).float().contiguous(memory_format=fmt)  # noqa: E731
+        return cls(move(data["image"]), move(data["mask"]), move(data["sketch"]), move(data["prior"]))
+
+
+def run_dir_paths(out: Path) -> dict[str, Path]:
+    out = Path(out)
+    return {"checkpoints": out / "checkpoints", "last": out / "checkpoints" / "last.pt",
+            "samples": out / "samples", "config": out / "config.json"}
+
+
+def exported_path(config: TrainConfig) -> Path:
+    """RUN_DIR/<engine>.pt: the file the `mtsa*` engines load (copy to model_weights/)."""
+    return Path(config.out) / f"{config.variant}.pt"
+
+
+def build_model_config(config: TrainConfig) -> ModelConfig:
+    kw: dict[str, Any] = {"guided": config.guided, "constant_temperature": config.constant_temperature,
+                          "prior": config.prior}
+    if config.channels is not None:
+        kw["channels"] = config.channels
+    return ModelConfig(**kw)
+
+
+def _load_perceptual(config: TrainConfig, device: torch.device) -> PerceptualFn | None:
+    if config.perceptual_net == "none" or config.weights.perceptual <= 0:
+        return None
+    from app.training import perceptual  # heavy: loads the ST-LPIPS trunk from its wheel
+
+    net = perceptual.load_perceptual(config.perceptual_net, device=device)
+    return net
+
+
+class Trainer:
+    """State of one run on one rank; `run()` drives it."""
+
+    def __init__(self, config: TrainConfig, *, progress_fn: ProgressFn | None, abort_fn: AbortFn | None,
+                 perceptual_fn: PerceptualFn | None, use_perceptual_default: bool) -> None:
+        from app.inference.device import resolve_device
+
+        self.config = config
+        self.progress_fn = progress_fn
+        self.abort_fn = abort_fn
+        requested = resolve_device(config.device)
+        self.dist = distributed.init_from_env(requested.type)
+        self.device = distributed.local_device(requested, self.dist)
+        self.is_main = self.dist.is_main
+        self.cuda = self.device.type == "cuda"
+        self.paths = run_dir_paths(config.out)
+        if self.cuda:
+            # bf16 autocast needs no loss scaling; TF32 for what stays in fp32
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+        torch.manual_seed(config.seed)  # same initial weights on every rank
+        self.model_config = build_model_config(config)
+        init_state = self._init_from_checkpoint()
+        self.G_raw = InpaintGenerator(self.model_config)
+        if init_state is not None:
+            self.G_raw.load_state_dict(init_state)
+        self.D_raw = PatchDiscriminator(in_channels=5, channels=2 * self.model_config.channels)
+        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        self.G_raw.to(self.device, memory_format=fmt).train()
+        self.D_raw.to(self.device, memory_format=fmt).train()
+        self.ema = EMA(self.G_raw, decay=config.ema_decay, warmup=config.ema_warmup)
+        self.opt_g = torch.optim.Adam(self.G_raw.parameters(), lr=config.lr, betas=config.betas)
+        self.opt_d = torch.optim.Adam(self.D_raw.parameters(), lr=config.lr, betas=config.betas)
+        if perceptual_fn is None and use_perceptual_default:
+            perceptual_fn = _load_perceptual(config, self.device)
+        self.perceptual_fn = perceptual_fn
+
+        self.step = 0
+        self.wall_time_s = 0.0
+        if config.resume:
+            self._resume()
+
+        if self.dist.enabled:
+            ids = [self.device.index] if self.cuda else None
+            unused = _has_unused_parameters(self.G_raw, self.model_config, self.device)
+            self.G: nn.Module = DDP(self.G_raw, device_ids=ids, find_unused_parameters=unused)
+            self.D: nn.Module = DDP(self.D_raw, device_ids=ids)
+        else:
+            self.G, self.D = self.G_raw, self.D_raw
+
+        self.train_set, self.n_holdout = build_datasets(config)
+        self.sample_batch = self._fixed_samples() if self.is_main and config.sample_every > 0 else None
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _init_from_checkpoint(self) -> dict[str, Tensor] | None:
+        """--init-from: weights of an exported engine checkpoint, new optimisers and step 0."""
+        if self.config.init_from is None:
+            return None
+        from app.inference.checkpoint import load_generator
+
+        generator, info = load_generator(Path(self.config.init_from), device="cpu")
+        ckpt_cfg = ModelConfig.from_dict(info["config"])
+        if self.config.channels is not None and self.config.channels != ckpt_cfg.channels:
+            raise ValueError(f"--init-from checkpoint has channels={ckpt_cfg.channels}, "
+                             f"but --channels {self.config.channels} was given")
+        if ckpt_cfg.constant_temperature != self.config.constant_temperature or ckpt_cfg.prior != self.config.prior:
+            raise ValueError("--init-from checkpoint was trained with a different temperature mode or prior")
+        # guided may differ on purpose: an unguided net is a fine start for the guided one
+        ckpt_cfg.guided = self.config.guided
+        self.model_config = ckpt_cfg
+        return generator.state_dict()
+
+    def _resume(self) -> None:
+        path = self.paths["last"]
+        if not path.is_file():
+            raise ValueError(f"--resume: {path} does not exist")
+        state = load_train_state(path, device=self.device)
+        saved = ModelConfig.from_dict(state["model_config"])
+        if saved != self.model_config:
+            raise ValueError(f"--resume: {path} holds a different model ({saved}); pass the run's flags")
+        self.G_raw.load_state_dict(state["generator"])
+        self.D_raw.load_state_dict(state["discriminator"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for opt in (self.opt_g, self.opt_d):  # --lr may change on resume (documented)
+            for group in opt.param_groups:
+                group["lr"] = self.config.lr
+        self.step = int(state["step"])
+        self.wall_time_s = float(state["wall_time_s"])
+        restore_rng(state["rng"])
+
+    def _fixed_samples(self) -> Batch:
+        """The same photos, crops and holes at every sample step (seeded apart from training)."""
+        n = len(self.train_set)
+        k = min(self.config.sample_count, n)
+        picks = [(i * n // k, _SAMPLE_EPOCH) for i in range(k)]
+        return Batch.from_loader(collate([self.train_set[p] for p in picks]), self.device, self.cuda)
+
+    def _loader(self) -> DataLoader:
+        sampler = StepBatchSampler(len(self.train_set), self.config.batch, seed=self.config.seed,
+                                   start_step=self.step, total_steps=self.config.steps,
+                                   rank=self.dist.rank, world_size=self.dist.world_size)
+        workers = self.config.workers
+        return DataLoader(self.train_set, batch_sampler=sampler, num_workers=workers, collate_fn=collate,
+                          pin_memory=self.cuda, persistent_workers=False,
+                          prefetch_factor=4 if workers > 0 else None)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()  # fp32 on the CPU: bf16 there is slower, not faster
+
+    # ------------------------------------------------------------------ the two phases
+    def g_step(self, batch: Batch, adversarial: bool) -> tuple[Tensor, dict[str, Tensor]]:
+        """One generator update. Returns the composited fill (detached) for d_step."""
+        with self._autocast():
+            out = self.G(batch.image, batch.mask, batch.sketch, batch.prior)
+            fake = composite(out.refined, batch.image, batch.mask)
+            fake_logits = fake_feats = real_feats = None
+            if adversarial:
+                # D is a fixed judge here: its own update is d_step's; calling the unwrapped
+                # module keeps DDP from expecting D gradients in this backward pass
+                self.D_raw.requires_grad_(False)
+                both = torch.cat([discriminator_input(fake, batch.mask, batch.sketch),
+                                  discriminator_input(batch.image, batch.mask, batch.sketch)])
+                logits, feats = self.D_raw(both)
+                b = batch.image.shape[0]
+                fake_logits = logits[:b]
+                fake_feats = [f[:b] for f in feats]
+                real_feats = [f[b:].detach() for f in feats]
+            loss, logs = generator_loss(coarse=out.coarse.float(), refined=out.refined.float(),
+                                        target=batch.image, mask=batch.mask, weights=self.config.weights,
+                                        perceptual_fn=self.perceptual_fn, fake_logits=fake_logits,
+                                        fake_feats=fake_feats, real_feats=real_feats)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.ema.update(self.G_raw)
+        return fake.detach(), logs
+
+    def d_step(self, batch: Batch, fake: Tensor) -> dict[str, Tensor]:
+        """One discriminator update on real vs composited fill, one forward for both."""
+        self.D_raw.requires_grad_(True)
+        with self._autocast():
+            both = torch.cat([discriminator_input(batch.image, batch.mask, batch.sketch),
+                              discriminator_input(fake, batch.mask, batch.sketch)])
+            logits, _ = self.D(both)
+            b = batch.image.shape[0]
+            loss = d_hinge_loss(logits[:b].float(), logits[b:].float())
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {"d_hinge": loss.detach()}
+
+    # ------------------------------------------------------------------ outputs
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.is_main and self.progress_fn is not None:
+            self.progress_fn(event)
+
+    def _meta(self) -> dict[str, Any]:
+        from app.inference.device import describe
+
+        hardware = describe(self.device)
+        if self.device.type == "cpu":
+            hardware += f" ({torch.get_num_threads()} threads)"
+        if self.dist.enabled:
+            hardware += f" x {self.dist.world_size} processes"
+        return {
+            "steps": self.step,
+            "images_seen": self.step * self.config.batch * self.dist.world_size,
+            "image_size": self.config.image_size,
+            "batch": self.config.batch * self.dist.world_size,
+            "wall_time_s": round(self.wall_time_s, 1),
+            "hardware": hardware,
+            "data": {"path": str(self.config.data), "train_images": len(self.train_set),
+                     "holdout_excluded": self.n_holdout},
+            "losses": self._loss_summary(),
+            "init_from": None if self.config.init_from is None else str(self.config.init_from),
+        }
+
+    def _loss_summary(self) -> str:
+        w = self.config.weights
+        text = f"L1 hole {w.l1_hole} + valid {w.l1_valid} (coarse and refined)"
+        if self.perceptual_fn is not None and w.perceptual > 0:
+            text += f" + ST-LPIPS-{self.config.perceptual_net} {w.perceptual}"
+        if self.config.adversarial:
+            text += f" + hinge adv {w.adv} + feature matching {w.fm} from step {self.config.adv_start}"
+        return text
+
+    def save(self) -> Path:
+        """last.pt (resumable) and the exported EMA generator; every rank must call it."""
+        sums = distributed.param_checksums(self.G_raw, self.dist, self.device)
+        if not self.is_main:
+            return exported_path(self.config)
+        if len(set(sums)) > 1:
+            raise RuntimeError(f"DDP replicas diverged (weight checksums {sums}); not saving")
+        from app.inference.checkpoint import save_checkpoint
+
+        state = {
+            "generator": self.G_raw.state_dict(), "discriminator": self.D_raw.state_dict(),
+            "ema": self.ema.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "step": self.step, "wall_time_s": self.wall_time_s, "rng": capture_rng(),
+            "model_config": self.model_config.to_dict(), "train_config": self.config.to_dict(),
+        }
+        save_train_state(self.paths["last"], state)
+        meta = self._meta()
+        if self.dist.enabled:
+            meta["ddp_weight_checksums"] = sums
+        path = save_checkpoint(exported_path(self.config), self.ema.module, self.model_config, meta)
+        self._emit({"event": "checkpoint", "step": self.step, "path": str(path), "last": str(self.paths["last"])})
+        return path
+
+    @torch.no_grad()
+    def sample(self) -> Path | None:
+        if self.sample_batch is None:
+            return None
+        b = self.sample_batch
+        with self._autocast():
+            out = self.ema.module(b.image, b.mask, b.sketch, b.prior)
+        grid = sample_grid(b.image, b.mask, b.sketch, b.prior, out.coarse.float(), out.refined.float())
+        path = save_grid(self.paths["samples"] / f"step_{self.step:07d}.png", grid)
+        self._emit({"event": "sample", "step": self.step, "path": str(path)})
+        return path
+
+    def write_config(self) -> None:
+        if not self.is_main:
+            return
+        Path(self.config.out).mkdir(parents=True, exist_ok=True)
+        resolved = self.config.to_dict()
+        resolved["model"] = self.model_config.to_dict()
+        resolved["world_size"] = self.dist.world_size
+        resolved["resolved_device"] = str(self.device)
+        self.paths["config"].write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+
+    # ------------------------------------------------------------------ the loop
+    def _should_stop(self) -> bool:
+        wants = bool(self.abort_fn()) if self.abort_fn is not None else False
+        return distributed.any_true(wants, self.dist, self.device)
+
+    def run(self) -> Path:
+        cfg = self.config
+        self.write_config()
+        n_params = sum(p.numel() for p in self.G_raw.parameters())
+        self._emit({"event": "start", "step": self.step, "steps": cfg.steps, "device": str(self.device),
+                    "world_size": self.dist.world_size, "generator_params": n_params,
+                    "train_images": len(self.train_set), "holdout_excluded": self.n_holdout,
+                    "run_dir": str(cfg.out)})
+        if self.step == 0:
+            self.sample()
+        images_per_step = cfg.batch * self.dist.world_size
+        sums: dict[str, Tensor] = {}
+        window_start, window_steps = time.perf_counter(), 0
+        rate: float | None = None
+        stopped = "done"
+        last_tick = time.perf_counter()
+        try:
+            for data in self._loader():
+                if self._should_stop():
+                    stopped = "aborted"
+                    break
+                batch = Batch.from_loader(data, self.device, self.cuda)
+                adversarial = cfg.adversarial and self.step >= cfg.adv_start
+                fake, logs = self.g_step(batch, adversarial)
+                if adversarial:
+                    logs.update(self.d_step(batch, fake))
+                self.step += 1
+                now = time.perf_counter()
+                self.wall_time_s += now - last_tick
+                last_tick = now
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                window_steps += 1
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    losses = {k: float(v) / window_steps for k, v in sums.items()}  # one sync per log
+                    now = time.perf_counter()
+                    measured = window_steps / max(now - window_start, 1e-9)
+                    rate = measured if rate is None else 0.7 * rate + 0.3 * measured
+                    if not all(math.isfinite(v) for v in losses.values()):
+                        raise FloatingPointError(f"non-finite loss at step {self.step}: {losses}")
+                    self._emit({"event": "step", "step": self.step, "steps": cfg.steps, "losses": losses,
+                                "adversarial": adversarial, "steps_per_s": rate,
+                                "images_per_s": rate * images_per_step,
+                                "images_seen": self.step * images_per_step,
+                                "eta_s": (cfg.steps - self.step) / rate if rate > 0 else None})
+                    sums, window_start, window_steps = {}, time.perf_counter(), 0
+                if self.step % cfg.save_every == 0 and self.step < cfg.steps:
+                    self.save()
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self.sample()
+                last_tick = time.perf_counter()  # saving and sampling are not training time
+        except KeyboardInterrupt:
+            # Ctrl+C without a handler that turns it into abort_fn: save what there is
+            self.save()
+            self._emit({"event": "interrupted", "step": self.step})
+            raise
+        path = self.save()
+        if cfg.sample_every and self.step % cfg.sample_every != 0:
+            self.sample()
+        self._emit({"event": stopped, "step": self.step, "steps": cfg.steps, "path": str(path),
+                    "wall_time_s": self.wall_time_s})
+        return path
+
+
+def _has_unused_parameters(generator: nn.Module, model_config: ModelConfig, device: torch.device) -> bool:
+    """Whether some generator weights get no gradient (e.g. the constant-temperature
+    ablation's unused temperature net); DDP must then be told to look for them."""
+    probe = copy.deepcopy(generator).to(device)
+    size = 64
+    image = torch.zeros(1, 3, size, size, device=device)
+    mask = torch.zeros(1, 1, size, size, device=device)
+    mask[..., 16:48, 16:48] = 1
+    out = probe(image, mask, torch.zeros_like(mask), image)
+    (out.coarse.sum() + out.refined.sum()).backward()
+    return any(p.grad is None for p in probe.parameters() if p.requires_grad)
+
+
+def train(config: TrainConfig, *, progress_fn: ProgressFn | None = None, abort_fn: AbortFn | None = None,
+          perceptual_fn: PerceptualFn | None = None) -> Path:
+    """Train (or continue) one run; returns the exported engine checkpoint's path.
+
+    `perceptual_fn` replaces the ST-LPIPS network (tests inject a cheap one); with None the
+    network named by `config.perceptual_net` is loaded, unless that is "none".
+    Raises ValueError for settings or data that cannot train.
+    """
+    config.validate()
+    trainer = None
+    try:
+        trainer = Trainer(config, progress_fn=progress_fn, abort_fn=abort_fn, perceptual_fn=perceptual_fn,
+                          use_perceptual_default=perceptual_fn is None)
+        return trainer.run()
+    finally:
+        if trainer is not None:
+            distributed.cleanup(trainer.dist)
+        elif distributed.env_world_size() > 1:
+            distributed.cleanup(distributed.DistInfo(world_size=distributed.env_world_size()))
+
