@@ -372,3 +372,35 @@ def test_through_the_real_cli(job: dict[str, Path], fake_engine: FakeEngine,
     with pytest.raises(SystemExit) as exc:  # --out missing: argparse's usage error
         cli.main(argv[:-4])
     assert exc.value.code == 2
+
+
+def test_pairing_names_and_preferences(tmp_path: Path) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for stem in ("exact", "under", "dash", "lama", "Case"):
+        Image.fromarray(_photo(0)).save(images / f"{stem}.jpg")
+    small = np.zeros((H, W), np.uint8)
+    small[0, 0] = 255  # one hole pixel: tells which file was used
+    Image.fromarray(_mask_arr()).save(masks / "exact.png")
+    Image.fromarray(small).save(masks / "exact_mask.png")  # loses to the exact stem
+    Image.fromarray(small).save(masks / "exact.jpg")  # loses to the lossless file
+    Image.fromarray(_mask_arr()).save(masks / "under_mask.png")
+    Image.fromarray(_mask_arr()).save(masks / "dash-mask.webp")
+    Image.fromarray(_mask_arr()).save(masks / "lama_mask001.png")
+    Image.fromarray(_mask_arr()).save(masks / "case_MASK.png")
+    engine = FakeEngine()
+    report = run_batch(images, masks, tmp_path / "out", engine=engine)
+    assert report.failed == []
+    assert report.ok == ["Case.jpg", "dash.jpg", "exact.jpg", "lama.jpg", "under.jpg"]
+    assert [c["holes"] for c in engine.calls] == [60] * 5
+
+
+def test_same_folder_pairs_only_suffixed_names(tmp_path: Path) -> None:
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    Image.fromarray(_photo(0)).save(folder / "a.jpg")
+    Image.fromarray(_photo(1)).save(folder / "a.png")  # a second photo, not a's mask
+    report = run_batch(folder, folder, tmp_path / "out", engine=FakeEngine(), fmt="png")
+    assert report.ok == [] and [name for name, _ in report.failed] == ["a.jpg", "a.png"]
+    assert all(reason.startswith("no mask for") for _, reason in report.failed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 FORMATS = ("keep", "png", "jpg", "webp")
-MASK_SUFFIXES = ("", "_mask", "-mask")
-SKETCH_SUFFIXES = ("", "_sketch", "-sketch")
+# Pairing by name: photo.jpg <- photo.png, photo_mask.png, photo-mask.png, or LaMa's
+# photo_mask001.png (in that order of preference). Sketches the same with "sketch".
+MASK_WORD = "mask"
+SKETCH_WORD = "sketch"
 # When a stem has several candidate files, prefer lossless ones (a JPEG mask is noisy).
 _EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bmp", ".webp",
                                                     ".jpg", ".jpeg"))}
@@ -86,23 +89,39 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if _is_image(p)), key=lambda p: p.name)
 
 
-def _index_by_stem(files: list[Path]) -> dict[str, list[Path]]:
-    index: dict[str, list[Path]] = {}
+PairIndex = dict[str, list[tuple[int, int, str, Path]]]
+
+
+def _index_partners(files: list[Path], word: str) -> PairIndex:
+    """Index a folder of masks (or sketches) by the photo stem they belong to.
+
+    Built in one pass so that pairing stays linear in big folders. Each entry carries a
+    rank: 0 exact stem, 1 "_mask", 2 "-mask", 3 "_mask<digits>" (LaMa's naming).
+    """
+    pattern = re.compile(rf"^(?P<base>.+?)(?:(?P<u>_{word})|(?P<d>-{word})|(?P<n>_{word}\d+))$",
+                         re.IGNORECASE)
+    index: PairIndex = {}
     for path in files:
-        index.setdefault(path.stem.casefold(), []).append(path)
-    for paths in index.values():
-        paths.sort(key=lambda p: (_EXT_PREFERENCE.get(p.suffix.lower(), 99), p.name))
+        ext_rank = _EXT_PREFERENCE.get(path.suffix.lower(), 99)
+        index.setdefault(path.stem.casefold(), []).append((0, ext_rank, path.name, path))
+        found = pattern.match(path.stem)
+        if found:
+            rank = 1 if found.group("u") else 2 if found.group("d") else 3
+            index.setdefault(found.group("base").casefold(), []).append(
+                (rank, ext_rank, path.name, path))
+    for entries in index.values():
+        entries.sort(key=lambda e: e[:3])
     return index
 
 
-def _partner(image: Path, index: dict[str, list[Path]], suffixes: tuple[str, ...]) -> Path | None:
-    """The file for ``image`` in a folder indexed by stem: photo.jpg -> photo.png,
-    photo_mask.png, photo-mask.png (in that order). Never the image itself, which matters
-    when masks and images share a folder."""
-    for suffix in suffixes:
-        for candidate in index.get((image.stem + suffix).casefold(), []):
-            if candidate.resolve() != image.resolve():
-                return candidate
+def _partner(image: Path, index: PairIndex, *, exact: bool = True) -> Path | None:
+    """The mask (or sketch) for ``image``; never the image itself. ``exact=False`` skips
+    same-stem files, for masks kept in the photos' own folder (photo.png is a photo)."""
+    for rank, _ext, _name, candidate in index.get(image.stem.casefold(), []):
+        if rank == 0 and not exact:
+            continue
+        if candidate.resolve() != image.resolve():
+            return candidate
     return None
 
 
@@ -149,15 +168,17 @@ def plan_batch(
         raise TemperaError(f"the output {out_dir} is a file, not a folder")
 
     images = _images_in(images_dir)
-    mask_index = _index_by_stem(_images_in(masks)) if masks.is_dir() else {}
-    sketch_index = _index_by_stem(_images_in(sketch_dir)) if sketch_dir else {}
-    # Masks or sketches kept beside the photos (photo_mask.png) are not photos to fill.
+    mask_index = _index_partners(_images_in(masks), MASK_WORD) if masks.is_dir() else {}
+    sketch_index = _index_partners(_images_in(sketch_dir), SKETCH_WORD) if sketch_dir else {}
+    # Masks or sketches kept beside the photos (photo_mask.png) are not photos to fill, and
+    # there only suffixed names pair (photo.jpg beside photo.png is two photos).
+    same = {"mask": masks.is_dir() and masks.resolve() == images_dir.resolve(),
+            "sketch": sketch_dir is not None and sketch_dir.resolve() == images_dir.resolve()}
     helpers = set()
-    for folder, index, suffixes in ((masks, mask_index, MASK_SUFFIXES),
-                                    (sketch_dir, sketch_index, SKETCH_SUFFIXES)):
-        if folder is not None and folder.is_dir() and folder.resolve() == images_dir.resolve():
+    for key, index in (("mask", mask_index), ("sketch", sketch_index)):
+        if same[key]:
             for image in images:
-                partner = _partner(image, index, suffixes[1:])
+                partner = _partner(image, index, exact=False)
                 if partner is not None:
                     helpers.add(partner.resolve())
     if masks.is_file():
@@ -168,8 +189,9 @@ def plan_batch(
 
     items = []
     for image in images:
-        mask = masks if masks.is_file() else _partner(image, mask_index, MASK_SUFFIXES)
-        sketch = _partner(image, sketch_index, SKETCH_SUFFIXES) if sketch_dir else None
+        mask = masks if masks.is_file() else _partner(image, mask_index, exact=not same["mask"])
+        sketch = (_partner(image, sketch_index, exact=not same["sketch"])
+                  if sketch_dir else None)
         out = out_dir / f"{image.stem}{_output_ext(image, fmt)}"
         items.append(BatchItem(image=image, mask=mask, sketch=sketch, out=out))
     return items
@@ -250,8 +272,9 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing
     if skip_existing and item.out.exists():
         return "skipped"
     if item.mask is None:
-        raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}.png, "
-                           f"{item.image.stem}_mask.png, {item.image.stem}-mask.png, any image type)")
+        raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}, "
+                           f"{item.image.stem}_mask, {item.image.stem}-mask, "
+                           f"{item.image.stem}_mask001 with any image extension)")
 
     img = load_image(item.image)
     if mask_cache is not None:
