@@ -13,7 +13,7 @@ from PIL import Image, ImageCms
 
 from app.core.errors import TemperaError
 from app.core.imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, save_image
-from tests.conftest import gradient_rgb
+from conftest import gradient_rgb  # tests/ is on sys.path under pytest
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
