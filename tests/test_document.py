@@ -118,3 +118,13 @@ def test_autosave_round_trip_and_clear(tmp_path: Path) -> None:
 def test_autosave_corrupt_file_reads_as_none(tmp_path: Path) -> None:
     (tmp_path / "session.npz").write_bytes(b"garbage")
     assert AutosaveStore(tmp_path).read() is None
+
+
+def test_document_copies_read_only_pixels() -> None:
+    loaded = np.frombuffer(bytes(12 * 3), np.uint8).reshape(3, 4, 3)  # like a decoder buffer
+    doc = Document(loaded)
+    assert doc.image.flags.writeable and doc.image is not loaded
+    patch = brush.rectangle((0, 0), (1, 1), doc.size_wh)
+    assert patch is not None
+    doc.image[0, 0] = 5
+    assert loaded[0, 0, 0] == 0 and doc.original[0, 0, 0] == 0

@@ -49,9 +49,11 @@ class Document:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
         h, w = image.shape[:2]
-        self.image = np.ascontiguousarray(image)
-        # The pixels as opened: shown while Tab is held, and the reference for "edited".
-        self.original = self.image.copy()
+        # Our own writable copy: loaded pixels may be a read-only view of decoder memory.
+        self.image = np.array(image, dtype=np.uint8, order="C", copy=True)
+        # The pixels as opened, shown while Tab is held; shares the loader's buffer (no
+        # second copy of a 24 MP photo) and is never written.
+        self.original = np.ascontiguousarray(image)
         self.mask = np.zeros((h, w), bool) if mask is None else self._checked(mask, bool)
         self.sketch = np.zeros((h, w), np.uint8) if sketch is None else self._checked(sketch, np.uint8)
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
@@ -59,7 +61,8 @@ class Document:
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
         self.last_mask: np.ndarray | None = None  # mask (and sketch) of the last fill
         self.last_sketch: np.ndarray | None = None
-        self.fills = 0  # applied fills minus undone ones: image differs from the original
+        self.fills = 0  # applied image edits minus undone ones: image differs from the original
+        self.image_version = 0  # bumped on every image change (autosave, stale fill results)
         self._listeners: list[Listener] = []
 
     def _checked(self, array: np.ndarray, dtype: type) -> np.ndarray:
@@ -101,6 +104,8 @@ class Document:
         self._listeners.append(fn)
 
     def notify(self, layer: str, box: Box | None = None) -> None:
+        if layer == "image":
+            self.image_version += 1
         for fn in list(self._listeners):
             fn(layer, box)
 

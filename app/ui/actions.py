@@ -1,0 +1,97 @@
+"""Every QAction of the main window: icon, text, tooltip with its key, shortcut.
+
+The window wires ``triggered`` to behaviour; keeping the table here keeps the window class
+about behaviour only and makes the shortcuts easy to review in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import qtawesome as qta
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+Std = QKeySequence.StandardKey
+
+# name: (icon or "", text, shortcuts, tooltip)
+SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str]] = {
+    "open": ("mdi6.folder-open", "&Open…", ("Ctrl+O",), "Open a photo"),
+    "paste": ("mdi6.content-paste", "&Paste image", ("Ctrl+V",), "Open the image on the clipboard"),
+    "save": ("mdi6.content-save", "&Save", ("Ctrl+S",), "Save the result (never over the original)"),
+    "save_as": ("mdi6.content-save-edit", "Save &As…", ("Ctrl+Shift+S",), "Save the result under a new name"),
+    "import_mask": ("mdi6.import", "Import mask…", (), "Load a mask PNG (white = hole)"),
+    "export_mask": ("mdi6.export", "Export mask…", (), "Save the mask as a PNG"),
+    "import_sketch": ("mdi6.import", "Import sketch…", (), "Load a sketch PNG (white = stroke)"),
+    "export_sketch": ("mdi6.export", "Export sketch…", (), "Save the sketch as a PNG"),
+    "batch": ("mdi6.image-multiple", "&Batch export…", (), "Fill a folder of photos with their masks"),
+    "quit": ("", "&Quit", ("Ctrl+Q",), "Quit Tempera"),
+    "undo": ("mdi6.undo", "&Undo", ("Ctrl+Z",), "Undo (Ctrl+Z)"),
+    "redo": ("mdi6.redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo (Ctrl+Shift+Z, Ctrl+Y)"),
+    "clear_mask": ("mdi6.close", "Clear mask", (), "Remove the whole mask"),
+    "clear_sketch": ("mdi6.close", "Clear sketch", (), "Remove the whole sketch"),
+    "restore_mask": ("mdi6.restore", "Restore last mask", ("Ctrl+Shift+M",),
+                     "Bring back the mask and sketch of the last fill"),
+    "tool_mask": ("mdi6.brush", "Mask brush", ("B",), "Mask brush (B): paint the hole to fill"),
+    "tool_sketch": ("mdi6.pencil", "Sketch pen", ("S",),
+                    "Sketch pen (S): guide strokes, drawn like the training sketches"),
+    "tool_eraser": ("mdi6.eraser", "Eraser", ("E",), "Eraser (E): erases the active layer (mask or sketch)"),
+    "tool_rect": ("mdi6.vector-square", "Rectangle mask", ("R",), "Rectangle mask (R); Alt subtracts"),
+    "tool_lasso": ("mdi6.lasso", "Lasso mask", ("L",), "Lasso mask (L); Alt subtracts"),
+    "smaller": ("", "Smaller brush", ("[",), "Smaller brush ([)"),
+    "bigger": ("", "Bigger brush", ("]",), "Bigger brush (])"),
+    "fill": ("mdi6.auto-fix", "&Fill", ("Ctrl+Return", "Ctrl+Enter"), "Fill the hole (Ctrl+Return)"),
+    "cancel": ("mdi6.stop-circle-outline", "Cancel fill", ("Esc",), "Cancel the running fill (Esc)"),
+    "attention": ("mdi6.target", "Attention viewer", ("A",),
+                  "Attention viewer (A): click a filled pixel to see where it borrowed from"),
+    "temperature": ("mdi6.thermometer", "Show temperature", ("T",),
+                    "In the attention viewer, show the learned temperature map instead"),
+    "zoom_in": ("mdi6.magnify-plus-outline", "Zoom in", ("Ctrl+=", "Ctrl++"), "Zoom in (Ctrl+wheel)"),
+    "zoom_out": ("mdi6.magnify-minus-outline", "Zoom out", ("Ctrl+-",), "Zoom out (Ctrl+wheel)"),
+    "fit": ("mdi6.fit-to-screen", "Fit", ("Ctrl+0",), "Fit the photo in the window (Ctrl+0)"),
+    "actual": ("mdi6.numeric-1-box-outline", "100 %", ("Ctrl+1",), "Actual pixels (Ctrl+1)"),
+    "show_mask": ("mdi6.eye", "Show mask", ("Shift+M",), "Show or hide the mask overlay"),
+    "show_sketch": ("mdi6.eye-outline", "Show sketch", ("Shift+K",), "Show or hide the sketch layer"),
+}
+CHECKABLE = {"attention", "temperature", "show_mask", "show_sketch",
+             "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso"}
+TOOL_ACTIONS = {"tool_mask": "mask", "tool_sketch": "sketch", "tool_eraser": "eraser",
+                "tool_rect": "rect", "tool_lasso": "lasso"}
+
+
+@dataclass
+class Actions:
+    by_name: dict[str, QAction]
+    tools: QActionGroup
+
+    def __getattr__(self, name: str) -> QAction:
+        try:
+            return self.__dict__["by_name"][name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+def _shortcut_text(keys: tuple) -> str:
+    return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+
+
+def create_actions(parent: QWidget) -> Actions:
+    by_name: dict[str, QAction] = {}
+    for name, (icon, text, keys, tip) in SPECS.items():
+        action = QAction(text, parent)
+        if icon:
+            action.setIcon(qta.icon(icon, color="#dddddd", color_disabled="#666666"))
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setToolTip(tip if not keys or "(" in tip else f"{tip} ({_shortcut_text(keys)})")
+        action.setStatusTip(tip)
+        action.setCheckable(name in CHECKABLE)
+        parent.addAction(action)  # shortcuts work even when the action is in no toolbar
+        by_name[name] = action
+    by_name["show_mask"].setChecked(True)
+    by_name["show_sketch"].setChecked(True)
+    group = QActionGroup(parent)
+    for name in TOOL_ACTIONS:
+        group.addAction(by_name[name])
+    by_name["tool_mask"].setChecked(True)
+    return Actions(by_name, group)

@@ -1,0 +1,87 @@
+"""GUI entry point: ``run_gui(path_or_none) -> exit code`` (main.py calls it)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from app.core.document import Document
+from app.core.errors import TemperaError
+from app.core.imageio import load_image
+from app.core.settings import load_settings
+from app.ui import dialogs
+from app.ui.commands import replace_layers
+
+
+def _dark_palette(app: QApplication) -> None:
+    # Photos are judged against a neutral dark surround, as in other image editors.
+    app.setStyle("Fusion")
+    pal = QPalette()
+    for role, color in {
+        QPalette.ColorRole.Window: "#2b2b2f", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1f1f22", QPalette.ColorRole.AlternateBase: "#2b2b2f",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#36363b",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#ff2d55",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#f5f5f5",
+        QPalette.ColorRole.ToolTipText: "#111111",
+    }.items():
+        pal.setColor(role, QColor(color))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#777777"))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#777777"))
+    app.setPalette(pal)
+
+
+def offer_restore(window) -> bool:  # noqa: ANN001 - MainWindow (imported lazily)
+    """Offer back the autosaved work of a session that did not end cleanly."""
+    state = window.autosave.store.read()
+    if state is None or not dialogs.ask_restore(window, state):
+        if state is not None:
+            window.autosave.store.clear()
+        return False
+    source = None
+    try:
+        if state.source_path and Path(state.source_path).exists():
+            source = load_image(state.source_path)
+    except TemperaError:
+        source = None
+    if source is not None and source.size == state.size_wh:
+        doc = Document(source.rgb, source=source, path=Path(state.source_path))
+    elif state.image is not None:
+        doc = Document(state.image)  # the original is gone or changed: keep the pixels
+    else:
+        dialogs.show_error(window, f"cannot restore: {state.source_path} is missing or changed")
+        return False
+    window.set_document(doc)
+    layers = {"mask": state.mask, "sketch": state.sketch}
+    if state.image is not None:
+        layers["image"] = state.image
+    command = replace_layers(doc, "Restore autosaved work", **layers)
+    if command is not None:
+        window.undo_stack.push(command)  # unsaved again, and undoable
+    return True
+
+
+def run_gui(path: str | Path | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Tempera")
+    app.setOrganizationName("Tempera")
+    _dark_palette(app)
+    from app.ui.main_window import MainWindow  # after QApplication: icons need it
+
+    settings = load_settings()
+    window = MainWindow(settings)
+    window.show()
+    if settings.problems:
+        window.statusBar().showMessage("Settings: " + "; ".join(settings.problems), 10000)
+
+    def start() -> None:
+        if not offer_restore(window) and path is not None:
+            window.files.open_path(path, confirm=False)
+
+    QTimer.singleShot(0, start)
+    app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
+    return int(app.exec())

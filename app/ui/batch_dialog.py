@@ -1,0 +1,162 @@
+"""Batch export: a folder of photos + masks (+ sketches) filled into an output folder by
+``app.inference.batch.run_batch`` on a worker thread, with progress, cancel and a summary."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLineEdit, QPlainTextEdit,
+                               QProgressBar, QPushButton, QSpinBox, QToolButton, QWidget)
+
+from app.core.errors import TemperaError
+from app.core.settings import Settings
+from app.ui import dialogs
+
+FORMATS = ("keep", "png", "jpg", "webp")
+
+
+class BatchWorker(QObject):
+    progress = Signal(int, int, str)
+    done = Signal(str, bool)  # summary text, all ok
+
+    def __init__(self, args: dict) -> None:
+        super().__init__()
+        self.args = args
+        self.cancelled = threading.Event()
+
+    @Slot()
+    def run(self) -> None:
+        from app.inference.batch import run_batch
+        from app.inference.engines import load_engine
+
+        try:
+            engine = load_engine(self.args.pop("engine"), self.args.pop("device"))
+            report = run_batch(**self.args, engine=engine,
+                               progress=lambda d, t, n: self.progress.emit(d, t, n),
+                               cancel=self.cancelled.is_set)
+        except TemperaError as exc:
+            self.done.emit(f"error: {exc}", False)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the editor keeps running
+            self.done.emit(f"error: {type(exc).__name__}: {exc}", False)
+            return
+        self.done.emit(report.summary(), not report.failed and not report.cancelled)
+
+
+class BatchDialog(QDialog):
+    def __init__(self, parent: QWidget | None, settings: Settings) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Batch export")
+        self.setMinimumWidth(560)
+        form = QFormLayout(self)
+        self.images = self._path_row(form, "Images folder", folder=True)
+        self.masks = self._path_row(form, "Masks (folder or file)", folder=True, file=True)
+        self.sketches = self._path_row(form, "Sketches (optional)", folder=True)
+        self.out = self._path_row(form, "Output folder", folder=True)
+        self.fmt = QComboBox()
+        self.fmt.addItems(list(FORMATS))
+        self.fmt.setToolTip("keep: the same format as each input photo")
+        form.addRow("Format", self.fmt)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(settings.save_quality)
+        self.quality.setToolTip("JPEG / WebP quality")
+        form.addRow("Quality", self.quality)
+        self.bar = QProgressBar()
+        form.addRow(self.bar)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumHeight(140)
+        form.addRow(self.log)
+        row = QHBoxLayout()
+        self.start = QPushButton("Start")
+        self.start.clicked.connect(self.start_batch)
+        self.stop = QPushButton("Cancel")
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.cancel_batch)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        row.addStretch(1)
+        for b in (self.start, self.stop, close):
+            row.addWidget(b)
+        form.addRow(row)
+        self.thread: QThread | None = None
+        self.worker: BatchWorker | None = None
+
+    def _path_row(self, form: QFormLayout, label: str, *, folder: bool, file: bool = False) -> QLineEdit:
+        edit = QLineEdit()
+        row = QHBoxLayout()
+        row.addWidget(edit)
+        if folder:
+            b = QToolButton(text="Folder…")
+            b.clicked.connect(lambda: self._browse(edit, label, True))
+            row.addWidget(b)
+        if file:
+            b = QToolButton(text="File…")
+            b.clicked.connect(lambda: self._browse(edit, label, False))
+            row.addWidget(b)
+        form.addRow(label, row)
+        return edit
+
+    def _browse(self, edit: QLineEdit, title: str, folder: bool) -> None:
+        path = (dialogs.ask_folder(self, title, edit.text()) if folder
+                else dialogs.ask_open_path(self, Path(edit.text() or Path.home()), title))
+        if path is not None:
+            edit.setText(str(path))
+
+    def start_batch(self) -> None:
+        missing = [name for name, e in (("images folder", self.images), ("masks", self.masks),
+                                        ("output folder", self.out)) if not e.text().strip()]
+        if missing:
+            dialogs.show_error(self, f"choose the {', '.join(missing)} first")
+            return
+        args = {"images_dir": self.images.text().strip(), "masks": self.masks.text().strip(),
+                "out_dir": self.out.text().strip(), "sketches": self.sketches.text().strip() or None,
+                "fmt": self.fmt.currentText(), "quality": self.quality.value(),
+                "engine": self.settings.engine, "device": self.settings.device}
+        Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
+        self.log.setPlainText("Loading the engine…")
+        self.bar.setRange(0, 0)
+        self.thread = QThread(self)
+        self.worker = BatchWorker(args)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progress.connect(self._progress)
+        self.worker.done.connect(self._done)
+        self.start.setEnabled(False)
+        self.stop.setEnabled(True)
+        self.thread.start()
+
+    def _progress(self, done: int, total: int, name: str) -> None:
+        self.bar.setRange(0, total)
+        self.bar.setValue(done)
+        self.log.setPlainText(f"{done} / {total}: {name}")
+
+    def _done(self, summary: str, ok: bool) -> None:
+        self.log.setPlainText(summary)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if ok else 0)
+        self._stop_thread()
+        self.start.setEnabled(True)
+        self.stop.setEnabled(False)
+
+    def cancel_batch(self) -> None:
+        if self.worker is not None:
+            self.worker.cancelled.set()
+            self.log.appendPlainText("Cancelling after the current image…")
+
+    def _stop_thread(self) -> None:
+        if self.thread is not None:
+            self.thread.quit()
+            self.thread.wait()
+            self.thread = None
+            self.worker = None
+
+    def reject(self) -> None:  # Close / Esc: stop cleanly before the dialog goes
+        if self.worker is not None:
+            self.worker.cancelled.set()
+        self._stop_thread()
+        super().reject()

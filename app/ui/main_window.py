@@ -1,0 +1,375 @@
+"""The main window: assembles canvas, actions, panel and controllers, and wires them.
+
+Behaviour lives in small collaborators (FileController, ToolController,
+InferenceController, AutosaveController); this class connects them to each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent, QUndoStack
+from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow, QMenu, QToolBar
+
+from app.core.autosave import AutosaveStore
+from app.core.document import Document
+from app.core.settings import Settings, save_settings
+from app.ui import dialogs
+from app.ui.actions import TOOL_ACTIONS, create_actions
+from app.ui.attention import attention_heatmap, temperature_map
+from app.ui.autosave_ui import AutosaveController
+from app.ui.canvas import Canvas
+from app.ui.commands import FillCommand, replace_layers
+from app.ui.docks import SidePanel, StatusWidgets
+from app.ui.files import FileController
+from app.ui.tools import ToolController
+from app.ui.worker import EngineInfo, InferenceController, Request
+
+SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.doc: Document | None = None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(settings.undo_limit)
+        self.tools = ToolController(self.undo_stack, settings.brush_size, settings.sketch_hole_margin)
+        self.canvas = Canvas(self.tools)
+        self.canvas.set_overlay_style(QColor(settings.mask_color), settings.mask_opacity,
+                                      QColor(settings.sketch_color))
+        self.setCentralWidget(self.canvas)
+        self.actions_ = create_actions(self)
+        self.files = FileController(self)
+        self.autosave = AutosaveController(AutosaveStore(), settings.autosave_delay_ms, self)
+        self.inference = InferenceController(self)
+        self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
+        self._explained: dict | None = None
+        self._build_ui()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        geometry = QSettings("Tempera", "Tempera").value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        QApplication.instance().installEventFilter(self)  # hold-Tab needs key releases too
+        self.update_title()
+        if load_engine:
+            self.inference.load_engine(settings.engine, settings.device)
+
+    # -- construction -------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        a = self.actions_
+        menu = self.menuBar().addMenu("&File")
+        for name in ("open", "paste"):
+            menu.addAction(getattr(a, name))
+        self.recent_menu = QMenu("Open &recent", self)
+        menu.addMenu(self.recent_menu)
+        menu.addSeparator()
+        for name in ("save", "save_as", None, "import_mask", "export_mask", "import_sketch",
+                     "export_sketch", None, "batch", None, "quit"):
+            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
+        menu = self.menuBar().addMenu("&Edit")
+        for name in ("undo", "redo", None, "clear_mask", "clear_sketch", "restore_mask", None,
+                     "smaller", "bigger"):
+            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
+        menu = self.menuBar().addMenu("&Tools")
+        for name in (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"):
+            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
+        menu = self.menuBar().addMenu("&View")
+        for name in ("zoom_in", "zoom_out", "fit", "actual", None, "show_mask", "show_sketch"):
+            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
+
+        bar = QToolBar("Tools", self)
+        bar.setObjectName("tools")
+        bar.setMovable(False)
+        for name in ("open", "save", None, *TOOL_ACTIONS, None, "undo", "redo", None, "fill", "cancel",
+                     None, "attention", None, "fit", "actual"):
+            bar.addSeparator() if name is None else bar.addAction(getattr(a, name))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+        self.panel = SidePanel(a, self.settings.engine, self.settings.device)
+        self.panel.set_overlay(QColor(self.settings.mask_color), self.settings.mask_opacity)
+        self.panel.set_brush_size(self.settings.brush_size)
+        dock = QDockWidget("Layers and engine", self)
+        dock.setObjectName("panel")
+        dock.setWidget(self.panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.status = StatusWidgets(self.statusBar())
+        self.rebuild_recent_menu()
+        self._update_enabled()
+
+    def _connect(self) -> None:
+        a, f, c = self.actions_, self.files, self.canvas
+        a.open.triggered.connect(f.open_dialog)
+        a.paste.triggered.connect(f.paste)
+        a.save.triggered.connect(f.save)
+        a.save_as.triggered.connect(f.save_as)
+        a.import_mask.triggered.connect(lambda: f.import_layer("mask"))
+        a.import_sketch.triggered.connect(lambda: f.import_layer("sketch"))
+        a.export_mask.triggered.connect(lambda: f.export_layer("mask"))
+        a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
+        a.batch.triggered.connect(self.open_batch)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(self.undo_stack.undo)
+        a.redo.triggered.connect(self.undo_stack.redo)
+        a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
+        a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
+        a.restore_mask.triggered.connect(self.restore_last_mask)
+        for name, tool in TOOL_ACTIONS.items():
+            getattr(a, name).triggered.connect(lambda _=False, t=tool: self.tools.set_tool(t))
+        a.smaller.triggered.connect(lambda: self.tools.step_brush_size(False))
+        a.bigger.triggered.connect(lambda: self.tools.step_brush_size(True))
+        a.fill.triggered.connect(self.fill)
+        a.cancel.triggered.connect(self.cancel)
+        a.attention.toggled.connect(self._attention_toggled)
+        a.temperature.toggled.connect(lambda _on: self._show_explained())
+        a.zoom_in.triggered.connect(lambda: c.zoom_to(c.scale * 1.25, c.rect().center()))
+        a.zoom_out.triggered.connect(lambda: c.zoom_to(c.scale / 1.25, c.rect().center()))
+        a.fit.triggered.connect(c.fit)
+        a.actual.triggered.connect(c.actual_size)
+        a.show_mask.toggled.connect(lambda on: (setattr(c, "show_mask", on), c.update()))
+        a.show_sketch.toggled.connect(lambda on: (setattr(c, "show_sketch", on), c.update()))
+        self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
+        self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
+        self.tools.changed.connect(self._tools_changed)
+        c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
+        c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
+        c.point_clicked.connect(self.explain_at)
+        p = self.panel
+        p.brush_size_changed.connect(self.tools.set_brush_size)
+        p.layer_chosen.connect(self.tools.set_active_layer)
+        p.overlay_changed.connect(self._overlay_changed)
+        p.engine_chosen.connect(self._engine_chosen)
+        inf = self.inference
+        inf.busy_changed.connect(self._busy_changed)
+        inf.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        inf.engine_changed.connect(self._engine_loaded)
+        inf.engine_error.connect(self._engine_error)
+        inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
+        inf.fill_done.connect(self.apply_fill)
+        inf.explain_done.connect(self._explain_done)
+        inf.failed.connect(lambda _req, msg: dialogs.show_error(self, f"Fill failed: {msg}"))
+
+    # -- document -----------------------------------------------------------------------
+    def set_document(self, doc: Document | None) -> None:
+        self.inference.cancel()
+        self.undo_stack.clear()
+        self.doc = doc
+        self.last_fill = None
+        self._explained = None
+        self.tools.set_document(doc)
+        self.canvas.set_document(doc)
+        self.autosave.set_document(doc)
+        self.actions_.attention.setChecked(False)
+        self._tools_changed()
+        self._update_enabled()
+        self.update_title()
+
+    def update_title(self) -> None:
+        if self.doc is None:
+            self.setWindowTitle("Tempera")
+            return
+        star = "*" if self.files.is_modified() else ""
+        self.setWindowTitle(f"{star}{self.doc.name} ({self.doc.width} × {self.doc.height}) – Tempera")
+
+    def rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.files.open_path(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def _update_enabled(self) -> None:
+        has = self.doc is not None
+        a = self.actions_
+        for name in ("save", "save_as", "import_mask", "export_mask", "import_sketch", "export_sketch",
+                     "clear_mask", "clear_sketch", "fill", "fit", "actual", "zoom_in", "zoom_out"):
+            getattr(a, name).setEnabled(has)
+        a.undo.setEnabled(self.undo_stack.canUndo())
+        a.redo.setEnabled(self.undo_stack.canRedo())
+        a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
+
+    def _replace(self, text: str, **values: object) -> None:
+        if self.doc is None:
+            return
+        layers = {name: np.full_like(self.doc.layer(name), v) for name, v in values.items()}
+        command = replace_layers(self.doc, text, **layers)
+        if command is not None:
+            self.undo_stack.push(command)
+
+    def restore_last_mask(self) -> None:
+        doc = self.doc
+        if doc is None or doc.last_mask is None:
+            return
+        command = replace_layers(doc, "Restore last mask", mask=doc.mask | doc.last_mask,
+                                 sketch=np.maximum(doc.sketch, doc.last_sketch))
+        if command is not None:
+            self.undo_stack.push(command)
+
+    # -- tools and view -----------------------------------------------------------------
+    def _tools_changed(self) -> None:
+        t = self.tools
+        self.panel.set_brush_size(t.brush_size)
+        self.panel.set_active_layer(t.active_layer)
+        self.settings.brush_size = t.brush_size
+        for name, tool in TOOL_ACTIONS.items():
+            if tool == t.tool:
+                getattr(self.actions_, name).setChecked(True)
+        width = t.sketch_width()
+        self.panel.sketch_width.setText(f"{width} px (from the training sketches)")
+        if t.tool == "sketch" and self.doc is not None:
+            self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
+
+    def _overlay_changed(self, color: QColor, opacity: float) -> None:
+        self.settings.mask_color, self.settings.mask_opacity = color.name(), opacity
+        self.canvas.set_overlay_style(color, opacity, QColor(self.settings.sketch_color))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # Hold Tab to see the original: Tab would otherwise move keyboard focus.
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and self.isActiveWindow():
+            key_event: QKeyEvent = event  # type: ignore[assignment]
+            if key_event.key() == Qt.Key.Key_Tab and not isinstance(QApplication.focusWidget(), QLineEdit):
+                if not key_event.isAutoRepeat():
+                    self.canvas.set_show_original(event.type() == QEvent.Type.KeyPress and self.doc is not None)
+                return True
+        return super().eventFilter(obj, event)
+
+    # -- inference ----------------------------------------------------------------------
+    def fill(self) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        if not doc.has_hole():
+            self.statusBar().showMessage("Paint a mask over what should be filled first (B, R or L)", 5000)
+            return
+        request = Request("fill", doc.snapshot(self.inference.new_id()),
+                          extra={"doc": id(doc), "image_version": doc.image_version})
+        self.inference.submit(request)
+
+    def cancel(self) -> None:
+        if self.tools.dragging:
+            self.tools.cancel()
+        elif self.inference.cancel():
+            self.statusBar().showMessage("Fill cancelled; its result will be dropped", 4000)
+
+    def apply_fill(self, request: Request, result: np.ndarray, seconds: float) -> None:
+        doc = self.doc
+        if doc is None or request.extra.get("doc") != id(doc):
+            return  # another photo was opened meanwhile
+        if request.extra.get("image_version") != doc.image_version:
+            self.statusBar().showMessage("The image changed while filling; fill again", 6000)
+            return
+        engine = self.inference.engine.name if self.inference.engine else "engine"
+        snap = request.snapshot
+        self.undo_stack.push(FillCommand(doc, result, snap.mask, snap.sketch, engine))
+        self.last_fill = request
+        self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
+        self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
+        self._update_enabled()
+        if self.actions_.attention.isChecked():
+            self.canvas.set_heatmap(None)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.status.busy.setVisible(busy)
+        self.actions_.cancel.setEnabled(busy)
+
+    def _engine_chosen(self, name: str, device: str) -> None:
+        self.settings.engine, self.settings.device = name, device
+        self.status.engine.setText(f"Engine: loading {name}…")
+        self.inference.load_engine(name, device)
+
+    def _engine_loaded(self, info: EngineInfo) -> None:
+        self.status.set_engine(info.name, info.device)
+        self.panel.notice.setText(info.notice or "")
+        if info.notice:
+            self.statusBar().showMessage(info.notice, 10000)
+
+    def _engine_error(self, message: str) -> None:
+        self.status.engine.setText("Engine: none")
+        dialogs.show_error(self, message)
+
+    # -- attention viewer ---------------------------------------------------------------
+    def _attention_toggled(self, on: bool) -> None:
+        self.canvas.attention_mode = on
+        if not on:
+            self.canvas.set_heatmap(None)
+        elif self.last_fill is None:
+            self.panel.attention_info.setText("Fill a hole first, then click inside it.")
+        self.canvas.update()
+
+    def explain_at(self, x: int, y: int) -> None:
+        fill = self.last_fill
+        doc = self.doc
+        if fill is None or doc is None or doc.last_mask is None:
+            self.panel.attention_info.setText("Fill a hole first, then click inside it.")
+            return
+        if not fill.snapshot.mask[y, x]:
+            self.panel.attention_info.setText("Click inside the filled area.")
+            return
+        snap = dataclasses.replace(fill.snapshot, request_id=self.inference.new_id())
+        self.panel.attention_info.setText(f"Computing attention at ({x}, {y})…")
+        self.inference.submit(Request("explain", snap, point=(x, y)))
+
+    def _explain_done(self, request: Request, result: dict | None) -> None:
+        if result is None:
+            self._explained = None
+            self.canvas.set_heatmap(None)
+            self.panel.attention_info.setText("The attention view needs an MTSA engine.")
+            self.statusBar().showMessage("attention view needs an MTSA engine", 6000)
+            return
+        self._explained = {**result, "point": request.point}
+        self._show_explained()
+
+    def _show_explained(self) -> None:
+        e = self._explained
+        if e is None or not self.actions_.attention.isChecked():
+            return
+        if self.actions_.temperature.isChecked():
+            image, lo, hi = temperature_map(np.asarray(e["temperature"]))
+            self.panel.attention_info.setText(f"Learned temperature: {lo:.1f} (soft, blends) to "
+                                              f"{hi:.1f} (sharp, copies).")
+        else:
+            image = attention_heatmap(np.asarray(e["attention"]))
+            x, y = e["point"]
+            self.panel.attention_info.setText(f"Bright = where pixel ({x}, {y}) borrowed from.")
+        self.canvas.set_heatmap(image, e["point"])
+
+    # -- batch, drops, closing ----------------------------------------------------------
+    def open_batch(self) -> None:
+        from app.ui.batch_dialog import BatchDialog
+
+        BatchDialog(self, self.settings).exec()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.files.open_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.confirm_discard():
+            event.ignore()
+            return
+        self.hide()  # a running forward pass may take a moment to finish
+        self.undo_stack.blockSignals(True)  # its teardown must not call back into a dead window
+        self.inference.cancel()
+        self.inference.shutdown()
+        self.autosave.clear()  # saved or deliberately discarded: nothing to recover
+        self.autosave.shutdown()
+        QApplication.instance().removeEventFilter(self)
+        QSettings("Tempera", "Tempera").setValue("geometry", self.saveGeometry())
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            dialogs.show_error(self, f"cannot save settings: {exc}")
+        event.accept()

@@ -1,0 +1,182 @@
+"""Turns image-space pointer input into document edits, one undo step per drag.
+
+No widget here: the canvas converts widget coordinates to image pixels once and calls
+``press`` / ``move`` / ``release``; this object paints through the document and pushes a
+``DiffCommand`` when the drag ends.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.core import brush
+from app.core.brush import Point
+from app.core.document import Document
+from app.core.undo import StrokeRecorder
+from app.training.sketch import stroke_width_for
+from app.ui.commands import DiffCommand
+
+TOOLS = ("mask", "sketch", "eraser", "rect", "lasso")
+TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
+             "rect": "Rectangle mask", "lasso": "Lasso mask"}
+MIN_SIZE, MAX_SIZE = 1, 2000
+
+
+class ToolController(QObject):
+    changed = Signal()  # tool, size or active layer changed
+    stroke_finished = Signal()  # an edit was committed (autosave listens)
+    preview_changed = Signal()  # rectangle / lasso outline moved
+
+    def __init__(self, undo_stack: QUndoStack, brush_size: int, hole_margin: int) -> None:
+        super().__init__()
+        self.undo_stack = undo_stack
+        self.doc: Document | None = None
+        self.tool = "mask"
+        self.active_layer = "mask"  # what the eraser erases
+        self.brush_size = brush_size
+        self.hole_margin = hole_margin  # extra hole around sketch strokes drawn outside it
+        self.subtract = False
+        self._recorders: dict[str, StrokeRecorder] = {}
+        self._last: Point | None = None
+        self.anchor: Point | None = None  # rectangle first corner
+        self.points: list[Point] = []  # rectangle second corner / lasso path
+
+    # -- state ----------------------------------------------------------------------------
+    def set_document(self, doc: Document | None) -> None:
+        self.cancel()
+        self.doc = doc
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}")
+        self.cancel()
+        self.tool = tool
+        if tool in ("mask", "rect", "lasso"):
+            self.active_layer = "mask"
+        elif tool == "sketch":
+            self.active_layer = "sketch"
+        self.changed.emit()
+
+    def set_active_layer(self, layer: str) -> None:
+        self.active_layer = layer
+        self.changed.emit()
+
+    def set_brush_size(self, size: int) -> None:
+        self.brush_size = max(MIN_SIZE, min(MAX_SIZE, int(size)))
+        self.changed.emit()
+
+    def step_brush_size(self, up: bool) -> None:
+        # Proportional steps: fine control for small brushes, quick for large ones.
+        step = max(1, round(self.brush_size * 0.15))
+        self.set_brush_size(self.brush_size + (step if up else -step))
+
+    def sketch_width(self) -> int:
+        return int(stroke_width_for(self.doc.size_hw)) if self.doc is not None else 1
+
+    def outline_diameter(self) -> float | None:
+        """Brush footprint in image pixels, or None for tools without one."""
+        if self.tool == "sketch":
+            return float(self.sketch_width())
+        if self.tool in ("mask", "eraser"):
+            return float(self.brush_size)
+        return None
+
+    @property
+    def dragging(self) -> bool:
+        return bool(self._recorders) or self.anchor is not None or bool(self.points)
+
+    # -- input ----------------------------------------------------------------------------
+    def press(self, pt: Point, subtract: bool = False) -> None:
+        if self.doc is None:
+            return
+        self.subtract = subtract
+        if self.tool == "rect":
+            self.anchor, self.points = pt, [pt]
+        elif self.tool == "lasso":
+            self.points = [pt]
+        else:
+            layers = ["sketch", "mask"] if self.tool == "sketch" else (
+                ["mask"] if self.tool == "mask" else [self.active_layer])
+            self._recorders = {name: StrokeRecorder(name, self.doc.layer(name)) for name in layers}
+            self._last = pt
+            self._segment(pt, pt)
+        self.preview_changed.emit()
+
+    def move(self, pt: Point) -> None:
+        if self.doc is None:
+            return
+        if self._recorders and self._last is not None:
+            self._segment(self._last, pt)
+            self._last = pt
+        elif self.tool == "rect" and self.anchor is not None:
+            self.points = [pt]
+            self.preview_changed.emit()
+        elif self.tool == "lasso" and self.points:
+            self.points.append(pt)
+            self.preview_changed.emit()
+
+    def release(self, pt: Point) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        value = not self.subtract
+        if self.tool == "rect" and self.anchor is not None:
+            patch = brush.rectangle(self.anchor, pt, doc.size_wh)
+            self._shape(patch, value, "Rectangle mask")
+        elif self.tool == "lasso" and self.points:
+            patch = brush.polygon(self.points + [pt], doc.size_wh)
+            self._shape(patch, value, "Lasso mask")
+        elif self._recorders:
+            self.move(pt)
+            diffs = [d for r in self._recorders.values() if (d := r.finish()) is not None]
+            self._recorders = {}
+            if diffs:
+                self.undo_stack.push(DiffCommand(doc, diffs, TOOL_TEXT[self.tool], applied=True))
+                self.stroke_finished.emit()
+        self.anchor, self.points, self._last = None, [], None
+        self.preview_changed.emit()
+
+    def cancel(self) -> None:
+        """Abandon a rectangle / lasso; a brush drag already painted is committed."""
+        if self._recorders and self.doc is not None:
+            diffs = [d for r in self._recorders.values() if (d := r.finish()) is not None]
+            if diffs:
+                self.undo_stack.push(DiffCommand(self.doc, diffs, TOOL_TEXT[self.tool], applied=True))
+        self._recorders = {}
+        self.anchor, self.points, self._last = None, [], None
+        self.preview_changed.emit()
+
+    # -- painting -------------------------------------------------------------------------
+    def _segment(self, a: Point, b: Point) -> None:
+        doc = self.doc
+        assert doc is not None
+        if self.tool == "sketch":
+            width = self.sketch_width()
+            # The hole grows to cover the stroke (plus a margin) so the network sees the
+            # stroke where it will paint; inside the hole this changes nothing.
+            self._paint("mask", brush.stroke([a, b], width + 2 * self.hole_margin, doc.size_wh), True)
+            self._paint("sketch", brush.stroke([a, b], width, doc.size_wh), 255)
+        else:
+            # Mask brush paints hole; the eraser clears whichever layer is active.
+            layer = "mask" if self.tool == "mask" else self.active_layer
+            value: bool | int = self.tool == "mask" if layer == "mask" else 0
+            self._paint(layer, brush.stroke([a, b], self.brush_size, doc.size_wh), value)
+
+    def _paint(self, layer: str, patch: brush.Patch | None, value: bool | int) -> None:
+        if patch is None or self.doc is None:
+            return
+        self._recorders[layer].touch(patch.box)
+        self.doc.paint(layer, patch, value)
+
+    def _shape(self, patch: brush.Patch | None, value: bool, text: str) -> None:
+        doc = self.doc
+        if patch is None or doc is None:
+            return
+        rec = StrokeRecorder("mask", doc.mask)
+        rec.touch(patch.box)
+        doc.paint("mask", patch, value)
+        diff = rec.finish()
+        if diff is not None:
+            self.undo_stack.push(DiffCommand(doc, [diff], text, applied=True))
+            self.stroke_finished.emit()

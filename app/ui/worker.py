@@ -1,0 +1,249 @@
+"""Inference off the GUI thread: one worker QObject living in a QThread.
+
+A forward pass cannot be interrupted, so requests are immutable snapshots with ids. The
+``InferenceController`` (GUI thread) keeps at most one request running and one pending; a
+newer request replaces the pending one, Esc marks the running one as abandoned, and any
+result whose id is not the latest is dropped (napari's ``_layer_slicer`` does the same).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.document import Snapshot
+from app.core.errors import TemperaError
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    device: str
+    notice: str | None
+    guided: bool
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # "fill" or "explain"
+    snapshot: Snapshot
+    point: tuple[int, int] | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return self.snapshot.request_id
+
+
+def _is_gpu(device: str) -> bool:
+    return not device.lower().startswith("cpu")  # engines report "CPU", "CUDA (…)", "MPS"
+
+
+class InferenceWorker(QObject):
+    """Runs in the worker thread. Slots are invoked through queued signals."""
+
+    engine_loaded = Signal(object)  # EngineInfo
+    engine_failed = Signal(str)
+    progress = Signal(str)
+    finished = Signal(int, object, float)  # request id, result, seconds
+    failed = Signal(int, str)
+    notice = Signal(object)  # str | None: the engine's notice after a call (auto may switch)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = None
+        self._wanted = ("auto", "auto")
+
+    @Slot(str, str)
+    def load(self, name: str, device: str) -> None:
+        from app.inference.engines import load_engine  # torch loads here, off the GUI thread
+
+        self._wanted = (name, device)
+        self.progress.emit(f"Loading {name} engine…")
+        notice = None
+        try:
+            try:
+                engine = load_engine(name, device)
+                self.progress.emit(f"Warming up {engine.name} on {engine.device}…")
+                engine.warmup()
+            except Exception as exc:  # noqa: BLE001 - a GPU failure of any kind falls back
+                if device == "cpu":
+                    raise
+                notice = f"{device} failed ({_one_line(exc)}); using the CPU"
+                engine = load_engine(name, "cpu")
+                engine.warmup()
+        except TemperaError as exc:
+            self.engine_failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the user, app keeps running
+            self.engine_failed.emit(f"cannot load engine {name}: {_one_line(exc)}")
+            return
+        self.engine = engine
+        notes = [n for n in (notice, getattr(engine, "notice", None)) if n]
+        self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(notes) or None,
+                                           bool(getattr(engine, "guided", False))))
+
+    @Slot(object)
+    def run(self, request: Request) -> None:
+        if self.engine is None:
+            self.failed.emit(request.id, "no inference engine is loaded")
+            return
+        start = time.perf_counter()
+        try:
+            result = self._call(request)
+        except Exception as exc:  # noqa: BLE001
+            if not _is_gpu(str(self.engine.device)):
+                self.failed.emit(request.id, _one_line(exc))
+                return
+            # GPU trouble mid-session (out of memory, driver): retry on the CPU, say so.
+            self.progress.emit(f"{self.engine.device} failed ({_one_line(exc)}); retrying on the CPU")
+            self.load(self._wanted[0], "cpu")
+            if self.engine is None or _is_gpu(str(self.engine.device)):
+                self.failed.emit(request.id, _one_line(exc))
+                return
+            try:
+                result = self._call(request)
+            except Exception as exc2:  # noqa: BLE001
+                self.failed.emit(request.id, _one_line(exc2))
+                return
+        self.notice.emit(getattr(self.engine, "notice", None))
+        self.finished.emit(request.id, result, time.perf_counter() - start)
+
+    def _call(self, request: Request) -> object:
+        snap = request.snapshot
+        sketch = snap.sketch if snap.sketch.any() else None
+        if request.kind == "fill":
+            self.progress.emit(f"Filling with {self.engine.name}…")
+            return self.engine.fill(snap.image, snap.mask, sketch)
+        self.progress.emit("Computing attention…")
+        return self.engine.explain(snap.image, snap.mask, sketch, request.point)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+class InferenceController(QObject):
+    """GUI-side front of the worker: ids, supersession, stale-result dropping, shutdown."""
+
+    busy_changed = Signal(bool)
+    status = Signal(str)
+    engine_changed = Signal(object)  # EngineInfo
+    engine_error = Signal(str)
+    fill_done = Signal(object, object, float)  # Request, result (H, W, 3), seconds
+    explain_done = Signal(object, object)  # Request, dict | None
+    failed = Signal(object, str)  # Request, message
+    notice = Signal(object)  # str | None
+
+    _load = Signal(str, str)
+    _run = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("tempera-inference")
+        self.worker = InferenceWorker()
+        self.worker.moveToThread(self.thread)
+        self._load.connect(self.worker.load)
+        self._run.connect(self.worker.run)
+        self.worker.engine_loaded.connect(self._on_loaded)
+        self.worker.engine_failed.connect(self._on_load_failed)
+        self.worker.progress.connect(self.status)
+        self.worker.notice.connect(self.notice)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self.thread.start()
+        self.engine: EngineInfo | None = None
+        self.loading = False
+        self._next_id = 0
+        self._running: Request | None = None
+        self._pending: Request | None = None
+        self._latest = -1  # id of the newest request; anything older is stale
+        self._stopped = False
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    @property
+    def busy(self) -> bool:
+        """Something the user is waiting for (an abandoned forward pass does not count)."""
+        running = self._running is not None and self._running.id == self._latest
+        return running or self._pending is not None or self.loading
+
+    def load_engine(self, name: str, device: str) -> None:
+        self.loading = True
+        self.busy_changed.emit(True)
+        self._load.emit(name, device)
+
+    def submit(self, request: Request) -> None:
+        self._latest = request.id
+        if self._running is None:
+            self._dispatch(request)
+        else:
+            self._pending = request  # replaces an older pending request
+        self.busy_changed.emit(True)
+
+    def cancel(self) -> bool:
+        """Abandon the running and pending requests; True when there was one."""
+        had = self._running is not None or self._pending is not None
+        self._pending = None
+        self._latest = -1  # whatever is running now is stale
+        self.busy_changed.emit(self.busy)
+        return had
+
+    def shutdown(self, timeout_ms: int = 120_000) -> bool:
+        """Stop the thread; a running forward pass finishes first (it cannot be cut)."""
+        if self._stopped:
+            return True
+        self._stopped = True
+        self._pending = None
+        self._latest = -1
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
+
+    def _dispatch(self, request: Request) -> None:
+        self._running = request
+        self._run.emit(request)
+
+    def _advance(self) -> None:
+        self._running = None
+        if self._pending is not None and not self._stopped:
+            nxt, self._pending = self._pending, None
+            self._dispatch(nxt)
+        self.busy_changed.emit(self.busy)
+
+    def _on_loaded(self, info: EngineInfo) -> None:
+        self.loading = False
+        self.engine = info
+        self.engine_changed.emit(info)
+        self.busy_changed.emit(self.busy)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.loading = False
+        self.engine_error.emit(message)
+        self.busy_changed.emit(self.busy)
+
+    def _on_finished(self, request_id: int, result: object, seconds: float) -> None:
+        request = self._running
+        self._advance()
+        if request is None or request.id != request_id or request_id != self._latest:
+            return  # superseded or cancelled: drop
+        if request.kind == "fill":
+            if not isinstance(result, np.ndarray) or result.shape != request.snapshot.image.shape:
+                self.failed.emit(request, "the engine returned an image of the wrong size")
+                return
+            self.fill_done.emit(request, result, seconds)
+        else:
+            self.explain_done.emit(request, result)
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        request = self._running
+        self._advance()
+        if request is not None and request.id == request_id == self._latest:
+            self.failed.emit(request, message)
