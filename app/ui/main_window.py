@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow,
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
-from app.core.settings import Settings, save_settings
+from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
 from app.ui.attention import attention_heatmap, temperature_map
@@ -53,13 +53,18 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
-        geometry = QSettings("Tempera", "Tempera").value("geometry")
+        geometry = self._qsettings().value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         QApplication.instance().installEventFilter(self)  # hold-Tab needs key releases too
         self.update_title()
         if load_engine:
             self.inference.load_engine(settings.engine, settings.device)
+
+    @staticmethod
+    def _qsettings() -> QSettings:
+        # Window geometry only (ADR: QSettings for geometry, JSON for settings), beside them.
+        return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
     # -- construction -------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -367,7 +372,7 @@ class MainWindow(QMainWindow):
         self.autosave.clear()  # saved or deliberately discarded: nothing to recover
         self.autosave.shutdown()
         QApplication.instance().removeEventFilter(self)
-        QSettings("Tempera", "Tempera").setValue("geometry", self.saveGeometry())
+        self._qsettings().setValue("geometry", self.saveGeometry())
         try:
             save_settings(self.settings)
         except OSError as exc:

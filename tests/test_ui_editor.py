@@ -1,0 +1,179 @@
+"""Canvas, tools and undo driven by synthetic Qt events (offscreen)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.core.settings import load_settings  # noqa: E402
+from app.training.sketch import stroke_width_for  # noqa: E402
+from app.ui import dialogs  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+
+LEFT = Qt.MouseButton.LeftButton
+NOMOD = Qt.KeyboardModifier.NoModifier
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")  # teardown closes
+    settings = load_settings()
+    settings.engine, settings.device = "telea", "cpu"
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    rgb = np.random.default_rng(3).integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    path = tmp_path / "pic.png"
+    Image.fromarray(rgb).save(path)
+    assert w.files.open_path(path)
+    return w
+
+
+def send_mouse(widget, kind: QEvent.Type, pos: QPointF, button=LEFT, buttons=LEFT, mods=NOMOD) -> None:
+    QApplication.sendEvent(widget, QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, mods))
+
+
+def drag(canvas, points: list[tuple[float, float]], mods=NOMOD) -> None:
+    """A real press-move-release drag along image-pixel points."""
+    wp = [canvas.to_widget(x + 0.5, y + 0.5) for x, y in points]
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, wp[0], mods=mods)
+    for p in wp[1:]:
+        send_mouse(canvas, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, LEFT, mods)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, wp[-1], LEFT, Qt.MouseButton.NoButton, mods)
+
+
+def test_mouse_drag_paints_mask_and_undo_restores_exactly(window: MainWindow) -> None:
+    doc, canvas = window.doc, window.canvas
+    window.tools.set_brush_size(9)
+    drag(canvas, [(20, 30), (60, 30), (100, 80)])
+    assert doc.mask[30, 40] and doc.mask[30, 20] and doc.mask[80, 100]
+    assert not doc.mask[140, 190]
+    painted = doc.mask.copy()
+    assert window.undo_stack.count() == 1  # one drag = one step
+    assert "*" in window.windowTitle()
+    window.actions_.undo.trigger()
+    assert not doc.mask.any()
+    window.actions_.redo.trigger()
+    assert np.array_equal(doc.mask, painted)
+
+
+def test_sketch_pen_matches_training_strokes_and_grows_hole(window: MainWindow) -> None:
+    doc = window.doc
+    window.actions_.tool_sketch.trigger()
+    assert window.tools.tool == "sketch"
+    drag(window.canvas, [(30, 70), (170, 70)])
+    width = stroke_width_for(doc.size_hw)
+    ref = np.zeros(doc.size_hw, np.uint8)
+    cv2.line(ref, (30, 70), (170, 70), 255, width, cv2.LINE_8)  # how sketch.py draws
+    assert np.array_equal(doc.sketch, ref)
+    assert set(np.unique(doc.sketch)) <= {0, 255}
+    assert doc.mask[doc.sketch > 0].all()  # the hole covers the stroke
+    margin = window.tools.hole_margin
+    assert doc.mask[70 - margin, 100] and not doc.mask[70 - margin - width - 2, 100]
+    assert "grow the hole" in window.statusBar().currentMessage()
+    window.actions_.undo.trigger()  # stroke and hole growth are one step
+    assert not doc.sketch.any() and not doc.mask.any()
+
+
+def test_eraser_works_on_the_active_layer(window: MainWindow) -> None:
+    doc = window.doc
+    window.actions_.tool_rect.trigger()
+    drag(window.canvas, [(10, 10), (80, 60)])
+    assert doc.mask[10:61, 10:81].all() and doc.mask.sum() == 71 * 51
+    window.actions_.tool_sketch.trigger()
+    drag(window.canvas, [(100, 100), (150, 100)])
+    window.actions_.tool_eraser.trigger()
+    assert window.tools.active_layer == "sketch"  # the last drawing tool decides
+    window.tools.set_brush_size(30)
+    drag(window.canvas, [(90, 100), (160, 100)])
+    assert not doc.sketch.any()
+    assert doc.mask[30, 30]  # the mask was not touched
+    window.panel.mask_radio.setChecked(True)
+    drag(window.canvas, [(10, 30), (80, 30)])
+    assert not doc.mask[30, 40]
+
+
+def test_rectangle_lasso_and_alt_subtracts(window: MainWindow) -> None:
+    doc = window.doc
+    window.actions_.tool_lasso.trigger()
+    drag(window.canvas, [(20, 20), (120, 20), (120, 120), (20, 120)])
+    assert doc.mask[70, 70] and not doc.mask[10, 10]
+    window.actions_.tool_rect.trigger()
+    drag(window.canvas, [(50, 50), (90, 90)], mods=Qt.KeyboardModifier.AltModifier)
+    assert not doc.mask[70, 70] and doc.mask[30, 30]
+    assert window.undo_stack.count() == 2
+
+
+def test_brush_size_keys(window: MainWindow, qtbot) -> None:
+    window.tools.set_brush_size(40)
+    window.actions_.bigger.trigger()
+    assert window.tools.brush_size > 40 and window.panel.size_spin.value() == window.tools.brush_size
+    for _ in range(40):
+        window.actions_.smaller.trigger()
+    assert window.tools.brush_size == 1
+    shortcuts = [s.toString() for s in window.actions_.bigger.shortcuts()]
+    assert shortcuts == ["]"] and window.actions_.smaller.shortcut().toString() == "["
+
+
+def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow) -> None:
+    canvas = window.canvas
+    pos = QPointF(300, 200)
+    before = canvas.to_image(pos)
+    scale = canvas.scale
+    wheel = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.scale > scale
+    after = canvas.to_image(pos)
+    assert after == pytest.approx(before, abs=1e-6)
+    window.actions_.actual.trigger()
+    assert canvas.scale == 1.0
+    window.actions_.fit.trigger()
+    assert canvas.scale * window.doc.width <= canvas.width()
+
+
+def test_middle_button_pans(window: MainWindow) -> None:
+    canvas = window.canvas
+    start = QPointF(canvas.offset)
+    mid = Qt.MouseButton.MiddleButton
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, QPointF(100, 100), mid, mid)
+    send_mouse(canvas, QEvent.Type.MouseMove, QPointF(130, 90), Qt.MouseButton.NoButton, mid)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, QPointF(130, 90), mid, Qt.MouseButton.NoButton)
+    assert canvas.offset - start == QPointF(30, -10)
+    assert not window.doc.mask.any()  # panning never paints
+
+
+def test_hold_tab_shows_the_original(window: MainWindow) -> None:
+    window.activateWindow()
+    QApplication.sendEvent(window.canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Tab, NOMOD))
+    assert window.canvas.show_original
+    QApplication.sendEvent(window.canvas, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Tab, NOMOD))
+    assert not window.canvas.show_original
+
+
+def test_overlay_hidden_and_canvas_renders_visible_region(window: MainWindow) -> None:
+    doc, canvas = window.doc, window.canvas
+    window.actions_.tool_rect.trigger()
+    drag(canvas, [(0, 0), (199, 149)])
+    shown = canvas.grab().toImage()
+    centre = canvas.to_widget(100, 75).toPoint()
+    tinted = shown.pixelColor(centre)
+    window.actions_.show_mask.setChecked(False)
+    plain = canvas.grab().toImage().pixelColor(centre)
+    r, g, b = doc.image[75, 100]
+    assert (plain.red(), plain.green(), plain.blue()) == pytest.approx((r, g, b), abs=2)
+    assert tinted != plain

@@ -1,0 +1,297 @@
+"""Fills through the worker thread, saving, prompts, autosave, errors, quitting (offscreen)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from app.core import brush  # noqa: E402
+from app.core.autosave import AutosaveStore  # noqa: E402
+from app.core.imageio import load_image  # noqa: E402
+from app.core.settings import load_settings  # noqa: E402
+from app.ui import dialogs  # noqa: E402
+from app.ui.app import offer_restore  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.worker import Request  # noqa: E402
+
+Button = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path
+
+
+def make_window(qtbot, engine: str = "telea") -> MainWindow:
+    settings = load_settings()
+    settings.engine, settings.device = engine, "cpu"
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.inference.engine is not None, timeout=20_000)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, env: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    return make_window(qtbot)
+
+
+def paint_hole(w: MainWindow, box=(20, 10, 30, 20)) -> None:
+    patch = brush.rectangle(box[:2], box[2:], w.doc.size_wh)
+    w.tools.set_tool("rect")
+    w.tools.press(box[:2])
+    w.tools.release(box[2:])
+    assert w.doc.mask.sum() == patch.area.sum()
+
+
+class SlowEngine:
+    """Stands in for a slow network: records calls, takes ``delay`` seconds per fill."""
+
+    name, device, guided, notice = "slow", "CPU", False, None
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.calls: list[int] = []
+
+    def fill(self, rgb, mask, sketch=None):  # noqa: ANN001
+        self.calls.append(int(mask.sum()))
+        time.sleep(self.delay)
+        out = rgb.copy()
+        out[mask] = 7
+        return out
+
+
+def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
+    assert window.files.open_path(photo_path)
+    doc = window.doc
+    before = doc.image.copy()
+    paint_hole(window)
+    hole = doc.mask.copy()
+    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+        window.actions_.fill.trigger()
+    assert not np.array_equal(doc.image[hole], before[hole])
+    assert np.array_equal(doc.image[~hole], before[~hole])  # composited: outside untouched
+    assert not doc.mask.any()
+    assert window.status.last_fill.text().startswith("Last fill:")
+    assert window.status.device.text() == "Device: CPU"
+    window.actions_.undo.trigger()
+    assert np.array_equal(doc.image, before) and np.array_equal(doc.mask, hole)
+    window.actions_.redo.trigger()
+    window.actions_.restore_mask.trigger()
+    assert np.array_equal(doc.mask, hole)
+
+
+def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    engine = SlowEngine(0.3)
+    window.inference.worker.engine = engine
+    ctrl = window.inference
+    results: list[int] = []
+    ctrl.fill_done.connect(lambda req, res, s: results.append(req.id))
+    doc = window.doc
+    ids = []
+    for size in (2, 3, 4):  # first runs, second is replaced by the third while pending
+        doc.mask[:] = False
+        doc.mask[:size, :size] = True
+        req = Request("fill", doc.snapshot(ctrl.new_id()), extra={"doc": id(doc), "image_version": doc.image_version})
+        ids.append(req.id)
+        ctrl.submit(req)
+    qtbot.waitUntil(lambda: not ctrl.busy, timeout=10_000)
+    assert engine.calls == [4, 16]  # the 3x3 request never ran
+    assert results == [ids[2]]  # the first (stale) result was dropped
+    ctrl.submit(Request("fill", doc.snapshot(ctrl.new_id()), extra={"doc": id(doc)}))
+    assert ctrl.busy and ctrl.cancel() and not ctrl.busy
+    qtbot.waitUntil(lambda: len(engine.calls) == 3 and ctrl._running is None, timeout=10_000)
+    assert results == [ids[2]]
+
+
+def test_quit_with_fill_in_flight_exits_cleanly(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    engine = SlowEngine(0.8)
+    window.inference.worker.engine = engine
+    paint_hole(window)
+    window.fill()
+    qtbot.waitUntil(lambda: bool(engine.calls), timeout=5_000)
+    assert window.inference.busy
+    window.close()  # unsaved prompt answers "discard" (fixture)
+    assert window.inference.thread.isFinished()
+    assert not window.isVisible()
+
+
+def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, qtbot, monkeypatch) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+        window.fill()
+    asked: list[Path] = []
+    out = photo_path.with_name("photo-inpainted.jpg")
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: 90)
+    assert window.files.is_modified()
+    window.actions_.save.trigger()  # first Ctrl+S asks, suggesting <name>-inpainted.<ext>
+    assert asked == [photo_path.with_name("photo-inpainted.jpg")]
+    assert not window.files.is_modified() and "*" not in window.windowTitle()
+    saved = load_image(out)
+    assert saved.size == (48, 32)
+    assert np.abs(saved.rgb.astype(int) - window.doc.image.astype(int)).mean() < 4
+    assert saved.exif is not None and b"TemperaCam" in saved.exif  # metadata kept
+    assert load_image(photo_path).rgb.tobytes() == window.doc.original.tobytes()  # original untouched
+    paint_hole(window, (1, 1, 5, 5))
+    window.actions_.save.trigger()  # later Ctrl+S reuses the chosen name without asking
+    assert len(asked) == 1 and not window.files.is_modified()
+
+
+def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path, monkeypatch) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    errors: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: q)
+    before = photo_path.read_bytes()
+    assert not window.files.save()
+    assert photo_path.read_bytes() == before
+    assert len(errors) == 1 and "\n" not in errors[0] and "photo.jpg" in errors[0]
+    assert window.files.is_modified()
+
+
+def test_unsaved_changes_prompt(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
+    w = make_window(qtbot)
+    w.files.open_path(photo_path)
+    answers = [Button.Cancel]
+    asked: list[str] = []
+
+    def warning(parent, title, text, *a):  # noqa: ANN001
+        asked.append(text)
+        return answers[0]
+
+    monkeypatch.setattr(QMessageBox, "warning", warning)
+    w.close()
+    assert not asked and not w.isVisible()  # nothing changed: no question
+    w.show()
+    paint_hole(w)
+    w.close()
+    assert asked and w.isVisible()  # cancelled: still open, work kept
+    assert w.doc.mask.any()
+    other = photo_path.with_name("other.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(other)
+    assert not w.files.open_path(other) and w.doc.path == photo_path
+    answers[0] = Button.Discard
+    assert w.files.open_path(other) and w.doc.path == other
+    paint_hole(w, (1, 1, 3, 3))
+    n = len(asked)
+    w.close()
+    assert len(asked) == n + 1 and not w.isVisible()
+
+
+def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
+    w = make_window(qtbot)
+    w.files.open_path(photo_path)
+    paint_hole(w)
+    w.autosave.flush()
+    state = AutosaveStore().read()
+    assert state is not None and np.array_equal(state.mask, w.doc.mask)
+    assert state.image is None  # not filled: the file on disk is enough
+    mask = w.doc.mask.copy()
+    w.undo_stack.blockSignals(True)  # "crash": no close, autosave left behind
+    w.inference.shutdown()
+    w.autosave.shutdown()
+    w.hide()
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: Button.Yes)
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    w2 = make_window(qtbot)
+    assert offer_restore(w2)
+    assert w2.doc.path == photo_path and np.array_equal(w2.doc.mask, mask)
+    assert w2.files.is_modified()
+    w2.close()  # discarded on purpose: nothing left to recover
+    assert AutosaveStore().read() is None
+
+
+def test_bad_file_shows_one_line_error_and_keeps_document(window: MainWindow, photo_path: Path,
+                                                          monkeypatch) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    bad = photo_path.with_name("broken.jpg")
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    errors: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    assert not window.files.open_path(bad)
+    assert len(errors) == 1 and "broken.jpg" in errors[0] and "\n" not in errors[0]
+    assert window.doc.path == photo_path and window.doc.mask.any()
+    wrong = photo_path.with_name("small-mask.png")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(wrong)
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda *a: wrong)
+    window.files.import_layer("mask")
+    assert len(errors) == 2 and "48" in errors[1] and window.doc.mask.any()
+
+
+def test_paste_image_and_mask_export_import(window: MainWindow, tmp_path: Path, monkeypatch) -> None:
+    img = QImage(40, 30, QImage.Format.Format_RGB888)
+    img.fill(0x336699)
+    QGuiApplication.clipboard().setImage(img)
+    window.actions_.paste.trigger()
+    doc = window.doc
+    assert doc.path is None and doc.size_wh == (40, 30)
+    assert tuple(doc.image[5, 5]) == (0x33, 0x66, 0x99)
+    paint_hole(window, (2, 2, 12, 9))
+    mask = doc.mask.copy()
+    out = tmp_path / "m.png"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
+    window.files.export_layer("mask")
+    window.actions_.clear_mask.trigger()
+    assert not doc.mask.any()
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda *a: out)
+    window.files.import_layer("mask")
+    assert np.array_equal(doc.mask, mask)
+    window.actions_.undo.trigger()
+    assert not doc.mask.any()
+
+
+def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+        window.fill()
+    window.actions_.attention.setChecked(True)
+    assert window.canvas.attention_mode
+    window.explain_at(0, 0)
+    assert "inside the filled area" in window.panel.attention_info.text()
+    with qtbot.waitSignal(window.inference.explain_done, timeout=20_000):
+        window.explain_at(25, 15)
+    assert "needs an MTSA engine" in window.panel.attention_info.text()
+    assert window.canvas.heatmap is None
+
+
+def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+        window.fill()
+    window.actions_.attention.setChecked(True)
+    att = np.zeros((32, 48), np.float32)
+    att[5, 40] = 1.0
+    temp = np.linspace(2, 30, 32 * 48, dtype=np.float32).reshape(32, 48)
+    req = Request("explain", window.last_fill.snapshot, point=(25, 15))
+    window._explain_done(req, {"attention": att, "temperature": temp})
+    heat = window.canvas.heatmap
+    assert heat is not None and heat.size().width() == 48
+    assert heat.pixelColor(40, 5).alpha() > heat.pixelColor(0, 0).alpha()
+    window.actions_.temperature.setChecked(True)
+    assert "2.0" in window.panel.attention_info.text() and "30.0" in window.panel.attention_info.text()
+    window.actions_.attention.setChecked(False)
+    assert window.canvas.heatmap is None
