@@ -177,3 +177,14 @@ def test_overlay_hidden_and_canvas_renders_visible_region(window: MainWindow) ->
     r, g, b = doc.image[75, 100]
     assert (plain.red(), plain.green(), plain.blue()) == pytest.approx((r, g, b), abs=2)
     assert tinted != plain
+
+
+def test_fit_follows_window_resizes_until_the_user_zooms(window: MainWindow, qtbot) -> None:
+    canvas, doc = window.canvas, window.doc
+    window.resize(500, 400)
+    qtbot.waitUntil(lambda: canvas.width() < 400)
+    assert canvas.scale * doc.width <= canvas.width() and canvas.scale * doc.height <= canvas.height()
+    window.actions_.actual.trigger()
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: canvas.width() > 500)
+    assert canvas.scale == 1.0  # a chosen zoom survives resizing

@@ -50,6 +50,7 @@ class Canvas(QWidget):
         self._cursor: QPointF | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        self._fitted = False  # showing "fit": keep fitting while the window is resized
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -118,6 +119,7 @@ class Canvas(QWidget):
         s = min((self.width() - margin) / self.doc.width, (self.height() - margin) / self.doc.height)
         self._set_view(max(MIN_SCALE, min(MAX_SCALE, s)), None)
         self._center()
+        self._fitted = True
 
     def actual_size(self) -> None:
         self.zoom_to(1.0, QPointF(self.width() / 2, self.height() / 2))
@@ -135,6 +137,7 @@ class Canvas(QWidget):
                                            (self.height() - self.doc.height * self.scale) / 2))
 
     def _set_view(self, scale: float, offset: QPointF | None) -> None:
+        self._fitted = False
         self.scale = scale
         if offset is not None:
             self.offset = offset
@@ -143,7 +146,7 @@ class Canvas(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt signature
         super().resizeEvent(event)
-        if self.doc is not None and event.oldSize().width() <= 0:
+        if self.doc is not None and self._fitted:
             self.fit()
 
     # -- painting -------------------------------------------------------------------------
