@@ -47,18 +47,20 @@ def test_tiny_run_writes_a_checkpoint_the_app_loads(photos: Path, tmp_path: Path
 
     run = tmp_path / "run"
     events: list[dict] = []
-    exported = train(tiny(photos, run, steps=3, sample_every=2), progress_fn=events.append)
+    # the real ST-LPIPS network from its wheel (AlexNet trunk: the cheap one)
+    exported = train(tiny(photos, run, steps=3, sample_every=2, perceptual_net="alex"), progress_fn=events.append)
 
     assert exported == run / "mtsa.pt" and exported.with_suffix(".json").is_file()
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("step") == 3
     last_step = [e for e in events if e["event"] == "step"][-1]
     assert last_step["images_seen"] == 6 and last_step["images_per_s"] > 0
-    assert {"l1_hole", "l1_valid", "adv", "fm", "d_hinge"} <= set(last_step["losses"])
+    assert {"l1_hole", "l1_valid", "perceptual", "adv", "fm", "d_hinge"} <= set(last_step["losses"])
     assert all(np.isfinite(v) for v in last_step["losses"].values())
 
     config = json.loads((run / "config.json").read_text())
     assert config["steps"] == 3 and config["image_size"] == SIZE and config["variant"] == "mtsa"
+    assert config["perceptual_net"] == "alex" and config["weights"]["adv"] == 0.1
     assert config["model"]["channels"] == 8 and config["model"]["prior"] == "telea"
 
     # samples at step 0, 2 and the final step 3: 4 rows x 5 columns of 64 px tiles, 2 px gaps
@@ -186,3 +188,32 @@ def test_cli_trains_resumes_and_reports_user_errors(photos: Path, tmp_path: Path
     assert len(err) == 1 and err[0].startswith("error: ")
     assert _cli(*common[:2], "--out", str(tmp_path / "y"), "--image-size", "60") == 2
     assert "multiple of 8" in capsys.readouterr().err
+
+
+def test_sigint_to_the_command_saves_and_exits_130(photos: Path, tmp_path: Path) -> None:
+    """A real Ctrl+C: the first SIGINT finishes the step, saves, and exits with 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    run = tmp_path / "run"
+    cmd = [sys.executable, str(root / "main.py"), "train", "--data", str(photos), "--out", str(run),
+           "--image-size", "32", "--batch", "1", "--steps", "100000", "--channels", "8", "--perceptual", "none",
+           "--sample-every", "0", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, cwd=root, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        for line in proc.stderr:  # the first progress line comes after step 1
+            if line.startswith("step 1/"):
+                break
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, rest
+    assert "stopped early" in rest
+    step = _state(run)["step"]
+    assert 1 <= step < 100000
+    assert json.loads((run / "mtsa.json").read_text())["meta"]["steps"] == step

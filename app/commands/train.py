@@ -53,8 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=None, help="generator base width (default: the model's)")
     p.add_argument("--adv-start", type=int, default=None, metavar="STEP",
                    help="switch the adversarial + feature-matching terms on at this step (default 2000)")
-    p.add_argument("--perceptual", choices=("vgg", "alex", "none"), default=None,
-                   help="ST-LPIPS trunk of the perceptual loss (default vgg)")
+    p.add_argument("--perceptual", choices=("auto", "vgg", "alex", "none"), default=None,
+                   help="ST-LPIPS trunk of the perceptual loss; auto = vgg on CUDA, alex on the CPU "
+                        "(4x cheaper there) (default auto)")
     p.add_argument("--ema-decay", type=float, default=None, help="EMA decay of the exported generator (default 0.999)")
     p.add_argument("--save-every", type=int, default=None, metavar="N", help="checkpoint every N steps (default 500)")
     p.add_argument("--sample-every", type=int, default=None, metavar="N",
@@ -158,7 +159,8 @@ class ProgressBar:
                 self._say(self.line(e))
         elif kind == "start":
             self._say(f"training on {e['device']} x{e['world_size']}: {e['train_images']} photos "
-                      f"({e['holdout_excluded']} held out), generator {e['generator_params'] / 1e6:.2f} M params, "
+                      f"({e['holdout_excluded']} held out), perceptual {e['perceptual']}, "
+                      f"generator {e['generator_params'] / 1e6:.2f} M params, "
                       f"from step {e['step']} to {e['steps']}; run folder {e['run_dir']}")
         elif kind == "checkpoint":
             self._say(f"saved step {e['step']}: {e['last']} and {e['path']}")
@@ -169,13 +171,17 @@ class ProgressBar:
             self._say(f"interrupted at step {e['step']}; checkpoint saved")
 
 
-class StopOnSigint:
-    """First Ctrl+C asks the loop to stop after the current step (and save); the second
-    one raises KeyboardInterrupt at once. A no-op off the main thread."""
+class StopOnSignal:
+    """The first Ctrl+C (SIGINT) or SIGTERM asks the loop to stop after the current step
+    and save; a second one raises KeyboardInterrupt at once. SIGTERM matters under
+    torchrun, whose agent answers Ctrl+C by sending SIGTERM to its workers, and on
+    clusters that pre-empt jobs with it. A no-op off the main thread."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def __call__(self) -> bool:
         return self.requested
@@ -186,14 +192,15 @@ class StopOnSigint:
         self.requested = True
         print("\nstopping after this step and saving (Ctrl+C again to quit now)", file=sys.stderr, flush=True)
 
-    def __enter__(self) -> StopOnSigint:
+    def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         config.validate()
         from app.training.loop import train  # heavy: torch and the model
 
-        with StopOnSigint() as stop:
+        with StopOnSignal() as stop:
             train(config, progress_fn=ProgressBar(), abort_fn=stop)
     except (TemperaError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -78,12 +78,15 @@ def build_model_config(config: TrainConfig) -> ModelConfig:
 
 
 def _load_perceptual(config: TrainConfig, device: torch.device) -> PerceptualFn | None:
+    """ST-LPIPS from the stlpips-pytorch wheel (frozen, differentiable in its inputs)."""
     if config.perceptual_net == "none" or config.weights.perceptual <= 0:
         return None
-    from app.training import perceptual  # heavy: loads the ST-LPIPS trunk from its wheel
+    from app.training.perceptual import PerceptualUnavailable, load_stlpips
 
-    net = perceptual.load_perceptual(config.perceptual_net, device=device)
-    return net
+    try:
+        return load_stlpips(config.perceptual_net, device=device)
+    except PerceptualUnavailable as exc:
+        raise ValueError(f"{exc} (or train without it: --perceptual none)") from None
 
 
 class Trainer:
@@ -121,6 +124,8 @@ class Trainer:
         self.ema = EMA(self.G_raw, decay=config.ema_decay, warmup=config.ema_warmup)
         self.opt_g = torch.optim.Adam(self.G_raw.parameters(), lr=config.lr, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.D_raw.parameters(), lr=config.lr, betas=config.betas)
+        if config.perceptual_net == "auto":  # resolved once, then recorded in config.json
+            config.perceptual_net = "vgg" if self.cuda else "alex"
         if perceptual_fn is None and use_perceptual_default:
             perceptual_fn = _load_perceptual(config, self.device)
         self.perceptual_fn = perceptual_fn
@@ -278,9 +283,11 @@ class Trainer:
             text += f" + hinge adv {w.adv} + feature matching {w.fm} from step {self.config.adv_start}"
         return text
 
-    def save(self) -> Path:
-        """last.pt (resumable) and the exported EMA generator; every rank must call it."""
-        sums = distributed.param_checksums(self.G_raw, self.dist, self.device)
+    def save(self, *, collective: bool = True) -> Path:
+        """last.pt (resumable) and the exported EMA generator. With `collective` every rank
+        must call it (the replicas' weights are compared first); without, rank 0 saves alone
+        (after a KeyboardInterrupt the other ranks may be gone)."""
+        sums = distributed.param_checksums(self.G_raw, self.dist, self.device) if collective else []
         if not self.is_main:
             return exported_path(self.config)
         if len(set(sums)) > 1:
@@ -295,7 +302,7 @@ class Trainer:
         }
         save_train_state(self.paths["last"], state)
         meta = self._meta()
-        if self.dist.enabled:
+        if self.dist.enabled and sums:
             meta["ddp_weight_checksums"] = sums
         path = save_checkpoint(exported_path(self.config), self.ema.module, self.model_config, meta)
         self._emit({"event": "checkpoint", "step": self.step, "path": str(path), "last": str(self.paths["last"])})
@@ -333,6 +340,7 @@ class Trainer:
         self.write_config()
         n_params = sum(p.numel() for p in self.G_raw.parameters())
         self._emit({"event": "start", "step": self.step, "steps": cfg.steps, "device": str(self.device),
+                    "perceptual": cfg.perceptual_net if self.perceptual_fn is not None else "none",
                     "world_size": self.dist.world_size, "generator_params": n_params,
                     "train_images": len(self.train_set), "holdout_excluded": self.n_holdout,
                     "run_dir": str(cfg.out)})
@@ -381,7 +389,7 @@ class Trainer:
                 last_tick = time.perf_counter()  # saving and sampling are not training time
         except KeyboardInterrupt:
             # Ctrl+C without a handler that turns it into abort_fn: save what there is
-            self.save()
+            self.save(collective=False)
             self._emit({"event": "interrupted", "step": self.step})
             raise
         path = self.save()
