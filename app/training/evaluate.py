@@ -1,0 +1,344 @@
+"""Evaluation on whole held-out photos: every engine fills the same crops and holes.
+
+Protocol (docs/DATA.md): each image in the folder is resized so its short side equals
+``crop`` and centre-cropped to ``crop x crop``; the holes are ``evaluation_masks`` (fixed
+seed) per hole-ratio bucket, ``per_bucket`` different masks per image and bucket. Each
+engine's output is composited with the ground truth (only hole pixels count as filled).
+Per engine x bucket: PSNR, SSIM, L1 (whole image and hole), ST-LPIPS (AlexNet trunk),
+FID / KID (Inception pool features of fills vs. the ground-truth crops) and, in guided
+runs, how well the fill's edges follow the sketch (edge F1 within 2 px).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from app.core.errors import TemperaError
+from app.training import metrics
+from app.training.masks import evaluation_masks
+from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
+
+SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
+EDGE_TOLERANCE = 2.0
+ALL = "all"
+METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "l1_hole", "fid", "kid", "edge_f1")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class FillEngine(Protocol):
+    name: str
+    guided: bool
+
+    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> np.ndarray: ...
+
+
+@dataclass
+class EvalImage:
+    name: str
+    rgb: np.ndarray  # (crop, crop, 3) uint8
+
+
+@dataclass
+class EvalCase:
+    image: int  # index into the image list
+    bucket: str
+    mask: np.ndarray
+    sketch: np.ndarray | None = None  # uint8 {0,255}, inside the hole (guided runs)
+
+
+@dataclass
+class Variant:
+    """One column of the results: an engine, with or without the sketch."""
+
+    label: str
+    engine: FillEngine
+    use_sketch: bool
+
+
+@dataclass
+class EvalResult:
+    rows: list[dict[str, Any]]
+    fills: dict[str, list[np.ndarray]] = field(default_factory=dict)  # label -> per case
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------- inputs
+def center_crop(rgb: np.ndarray, crop: int) -> np.ndarray:
+    """Resize so the short side is ``crop``, then take the centre ``crop x crop``."""
+    h, w = rgb.shape[:2]
+    s = crop / min(h, w)
+    if s != 1.0:
+        nw, nh = max(crop, round(w * s)), max(crop, round(h * s))
+        rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+        h, w = rgb.shape[:2]
+    y0, x0 = (h - crop) // 2, (w - crop) // 2
+    return np.ascontiguousarray(rgb[y0 : y0 + crop, x0 : x0 + crop])
+
+
+def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
+    """Every image under ``data_dir`` (sorted, hidden folders skipped) as a centre crop."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise TemperaError(f"--data {root} is not a folder")
+    if crop < 16 or crop % 8:
+        raise TemperaError(f"--crop must be a multiple of 8 and at least 16, got {crop}")
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    images = []
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+        except Exception as exc:  # one bad file should not stop an evaluation
+            raise TemperaError(f"cannot read {p}: {exc}") from None
+        images.append(EvalImage(p.stem, center_crop(rgb, crop)))
+    if not images:
+        raise TemperaError(f"no images found under {root}")
+    return images
+
+
+def build_cases(
+    images: Sequence[EvalImage], per_bucket: int = 1, *, seed: int = 2023, guided: bool = False
+) -> list[EvalCase]:
+    """Image x bucket x k cases; image i gets masks i*per_bucket .. i*per_bucket+k-1 of
+    each bucket, so every image has different holes but every engine the same ones."""
+    if per_bucket < 1:
+        raise TemperaError(f"--per-bucket must be at least 1, got {per_bucket}")
+    size = images[0].rgb.shape[:2]
+    masks = evaluation_masks(size, per_bucket * len(images), seed=seed)
+    cases = []
+    for bucket, ms in masks.items():
+        for i, img in enumerate(images):
+            for k in range(per_bucket):
+                m = ms[i * per_bucket + k]
+                sk = make_sketch(img.rgb, m, seed=SKETCH_SEED) if guided else None
+                cases.append(EvalCase(i, bucket, m, sk))
+    return cases
+
+
+def variants_for(engines: Iterable[FillEngine], guided: bool) -> list[Variant]:
+    """Guided engines in a guided run appear twice: with the sketch and without it."""
+    out = []
+    for e in engines:
+        if guided and getattr(e, "guided", False):
+            out.append(Variant(f"{e.name}+sketch", e, True))
+            out.append(Variant(f"{e.name}-nosketch", e, False))
+        else:
+            out.append(Variant(e.name, e, False))
+    return out
+
+
+# ----------------------------------------------------------------------------- scoring
+def _mean(xs: Sequence[float]) -> float | None:
+    vals = [x for x in xs if x is not None and not math.isnan(x)]
+    if not vals:
+        return None
+    return float(np.mean(vals))  # a perfect fill (PSNR inf) makes the mean inf: reported as such
+
+
+def run_fills(variant: Variant, images: Sequence[EvalImage], cases: Sequence[EvalCase],
+              progress: Callable[[str], None] | None = None) -> list[np.ndarray]:
+    fills = []
+    t0 = time.perf_counter()
+    for n, c in enumerate(cases, 1):
+        gt = images[c.image].rgb
+        sketch = c.sketch if variant.use_sketch else None
+        out = np.asarray(variant.engine.fill(gt.copy(), c.mask.copy(), sketch))
+        if out.shape != gt.shape or out.dtype != np.uint8:
+            raise TemperaError(f"engine {variant.label} returned {out.dtype} {out.shape}, expected uint8 {gt.shape}")
+        # only the hole is the engine's work: keep the known pixels exactly
+        fills.append(np.where(c.mask[..., None], out, gt))
+        if progress and (n % 20 == 0 or n == len(cases)):
+            progress(f"  {variant.label}: {n}/{len(cases)} fills ({time.perf_counter() - t0:.1f} s)")
+    return fills
+
+
+def evaluate(
+    images: Sequence[EvalImage],
+    cases: Sequence[EvalCase],
+    variants: Sequence[Variant],
+    *,
+    lpips_fn: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
+    features_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    guided: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> EvalResult:
+    """Fill every case with every variant and score it.
+
+    ``lpips_fn(fills, image_indices)`` maps an (N,H,W,3) uint8 stack and the index of each
+    fill's ground-truth image to N perceptual distances (see :class:`LpipsScorer`); ``features_fn``
+    maps a stack to (N, D) features for FID/KID. Either may be None (metric skipped).
+    """
+    t0 = time.perf_counter()
+    result = EvalResult(rows=[])
+    buckets = list(dict.fromkeys(c.bucket for c in cases))
+    real_feats = features_fn(np.stack([im.rgb for im in images])) if features_fn else None
+    strokes = [zhang_suen_thin(c.sketch > 0) if c.sketch is not None else None for c in cases]
+    for v in variants:
+        if progress:
+            progress(f"{v.label}: filling {len(cases)} holes")
+        fills = run_fills(v, images, cases, progress)
+        result.fills[v.label] = fills
+        per: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "l1", "l1_hole", "edge_f1")}
+        for c, f, st in zip(cases, fills, strokes):
+            gt = images[c.image].rgb
+            per["psnr"].append(metrics.psnr(gt, f))
+            per["ssim"].append(metrics.ssim(gt, f))
+            per["l1"].append(metrics.l1(gt, f))
+            per["l1_hole"].append(metrics.l1(gt, f, c.mask))
+            if guided and st is not None:
+                per["edge_f1"].append(metrics.edge_alignment(edge_map(f), st, c.mask, EDGE_TOLERANCE)["f1"])
+        lp = None
+        if lpips_fn is not None:
+            lp = list(np.asarray(lpips_fn(np.stack(fills), [c.image for c in cases]), float))
+        fake_feats = features_fn(np.stack(fills)) if features_fn else None
+        for bucket in buckets + [ALL]:
+            idx = [i for i, c in enumerate(cases) if bucket in (ALL, c.bucket)]
+            row: dict[str, Any] = {
+                "engine": v.label,
+                "bucket": bucket,
+                "psnr": _mean([per["psnr"][i] for i in idx]),
+                "ssim": _mean([per["ssim"][i] for i in idx]),
+                "l1": _mean([per["l1"][i] for i in idx]),
+                "lpips": _mean([lp[i] for i in idx]) if lp is not None else None,
+                "l1_hole": _mean([per["l1_hole"][i] for i in idx]),
+            }
+            if real_feats is not None and fake_feats is not None and len(idx) >= 2:
+                # paired sets: the real side holds each fill's own ground truth, so an
+                # engine that returns the original scores exactly 0
+                reals = real_feats[[cases[i].image for i in idx]]
+                row["fid"] = metrics.fid(reals, fake_feats[idx])
+                row["kid"] = metrics.kid(reals, fake_feats[idx])
+            if guided and per["edge_f1"]:
+                row["edge_f1"] = _mean([per["edge_f1"][i] for i in idx])
+            row["n"] = len(idx)
+            result.rows.append(row)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+class LpipsScorer:
+    """ST-LPIPS of fills against their ground-truth crops. The ground truth's trunk
+    features are computed once per image (every engine and hole reuses them), which
+    halves the cost of the metric: the shift-tolerant AlexNet runs its first conv at
+    stride 1 and is the slowest part of a CPU evaluation after the Inception."""
+
+    def __init__(self, net: Any, images: Sequence[EvalImage], device: Any, batch_size: int = 8) -> None:
+        import torch
+
+        self.net, self.device, self.batch_size = net, device, batch_size
+        self._torch = torch
+        self._ref: dict[int, list[Any]] = {}
+        self.images = images
+
+    def _tensor(self, stack: np.ndarray) -> Any:
+        t = self._torch.from_numpy(np.ascontiguousarray(stack)).to(self.device)
+        return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+    def _reference(self, idx: int) -> list[Any]:
+        if idx not in self._ref:
+            with self._torch.no_grad():
+                self._ref[idx] = self.net.features(self._tensor(self.images[idx].rgb[None]))
+        return self._ref[idx]
+
+    def __call__(self, fills: np.ndarray, image_indices: list[int]) -> np.ndarray:
+        out = []
+        with self._torch.no_grad():
+            for i in range(0, len(fills), self.batch_size):
+                fx = self.net.features(self._tensor(fills[i : i + self.batch_size]))
+                refs = [self._reference(j) for j in image_indices[i : i + self.batch_size]]
+                fy = [self._torch.cat([r[k] for r in refs]) for k in range(len(fx))]
+                out.append(self.net.compare(fx, fy).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+# ----------------------------------------------------------------------------- outputs
+def _fmt(x: Any, digits: int) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:.{digits}f}"
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    cols = [("engine", "engine", None), ("bucket", "hole %", None), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4),
+            ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("fid", "FID", 1),
+            ("kid", "KID", 4), ("edge_f1", "edge F1", 3), ("n", "n", None)]
+    present = [c for c in cols if any(c[0] in r for r in rows)]
+    lines = ["| " + " | ".join(c[1] for c in present) + " |",
+             "|" + "|".join("---" if c[2] is None else "---:" for c in present) + "|"]
+    for r in rows:
+        cells = [str(r.get(k, "-")) if d is None else _fmt(r.get(k), d) for k, _, d in present]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows restricted to the documented keys; non-finite numbers become null (valid JSON)."""
+    out = []
+    for r in rows:
+        o: dict[str, Any] = {"engine": r["engine"], "bucket": r["bucket"]}
+        for k in METRIC_KEYS:
+            if k in r or k in ("psnr", "ssim", "l1", "lpips"):
+                v = r.get(k)
+                o[k] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+        out.append(o)
+    return out
+
+
+def write_json(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_rows(rows), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    bar = np.full((18, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, text[: max(1, img.shape[1] // 8)], (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([bar, img], 0)
+
+
+def example_grid(images: Sequence[EvalImage], cases: Sequence[EvalCase], fills: dict[str, list[np.ndarray]],
+                 rows: int = 5) -> np.ndarray:
+    """Rows = examples (one per bucket, cycling through images); columns = masked input
+    (hole white, sketch red), each engine's fill, ground truth."""
+    by_bucket: dict[str, list[int]] = {}
+    for i, c in enumerate(cases):
+        by_bucket.setdefault(c.bucket, []).append(i)
+    chosen = []
+    buckets = list(by_bucket)
+    for r in range(min(rows, len(cases))):
+        pool = by_bucket[buckets[r % len(buckets)]]
+        chosen.append(pool[(r // len(buckets) * 7 + r * 3) % len(pool)])
+    out_rows = []
+    for n, i in enumerate(chosen):
+        c = cases[i]
+        gt = images[c.image].rgb
+        masked = gt.copy()
+        masked[c.mask] = 255
+        if c.sketch is not None:
+            masked[c.sketch > 0] = (230, 30, 30)
+        tiles = [masked] + [f[i] for f in fills.values()] + [gt]
+        if n == 0:
+            names = ["input " + c.bucket + "%"] + list(fills) + ["ground truth"]
+            tiles = [_label(t, s) for t, s in zip(tiles, names)]
+        else:
+            tiles = [_label(tiles[0], c.bucket + "%")] + [_label(t, "") for t in tiles[1:]]
+        sep = np.full((tiles[0].shape[0], 4, 3), 255, np.uint8)
+        row = tiles[0]
+        for t in tiles[1:]:
+            row = np.concatenate([row, sep, t], 1)
+        out_rows.append(row)
+    return np.concatenate(out_rows, 0)
