@@ -292,6 +292,6 @@ def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_pat
     assert heat is not None and heat.size().width() == 48
     assert heat.pixelColor(40, 5).alpha() > heat.pixelColor(0, 0).alpha()
     window.actions_.temperature.setChecked(True)
-    assert "2.0" in window.panel.attention_info.text() and "30.0" in window.panel.attention_info.text()
+    assert "2.00" in window.panel.attention_info.text() and "30.00" in window.panel.attention_info.text()
     window.actions_.attention.setChecked(False)
     assert window.canvas.heatmap is None

@@ -28,7 +28,17 @@ def attention_heatmap(attention: np.ndarray) -> QImage:
     """Inferno colours whose opacity follows the weight, so the photo shows through where
     the pixel borrowed nothing."""
     a = _shrink(attention)
-    a = a / a.max() if a.max() > 0 else a
+    valid = a > 0
+    # Show only what gets more than an even share: a flat (untrained or blending) head
+    # then reads as "borrowed from everywhere a little" instead of a solid wash.
+    base = float(np.median(a[valid])) if valid.any() else 0.0
+    top = float(a.max())
+    if top <= 0:
+        a = np.zeros_like(a)
+    elif top - base > 1e-3 * top:
+        a = np.clip((a - base) / (top - base), 0, 1)
+    else:  # one key, or exactly even weights: show them as they are
+        a = a / top
     a = np.sqrt(a)  # weights are peaky; the square root makes second sources visible
     colors = cv2.applyColorMap((a * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
     alpha = (np.clip(a * 1.4, 0, 1) * 235).astype(np.uint8)

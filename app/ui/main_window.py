@@ -338,8 +338,8 @@ class MainWindow(QMainWindow):
             return
         if self.actions_.temperature.isChecked():
             image, lo, hi = temperature_map(np.asarray(e["temperature"]))
-            self.panel.attention_info.setText(f"Learned temperature: {lo:.1f} (soft, blends) to "
-                                              f"{hi:.1f} (sharp, copies).")
+            self.panel.attention_info.setText(f"Learned temperature: {lo:.2f} (soft, blends) to "
+                                              f"{hi:.2f} (sharp, copies).")
         else:
             image = attention_heatmap(np.asarray(e["attention"]))
             x, y = e["point"]
