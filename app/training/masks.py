@@ -20,6 +20,7 @@ MaskGenerator = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
 
 BUCKETS: tuple[tuple[float, float], ...] = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 MAX_TRIES = 60  # shapes tried before the exact trim/extend fallback takes over
+OVERSHOOT = 0.05  # share of the image a final shape may add beyond the drawn target
 
 
 def bucket_name(bucket: tuple[float, float]) -> str:
@@ -123,12 +124,15 @@ def _compose(
     mask = np.zeros((h, w), bool)
     p = np.asarray(weights, float) / sum(weights)
     scale = 1.0
+    # a shape may overshoot the target a little, not up to `hi`: otherwise the last
+    # (wide) stroke drags the ratio distribution towards the top of the range
+    n_cap = min(n_hi, int((target + OVERSHOOT) * total))
     for _ in range(MAX_TRIES):
         if np.count_nonzero(mask) >= target * total:
             break
         shape = shapes[int(rng.choice(len(shapes), p=p))]
         cand = mask | shape(rng, (h, w), scale)
-        if np.count_nonzero(cand) > n_hi:
+        if np.count_nonzero(cand) > n_cap:
             scale *= 0.7  # overshoot: retry with a smaller brush / box
             continue
         mask = cand
