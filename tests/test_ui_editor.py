@@ -188,3 +188,20 @@ def test_fit_follows_window_resizes_until_the_user_zooms(window: MainWindow, qtb
     window.resize(900, 700)
     qtbot.waitUntil(lambda: canvas.width() > 500)
     assert canvas.scale == 1.0  # a chosen zoom survives resizing
+
+
+def test_space_drag_pans_and_escape_abandons_a_lasso(window: MainWindow) -> None:
+    canvas = window.canvas
+    start = QPointF(canvas.offset)
+    QApplication.sendEvent(canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, NOMOD))
+    drag(canvas, [(10, 10), (30, 20)])
+    QApplication.sendEvent(canvas, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Space, NOMOD))
+    assert canvas.offset != start and not window.doc.mask.any()
+    window.actions_.tool_lasso.trigger()
+    pts = [(20.0, 20.0), (80.0, 20.0), (80.0, 80.0)]
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas.to_widget(*pts[0]))
+    for p in pts[1:]:
+        send_mouse(canvas, QEvent.Type.MouseMove, canvas.to_widget(*p), Qt.MouseButton.NoButton, LEFT)
+    window.actions_.cancel.trigger()  # Esc
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas.to_widget(20, 80), LEFT, Qt.MouseButton.NoButton)
+    assert not window.doc.mask.any() and window.undo_stack.count() == 0

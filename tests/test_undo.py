@@ -56,3 +56,4 @@ def test_diff_memory_is_bounded_by_the_change() -> None:
     assert diff is not None
     assert diff.box == (100, 100, 110, 110)
     assert diff.nbytes < 1000  # 100 pixels, not 72 MB
+

@@ -46,10 +46,20 @@ def replace_layers(doc: Document, text: str, **layers: np.ndarray) -> DiffComman
     return DiffCommand(doc, diffs, text, applied=False) if diffs else None
 
 
+def _pack(layer: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    return np.packbits(layer > 0), layer.shape  # both layers are binary: 1 bit a pixel
+
+
+def _unpack(packed: tuple[np.ndarray, tuple[int, int]]) -> np.ndarray:
+    bits, (h, w) = packed
+    return np.unpackbits(bits, count=h * w).astype(bool).reshape(h, w)
+
+
 class FillCommand(DiffCommand):
     """The fill result becomes the image and the filled hole (and the sketch inside it) is
     cleared, in one undo step; strokes drawn while the fill ran stay. The filled mask and
-    sketch are remembered for "Restore last mask" and the attention viewer."""
+    sketch are kept, packed to a bit a pixel so sixty fills of a 24 MP photo stay small,
+    for "Restore last mask" and the attention viewer."""
 
     def __init__(self, doc: Document, result: np.ndarray, filled_mask: np.ndarray,
                  filled_sketch: np.ndarray, engine: str) -> None:
@@ -59,15 +69,20 @@ class FillCommand(DiffCommand):
             diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8)),
         ) if d is not None]
         super().__init__(doc, diffs, f"Fill ({engine})", applied=False)
-        self.mask = filled_mask
-        self.sketch = filled_sketch
-        self._previous: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        self._mask = _pack(filled_mask)
+        self._sketch = _pack(filled_sketch)
+        self._previous: tuple | None = None  # the last fill's layers before this one, packed
 
     def redo(self) -> None:
         super().redo()
-        self._previous = (self.doc.last_mask, self.doc.last_sketch)
-        self.doc.last_mask, self.doc.last_sketch = self.mask, self.sketch
+        doc = self.doc
+        if doc.last_mask is not None and doc.last_sketch is not None:
+            self._previous = (_pack(doc.last_mask), _pack(doc.last_sketch))
+        doc.last_mask = _unpack(self._mask)
+        doc.last_sketch = _unpack(self._sketch).astype(np.uint8) * 255
 
     def undo(self) -> None:
         super().undo()
-        self.doc.last_mask, self.doc.last_sketch = self._previous
+        prev, self._previous = self._previous, None
+        self.doc.last_mask = _unpack(prev[0]) if prev else None
+        self.doc.last_sketch = _unpack(prev[1]).astype(np.uint8) * 255 if prev else None

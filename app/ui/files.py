@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from app.core.document import Document, save_layer_png
 from app.core.errors import TemperaError
 from app.core.imageio import load_image, load_mask, load_sketch, save_image
+from app.core.settings import save_settings
 from app.ui import dialogs
 from app.ui.commands import replace_layers
 from app.ui.qimage import qimage_to_rgb
@@ -65,6 +66,10 @@ class FileController:
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
         self.w.settings.add_recent(path)
         self.w.rebuild_recent_menu()
+        try:  # now, not at exit: a crash should not lose the recent list
+            save_settings(self.w.settings)
+        except OSError:
+            pass  # a read-only config folder only costs the recent list
         return True
 
     def paste(self) -> None:

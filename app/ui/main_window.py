@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self._explained: dict | None = None
         self._build_ui()
         self._connect()
+        self._update_cancel()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         geometry = self._qsettings().value("geometry")
@@ -143,6 +144,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
         self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
         self.tools.changed.connect(self._tools_changed)
+        self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
         c.point_clicked.connect(self.explain_at)
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         self._explained = None
         self.tools.set_document(doc)
         self.canvas.set_document(doc)
+        self.canvas.setFocus()  # Space-drag and the tool keys act on the photo at once
         self.autosave.set_document(doc)
         self.actions_.attention.setChecked(False)
         self._tools_changed()
@@ -283,7 +286,11 @@ class MainWindow(QMainWindow):
 
     def _busy_changed(self, busy: bool) -> None:
         self.status.busy.setVisible(busy)
-        self.actions_.cancel.setEnabled(busy)
+        self._update_cancel()
+
+    def _update_cancel(self) -> None:
+        # Esc abandons a rectangle / lasso in progress, or the running fill.
+        self.actions_.cancel.setEnabled(self.inference.busy or self.tools.dragging)
 
     def _engine_chosen(self, name: str, device: str) -> None:
         self.settings.engine, self.settings.device = name, device

@@ -1,0 +1,53 @@
+"""The batch export dialog runs run_batch on a worker thread and reports failures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from app.core.settings import load_settings  # noqa: E402
+from app.ui.batch_dialog import BatchDialog  # noqa: E402
+
+
+def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    images, masks, out = tmp_path / "images", tmp_path / "masks", tmp_path / "out"
+    images.mkdir()
+    masks.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(images / f"{name}.png")
+    mask = np.zeros((24, 32), np.uint8)
+    mask[8:14, 10:20] = 255
+    Image.fromarray(mask).save(masks / "a.png")
+    Image.fromarray(mask[:10, :10]).save(masks / "b.png")  # wrong size: must fail, with why
+    settings = load_settings()
+    settings.engine, settings.device = "telea", "cpu"
+    dialog = BatchDialog(None, settings)
+    qtbot.addWidget(dialog)
+    dialog.images.setText(str(images))
+    dialog.masks.setText(str(masks))
+    dialog.out.setText(str(out))
+    dialog.fmt.setCurrentText("png")
+    with qtbot.waitSignal(dialog.start.clicked):
+        dialog.start.click()
+    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
+    text = dialog.log.toPlainText()
+    assert (out / "a.png").exists() and not (out / "b.png").exists()
+    assert "1 failed" in text and "b.png" in text and "10" in text
+    dialog.reject()
+    assert dialog.thread is None
+
+
+def test_batch_dialog_requires_folders(qtbot, monkeypatch) -> None:
+    errors: list[str] = []
+    monkeypatch.setattr("app.ui.dialogs.show_error", lambda parent, message, *a: errors.append(message))
+    dialog = BatchDialog(None, load_settings())
+    qtbot.addWidget(dialog)
+    dialog.start_batch()
+    assert errors and "images folder" in errors[0] and dialog.thread is None

@@ -1,0 +1,53 @@
+"""Undo commands wrap numpy diffs and change the document only."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtGui import QUndoStack  # noqa: E402
+
+from app.core.document import Document  # noqa: E402
+from app.ui.commands import DiffCommand, FillCommand, replace_layers  # noqa: E402
+
+
+def test_fill_command_undo_redo_and_last_mask(qapp) -> None:  # noqa: ANN001 - pytest-qt fixture
+    doc = Document(np.zeros((20, 30, 3), np.uint8))
+    stack = QUndoStack()
+    holes = []
+    for k in range(2):
+        doc.mask[:] = False
+        doc.mask[k * 5 : k * 5 + 4, 2:6] = True
+        doc.sketch[k * 5 + 1, 2:6] = 255
+        holes.append(doc.mask.copy())
+        result = doc.image.copy()
+        result[doc.mask] = 50 + k
+        stack.push(FillCommand(doc, result, doc.mask.copy(), doc.sketch.copy(), "t"))
+        assert not doc.mask.any() and not doc.sketch.any() and np.array_equal(doc.last_mask, holes[k])
+    assert doc.fills == 2
+    stack.undo()
+    assert np.array_equal(doc.last_mask, holes[0]) and np.array_equal(doc.mask, holes[1])
+    assert doc.sketch[6, 3] == 255 and doc.fills == 1
+    stack.undo()
+    assert doc.last_mask is None and not doc.image.any() and doc.fills == 0
+    stack.redo()
+    stack.redo()
+    assert np.array_equal(doc.last_mask, holes[1]) and doc.image[5, 2, 0] == 51
+
+
+def test_replace_layers_is_one_undoable_step(qapp) -> None:  # noqa: ANN001
+    doc = Document(np.zeros((10, 12, 3), np.uint8))
+    seen: list[str] = []
+    doc.add_listener(lambda layer, box: seen.append(layer))
+    stack = QUndoStack()
+    mask = np.zeros((10, 12), bool)
+    mask[2:4, 3:9] = True
+    command = replace_layers(doc, "Import mask", mask=mask)
+    assert isinstance(command, DiffCommand)
+    stack.push(command)
+    assert np.array_equal(doc.mask, mask) and seen == ["mask"]
+    assert replace_layers(doc, "again", mask=mask) is None  # no change, no step
+    stack.undo()
+    assert not doc.mask.any()
