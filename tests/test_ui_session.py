@@ -295,3 +295,33 @@ def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_pat
     assert "2.00" in window.panel.attention_info.text() and "30.00" in window.panel.attention_info.text()
     window.actions_.attention.setChecked(False)
     assert window.canvas.heatmap is None
+
+
+def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, monkeypatch) -> None:
+    import app.inference.engines as engines
+
+    real = engines.load_engine
+
+    def flaky(name: str, device: str = "auto", *a, **k):  # noqa: ANN002, ANN003
+        if device == "cuda":
+            raise RuntimeError("CUDA error: no kernel image is available")
+        return real(name, device, *a, **k)
+
+    monkeypatch.setattr(engines, "load_engine", flaky)
+    with qtbot.waitSignal(window.inference.engine_changed, timeout=20_000) as blocker:
+        window.panel.device_combo.setCurrentText("cuda")
+    info = blocker.args[0]
+    assert info.device == "CPU" and "cuda failed" in info.notice and "CPU" in info.notice
+    assert "cuda failed" in window.panel.notice.text()
+    assert window.status.device.text() == "Device: CPU"
+
+
+def test_dropped_file_opens(window: MainWindow, photo_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_path))])
+    assert window.files.open_mime(mime)
+    assert window.doc.path == photo_path and window.doc.size_wh == (48, 32)
+    assert str(photo_path.resolve()) in window.settings.recent_files
+    assert [a.text() for a in window.recent_menu.actions()] == ["photo.jpg"]
