@@ -99,6 +99,12 @@ def _describe(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _bomb_message(name: str, exc: Exception, limit: int) -> str:
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{_mp(int(found.group(1)))} MP" if found else "too large"
+    return f"{name} is {pixels}, above the {_mp(limit)} MP limit (set {MAX_PIXELS_ENV} to raise it)"
+
+
 def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> OpenedImage:
     """Decode ``path`` completely, refusing it before decoding when it is over the limit.
 
@@ -123,12 +129,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path, formats=READ_FORMATS)
     except Image.DecompressionBombError as exc:
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        pixels = f"{_mp(int(found.group(1)))} MP" if found else "too large"
-        raise TemperaError(
-            f"{name} is {pixels}, above the {_mp(limit)} MP limit "
-            f"(set {MAX_PIXELS_ENV} to raise it)"
-        ) from None
+        raise TemperaError(_bomb_message(name, exc, limit)) from None
     except Image.UnidentifiedImageError:
         raise TemperaError(
             f"cannot read {name}: not a {_FORMAT_LIST} image, or the file is damaged"
@@ -151,6 +152,8 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
             img.load()
             exif = img.getexif()
             oriented = ImageOps.exif_transpose(img)
+        except Image.DecompressionBombError as exc:  # e.g. a GIF frame larger than its header
+            raise TemperaError(_bomb_message(name, exc, limit)) from None
         except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
                 IndexError, MemoryError) as exc:
             raise TemperaError(f"cannot read {name}: {_describe(exc)}") from None
