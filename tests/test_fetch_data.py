@@ -169,9 +169,12 @@ def test_normalise_extra_rotation_and_grey_and_alpha():
 
 
 def test_scipy_face_decoder():
-    raw = np.arange(768 * 1024 * 3, dtype=np.uint64).astype(np.uint8).tobytes()
-    img = decode_scipy_face(bz2.compress(raw))
-    assert img.size == (1024, 768) and np.asarray(img).tobytes() == raw
+    arr = np.zeros((768, 1024, 3), np.uint8)  # zeros compress fast; markers check the layout
+    arr[0, 1, 2], arr[767, 0, 0] = 7, 9
+    img = decode_scipy_face(bz2.compress(arr.tobytes(), 1))
+    assert img.size == (1024, 768) and np.array_equal(np.asarray(img), arr)
+    with pytest.raises(fd.SourceError):
+        decode_scipy_face(bz2.compress(b"\0" * 10))
 
 
 def test_kphotoalbum_angles():
