@@ -53,7 +53,11 @@ def ask_folder(parent: QWidget | None, title: str, start: str = "") -> Path | No
 
 def ask_save_path(parent: QWidget | None, suggested: Path, title: str = "Save result",
                   filters: str = SAVE_FILTER) -> Path | None:
-    path, chosen = QFileDialog.getSaveFileName(parent, title, str(suggested), filters)
+    # Preselect the filter of the suggested extension, or the dialog hides the other files
+    # and the name and the "type" disagree.
+    ext = f"*{suggested.suffix.lower()}"
+    initial = next((f for f in filters.split(";;") if ext in f.split("(")[-1].rstrip(")").split()), "")
+    path, chosen = QFileDialog.getSaveFileName(parent, title, str(suggested), filters, initial)
     if not path:
         return None
     out = Path(path)

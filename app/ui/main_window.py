@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._connect()
         self._update_cancel()
+        self._tools_changed()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         geometry = self._qsettings().value("geometry")
@@ -230,8 +231,10 @@ class MainWindow(QMainWindow):
         for name, tool in TOOL_ACTIONS.items():
             if tool == t.tool:
                 getattr(self.actions_, name).setChecked(True)
-        width = t.sketch_width()
-        self.panel.sketch_width.setText(f"{width} px (from the training sketches)")
+        if self.doc is None:
+            self.panel.sketch_width.setText("scales with the photo, as in training")
+        else:
+            self.panel.sketch_width.setText(f"{t.sketch_width()} px (from the training sketches)")
         if t.tool == "sketch" and self.doc is not None:
             self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
 
