@@ -283,3 +283,26 @@ def test_evaluate_command_user_errors(tmp_path, capsys):
     assert args.func(args) == 2
     args = p.parse_args(["evaluate", "--data", str(data), "--checkpoint", str(tmp_path / "nope.pt"), "--crop", "32"])
     assert args.func(args) == 2
+
+
+def test_checkpoints_map_to_engines_by_their_config(tmp_path, capsys):
+    """A --checkpoint is named by its JSON config; two of one kind get their file stems."""
+    import torch
+
+    from app.inference.checkpoint import save_checkpoint
+    from app.model.config import ModelConfig
+    from app.model.generator import InpaintGenerator
+
+    torch.manual_seed(0)
+    paths = []
+    for stem, cfg in [("a", ModelConfig(channels=4, heads=1, constant_temperature=True)),
+                      ("b", ModelConfig(channels=4, heads=1, guided=True)),
+                      ("c", ModelConfig(channels=4, heads=1, guided=True))]:
+        paths.append(str(save_checkpoint(tmp_path / "ck" / f"{stem}.pt", InpaintGenerator(cfg), cfg)))
+    data = _images(tmp_path, n=1)
+    args = _parser().parse_args(["evaluate", "--data", str(data), "--engines", "telea,mtsa-const", "--crop", "32",
+                                 "--checkpoint", *paths, "--no-fid", "--no-lpips", "--device", "cpu",
+                                 "--json", str(tmp_path / "r.json")])
+    assert args.func(args) == 0
+    engines = list(dict.fromkeys(r["engine"] for r in json.loads((tmp_path / "r.json").read_text())))
+    assert engines == ["mtsa-const", "mtsa-guided@b", "mtsa-guided@c", "telea"]

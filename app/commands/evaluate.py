@@ -75,31 +75,28 @@ def load_engines(names: list[str], checkpoints: list[str], device: Any, guided: 
     for n in names:
         if n not in ENGINE_NAMES:
             raise TemperaError(f"unknown engine {n!r} in --engines; choose from {', '.join(ENGINE_NAMES)}")
-    from_ckpt: dict[str, list[Any]] = {}
+    ckpt_engines: list[Any] = []
     for path in checkpoints:
         p = Path(path)
-        name = engine_name_for(read_info(p))
-        engine = eng.NetworkEngine.from_checkpoint(name, p, device)
-        from_ckpt.setdefault(name, []).append(engine)
+        engine = eng.NetworkEngine.from_checkpoint(engine_name_for(read_info(p)), p, device)
+        engine.path = p
+        ckpt_engines.append(engine)
+    kinds = [e.name for e in ckpt_engines]
+    for e in ckpt_engines:
+        if kinds.count(e.name) > 1:  # two checkpoints of one kind: tell them apart by file
+            e.name = f"{e.name}@{e.path.stem}"
     wanted = list(dict.fromkeys(names))
     if guided and "mtsa-guided" not in wanted:
         wanted.append("mtsa-guided")
-    loaded: list[Any] = []
+    # checkpoints first (what is being evaluated, in the given order), then the others
+    loaded: list[Any] = list(ckpt_engines)
     for n in wanted:
-        if n in from_ckpt:
+        if n in kinds:
             continue  # an explicit checkpoint replaces the installed one
         try:
             loaded.append(eng.load_engine(n, device))
         except TemperaError as exc:
             _note(f"skipping {n}: {exc}")
-    for name, group in from_ckpt.items():
-        for e in group:
-            if len(group) > 1:
-                e.name = f"{name}@{Path(e.path).stem}"
-            loaded.append(e)
-    # checkpoint engines first (what is being evaluated), then the baselines in the given order
-    order = {n: i for i, n in enumerate(wanted)}
-    loaded.sort(key=lambda e: (e.name.split("@")[0] not in from_ckpt, order.get(e.name.split("@")[0], 99)))
     if guided and not any(getattr(e, "guided", False) for e in loaded):
         _note("no guided checkpoint available: --guided rows give edge F1 of unguided fills only")
     return loaded
