@@ -269,10 +269,10 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
         window.fill()
     window.actions_.attention.setChecked(True)
     assert window.canvas.attention_mode
-    window.explain_at(0, 0)
+    window.attention.explain_at(0, 0)
     assert "inside the filled area" in window.panel.attention_info.text()
     with qtbot.waitSignal(window.inference.explain_done, timeout=20_000):
-        window.explain_at(25, 15)
+        window.attention.explain_at(25, 15)
     assert "needs an MTSA engine" in window.panel.attention_info.text()
     assert window.canvas.heatmap is None
 
@@ -287,7 +287,7 @@ def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_pat
     att[5, 40] = 1.0
     temp = np.linspace(2, 30, 32 * 48, dtype=np.float32).reshape(32, 48)
     req = Request("explain", window.last_fill.snapshot, point=(25, 15))
-    window._explain_done(req, {"attention": att, "temperature": temp})
+    window.attention._done(req, {"attention": att, "temperature": temp})
     heat = window.canvas.heatmap
     assert heat is not None and heat.size().width() == 48
     assert heat.pixelColor(40, 5).alpha() > heat.pixelColor(0, 0).alpha()
@@ -325,3 +325,16 @@ def test_dropped_file_opens(window: MainWindow, photo_path: Path) -> None:
     assert window.doc.path == photo_path and window.doc.size_wh == (48, 32)
     assert str(photo_path.resolve()) in window.settings.recent_files
     assert [a.text() for a in window.recent_menu.actions()] == ["photo.jpg"]
+
+
+def test_autosave_is_written_after_a_stroke_and_cleared_by_save(window: MainWindow, photo_path: Path, qtbot,
+                                                                  monkeypatch) -> None:
+    window.files.open_path(photo_path)
+    store = window.autosave.store
+    assert store.read() is None
+    paint_hole(window)  # the debounce timer (600 ms by default) starts on the undo step
+    qtbot.waitUntil(lambda: store.read() is not None, timeout=5_000)
+    assert np.array_equal(store.read().mask, window.doc.mask)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path.with_name("out.png"))
+    assert window.files.save()
+    assert store.read() is None

@@ -6,7 +6,6 @@ InferenceController, AutosaveController); this class connects them to each other
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from app.core.document import Document
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
-from app.ui.attention import attention_heatmap, temperature_map
+from app.ui.attention import AttentionViewer
 from app.ui.autosave_ui import AutosaveController
 from app.ui.canvas import Canvas
 from app.ui.commands import FillCommand, replace_layers
@@ -48,8 +47,8 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveController(AutosaveStore(), settings.autosave_delay_ms, self)
         self.inference = InferenceController(self)
         self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
-        self._explained: dict | None = None
         self._build_ui()
+        self.attention = AttentionViewer(self)
         self._connect()
         self._update_cancel()
         self._tools_changed()
@@ -134,8 +133,6 @@ class MainWindow(QMainWindow):
         a.bigger.triggered.connect(lambda: self.tools.step_brush_size(True))
         a.fill.triggered.connect(self.fill)
         a.cancel.triggered.connect(self.cancel)
-        a.attention.toggled.connect(self._attention_toggled)
-        a.temperature.toggled.connect(lambda _on: self._show_explained())
         a.zoom_in.triggered.connect(lambda: c.zoom_to(c.scale * 1.25, c.rect().center()))
         a.zoom_out.triggered.connect(lambda: c.zoom_to(c.scale / 1.25, c.rect().center()))
         a.fit.triggered.connect(c.fit)
@@ -148,7 +145,6 @@ class MainWindow(QMainWindow):
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
-        c.point_clicked.connect(self.explain_at)
         p = self.panel
         p.brush_size_changed.connect(self.tools.set_brush_size)
         p.layer_chosen.connect(self.tools.set_active_layer)
@@ -161,7 +157,6 @@ class MainWindow(QMainWindow):
         inf.engine_error.connect(self._engine_error)
         inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
         inf.fill_done.connect(self.apply_fill)
-        inf.explain_done.connect(self._explain_done)
         inf.failed.connect(lambda _req, msg: dialogs.show_error(self, f"Fill failed: {msg}"))
 
     # -- document -----------------------------------------------------------------------
@@ -170,7 +165,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.doc = doc
         self.last_fill = None
-        self._explained = None
+        self.attention.reset()
         self.tools.set_document(doc)
         self.canvas.set_document(doc)
         self.canvas.setFocus()  # Space-drag and the tool keys act on the photo at once
@@ -309,52 +304,6 @@ class MainWindow(QMainWindow):
     def _engine_error(self, message: str) -> None:
         self.status.engine.setText("Engine: none")
         dialogs.show_error(self, message)
-
-    # -- attention viewer ---------------------------------------------------------------
-    def _attention_toggled(self, on: bool) -> None:
-        self.canvas.attention_mode = on
-        if not on:
-            self.canvas.set_heatmap(None)
-        elif self.last_fill is None:
-            self.panel.attention_info.setText("Fill a hole first, then click inside it.")
-        self.canvas.update()
-
-    def explain_at(self, x: int, y: int) -> None:
-        fill = self.last_fill
-        doc = self.doc
-        if fill is None or doc is None or doc.last_mask is None:
-            self.panel.attention_info.setText("Fill a hole first, then click inside it.")
-            return
-        if not fill.snapshot.mask[y, x]:
-            self.panel.attention_info.setText("Click inside the filled area.")
-            return
-        snap = dataclasses.replace(fill.snapshot, request_id=self.inference.new_id())
-        self.panel.attention_info.setText(f"Computing attention at ({x}, {y})…")
-        self.inference.submit(Request("explain", snap, point=(x, y)))
-
-    def _explain_done(self, request: Request, result: dict | None) -> None:
-        if result is None:
-            self._explained = None
-            self.canvas.set_heatmap(None)
-            self.panel.attention_info.setText("The attention view needs an MTSA engine.")
-            self.statusBar().showMessage("attention view needs an MTSA engine", 6000)
-            return
-        self._explained = {**result, "point": request.point}
-        self._show_explained()
-
-    def _show_explained(self) -> None:
-        e = self._explained
-        if e is None or not self.actions_.attention.isChecked():
-            return
-        if self.actions_.temperature.isChecked():
-            image, lo, hi = temperature_map(np.asarray(e["temperature"]))
-            self.panel.attention_info.setText(f"Learned temperature: {lo:.2f} (soft, blends) to "
-                                              f"{hi:.2f} (sharp, copies).")
-        else:
-            image = attention_heatmap(np.asarray(e["attention"]))
-            x, y = e["point"]
-            self.panel.attention_info.setText(f"Bright = where pixel ({x}, {y}) borrowed from.")
-        self.canvas.set_heatmap(image, e["point"])
 
     # -- batch, drops, closing ----------------------------------------------------------
     def open_batch(self) -> None:
