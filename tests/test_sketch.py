@@ -131,3 +131,11 @@ def test_sketch_command(tmp_path):
     assert arr.shape == (128, 160) and set(np.unique(arr)) <= {0, 255} and arr.max() == 255
     bad = parser.parse_args(["sketch", str(tmp_path / "missing.png"), "-o", str(out)])
     assert bad.func(bad) == 2
+
+
+def test_lines_inside_closed_outlines_are_kept():
+    img = np.full((128, 128, 3), 200, np.uint8)
+    cv2.circle(img, (64, 64), 50, (0, 0, 0), 3)
+    cv2.line(img, (50, 64), (80, 64), (0, 0, 0), 3)  # an "eye" inside a "face"
+    sk = make_sketch(img, drop=0.0, width=1)
+    assert sk[58:71, 52:78].any()

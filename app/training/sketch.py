@@ -104,9 +104,13 @@ def trace_strokes(skeleton: np.ndarray, min_len: float) -> list[np.ndarray]:
     """
     sk = skeleton.astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(sk, connectivity=8)
-    contours, _ = cv2.findContours(sk, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    # CCOMP, not EXTERNAL: a line inside a closed outline (an eye in a face) is its own
+    # top-level component there; hole boundaries (parent != -1) would double each loop
+    contours, hierarchy = cv2.findContours(sk, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     strokes = []
-    for c in contours:
+    for c, h in zip(contours, hierarchy[0] if hierarchy is not None else []):
+        if h[3] != -1:
+            continue
         x, y = c[0, 0]
         if stats[labels[y, x], cv2.CC_STAT_AREA] >= min_len:
             strokes.append(c)
