@@ -8,11 +8,9 @@ import signal
 import sys
 from typing import TextIO
 
+from app.core.names import DEVICE_CHOICES, ENGINE_NAMES as ENGINE_CHOICES
+
 NAME = "batch"
-# Spelled out here (tests check they match app.inference) so that `--help` does not have to
-# import torch.
-ENGINE_CHOICES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 FORMAT_CHOICES = ("keep", "png", "jpg", "webp")
 
 EPILOG = """examples:
