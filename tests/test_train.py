@@ -112,10 +112,29 @@ def test_abort_saves_a_resumable_checkpoint(photos: Path, tmp_path: Path) -> Non
     run = tmp_path / "run"
     calls = iter(range(100))
     events: list[dict] = []
-    train(tiny(photos, run, steps=50), progress_fn=events.append, abort_fn=lambda: next(calls) >= 2)
+    train(tiny(photos, run, steps=50, holdout=2), progress_fn=events.append, abort_fn=lambda: next(calls) >= 2)
     assert _state(run)["step"] == 2
     assert events[-1]["event"] == "aborted" and events[-1]["step"] == 2
-    assert json.loads((run / "mtsa.json").read_text())["meta"]["steps"] == 2
+    meta = json.loads((run / "mtsa.json").read_text())["meta"]
+    assert meta["steps"] == 2 and meta["data"]["train_images"] == 4 and meta["data"]["holdout_excluded"] == 2
+    assert len((run / "holdout.txt").read_text().split()) == 2
+
+
+def test_held_out_photos_never_train(photos: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from app.training.data import training_files
+
+    data = tmp_path / "data"
+    shutil.copytree(photos, data)
+    (data / "split.json").write_text(json.dumps({"holdout": ["photo0"]}))
+    kept, held = training_files(tiny(data, tmp_path / "run"))
+    assert [p.stem for p in held] == ["photo0"] and len(kept) == 5
+    kept2, held2 = training_files(tiny(data, tmp_path / "run", holdout=2))
+    assert len(kept2) == 3 and len(held2) == 3 and not {p.stem for p in kept2} & {p.stem for p in held2}
+    assert "photo0" not in {p.stem for p in kept2}
+    # the extra split is the same whatever the training seed (evaluation must rebuild it)
+    assert training_files(tiny(data, tmp_path / "run", holdout=2, seed=5))[1] == held2
 
 
 def test_ctrl_c_saves_before_exiting(photos: Path, tmp_path: Path) -> None:

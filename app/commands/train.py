@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=None, metavar="N", help="checkpoint every N steps (default 500)")
     p.add_argument("--sample-every", type=int, default=None, metavar="N",
                    help="sample grid every N steps, 0 = never (default 250)")
-    p.add_argument("--log-every", type=int, default=None, metavar="N", help="progress every N steps (default 1)")
+    p.add_argument("--log-every", type=int, default=None, metavar="N", help="progress every N steps (default 1 on the CPU, 10 on CUDA)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="data-loader processes (default 0)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="also hold out N photos of DIR (besides DIR/split.json's) from training")
@@ -216,6 +216,9 @@ def run(args: argparse.Namespace) -> int:
     except (TemperaError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # diverged: last.pt still holds the last good state
+        print(f"error: {exc}; resume from the last checkpoint with a lower --lr", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 130 if stop.requested else 0  # stopped early by Ctrl+C, checkpoint saved

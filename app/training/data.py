@@ -66,12 +66,12 @@ class KeyedItems(Dataset):
         return self.base[index]
 
 
-def training_files(config: TrainConfig) -> tuple[list[Path], int]:
-    """Photos under `config.data` that may train, and how many were held out.
+def training_files(config: TrainConfig) -> tuple[list[Path], list[Path]]:
+    """Photos under `config.data` that may train, and those held out from training.
 
     Held out: the photos DIR/split.json lists (written by `fetch-data`), then `--holdout N`
-    more chosen by `split_holdout` with its fixed seed 0, so `evaluate` can rebuild the
-    same split without knowing the training seed.
+    more chosen by `split_holdout` with its fixed seed 0, so the split does not depend on
+    the training seed; the run lists them in RUN_DIR/holdout.txt for evaluation.
     """
     from app.training import dataset as ds
 
@@ -80,22 +80,22 @@ def training_files(config: TrainConfig) -> tuple[list[Path], int]:
         raise ValueError(f"no images found in {config.data}")
     held = ds.read_split(config.data)
     kept = [f for f in files if f.stem not in held]
-    n_excluded = len(files) - len(kept)
+    excluded = [f for f in files if f.stem in held]
     if config.holdout:
         if config.holdout >= len(kept):
             raise ValueError(f"--holdout {config.holdout} leaves no training photos (have {len(kept)})")
         kept, hold = ds.split_holdout(kept, config.holdout)
-        n_excluded += len(hold)
-    return kept, n_excluded
+        excluded += hold
+    return kept, excluded
 
 
-def build_datasets(config: TrainConfig) -> tuple[KeyedItems, int]:
-    """The training set (held-out photos removed) and how many photos were held out."""
+def build_datasets(config: TrainConfig) -> tuple[KeyedItems, list[Path]]:
+    """The training set and the photos held out from it."""
     from app.training import dataset as ds
     from app.training.masks import make_mask_generator
 
-    files, n_excluded = training_files(config)
+    files, excluded = training_files(config)
     base = ds.ImageFolderDataset(config.data, config.image_size, mask_generator=make_mask_generator("free_form"),
                                  sketch_prob=config.effective_sketch_prob, seed=config.seed, prior=config.prior,
                                  paths=files)
-    return KeyedItems(base), n_excluded
+    return KeyedItems(base), excluded

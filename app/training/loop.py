@@ -61,7 +61,7 @@ class Batch:
 def run_dir_paths(out: Path) -> dict[str, Path]:
     out = Path(out)
     return {"checkpoints": out / "checkpoints", "last": out / "checkpoints" / "last.pt",
-            "samples": out / "samples", "config": out / "config.json"}
+            "samples": out / "samples", "config": out / "config.json", "holdout": out / "holdout.txt"}
 
 
 def exported_path(config: TrainConfig) -> Path:
@@ -124,6 +124,8 @@ class Trainer:
         self.ema = EMA(self.G_raw, decay=config.ema_decay, warmup=config.ema_warmup)
         self.opt_g = torch.optim.Adam(self.G_raw.parameters(), lr=config.lr, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.D_raw.parameters(), lr=config.lr, betas=config.betas)
+        if config.log_every is None:
+            config.log_every = 10 if self.cuda else 1
         if config.perceptual_net == "auto":  # resolved once, then recorded in config.json
             config.perceptual_net = "vgg" if self.cuda else "alex"
         if perceptual_fn is None and use_perceptual_default:
@@ -143,7 +145,8 @@ class Trainer:
         else:
             self.G, self.D = self.G_raw, self.D_raw
 
-        self.train_set, self.n_holdout = build_datasets(config)
+        self.train_set, self.held_out = build_datasets(config)
+        self.n_holdout = len(self.held_out)
         self.sample_batch = self._fixed_samples() if self.is_main and config.sample_every > 0 else None
 
     # ------------------------------------------------------------------ set-up helpers
@@ -329,6 +332,9 @@ class Trainer:
         resolved["world_size"] = self.dist.world_size
         resolved["resolved_device"] = str(self.device)
         self.paths["config"].write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+        # the photos training never saw: the only fair evaluation set for this run
+        held = "".join(f"{p}\n" for p in sorted(str(p) for p in self.held_out))
+        self.paths["holdout"].write_text(held)
 
     # ------------------------------------------------------------------ the loop
     def _should_stop(self) -> bool:
@@ -348,13 +354,16 @@ class Trainer:
             self.sample()
         images_per_step = cfg.batch * self.dist.world_size
         sums: dict[str, Tensor] = {}
-        window_start, window_steps = time.perf_counter(), 0
+        # the rate counts training time only (data + steps), not saving or sampling
+        window_start, window_steps = self.wall_time_s, 0
         rate: float | None = None
         stopped = "done"
         last_tick = time.perf_counter()
         try:
             for data in self._loader():
-                if self._should_stop():
+                # under DDP the stop flag is a collective (a GPU sync): ask at report steps only
+                ask = not self.dist.enabled or self.step % cfg.log_every == 0
+                if ask and self._should_stop():
                     stopped = "aborted"
                     break
                 batch = Batch.from_loader(data, self.device, self.cuda)
@@ -371,8 +380,7 @@ class Trainer:
                 window_steps += 1
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     losses = {k: float(v) / window_steps for k, v in sums.items()}  # one sync per log
-                    now = time.perf_counter()
-                    measured = window_steps / max(now - window_start, 1e-9)
+                    measured = window_steps / max(self.wall_time_s - window_start, 1e-9)
                     rate = measured if rate is None else 0.7 * rate + 0.3 * measured
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise FloatingPointError(f"non-finite loss at step {self.step}: {losses}")
@@ -381,7 +389,7 @@ class Trainer:
                                 "images_per_s": rate * images_per_step,
                                 "images_seen": self.step * images_per_step,
                                 "eta_s": (cfg.steps - self.step) / rate if rate > 0 else None})
-                    sums, window_start, window_steps = {}, time.perf_counter(), 0
+                    sums, window_start, window_steps = {}, self.wall_time_s, 0
                 if self.step % cfg.save_every == 0 and self.step < cfg.steps:
                     self.save()
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
