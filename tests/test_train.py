@@ -155,7 +155,8 @@ def test_init_from_starts_a_new_run_from_exported_weights(photos: Path, tmp_path
 
     first = train(tiny(photos, tmp_path / "first", steps=2))
     # guided may differ from the source checkpoint; stop before the first step to compare
-    second = train(tiny(photos, tmp_path / "second", steps=5, guided=True, init_from=first), abort_fn=lambda: True)
+    second = train(tiny(photos, tmp_path / "second", steps=5, guided=True, init_from=first, channels=None),
+                   abort_fn=lambda: True)
     assert second.name == "mtsa-guided.pt"
     g1, _ = load_generator(first)
     g2, info = load_generator(second)
@@ -163,6 +164,8 @@ def test_init_from_starts_a_new_run_from_exported_weights(photos: Path, tmp_path
     assert all(torch.equal(v, g2.state_dict()[k]) for k, v in g1.state_dict().items())
     state = _state(tmp_path / "second")
     assert state["step"] == 0 and state["opt_g"]["state"] == {}  # fresh optimisers
+    # the architecture came from the checkpoint and is recorded, so --resume rebuilds it
+    assert json.loads((tmp_path / "second" / "config.json").read_text())["channels"] == 8
 
 
 def test_injected_perceptual_network_is_optimised(photos: Path, tmp_path: Path) -> None:

@@ -114,6 +114,7 @@ class Trainer:
         torch.manual_seed(config.seed)  # same initial weights on every rank
         self.model_config = build_model_config(config)
         init_state = self._init_from_checkpoint()
+        config.channels = self.model_config.channels  # resolved, so config.json rebuilds this net
         self.G_raw = InpaintGenerator(self.model_config)
         if init_state is not None:
             self.G_raw.load_state_dict(init_state)
