@@ -169,7 +169,7 @@ def test_auto_uses_network_only_where_its_evaluation_wins(tmp_path, generator):
     save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config, meta)
     auto = load_engine("auto", "cpu", tmp_path)
     auto.fill(rgb, small)
-    assert auto.last_choice == "telea" and "10-20" in auto.notice
+    assert auto.last_choice == "telea" and "1 % hole" in auto.notice and "10-20 % bucket" in auto.notice
     auto.fill(rgb, large)
     assert auto.last_choice == "mtsa" and auto.notice is None
 

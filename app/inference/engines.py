@@ -230,7 +230,10 @@ class AutoEngine(Engine):
                 self.notice = None
                 return self._network(name)
         if self.wins:
-            self.notice = f"auto: Telea for a {bucket} % hole (the network's recorded evaluation does not beat it there)"
+            self.notice = (
+                f"auto: Telea for this {mask.mean() * 100:.0f} % hole (the network's recorded evaluation "
+                f"does not beat it in the {bucket} % bucket)"
+            )
         return self.classical
 
     def fill(self, rgb, mask, sketch=None):
