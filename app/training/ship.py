@@ -1,0 +1,188 @@
+"""Installing trained checkpoints into ``model_weights/`` with their evidence.
+
+A checkpoint is shipped together with what its evaluation measured: per hole-ratio bucket,
+whether it beats the classical Telea fill on the perceptual distance (``auto`` reads this
+to decide where to use the network), the evaluation rows themselves, and a model card.
+An installed checkpoint is only replaced by one that is better on the perceptual distance
+in most buckets, unless the caller forces it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import TemperaError
+from app.inference.checkpoint import read_info, sha256_of, sidecar
+
+CLASSICAL = "telea"
+ALL_BUCKET = "all"
+
+
+@dataclass
+class ShipDecision:
+    engine: str
+    shipped: bool
+    reason: str
+    beats_classical: dict[str, bool]
+
+
+def rows_for(rows: list[dict[str, Any]], engine: str) -> dict[str, dict[str, Any]]:
+    """Evaluation rows of one engine keyed by bucket."""
+    return {str(r["bucket"]): r for r in rows if r.get("engine") == engine}
+
+
+def beats_classical(rows: list[dict[str, Any]], engine: str, classical: str = CLASSICAL) -> dict[str, bool]:
+    """Per bucket: is the engine's perceptual distance lower than the classical fill's?"""
+    mine, theirs = rows_for(rows, engine), rows_for(rows, classical)
+    verdict = {}
+    for bucket, row in mine.items():
+        if bucket == ALL_BUCKET or bucket not in theirs:
+            continue
+        a, b = row.get("lpips"), theirs[bucket].get("lpips")
+        if a is None or b is None:
+            raise TemperaError(f"the evaluation has no perceptual distance for {engine} / {classical} in bucket {bucket}")
+        verdict[bucket] = float(a) < float(b)
+    if not verdict:
+        raise TemperaError(f"the evaluation holds no rows for both {engine} and {classical}")
+    return verdict
+
+
+def better_in_most_buckets(new: dict[str, dict[str, Any]], old: dict[str, dict[str, Any]]) -> tuple[bool, str]:
+    """Whether ``new`` has the lower perceptual distance in more than half the shared buckets."""
+    shared = [b for b in new if b in old and b != ALL_BUCKET and new[b].get("lpips") is not None and old[b].get("lpips") is not None]
+    if not shared:
+        return True, "no comparable recorded evaluation of the installed checkpoint"
+    wins = sum(new[b]["lpips"] < old[b]["lpips"] for b in shared)
+    return wins * 2 > len(shared), f"lower ST-LPIPS in {wins} of {len(shared)} buckets than the installed checkpoint"
+
+
+def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
+    """(steps, images seen) counted across warm restarts (``init_from`` chains)."""
+    steps, images = int(meta.get("steps", 0)), int(meta.get("images_seen", 0))
+    parent = meta.get("init_from")
+    if parent:
+        parent_path = Path(parent)
+        if not parent_path.is_absolute():
+            parent_path = (Path.cwd() / parent_path).resolve()
+        try:
+            parent_meta = read_info(parent_path).get("meta", {})
+        except TemperaError:
+            return steps + int(meta.get("init_total_steps", 0)), images + int(meta.get("init_total_images", 0))
+        p_steps = int(parent_meta.get("total_steps", parent_meta.get("steps", 0)))
+        p_images = int(parent_meta.get("total_images_seen", parent_meta.get("images_seen", 0)))
+        steps, images = steps + p_steps, images + p_images
+    return steps, images
+
+
+def ship(
+    checkpoint: Path,
+    rows: list[dict[str, Any]],
+    weights_dir: Path,
+    *,
+    engine: str | None = None,
+    eval_label: str | None = None,
+    card_extra: str = "",
+    force: bool = False,
+) -> ShipDecision:
+    """Copy ``checkpoint`` (+ sidecar) into ``weights_dir`` as ``<engine>.pt`` with its evidence.
+
+    ``eval_label`` is the engine's name in ``rows`` when it differs (the guided network is
+    judged with its sketch: ``mtsa-guided+sketch``).
+    """
+    checkpoint = Path(checkpoint)
+    info = read_info(checkpoint)
+    if info.get("sha256") and sha256_of(checkpoint) != info["sha256"]:
+        raise TemperaError(f"{checkpoint.name} does not match its recorded SHA-256")
+    cfg = info["config"]
+    engine = engine or ("mtsa-const" if cfg.get("constant_temperature") else "mtsa-guided" if cfg.get("guided") else "mtsa")
+    eval_engine = eval_label or engine
+    mine = rows_for(rows, eval_engine)
+    if not mine:
+        raise TemperaError(f"the evaluation holds no rows for {eval_engine}")
+    verdict = beats_classical(rows, eval_engine)
+
+    target = Path(weights_dir) / f"{engine}.pt"
+    if target.is_file() and sidecar(target).is_file() and not force:
+        old_rows = read_info(target).get("meta", {}).get("evaluation", {})
+        ok, why = better_in_most_buckets(mine, old_rows)
+        if not ok:
+            return ShipDecision(engine, False, f"kept the installed {engine}: the new one has {why}", verdict)
+        reason = f"replaced the installed {engine}: {why}"
+    else:
+        reason = f"installed {engine}"
+
+    meta = dict(info.get("meta", {}))
+    meta["total_steps"], meta["total_images_seen"] = total_steps(meta, checkpoint)
+    meta["evaluation"] = {b: {k: r.get(k) for k in ("psnr", "ssim", "l1", "lpips", "fid", "kid") if k in r} for b, r in mine.items()}
+    meta["beats_classical"] = verdict
+    Path(weights_dir).mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".pt.tmp")
+    shutil.copyfile(checkpoint, tmp)
+    tmp.replace(target)
+    out = dict(info, weights=target.name, sha256=sha256_of(target), meta=meta)
+    side = sidecar(target)
+    side_tmp = side.with_suffix(".json.tmp")
+    side_tmp.write_text(json.dumps(out, indent=2, sort_keys=True))
+    side_tmp.replace(side)
+    target.with_suffix(".md").write_text(model_card(engine, out, rows, card_extra, eval_engine))
+    return ShipDecision(engine, True, reason, verdict)
+
+
+def _fmt(v: Any, digits: int) -> str:
+    return "-" if v is None else f"{float(v):.{digits}f}"
+
+
+def evaluation_table(rows: list[dict[str, Any]], engines: list[str]) -> str:
+    lines = ["| engine | hole % | PSNR dB | SSIM | L1 | ST-LPIPS | FID | KID |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.get("engine") in engines:
+            lines.append(
+                f"| {r['engine']} | {r['bucket']} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 4)} | {_fmt(r.get('l1'), 4)} "
+                f"| {_fmt(r.get('lpips'), 4)} | {_fmt(r.get('fid'), 1)} | {_fmt(r.get('kid'), 4)} |"
+            )
+    return "\n".join(lines)
+
+
+def model_card(engine: str, info: dict[str, Any], rows: list[dict[str, Any]], extra: str = "", eval_label: str | None = None) -> str:
+    meta, cfg = info.get("meta", {}), info.get("config", {})
+    data = meta.get("data", {})
+    wins = meta.get("beats_classical", {})
+    won = [b for b, w in wins.items() if w]
+    hours = float(meta.get("wall_time_s", 0)) / 3600
+    return f"""# Model card: `{engine}`
+
+{'Sketch-guided' if cfg.get('guided') else 'Unguided'} MTSA inpainting generator
+{'(constant-temperature ablation: temperature 10, DeepFill zero-score masking)' if cfg.get('constant_temperature') else '(learned, bounded per-pixel temperature; masked softmax)'}.
+Files: `{engine}.pt` (state dict, loaded with `weights_only=True`), `{engine}.json` (config,
+SHA-256 `{info.get('sha256', '')[:16]}…`, provenance, evaluation).
+
+| | |
+|---|---|
+| architecture | two-stage gated-conv generator, MTSA refine branch, Telea prior (`prior={cfg.get('prior')}`), width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}² |
+| training data | {data.get('train_images', '?')} photos from `app/training/manifest.csv` (see docs/DATA.md), {data.get('holdout_excluded', '?')} held out whole |
+| image size | {meta.get('image_size', '?')} px random crops at random scales, flips, free-form masks 10-60 % |
+| steps (this run) | {meta.get('steps', '?')} at batch {meta.get('batch', '?')} ({meta.get('images_seen', '?')} images) |
+| steps in total | {meta.get('total_steps', '?')} ({meta.get('total_images_seen', '?')} images), counting warm restarts (`init_from`: {meta.get('init_from') or 'none'}) |
+| losses | {meta.get('losses', '?')} |
+| hardware | {meta.get('hardware', '?')} |
+| wall time (this run) | {hours:.2f} h |
+
+## Evaluation (held-out photos, fixed seeded masks, 256 px crops)
+
+{evaluation_table(rows, [eval_label or engine, 'telea', 'ns'])}
+
+`auto` uses this network for the buckets where its ST-LPIPS beats Telea: {', '.join(won) if won else 'none'}.
+
+{extra}
+
+## Licence notes for the training photos
+The photos come from Debian, PyPI and npm packages (GCompris, OpenCV docs, KPhotoAlbum,
+Lomiri wallpapers, SciPy, face-api and others): mostly CC-BY-SA / CC-BY / public domain
+per file, as listed in each row's `license_hint` in `app/training/manifest.csv`. The
+weights are a derivative of a small, mixed-licence corpus; check the per-file terms
+before commercial redistribution.
+"""

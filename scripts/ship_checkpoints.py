@@ -1,0 +1,53 @@
+"""Install trained checkpoints into model_weights/ with their evaluation and model cards.
+
+    python scripts/ship_checkpoints.py --eval runs/eval/final.json runs/mtsa/mtsa.pt runs/const/mtsa-const.pt
+    python scripts/ship_checkpoints.py --eval runs/eval/guided.json runs/guided/mtsa-guided.pt
+
+The evaluation JSON comes from `python main.py evaluate --json` and must hold rows for each
+checkpoint's engine (the guided one as `mtsa-guided+sketch`) and for `telea`. An installed
+checkpoint is replaced only when the new one has the lower ST-LPIPS in most buckets
+(`--force` overrides). Prints one line per checkpoint; exit 1 when any was kept back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.core.errors import TemperaError  # noqa: E402
+from app.inference.checkpoint import read_info  # noqa: E402
+from app.inference.engines import default_weights_dir  # noqa: E402
+from app.training.ship import ship  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoints", nargs="+", type=Path)
+    p.add_argument("--eval", required=True, type=Path, help="evaluation JSON (main.py evaluate --json)")
+    p.add_argument("--weights-dir", type=Path, default=None, help="default: model_weights/")
+    p.add_argument("--note", default="", help="extra markdown for the model cards")
+    p.add_argument("--force", action="store_true", help="replace installed checkpoints even if not better")
+    args = p.parse_args(argv)
+    try:
+        rows = json.loads(args.eval.read_text())
+        rows = rows["rows"] if isinstance(rows, dict) else rows
+        kept_back = 0
+        for ckpt in args.checkpoints:
+            guided = bool(read_info(ckpt)["config"].get("guided"))
+            label = "mtsa-guided+sketch" if guided else None
+            decision = ship(ckpt, rows, args.weights_dir or default_weights_dir(), eval_label=label, card_extra=args.note, force=args.force)
+            wins = ", ".join(f"{b}: {'net' if w else 'telea'}" for b, w in decision.beats_classical.items())
+            print(f"{ckpt}: {decision.reason} ({wins})")
+            kept_back += not decision.shipped
+        return 1 if kept_back else 0
+    except (TemperaError, OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Shipping checkpoints: per-bucket verdicts, refusal to replace a better one, model card."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from app.core.errors import TemperaError
+from app.inference.checkpoint import load_generator, save_checkpoint
+from app.inference.engines import load_engine
+from app.model import InpaintGenerator, ModelConfig
+from app.training.ship import beats_classical, better_in_most_buckets, ship
+
+BUCKETS = ("10-20", "20-30", "30-40")
+
+
+def _rows(engine, lpips):
+    return [{"engine": engine, "bucket": b, "psnr": 20.0, "ssim": 0.8, "l1": 0.05, "lpips": v} for b, v in zip(BUCKETS, lpips)]
+
+
+TELEA = _rows("telea", [0.10, 0.20, 0.30])
+
+
+@pytest.fixture()
+def run_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    return save_checkpoint(tmp_path / "run" / "mtsa.pt", g, g.config, {"steps": 10, "images_seen": 80, "image_size": 64})
+
+
+def test_beats_classical_per_bucket():
+    rows = TELEA + _rows("mtsa", [0.12, 0.18, 0.25])
+    assert beats_classical(rows, "mtsa") == {"10-20": False, "20-30": True, "30-40": True}
+    with pytest.raises(TemperaError):
+        beats_classical(TELEA, "mtsa")
+
+
+def test_better_in_most_buckets():
+    old = {r["bucket"]: r for r in _rows("mtsa", [0.1, 0.2, 0.3])}
+    new = {r["bucket"]: r for r in _rows("mtsa", [0.09, 0.21, 0.29])}
+    assert better_in_most_buckets(new, old)[0]
+    worse = {r["bucket"]: r for r in _rows("mtsa", [0.09, 0.21, 0.31])}
+    assert not better_in_most_buckets(worse, old)[0]
+
+
+def test_ship_installs_with_evidence_and_auto_reads_it(tmp_path, run_checkpoint):
+    weights = tmp_path / "weights"
+    rows = TELEA + _rows("mtsa", [0.12, 0.18, 0.25])
+    decision = ship(run_checkpoint, rows, weights)
+    assert decision.shipped
+    info = json.loads((weights / "mtsa.json").read_text())
+    assert info["meta"]["beats_classical"] == {"10-20": False, "20-30": True, "30-40": True}
+    assert info["meta"]["total_steps"] == 10
+    load_generator(weights / "mtsa.pt")  # the checksum was rewritten for the copy
+    card = (weights / "mtsa.md").read_text()
+    assert "20-30, 30-40" in card and "| mtsa | 10-20 |" in card
+    auto = load_engine("auto", "cpu", weights)
+    assert auto.wins["mtsa"]["20-30"] is True
+
+
+def test_ship_keeps_a_better_installed_checkpoint(tmp_path, run_checkpoint):
+    weights = tmp_path / "weights"
+    assert ship(run_checkpoint, TELEA + _rows("mtsa", [0.09, 0.18, 0.25]), weights).shipped
+    before = (weights / "mtsa.json").read_text()
+    decision = ship(run_checkpoint, TELEA + _rows("mtsa", [0.11, 0.19, 0.26]), weights)
+    assert not decision.shipped and "kept the installed" in decision.reason
+    assert (weights / "mtsa.json").read_text() == before
+    assert ship(run_checkpoint, TELEA + _rows("mtsa", [0.11, 0.19, 0.26]), weights, force=True).shipped
+
+
+def test_total_steps_follow_warm_restarts(tmp_path, run_checkpoint):
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2, guided=True))
+    child = save_checkpoint(tmp_path / "guided" / "mtsa-guided.pt", g, g.config,
+                            {"steps": 5, "images_seen": 40, "init_from": str(run_checkpoint)})
+    rows = TELEA + _rows("mtsa-guided+sketch", [0.09, 0.18, 0.25])
+    ship(child, rows, tmp_path / "w", eval_label="mtsa-guided+sketch")
+    meta = json.loads((tmp_path / "w" / "mtsa-guided.json").read_text())["meta"]
+    assert meta["total_steps"] == 15 and meta["total_images_seen"] == 120
