@@ -413,7 +413,11 @@ def _open_debian(package: str, version: str, cache: Path) -> Source:
     if not (unpacked / ".complete").exists():
         debs = [p for p in cache.glob(f"{package}_*.deb") if bare in p.name]
         if not debs:
-            _run(["apt-get", "download", f"{package}={version}"], cache, f"apt-get download {package}={version}")
+            try:
+                _run(["apt-get", "download", f"{package}={version}"], cache, f"apt-get download {package}={version}")
+            except SourceError as exc:
+                # the usual cause on a fresh machine: empty package lists
+                raise SourceError(f"{exc} (has 'apt-get update' been run?)") from exc
             debs = [p for p in cache.glob(f"{package}_*.deb") if bare in p.name]
             if not debs:
                 raise SourceError(f"apt-get download {package}={version} left no .deb")
