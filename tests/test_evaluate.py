@@ -118,6 +118,7 @@ def test_stlpips_identical_zero_and_different_positive_and_differentiable():
     assert not any(p.requires_grad for p in net.parameters())
 
 
+@pytest.mark.slow  # loads the 90 MB TorchScript Inception
 def test_inception_features_shape():
     perceptual = _perceptual()
     try:
@@ -285,6 +286,7 @@ def test_evaluate_command_user_errors(tmp_path, capsys):
     assert args.func(args) == 2
 
 
+@pytest.mark.slow  # builds three small generators and runs them
 def test_checkpoints_map_to_engines_by_their_config(tmp_path, capsys):
     """A --checkpoint is named by its JSON config; two of one kind get their file stems."""
     import torch
