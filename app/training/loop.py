@@ -173,7 +173,9 @@ class Trainer:
         path = self.paths["last"]
         if not path.is_file():
             raise ValueError(f"--resume: {path} does not exist")
-        state = load_train_state(path, device=self.device)
+        # on the CPU: load_state_dict copies onto each parameter's device, and the RNG
+        # states must stay CPU tensors whichever device wrote them
+        state = load_train_state(path, device="cpu")
         saved = ModelConfig.from_dict(state["model_config"])
         if saved != self.model_config:
             raise ValueError(f"--resume: {path} holds a different model ({saved}); pass the run's flags")
