@@ -145,10 +145,10 @@ def test_ctrl_c_saves_before_exiting(photos: Path, tmp_path: Path) -> None:
         if event["event"] == "step" and event["step"] == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train(tiny(photos, run, steps=50), progress_fn=interrupt_at_step_2)
+    with pytest.raises(KeyboardInterrupt):  # (the constant-temperature ablation, for coverage)
+        train(tiny(photos, run, steps=50, constant_temperature=True), progress_fn=interrupt_at_step_2)
     assert _state(run)["step"] == 2
-    assert (run / "mtsa.pt").is_file()
+    assert (run / "mtsa-const.pt").is_file()
 
 
 def test_init_from_starts_a_new_run_from_exported_weights(photos: Path, tmp_path: Path) -> None:
@@ -177,10 +177,14 @@ def test_injected_perceptual_network_is_optimised(photos: Path, tmp_path: Path) 
         return (a - b).pow(2).mean(dim=(1, 2, 3))
 
     events: list[dict] = []
-    train(tiny(photos, tmp_path / "run", steps=2, adv_start=100), progress_fn=events.append, perceptual_fn=perceptual)
+    # the guided variant: half of the samples carry generated sketch strokes
+    out = train(tiny(photos, tmp_path / "run", steps=2, adv_start=100, guided=True, sample_every=2),
+                progress_fn=events.append, perceptual_fn=perceptual)
     steps = [e for e in events if e["event"] == "step"]
     assert calls and calls[0] == (2, 3, SIZE, SIZE)
     assert "perceptual" in steps[-1]["losses"] and "adv" not in steps[-1]["losses"]
+    assert out.name == "mtsa-guided.pt"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["effective_sketch_prob"] == 0.5
 
 
 def _cli(*argv: str) -> int:
