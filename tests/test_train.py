@@ -90,10 +90,11 @@ def test_tiny_run_writes_a_checkpoint_the_app_loads(photos: Path, tmp_path: Path
 
 def test_resume_continues_exactly(photos: Path, tmp_path: Path) -> None:
     straight, split = tmp_path / "straight", tmp_path / "split"
-    train(tiny(photos, straight, steps=4))
-    train(tiny(photos, split, steps=2))
-    # the resumed half loads its data in two worker processes: neither may change the samples
-    train(tiny(photos, split, steps=4, resume=True, workers=2))
+    small = dict(image_size=32)
+    train(tiny(photos, straight, steps=4, **small))
+    train(tiny(photos, split, steps=2, **small))
+    # the resumed half loads its data in a worker process: neither may change the samples
+    train(tiny(photos, split, steps=4, resume=True, workers=1, **small))
     a, b = _state(straight), _state(split)
     assert a["step"] == b["step"] == 4
     for part in ("generator", "discriminator"):
@@ -178,10 +179,10 @@ def test_injected_perceptual_network_is_optimised(photos: Path, tmp_path: Path) 
 
     events: list[dict] = []
     # the guided variant: half of the samples carry generated sketch strokes
-    out = train(tiny(photos, tmp_path / "run", steps=2, adv_start=100, guided=True, sample_every=2),
+    out = train(tiny(photos, tmp_path / "run", steps=2, adv_start=100, guided=True, image_size=32),
                 progress_fn=events.append, perceptual_fn=perceptual)
     steps = [e for e in events if e["event"] == "step"]
-    assert calls and calls[0] == (2, 3, SIZE, SIZE)
+    assert calls and calls[0] == (2, 3, 32, 32)
     assert "perceptual" in steps[-1]["losses"] and "adv" not in steps[-1]["losses"]
     assert out.name == "mtsa-guided.pt"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["effective_sketch_prob"] == 0.5

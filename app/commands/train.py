@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=int, default=None, metavar="N",
                    help="sample grid every N steps, 0 = never (default 250)")
     p.add_argument("--log-every", type=int, default=None, metavar="N", help="progress every N steps (default 1 on the CPU, 10 on CUDA)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="data-loader processes (default 0)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="data-loader processes per rank (default 0 on the CPU, the free cores on CUDA)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="also hold out N photos of DIR (besides DIR/split.json's) from training")
     p.add_argument("--seed", type=int, default=None, help="seed of weights, data order, crops and masks")

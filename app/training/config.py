@@ -46,7 +46,8 @@ class TrainConfig:
     # -- data
     image_size: int = 256
     batch: int = 8
-    workers: int = 0
+    workers: int | None = None          # None: 0 on the CPU (the step needs both cores); on
+                                        # CUDA the free cores, since the CPU data is the bottleneck
     holdout: int = 0                    # photos reserved for evaluation, never trained on
     sketch_prob: float | None = None    # None: 0.5 when guided, else 0
     # -- schedule
@@ -106,7 +107,7 @@ class TrainConfig:
             raise ValueError("--constant-temperature is the unguided ablation; drop --guided")
         if self.save_every < 1 or self.sample_every < 0 or (self.log_every is not None and self.log_every < 1):
             raise ValueError("--save-every and --log-every must be >= 1, --sample-every >= 0")
-        if self.workers < 0 or self.holdout < 0:
+        if (self.workers is not None and self.workers < 0) or self.holdout < 0:
             raise ValueError("--workers and --holdout must not be negative")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
