@@ -210,6 +210,8 @@ def test_cli_trains_resumes_and_reports_user_errors(photos: Path, tmp_path: Path
     assert "from step 1 to 2" in capsys.readouterr().err
     assert _state(run)["step"] == 2
     assert json.loads((run / "config.json").read_text())["channels"] == 8
+    assert _cli(*common, "--steps", "2", "--resume") == 2  # nothing left to train: say so
+    assert "already at step 2" in capsys.readouterr().err
 
     assert _cli("--data", str(tmp_path / "missing"), "--out", str(tmp_path / "x")) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -137,6 +137,7 @@ class Trainer:
         self.perceptual_fn = perceptual_fn
 
         self.step = 0
+        self.images_seen = 0  # counted, not step * batch: batch and world size may change on resume
         self.wall_time_s = 0.0
         if config.resume:
             self._resume()
@@ -191,6 +192,10 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = self.config.lr
         self.step = int(state["step"])
+        if self.step >= self.config.steps:
+            raise ValueError(f"{path} is already at step {self.step}; pass --steps above it to continue")
+        # checkpoints written before images were counted: assume the batch never changed
+        self.images_seen = int(state.get("images_seen", self.step * self.config.batch * self.dist.world_size))
         self.wall_time_s = float(state["wall_time_s"])
         restore_rng(state["rng"])
 
@@ -272,7 +277,7 @@ class Trainer:
             hardware += f" x {self.dist.world_size} processes"
         return {
             "steps": self.step,
-            "images_seen": self.step * self.config.batch * self.dist.world_size,
+            "images_seen": self.images_seen,
             "image_size": self.config.image_size,
             "batch": self.config.batch * self.dist.world_size,
             "wall_time_s": round(self.wall_time_s, 1),
@@ -306,7 +311,8 @@ class Trainer:
         state = {
             "generator": self.G_raw.state_dict(), "discriminator": self.D_raw.state_dict(),
             "ema": self.ema.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "step": self.step, "wall_time_s": self.wall_time_s, "rng": capture_rng(),
+            "step": self.step, "images_seen": self.images_seen, "wall_time_s": self.wall_time_s,
+            "rng": capture_rng(),
             "model_config": self.model_config.to_dict(), "train_config": self.config.to_dict(),
         }
         save_train_state(self.paths["last"], state)
@@ -378,6 +384,7 @@ class Trainer:
                 if adversarial:
                     logs.update(self.d_step(batch, fake))
                 self.step += 1
+                self.images_seen += images_per_step
                 now = time.perf_counter()
                 self.wall_time_s += now - last_tick
                 last_tick = now
@@ -393,7 +400,7 @@ class Trainer:
                     self._emit({"event": "step", "step": self.step, "steps": cfg.steps, "losses": losses,
                                 "adversarial": adversarial, "steps_per_s": rate,
                                 "images_per_s": rate * images_per_step,
-                                "images_seen": self.step * images_per_step,
+                                "images_seen": self.images_seen,
                                 "eta_s": (cfg.steps - self.step) / rate if rate > 0 else None})
                     sums, window_start, window_steps = {}, self.wall_time_s, 0
                 if self.step % cfg.save_every == 0 and self.step < cfg.steps:
