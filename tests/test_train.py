@@ -121,6 +121,11 @@ def test_abort_saves_a_resumable_checkpoint(photos: Path, tmp_path: Path) -> Non
     assert meta["steps"] == 2 and meta["data"]["train_images"] == 4 and meta["data"]["holdout_excluded"] == 2
     assert len((run / "holdout.txt").read_text().split()) == 2
 
+    # --time-limit: this session's budget is spent (a microsecond) before its first step
+    events.clear()
+    train(tiny(photos, run, steps=50, holdout=2, resume=True, time_limit_min=1e-8), progress_fn=events.append)
+    assert events[-1]["event"] == "time limit" and _state(run)["step"] == 2
+
 
 def test_held_out_photos_never_train(photos: Path, tmp_path: Path) -> None:
     import shutil

@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="also hold out N photos of DIR (besides DIR/split.json's) from training")
     p.add_argument("--seed", type=int, default=None, help="seed of weights, data order, crops and masks")
+    p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
+                   help="stop and save after MIN minutes of this session (fits a run into a GPU budget; "
+                        "continue later with --resume)")
     p.set_defaults(func=run)
     return p
 
@@ -75,7 +78,7 @@ _FIELDS = {
     "batch": "batch", "steps": "steps", "device": "device", "lr": "lr", "channels": "channels",
     "adv_start": "adv_start", "perceptual": "perceptual_net", "ema_decay": "ema_decay",
     "save_every": "save_every", "sample_every": "sample_every", "log_every": "log_every",
-    "workers": "workers", "holdout": "holdout", "seed": "seed",
+    "workers": "workers", "holdout": "holdout", "seed": "seed", "time_limit": "time_limit_min",
 }
 
 
@@ -164,8 +167,8 @@ class ProgressBar:
                       f"from step {e['step']} to {e['steps']}; run folder {e['run_dir']}")
         elif kind == "checkpoint":
             self._say(f"saved step {e['step']}: {e['last']} and {e['path']}")
-        elif kind in ("done", "aborted"):
-            verb = "finished" if kind == "done" else "stopped early"
+        elif kind in ("done", "aborted", "time limit"):
+            verb = {"done": "finished", "aborted": "stopped early", "time limit": "time limit reached, stopped"}[kind]
             self._say(f"{verb} at step {e['step']} ({_clock(e['wall_time_s'])} training time); engine checkpoint {e['path']}")
         elif kind == "interrupted":
             self._say(f"interrupted at step {e['step']}; checkpoint saved")

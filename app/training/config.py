@@ -68,6 +68,7 @@ class TrainConfig:
     log_every: int | None = None       # None: every step on the CPU, every 10 on CUDA (each
                                         # report reads the losses back, which syncs the GPU)
     seed: int = 0
+    time_limit_min: float | None = None  # stop (and save) after this many minutes of this session
     device: str = "auto"
     resume: bool = False
     init_from: Path | None = None
@@ -109,6 +110,8 @@ class TrainConfig:
             raise ValueError("--save-every and --log-every must be >= 1, --sample-every >= 0")
         if (self.workers is not None and self.workers < 0) or self.holdout < 0:
             raise ValueError("--workers and --holdout must not be negative")
+        if self.time_limit_min is not None and self.time_limit_min <= 0:
+            raise ValueError(f"--time-limit must be positive, got {self.time_limit_min}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
         if self.perceptual_net not in ("auto", "vgg", "alex", "none"):

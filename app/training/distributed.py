@@ -59,14 +59,15 @@ def local_device(device: torch.device, info: DistInfo) -> torch.device:
     return device
 
 
-def any_true(flag: bool, info: DistInfo, device: torch.device) -> bool:
-    """True on every rank when it is true on any: a Ctrl+C seen by one rank stops all at
-    the same step, so no rank waits forever in a collective the others skipped."""
+def max_int(value: int, info: DistInfo, device: torch.device) -> int:
+    """The largest value over the ranks, on every rank: a stop request (Ctrl+C, a time limit)
+    seen by one rank stops all at the same step, so none waits forever in a collective the
+    others skipped."""
     if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return int(t.item())
 
 
 @torch.no_grad()

@@ -349,9 +349,16 @@ class Trainer:
         self.paths["holdout"].write_text(held)
 
     # ------------------------------------------------------------------ the loop
-    def _should_stop(self) -> bool:
-        wants = bool(self.abort_fn()) if self.abort_fn is not None else False
-        return distributed.any_true(wants, self.dist, self.device)
+    def _stop_reason(self, session_start: float) -> str | None:
+        """"aborted" (abort_fn), "time limit" (--time-limit) or None; the same on every rank."""
+        reason = 0
+        if self.abort_fn is not None and self.abort_fn():
+            reason = 1
+        elif self.config.time_limit_min is not None and \
+                time.perf_counter() - session_start >= 60.0 * self.config.time_limit_min:
+            reason = 2
+        reason = distributed.max_int(reason, self.dist, self.device)
+        return {0: None, 1: "aborted", 2: "time limit"}[reason]
 
     def run(self) -> Path:
         cfg = self.config
@@ -370,13 +377,14 @@ class Trainer:
         window_start, window_steps = self.wall_time_s, 0
         rate: float | None = None
         stopped = "done"
-        last_tick = time.perf_counter()
+        last_tick = session_start = time.perf_counter()
         try:
             for data in self._loader():
                 # under DDP the stop flag is a collective (a GPU sync): ask at report steps only
                 ask = not self.dist.enabled or self.step % cfg.log_every == 0
-                if ask and self._should_stop():
-                    stopped = "aborted"
+                reason = self._stop_reason(session_start) if ask else None
+                if reason is not None:
+                    stopped = reason
                     break
                 batch = Batch.from_loader(data, self.device, self.cuda)
                 adversarial = cfg.adversarial and self.step >= cfg.adv_start
