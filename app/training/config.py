@@ -59,7 +59,8 @@ class TrainConfig:
     ema_warmup: bool = True             # decay ramps up as (1+n)/(10+n): early EMA tracks G
     weights: LossWeights = field(default_factory=LossWeights)
     # ST-LPIPS trunk: "vgg", "alex", "none", or "auto" = vgg on CUDA, alex elsewhere
-    # (measured on the 2-core CPU at 128 px, batch 8: vgg costs ~10 s a step, alex ~2.4 s)
+    # (measured on one CPU core at 128 px, batch 8: a 1.4 s step grows by 3.6 s with vgg,
+    # by 1.0 s with alex; docs/TRAINING.md)
     perceptual_net: str = "auto"
     # -- bookkeeping
     save_every: int = 500
