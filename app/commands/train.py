@@ -60,8 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=None, metavar="N", help="checkpoint every N steps (default 500)")
     p.add_argument("--sample-every", type=int, default=None, metavar="N",
                    help="sample grid every N steps, 0 = never (default 250)")
-    p.add_argument("--log-every", type=int, default=None, metavar="N", help="progress every N steps (default 1 on the CPU, 10 on CUDA)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="data-loader processes per rank (default 0 on the CPU, the free cores on CUDA)")
+    p.add_argument("--log-every", type=int, default=None, metavar="N",
+                   help="progress every N steps (default 1 on the CPU, 10 on CUDA)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="data-loader processes per rank (default 0 on the CPU, the free cores on CUDA)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="also hold out N photos of DIR (besides DIR/split.json's) from training")
     p.add_argument("--seed", type=int, default=None, help="seed of weights, data order, crops and masks")
@@ -169,7 +171,8 @@ class ProgressBar:
             self._say(f"saved step {e['step']}: {e['last']} and {e['path']}")
         elif kind in ("done", "aborted", "time limit"):
             verb = {"done": "finished", "aborted": "stopped early", "time limit": "time limit reached, stopped"}[kind]
-            self._say(f"{verb} at step {e['step']} ({_clock(e['wall_time_s'])} training time); engine checkpoint {e['path']}")
+            self._say(f"{verb} at step {e['step']} ({_clock(e['wall_time_s'])} training time); "
+                      f"engine checkpoint {e['path']}")
         elif kind == "interrupted":
             self._say(f"interrupted at step {e['step']}; checkpoint saved")
 
