@@ -28,6 +28,27 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
+def test_step_sampler_shards_epochs_and_resumes_mid_stream() -> None:
+    from app.training.sampler import StepBatchSampler
+
+    n, batch = 10, 3
+    ranks = [list(StepBatchSampler(n, batch, seed=4, start_step=0, total_steps=6, rank=r, world_size=2))
+             for r in range(2)]
+    # each rank draws 5 items per epoch (batches run across epoch boundaries); within an
+    # epoch the two ranks' items are disjoint and together cover the data set once
+    for epoch in (0, 1):
+        seen = [[i for b in ranks[r] for i, e in b if e == epoch] for r in range(2)]
+        assert len(seen[0]) == len(seen[1]) == 5
+        assert sorted(seen[0] + seen[1]) == list(range(n))
+    assert all(len(b) == batch for b in ranks[0])
+    # a resumed sampler yields exactly the rest of the stream
+    tail = list(StepBatchSampler(n, batch, seed=4, start_step=4, total_steps=6, rank=1, world_size=2))
+    assert tail == ranks[1][4:]
+    # another seed, another order
+    other = list(StepBatchSampler(n, batch, seed=5, start_step=0, total_steps=6, rank=0, world_size=2))
+    assert other != ranks[0]
+
+
 def test_torchrun_two_cpu_processes(photos: Path, tmp_path: Path) -> None:
     from app.inference.checkpoint import load_generator
     from app.model import InpaintGenerator, ModelConfig

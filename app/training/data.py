@@ -1,8 +1,9 @@
 """From the photo folder to batches of tensors for the loop.
 
 The data set itself (crops, masks, sketches, the Telea prior) is app.training.dataset's;
-this module only decides which photos train (never the held-out ones), keys each item's
-randomness to the sampler's seed, and turns the items into (B, C, H, W) tensors.
+this module only decides which photos train (never the held-out ones), hands each item
+the epoch the sampler drew it in (the data set keys its randomness to it), and turns the
+items into (B, C, H, W) tensors.
 """
 
 from __future__ import annotations
