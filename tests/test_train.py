@@ -252,3 +252,23 @@ def test_sigint_to_the_command_saves_and_exits_130(photos: Path, tmp_path: Path)
     step = _state(run)["step"]
     assert 1 <= step < 100000
     assert json.loads((run / "mtsa.json").read_text())["meta"]["steps"] == step
+
+
+def test_ema_warms_up_then_averages() -> None:
+    from app.training.ema import EMA
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    ema = EMA(model, decay=0.999)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema.update(model)  # warm-up decay (1 + 0) / (10 + 0) = 0.1: the shadow mostly follows
+    assert ema.module.weight.item() == pytest.approx(0.9)
+    ema.num_updates = 10**6  # long after warm-up: the configured decay
+    ema.update(model)
+    assert ema.module.weight.item() == pytest.approx(0.9 + 0.001 * 0.1)
+    assert not ema.module.weight.requires_grad
+    restored = EMA(model, decay=0.999)
+    restored.load_state_dict(ema.state_dict())
+    assert restored.num_updates == ema.num_updates and torch.equal(restored.module.weight, ema.module.weight)
