@@ -272,3 +272,15 @@ def test_ema_warms_up_then_averages() -> None:
     restored = EMA(model, decay=0.999)
     restored.load_state_dict(ema.state_dict())
     assert restored.num_updates == ema.num_updates and torch.equal(restored.module.weight, ema.module.weight)
+
+
+def test_resume_keeps_the_warm_start_in_the_exported_meta(photos: Path, tmp_path: Path) -> None:
+    """Steps behind a checkpoint are counted across --init-from and --resume."""
+    first = train(tiny(photos, tmp_path / "first", steps=2))
+    run = tmp_path / "second"
+    base = ["--data", str(photos), "--out", str(run), "--image-size", "64", "--batch", "2",
+            "--sample-every", "0", "--perceptual", "none", "--device", "cpu"]
+    assert _cli(*base, "--steps", "1", "--init-from", str(first)) == 0
+    assert _cli(*base, "--steps", "2", "--resume") == 0
+    info = json.loads((run / "mtsa.json").read_text())
+    assert info["meta"]["steps"] == 2 and info["meta"]["init_from"] == str(first)

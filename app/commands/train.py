@@ -103,7 +103,9 @@ def build_config(args: argparse.Namespace) -> Any:
             raise ValueError(f"{out} already holds a run: pass --resume to continue it or choose another --out")
         base = TrainConfig()
     base.data, base.out, base.resume = Path(args.data), out, bool(args.resume)
+    started_from = base.warm_start or base.init_from  # what a resumed run's config.json recorded
     base.init_from = Path(args.init_from) if args.init_from else None
+    base.warm_start = base.init_from or started_from
     for arg, field in _FIELDS.items():
         value = getattr(args, arg)
         if value is not None:
@@ -129,7 +131,9 @@ _SHORT = {"l1_hole": "hole", "l1_valid": "valid", "perceptual": "perc", "adv": "
 class ProgressBar:
     """One line on stderr: redrawn in place on a terminal, printed every few seconds in a log."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 20, log_interval_s: float = 10.0) -> None:
+    def __init__(self, stream: TextIO | None = None, width: int = 20, log_interval_s: float = 10.0) -> None:
+        # resolved now, not at import: a default bound at import outlives a swapped stderr
+        stream = stream or sys.stderr
         self.stream = stream
         self.width = width
         self.tty = stream.isatty()

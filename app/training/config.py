@@ -73,6 +73,13 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     init_from: Path | None = None
+    # the --init-from checkpoint this run's weights started from; unlike init_from it is
+    # kept across --resume, so exported checkpoints can count the steps behind them
+    warm_start: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.warm_start is None and self.init_from is not None:
+            self.warm_start = self.init_from
 
     @property
     def variant(self) -> str:
@@ -122,7 +129,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        for key in ("data", "out", "init_from"):
+        for key in ("data", "out", "init_from", "warm_start"):
             d[key] = None if d[key] is None else str(d[key])
         d["betas"] = list(self.betas)
         d["variant"] = self.variant
@@ -135,8 +142,9 @@ class TrainConfig:
         kw = {k: v for k, v in d.items() if k in names}
         kw["data"] = Path(kw.get("data", cls.data))
         kw["out"] = Path(kw.get("out", cls.out))
-        if kw.get("init_from") is not None:
-            kw["init_from"] = Path(kw["init_from"])
+        for key in ("init_from", "warm_start"):
+            if kw.get(key) is not None:
+                kw[key] = Path(kw[key])
         if "betas" in kw:
             kw["betas"] = tuple(kw["betas"])
         if isinstance(kw.get("weights"), dict):

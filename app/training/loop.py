@@ -285,7 +285,7 @@ class Trainer:
             "data": {"path": str(self.config.data), "train_images": len(self.train_set),
                      "holdout_excluded": self.n_holdout},
             "losses": self._loss_summary(),
-            "init_from": None if self.config.init_from is None else str(self.config.init_from),
+            "init_from": None if self.config.warm_start is None else str(self.config.warm_start),
         }
 
     def _loss_summary(self) -> str:
