@@ -108,6 +108,8 @@ evaluate_pair() {
         case "$(basename "$c")" in mtsa-guided.pt) guided+=("$c");; *) unguided+=("$c");; esac
     done
     local common=(--data "$EVAL_DIR" --per-bucket 1 --crop "$CROP" --no-fid "${LIMIT[@]}")
+    # networks only as explicit --checkpoint (they always get rows, named by their config),
+    # never by engine name: a missing new checkpoint must not be replaced by the kit's old one
     phase "eval_$tag" "$EVAL_TIMEOUT" "$PY" main.py evaluate "${common[@]}" --engines telea,ns \
         ${unguided[@]+--checkpoint "${unguided[@]}"} --json "$WORK/eval/$tag.json" &
     local a=$!
