@@ -51,3 +51,19 @@ def test_batch_dialog_requires_folders(qtbot, monkeypatch) -> None:
     qtbot.addWidget(dialog)
     dialog.start_batch()
     assert errors and "images folder" in errors[0] and dialog.thread is None
+
+
+def test_batch_dialog_reports_an_output_folder_it_cannot_create(qtbot, tmp_path: Path, monkeypatch) -> None:
+    errors: list[str] = []
+    monkeypatch.setattr("app.ui.dialogs.show_error", lambda parent, message, *a: errors.append(message))
+    (tmp_path / "in").mkdir()
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the output folder should go")
+    dialog = BatchDialog(None, load_settings())
+    qtbot.addWidget(dialog)
+    dialog.images.setText(str(tmp_path / "in"))
+    dialog.masks.setText(str(tmp_path / "in"))
+    dialog.out.setText(str(blocker / "out"))
+    dialog.start_batch()
+    assert errors and "cannot create the output folder" in errors[0]
+    assert dialog.thread is None and dialog.start.isEnabled()

@@ -20,6 +20,7 @@ from app.core.imageio import load_image  # noqa: E402
 from app.core.settings import load_settings  # noqa: E402
 from app.ui import dialogs  # noqa: E402
 from app.ui.app import offer_restore  # noqa: E402
+from app.ui.docks import ATTENTION_HINT  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.worker import Request  # noqa: E402
 
@@ -295,6 +296,7 @@ def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_pat
     assert "2.00" in window.panel.attention_info.text() and "30.00" in window.panel.attention_info.text()
     window.actions_.attention.setChecked(False)
     assert window.canvas.heatmap is None
+    assert window.panel.attention_info.text() == ATTENTION_HINT  # no stale caption once the view is off
 
 
 def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, monkeypatch) -> None:
@@ -338,3 +340,14 @@ def test_autosave_is_written_after_a_stroke_and_cleared_by_save(window: MainWind
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path.with_name("out.png"))
     assert window.files.save()
     assert store.read() is None
+
+
+def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    engine = SlowEngine(0.0)
+    engine.last_choice = "mtsa-guided"  # what AutoEngine records per fill
+    window.inference.worker.engine = engine
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+        window.fill()
+    assert "(mtsa-guided)" in window.statusBar().currentMessage()

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 
+from app.ui.docks import ATTENTION_HINT
 from app.ui.qimage import rgba_image
 from app.ui.worker import Request
 
@@ -87,6 +88,7 @@ class AttentionViewer(QObject):
         self.w.canvas.attention_mode = on
         if not on:
             self.w.canvas.set_heatmap(None)
+            self._say(ATTENTION_HINT)
         elif self.w.last_fill is None:
             self._say("Fill a hole first, then click inside it.")
         self.w.canvas.update()

@@ -117,7 +117,11 @@ class BatchDialog(QDialog):
                 "out_dir": self.out.text().strip(), "sketches": self.sketches.text().strip() or None,
                 "fmt": self.fmt.currentText(), "quality": self.quality.value(),
                 "engine": self.settings.engine, "device": self.settings.device}
-        Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission: say so, do not raise in a slot
+            dialogs.show_error(self, f"cannot create the output folder {args['out_dir']}: {exc.strerror or exc}")
+            return
         self.log.setPlainText("Loading the engine…")
         self.bar.setRange(0, 0)
         self.thread = QThread(self)

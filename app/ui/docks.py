@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
 from app.core.settings import DEVICES, ENGINES
 from app.ui.tools import MAX_SIZE, MIN_SIZE
 
+ATTENTION_HINT = "Click a filled pixel to see which pixels it borrowed from."
+
 
 def _action_check(action: QAction, text: str) -> QCheckBox:
     """A checkbox that mirrors a checkable action both ways."""
@@ -114,7 +116,7 @@ class SidePanel(QWidget):
         lay = QVBoxLayout(attention)
         lay.addWidget(_action_check(actions.attention, "Attention viewer (A)"))
         lay.addWidget(_action_check(actions.temperature, "Learned temperature (T)"))
-        self.attention_info = QLabel("Click a filled pixel to see which pixels it borrowed from.")
+        self.attention_info = QLabel(ATTENTION_HINT)
         self.attention_info.setWordWrap(True)
         lay.addWidget(self.attention_info)
         layout.addWidget(attention)

@@ -273,8 +273,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The image changed while filling; fill again", 6000)
             return
         engine = self.inference.engine.name if self.inference.engine else "engine"
+        used = request.extra.get("engine_used") or engine
         snap = request.snapshot
-        self.undo_stack.push(FillCommand(doc, result, snap.mask, snap.sketch, engine))
+        self.undo_stack.push(FillCommand(doc, result, snap.mask, snap.sketch, used))
+        if used != engine:  # auto: name the engine it chose for this hole
+            engine = f"{engine} ({used})"
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)

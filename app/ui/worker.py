@@ -117,7 +117,10 @@ class InferenceWorker(QObject):
         sketch = snap.sketch if snap.sketch.any() else None
         if request.kind == "fill":
             self.progress.emit(f"Filling with {self.engine.name}…")
-            return self.engine.fill(snap.image, snap.mask, sketch)
+            result = self.engine.fill(snap.image, snap.mask, sketch)
+            # auto picks a network (or Telea) per fill; say which one actually ran.
+            request.extra["engine_used"] = getattr(self.engine, "last_choice", self.engine.name)
+            return result
         self.progress.emit("Computing attention…")
         return self.engine.explain(snap.image, snap.mask, sketch, request.point)
 
