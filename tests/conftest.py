@@ -36,3 +36,17 @@ def photo_path(tmp_path: Path) -> Path:
     path = tmp_path / "photo.jpg"
     Image.fromarray(gradient_rgb()).save(path, "JPEG", quality=95, exif=exif)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_shipped_weights(request, tmp_path_factory, monkeypatch):
+    """Tests see an empty weights folder unless marked ``shipped_weights``.
+
+    Behaviour under test (auto's fallback, "not installed" errors, timings of random
+    networks) must not change when checkpoints are added to model_weights/; the shipped
+    files themselves are checked in tests/test_shipped_weights.py.
+    """
+    if request.node.get_closest_marker("shipped_weights"):
+        monkeypatch.delenv("TEMPERA_WEIGHTS", raising=False)
+        return
+    monkeypatch.setenv("TEMPERA_WEIGHTS", str(tmp_path_factory.mktemp("no_weights")))
