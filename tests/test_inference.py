@@ -172,6 +172,9 @@ def test_auto_uses_network_only_where_its_evaluation_wins(tmp_path, generator):
     assert auto.last_choice == "telea" and "1 % hole" in auto.notice and "10-20 % bucket" in auto.notice
     auto.fill(rgb, large)
     assert auto.last_choice == "mtsa" and auto.notice is None
+    # the attention view explains with the engine that fills that hole
+    assert auto.explain(rgb, small, None, (45, 45)) is None
+    assert auto.explain(rgb, large, None, (40, 30))["attention"].shape == large.shape
 
 
 def test_bucket_of():

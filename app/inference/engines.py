@@ -247,10 +247,12 @@ class AutoEngine(Engine):
             self._network(name).warmup()
 
     def explain(self, rgb, mask, sketch, point_xy):
-        for name in ("mtsa-guided", "mtsa"):
-            if name in self.checkpoints:
-                return self._network(name).explain(rgb, mask, sketch, point_xy)
-        return None
+        # explain with the network this mask and sketch are filled with, so the map
+        # belongs to the fill the user sees; None where auto fills with Telea
+        notice = self.notice
+        engine = self.choose(mask, sketch)
+        self.notice = notice
+        return engine.explain(rgb, mask, sketch, point_xy)
 
 
 def load_engine(
