@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from app.core.atomic import atomic_write
 
 SESSION = "session.npz"
 
@@ -98,14 +99,5 @@ class AutosaveStore:
         self._written_image_key = None
 
     def _atomic(self, name: str, write) -> None:  # noqa: ANN001 - a file-writing callable
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.directory / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.directory / name, write)
 

@@ -8,8 +8,6 @@ change (box None = the whole layer) so views repaint only what changed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from app.core.atomic import atomic_write
 from app.core.brush import Box, Patch, apply_patch
 from app.core.errors import TemperaError
 from app.core.undo import PaintDiff
@@ -153,12 +152,7 @@ def save_layer_png(path: Path, layer: np.ndarray) -> Path:
     if path.suffix.lower() != ".png":
         path = path.with_suffix(".png")
     data = (layer > 0).astype(np.uint8) * 255 if layer.dtype == bool else layer.astype(np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=".tempera-", suffix=".png", dir=path.parent or ".")
-    os.close(fd)
     try:
-        Image.fromarray(data, mode="L").save(tmp, format="PNG", optimize=False)
-        os.replace(tmp, path)
+        return atomic_write(path, lambda fh: Image.fromarray(data, mode="L").save(fh, format="PNG", optimize=False))
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise TemperaError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -18,6 +17,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
+from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
 from app.core.pixel_modes import to_rgb_alpha
@@ -50,16 +50,6 @@ _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers 
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
-
-
-def _read_umask() -> int:
-    # os.umask can only be read by setting it; do it once, at import, before any threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is ambiguous
@@ -191,44 +181,12 @@ def save_image(
         img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, lossless=lossless)
 
-    # Keep the permissions an existing file had; new files get the usual 0666 & ~umask
-    # (mkstemp would leave them 0600).
     try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_UMASK
-
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format=fmt, **opts)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, (OSError, ValueError)):
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise TemperaError(f"cannot save {path.name}: {reason}") from None
-        raise
-    _fsync_dir(folder)
+        atomic_write(path, lambda fh: img.save(fh, format=fmt, **opts))
+    except (OSError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise TemperaError(f"cannot save {path.name}: {reason}") from None
     return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless to skip where unsupported."""
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 # Re-exported so callers follow the contract's single module (imported last: masks_io

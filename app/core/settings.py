@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -133,8 +133,5 @@ def load_settings(path: Path | None = None) -> Settings:
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = user_settings_path() if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(settings.to_dict(), fh, indent=2)
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(settings.to_dict(), indent=2).encode("utf-8")
+    return atomic_write(path, lambda fh: fh.write(text))

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.model import InpaintGenerator, ModelConfig
 
@@ -30,20 +29,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def sidecar(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
@@ -53,7 +38,7 @@ def save_checkpoint(path: Path, generator: InpaintGenerator, config: ModelConfig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
-    _atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    atomic_write(path, lambda fh: torch.save(state, fh))
     info = {
         "format": FORMAT_VERSION,
         "weights": path.name,
@@ -62,7 +47,7 @@ def save_checkpoint(path: Path, generator: InpaintGenerator, config: ModelConfig
         "meta": meta or {},
     }
     text = json.dumps(info, indent=2, sort_keys=True).encode()
-    _atomic_write_bytes(sidecar(path), lambda fh: fh.write(text))
+    atomic_write(sidecar(path), lambda fh: fh.write(text))
     return path
 
 

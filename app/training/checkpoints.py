@@ -7,14 +7,14 @@ The engine checkpoint that the app loads is exported separately (app.inference.c
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from app.core.atomic import atomic_write
 
 FORMAT = "tempera-train-1"
 
@@ -51,15 +51,7 @@ def save_train_state(path: Path, state: dict[str, Any]) -> Path:
     """Atomic: a crash mid-write leaves the previous last.pt intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": FORMAT, **state}, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda fh: torch.save({"format": FORMAT, **state}, fh))
 
 
 def load_train_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:

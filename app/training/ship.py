@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.inference.checkpoint import read_info, sha256_of, sidecar
 
@@ -120,15 +121,13 @@ def ship(
     meta["evaluation"] = {b: {k: r.get(k) for k in ("psnr", "ssim", "l1", "lpips", "fid", "kid") if k in r} for b, r in mine.items()}
     meta["beats_classical"] = verdict
     Path(weights_dir).mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".pt.tmp")
-    shutil.copyfile(checkpoint, tmp)
-    tmp.replace(target)
+    with open(checkpoint, "rb") as src:
+        atomic_write(target, lambda fh: shutil.copyfileobj(src, fh))
     out = dict(info, weights=target.name, sha256=sha256_of(target), meta=meta)
-    side = sidecar(target)
-    side_tmp = side.with_suffix(".json.tmp")
-    side_tmp.write_text(json.dumps(out, indent=2, sort_keys=True))
-    side_tmp.replace(side)
-    target.with_suffix(".md").write_text(model_card(engine, out, rows, card_extra, eval_engine))
+    side_text = json.dumps(out, indent=2, sort_keys=True).encode()
+    atomic_write(sidecar(target), lambda fh: fh.write(side_text))
+    card = model_card(engine, out, rows, card_extra, eval_engine).encode()
+    atomic_write(target.with_suffix(".md"), lambda fh: fh.write(card))
     return ShipDecision(engine, True, reason, verdict)
 
 
