@@ -221,24 +221,24 @@ class AutoEngine(Engine):
             self.networks[name] = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
         return self.networks[name]
 
-    def choose(self, mask: np.ndarray, sketch: np.ndarray | None) -> Engine:
+    def choose(self, mask: np.ndarray, sketch: np.ndarray | None) -> tuple[Engine, str | None]:
+        """The engine for this hole and sketch, and the notice to show when it is Telea."""
         has_sketch = sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
         order = ("mtsa-guided", "mtsa") if has_sketch else ("mtsa",)
         bucket = bucket_of(float(mask.mean()))
         for name in order:
             if self.wins.get(name, {}).get(bucket):
-                self.notice = None
-                return self._network(name)
-        if self.wins:
-            self.notice = (
-                f"auto: Telea for this {mask.mean() * 100:.0f} % hole (the network's recorded evaluation "
-                f"does not beat it in the {bucket} % bucket)"
-            )
-        return self.classical
+                return self._network(name), None
+        if not self.wins:
+            return self.classical, self.notice  # the start-up notice: nothing installed
+        return self.classical, (
+            f"auto: Telea for this {mask.mean() * 100:.0f} % hole (the network's recorded evaluation "
+            f"does not beat it in the {bucket} % bucket)"
+        )
 
     def fill(self, rgb, mask, sketch=None):
         _check_inputs(rgb, mask, sketch)
-        engine = self.choose(mask, sketch)
+        engine, self.notice = self.choose(mask, sketch)
         self.last_choice = engine.name
         return engine.fill(rgb, mask, sketch)
 
@@ -249,9 +249,7 @@ class AutoEngine(Engine):
     def explain(self, rgb, mask, sketch, point_xy):
         # explain with the network this mask and sketch are filled with, so the map
         # belongs to the fill the user sees; None where auto fills with Telea
-        notice = self.notice
-        engine = self.choose(mask, sketch)
-        self.notice = notice
+        engine, _ = self.choose(mask, sketch)
         return engine.explain(rgb, mask, sketch, point_xy)
 
 
