@@ -118,8 +118,12 @@ def classical_fill(rgb: np.ndarray, mask: np.ndarray, method: str = "telea", rad
         out = rgb.copy()
         out[mask] = 0
         return out
-    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-    return cv2.inpaint(rgb, mask.astype(np.uint8), radius, flag)
+    if method == "telea":
+        # the very function inference uses, so training sees the prior the app will feed
+        from app.inference.predict import classical_prior
+
+        return classical_prior(rgb, mask, radius)
+    return cv2.inpaint(rgb, mask.astype(np.uint8), radius, cv2.INPAINT_NS)
 
 
 def to_tensor_image(rgb: np.ndarray) -> torch.Tensor:
