@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
 from app.core.errors import TemperaError
+from app.core.imageio import load_image
 from app.training import metrics
 from app.training.masks import evaluation_masks
 from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
@@ -96,12 +96,8 @@ def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     images = []
     for p in paths:
-        try:
-            with Image.open(p) as im:
-                rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-        except Exception as exc:  # one bad file should not stop an evaluation
-            raise TemperaError(f"cannot read {p}: {exc}") from None
-        images.append(EvalImage(p.stem, center_crop(rgb, crop)))
+        # the app's own reader: EXIF orientation, 16-bit, palette, a one-line error naming the file
+        images.append(EvalImage(p.stem, center_crop(load_image(p).rgb, crop)))
     if not images:
         raise TemperaError(f"no images found under {root}")
     return images
