@@ -49,7 +49,8 @@ def test_step_sampler_shards_epochs_and_resumes_mid_stream() -> None:
     assert other != ranks[0]
 
 
-def test_torchrun_two_cpu_processes(photos: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", ["main.py", "tests/ddp_slow_save.py"])
+def test_torchrun_two_cpu_processes(photos: Path, tmp_path: Path, entry: str) -> None:
     from app.inference.checkpoint import load_generator
     from app.model import InpaintGenerator, ModelConfig
     from app.training.distributed import DistInfo, param_checksums
@@ -57,7 +58,7 @@ def test_torchrun_two_cpu_processes(photos: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TEMPERA_DEVICE": "cpu"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           str(ROOT / "main.py"), "train", "--data", str(photos), "--out", str(run), "--image-size", "32",
+           str(ROOT / entry), "train", "--data", str(photos), "--out", str(run), "--image-size", "32",
            "--batch", "2", "--steps", "2", "--channels", "8", "--perceptual", "none", "--adv-start", "1",
            "--sample-every", "0", "--device", "cpu"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

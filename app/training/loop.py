@@ -468,7 +468,11 @@ def train(config: TrainConfig, *, progress_fn: ProgressFn | None = None, abort_f
     try:
         trainer = Trainer(config, progress_fn=progress_fn, abort_fn=abort_fn, perceptual_fn=perceptual_fn,
                           use_perceptual_default=perceptual_fn is None)
-        return trainer.run()
+        path = trainer.run()
+        # rank 0 may still be writing the checkpoint when the others finish: tearing the
+        # process group down under it aborts the early rank in gloo's C++ threads (SIGABRT)
+        distributed.barrier(trainer.dist)
+        return path
     finally:
         if trainer is not None:
             distributed.cleanup(trainer.dist)
