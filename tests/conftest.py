@@ -50,3 +50,11 @@ def _no_shipped_weights(request, tmp_path_factory, monkeypatch):
         monkeypatch.delenv("TEMPERA_WEIGHTS", raising=False)
         return
     monkeypatch.setenv("TEMPERA_WEIGHTS", str(tmp_path_factory.mktemp("no_weights")))
+
+
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory, monkeypatch):
+    """Every test gets an empty settings/autosave folder: the developer's own settings
+    (brush size, recent files, the batch dialog's folders) must not change what a test
+    sees, and no test may write into them."""
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))

@@ -92,6 +92,9 @@ def test_settings_fall_back_on_bad_user_values(tmp_path: Path) -> None:
     s.add_recent("/a.png")
     save_settings(s, path)
     assert load_settings(path).recent_files[:2] == [str(Path("/a.png").resolve()), str(Path("/b.png").resolve())]
+    path.write_text(json.dumps({"batch_paths": {"images": 3}, "batch_format": "gif"}))
+    s = load_settings(path)
+    assert (s.batch_paths, s.batch_format, len(s.problems)) == ({}, "keep", 2)
     path.write_text("{not json")
     assert load_settings(path).problems
 

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from app.core.settings import load_settings  # noqa: E402
+from app.core.settings import load_settings, save_settings  # noqa: E402
 from app.ui.batch_dialog import BatchDialog  # noqa: E402
 
 
@@ -42,6 +42,13 @@ def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, mon
     assert "1 failed" in text and "b.png" in text and "10" in text
     dialog.reject()
     assert dialog.thread is None
+    # the next batch dialog starts from the folders and format of this one
+    again = BatchDialog(None, settings)
+    qtbot.addWidget(again)
+    assert (again.images.text(), again.masks.text(), again.out.text()) == (str(images), str(masks), str(out))
+    assert again.sketches.text() == "" and again.fmt.currentText() == "png"
+    save_settings(settings)
+    assert load_settings().batch_paths == {"images": str(images), "masks": str(masks), "out": str(out)}
 
 
 def test_batch_dialog_requires_folders(qtbot, monkeypatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from app.core import brush  # noqa: E402
 from app.core.autosave import AutosaveStore  # noqa: E402
+from app.core.document import Document  # noqa: E402
 from app.core.imageio import load_image  # noqa: E402
 from app.core.settings import load_settings  # noqa: E402
 from app.ui import dialogs  # noqa: E402
@@ -86,13 +88,16 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     assert not np.array_equal(doc.image[hole], before[hole])
     assert np.array_equal(doc.image[~hole], before[~hole])  # composited: outside untouched
     assert not doc.mask.any()
-    assert window.status.last_fill.text().startswith("Last fill:")
+    assert re.fullmatch(r"Last fill: \d+\.\d\d s", window.status.last_fill.text())
     assert window.status.device.text() == "Device: CPU"
     window.actions_.undo.trigger()
     assert np.array_equal(doc.image, before) and np.array_equal(doc.mask, hole)
     window.actions_.redo.trigger()
     window.actions_.restore_mask.trigger()
     assert np.array_equal(doc.mask, hole)
+    # another photo: the time of a fill of this one no longer describes anything
+    window.set_document(Document(before.copy()))
+    assert window.status.last_fill.text() == "Last fill: –"
 
 
 def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, photo_path: Path, qtbot) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
+from app.core.names import BATCH_FORMATS, DEVICE_CHOICES, ENGINE_NAMES
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULTS_PATH = RESOURCES / "settings.json"
-ENGINES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
-DEVICES = ("auto", "cuda", "mps", "cpu")
+BATCH_KEYS = ("images", "masks", "sketches", "out")  # the batch dialog's last folders
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -40,12 +40,14 @@ VALID: dict[str, Callable[[Any], bool]] = {
     "mask_opacity": _float(0.05, 1.0),
     "sketch_color": lambda v: isinstance(v, str) and bool(_COLOR.match(v)),
     "sketch_hole_margin": _int(0, 200),
-    "engine": lambda v: v in ENGINES,
-    "device": lambda v: v in DEVICES,
+    "engine": lambda v: v in ENGINE_NAMES,
+    "device": lambda v: v in DEVICE_CHOICES,
     "save_quality": _int(1, 100),
     "autosave_delay_ms": _int(0, 60_000),
     "recent_max": _int(0, 50),
     "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+    "batch_paths": lambda v: isinstance(v, dict) and all(k in BATCH_KEYS and isinstance(p, str) for k, p in v.items()),
+    "batch_format": lambda v: v in BATCH_FORMATS,
 }
 
 
@@ -63,6 +65,8 @@ class Settings:
     autosave_delay_ms: int
     recent_max: int
     recent_files: list[str]
+    batch_paths: dict[str, str]  # last folders of the batch dialog, by BATCH_KEYS
+    batch_format: str
     problems: list[str] = field(default_factory=list, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLi
                                QProgressBar, QPushButton, QSpinBox, QToolButton, QWidget)
 
 from app.core.errors import TemperaError
+from app.core.names import BATCH_FORMATS
 from app.core.settings import Settings
 from app.ui import dialogs
 
-FORMATS = ("keep", "png", "jpg", "webp")
 
 
 class BatchWorker(QObject):
@@ -57,8 +57,11 @@ class BatchDialog(QDialog):
         self.sketches = self._path_row(form, "Sketches (optional)", folder=True)
         self.out = self._path_row(form, "Output folder", folder=True)
         self.fmt = QComboBox()
-        self.fmt.addItems(list(FORMATS))
+        self.fmt.addItems(list(BATCH_FORMATS))
         self.fmt.setToolTip("keep: the same format as each input photo")
+        self.fmt.setCurrentText(settings.batch_format)
+        for key, edit in self._edits().items():
+            edit.setText(settings.batch_paths.get(key, ""))
         form.addRow("Format", self.fmt)
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
@@ -85,6 +88,9 @@ class BatchDialog(QDialog):
         form.addRow(row)
         self.thread: QThread | None = None
         self.worker: BatchWorker | None = None
+
+    def _edits(self) -> dict[str, QLineEdit]:
+        return {"images": self.images, "masks": self.masks, "sketches": self.sketches, "out": self.out}
 
     def _path_row(self, form: QFormLayout, label: str, *, folder: bool, file: bool = False) -> QLineEdit:
         edit = QLineEdit()
@@ -113,6 +119,8 @@ class BatchDialog(QDialog):
         if missing:
             dialogs.show_error(self, f"choose the {', '.join(missing)} first")
             return
+        self.settings.batch_paths = {k: e.text().strip() for k, e in self._edits().items() if e.text().strip()}
+        self.settings.batch_format = self.fmt.currentText()
         args = {"images_dir": self.images.text().strip(), "masks": self.masks.text().strip(),
                 "out_dir": self.out.text().strip(), "sketches": self.sketches.text().strip() or None,
                 "fmt": self.fmt.currentText(), "quality": self.quality.value(),

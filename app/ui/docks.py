@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox,
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
                                QSpinBox, QStatusBar, QToolButton, QVBoxLayout, QWidget)
 
-from app.core.settings import DEVICES, ENGINES
+from app.core.names import DEVICE_CHOICES, ENGINE_NAMES
 from app.ui.tools import MAX_SIZE, MIN_SIZE
 
 ATTENTION_HINT = "Click a filled pixel to see which pixels it borrowed from."
@@ -91,11 +91,11 @@ class SidePanel(QWidget):
         engine_box = QGroupBox("Engine")
         form = QFormLayout(engine_box)
         self.engine_combo = QComboBox()
-        self.engine_combo.addItems(list(ENGINES))
+        self.engine_combo.addItems(list(ENGINE_NAMES))
         self.engine_combo.setCurrentText(engine)
         self.engine_combo.setToolTip("auto uses the network only where its evaluation beats the classical fill")
         self.device_combo = QComboBox()
-        self.device_combo.addItems(list(DEVICES))
+        self.device_combo.addItems(list(DEVICE_CHOICES))
         self.device_combo.setCurrentText(device)
         self.device_combo.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
         self.engine_combo.currentTextChanged.connect(self._emit_engine)

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.doc = doc
         self.last_fill = None
+        self.status.last_fill.setText("Last fill: –")  # that fill was of another photo
         self.attention.reset()
         self.tools.set_document(doc)
         self.canvas.set_document(doc)
