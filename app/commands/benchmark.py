@@ -13,8 +13,9 @@ EPILOG = """examples:
   python main.py benchmark --engines mtsa,mtsa-const,telea --json bench.json
 
 Networks use the installed checkpoints, or random weights when none is installed (speed
-does not depend on the weights). Peak memory is the GPU's peak allocation on CUDA and the
-growth of the process's resident memory on the CPU. Sizes above 800 px go through the
+does not depend on the weights). Peak memory is the GPU's peak allocation on CUDA and, on the
+CPU, the peak of the C heap in use above its level before the engine's first fill (glibc;
+resident-memory growth elsewhere). Sizes above 800 px go through the
 large-photo crop strategy, as real fills do."""
 
 

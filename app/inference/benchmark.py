@@ -7,9 +7,7 @@ OpenCV's fills run beside them on the same inputs.
 
 from __future__ import annotations
 
-import os
 import statistics
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from app.model import InpaintGenerator, ModelConfig
 
 from .device import describe
 from .engines import ClassicalEngine, Engine, NetworkEngine, installed_checkpoints
+from .memory import PeakSampler
 from .predict import predict
 
 BENCH_ENGINES = ("telea", "ns", "mtsa", "mtsa-const", "mtsa-guided")
@@ -52,46 +51,6 @@ def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.n
     sketch = np.zeros((size, size), np.uint8)
     sketch[size // 2, q : q + size // 2] = 255
     return rgb, mask, sketch
-
-
-class _RssSampler:
-    """Peak resident memory of this process while a block runs (Linux /proc; else ru_maxrss)."""
-
-    def __init__(self, interval: float = 0.002) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-
-    @staticmethod
-    def rss() -> int:
-        try:
-            with open("/proc/self/statm") as fh:
-                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
-            import resource
-
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> "_RssSampler":
-        self.base = self.rss()
-        self.peak = self.base
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
-
-    @property
-    def delta_mb(self) -> float:
-        return (self.peak - self.base) / 2**20
 
 
 def _network(name: str, device: torch.device, weights_dir: Path | None) -> tuple[Engine, str]:
@@ -145,7 +104,7 @@ def run_benchmark(
                 base = torch.cuda.memory_allocated(dev)
             times = []
             # the sampler spans the warm-up too: that is when the buffers get allocated
-            with _RssSampler() as rss:
+            with PeakSampler() as mem:
                 engine.fill(rgb, mask, sketch)  # warm-up: allocator, kernels, caches
                 _sync(dev)
                 for _ in range(repeats):
@@ -153,7 +112,7 @@ def run_benchmark(
                     engine.fill(rgb, mask, sketch)
                     _sync(dev)
                     times.append((time.perf_counter() - start) * 1000)
-            peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20 if dev.type == "cuda" else rss.delta_mb
+            peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20 if dev.type == "cuda" else mem.delta_mb
             rows.append(
                 BenchRow(
                     engine=name,
