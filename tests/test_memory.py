@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +13,10 @@ from app.inference.memory import PeakSampler
 
 
 def _work(mb: int) -> float:
+    """Hold `mb` MB for a while, as a forward pass holds its activations (the sampler reads
+    every millisecond; a spike shorter than that can be missed)."""
     block = np.ones(mb * 2**20, np.uint8)  # written, so really allocated
+    time.sleep(0.02)
     return float(block[::4096].sum())
 
 
