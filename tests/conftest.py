@@ -53,8 +53,10 @@ def _no_shipped_weights(request, tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _own_config_dir(tmp_path_factory, monkeypatch):
-    """Every test gets an empty settings/autosave folder: the developer's own settings
+def _own_config_dirs(tmp_path_factory, monkeypatch):
+    """Every test gets empty settings and autosave folders: the developer's own settings
     (brush size, recent files, the batch dialog's folders) must not change what a test
-    sees, and no test may write into them."""
+    sees, and no test may leave an autosaved session that the real editor then offers to
+    restore."""
     monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path_factory.mktemp("state")))

@@ -42,7 +42,7 @@ def make_window(qtbot, engine: str = "telea") -> MainWindow:
     w = MainWindow(settings)
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.inference.engine is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: w.inference.engine is not None, timeout=60_000)
     return w
 
 
@@ -83,7 +83,7 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     before = doc.image.copy()
     paint_hole(window)
     hole = doc.mask.copy()
-    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.actions_.fill.trigger()
     assert not np.array_equal(doc.image[hole], before[hole])
     assert np.array_equal(doc.image[~hole], before[~hole])  # composited: outside untouched
@@ -140,7 +140,7 @@ def test_quit_with_fill_in_flight_exits_cleanly(window: MainWindow, photo_path: 
 def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, qtbot, monkeypatch) -> None:
     window.files.open_path(photo_path)
     paint_hole(window)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     asked: list[Path] = []
     out = photo_path.with_name("photo-inpainted.jpg")
@@ -271,13 +271,13 @@ def test_paste_image_and_mask_export_import(window: MainWindow, tmp_path: Path, 
 def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     paint_hole(window)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     window.actions_.attention.setChecked(True)
     assert window.canvas.attention_mode
     window.attention.explain_at(0, 0)
     assert "inside the filled area" in window.panel.attention_info.text()
-    with qtbot.waitSignal(window.inference.explain_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.explain_done, timeout=60_000):
         window.attention.explain_at(25, 15)
     assert "needs an MTSA engine" in window.panel.attention_info.text()
     assert window.canvas.heatmap is None
@@ -286,7 +286,7 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
 def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     paint_hole(window)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     window.actions_.attention.setChecked(True)
     att = np.zeros((32, 48), np.float32)
@@ -315,7 +315,7 @@ def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, 
         return real(name, device, *a, **k)
 
     monkeypatch.setattr(engines, "load_engine", flaky)
-    with qtbot.waitSignal(window.inference.engine_changed, timeout=20_000) as blocker:
+    with qtbot.waitSignal(window.inference.engine_changed, timeout=60_000) as blocker:
         window.panel.device_combo.setCurrentText("cuda")
     info = blocker.args[0]
     assert info.device == "CPU" and "cuda failed" in info.notice and "CPU" in info.notice
@@ -353,6 +353,6 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
     engine.last_choice = "mtsa-guided"  # what AutoEngine records per fill
     window.inference.worker.engine = engine
     paint_hole(window)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=20_000):
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     assert "(mtsa-guided)" in window.statusBar().currentMessage()
