@@ -356,3 +356,26 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     assert "(mtsa-guided)" in window.statusBar().currentMessage()
+
+
+@pytest.mark.shipped_weights
+@pytest.mark.parametrize("delay_ms", [0, 200])
+def test_the_real_app_process_quits_cleanly_with_a_fill_in_flight(tmp_path: Path, delay_ms: int) -> None:
+    """`python main.py PHOTO`, a network fill started, Ctrl+Q while it runs: the process
+    must wait for the worker thread and exit 0, with no Qt teardown complaints."""
+    import subprocess
+    import sys
+
+    photo = tmp_path / "big.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)).save(photo)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text('{"engine": "mtsa", "device": "cpu"}')
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEMPERA_CONFIG_DIR": str(tmp_path / "config"),
+           "TEMPERA_STATE_DIR": str(tmp_path / "state")}
+    driver = Path(__file__).with_name("gui_quit_driver.py")
+    proc = subprocess.run([sys.executable, str(driver), str(photo), str(delay_ms)], env=env,
+                          capture_output=True, text=True, timeout=180)
+    complaints = [line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line]
+    assert proc.returncode == 0 and not complaints, proc.stderr[-2000:]
+    assert photo.read_bytes() and not (tmp_path / "state" / "session.npz").exists()  # quit, not crashed
