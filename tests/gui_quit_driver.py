@@ -1,8 +1,11 @@
-"""The editor as `python main.py PHOTO` starts it, driven by timers: once the engine has
-loaded, mark a hole, start a fill with ENGINE and press Ctrl+Q's action DELAY_MS later
-(answering "discard" to the unsaved-changes question). tests/test_ui_session.py runs this
-in a subprocess and checks that the process exits cleanly: exit status 0, nothing on stderr
-about threads or objects destroyed in the wrong order."""
+"""The editor as `python main.py PHOTO` starts it, driven by timers, for the exit tests in
+tests/test_ui_session.py (run in a subprocess):
+
+- `fill DELAY_MS`: once the engine has loaded, mark a hole, start a fill and press Ctrl+Q's
+  action DELAY_MS later, answering "discard" to the unsaved-changes question;
+- `batch OUT_DIR`: run File > Batch export on the photo's folder with `mask.png` beside that
+  folder as the one mask, print the dialog's summary, close the dialog, then quit.
+"""
 
 import sys
 from pathlib import Path
@@ -11,13 +14,49 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui import dialogs, main_window  # noqa: E402
 from app.ui.app import run_gui  # noqa: E402
+from app.ui.batch_dialog import BatchDialog  # noqa: E402
 
-photo, delay_ms = sys.argv[1], int(sys.argv[2])
+photo, mode, arg = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 dialogs.ask_unsaved = lambda *a: "discard"
 _show = main_window.MainWindow.show
+
+
+def _fill_then_quit(window: main_window.MainWindow) -> None:
+    w, h = window.doc.size_wh
+    window.tools.set_tool("rect")
+    window.tools.press((w // 4, h // 4))
+    window.tools.release((w // 2, h // 2))
+    window.fill()
+    QTimer.singleShot(int(arg), window.actions_.quit.trigger)
+
+
+def _batch_then_quit(window: main_window.MainWindow) -> None:
+    def drive() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, BatchDialog):
+            QTimer.singleShot(20, drive)
+            return
+        dialog.images.setText(str(photo.parent))
+        dialog.masks.setText(str(photo.parent.parent / "mask.png"))
+        dialog.out.setText(arg)
+        dialog.start.click()
+
+        def finish() -> None:
+            if not dialog.start.isEnabled():
+                QTimer.singleShot(20, finish)
+                return
+            print(dialog.log.toPlainText(), flush=True)
+            dialog.reject()
+            QTimer.singleShot(0, window.actions_.quit.trigger)
+
+        finish()
+
+    QTimer.singleShot(0, drive)
+    window.open_batch()  # modal: returns when the dialog closes
 
 
 def _show_and_drive(window: main_window.MainWindow) -> None:
@@ -27,12 +66,7 @@ def _show_and_drive(window: main_window.MainWindow) -> None:
         if window.inference.engine is None or window.doc is None:
             QTimer.singleShot(20, go)
             return
-        w, h = window.doc.size_wh
-        window.tools.set_tool("rect")
-        window.tools.press((w // 4, h // 4))
-        window.tools.release((w // 2, h // 2))
-        window.fill()
-        QTimer.singleShot(delay_ms, window.actions_.quit.trigger)
+        (_fill_then_quit if mode == "fill" else _batch_then_quit)(window)
 
     QTimer.singleShot(0, go)
 

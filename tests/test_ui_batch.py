@@ -40,6 +40,7 @@ def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, mon
     text = dialog.log.toPlainText()
     assert (out / "a.png").exists() and not (out / "b.png").exists()
     assert "1 failed" in text and "b.png" in text and "10" in text
+    assert dialog.bar.value() == dialog.bar.maximum() == 2  # both photos were tried
     dialog.reject()
     assert dialog.thread is None
     # the next batch dialog starts from the folders and format of this one

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -84,4 +85,10 @@ def run_gui(path: str | Path | None = None) -> int:
 
     QTimer.singleShot(0, start)
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
-    return int(app.exec())
+    code = int(app.exec())
+    # Delete the window now, while the application is whole. Left to Python's exit, it is
+    # freed by whichever signal-connected lambda happens to drop the last reference while
+    # PySide tears the application down, and its children can be deleted twice
+    # ("shared QObject was deleted directly", then a segfault, seen after a batch export).
+    shiboken6.delete(window)
+    return code

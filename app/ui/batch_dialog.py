@@ -149,8 +149,11 @@ class BatchDialog(QDialog):
 
     def _done(self, summary: str, ok: bool) -> None:
         self.log.setPlainText(summary)
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1 if ok else 0)
+        if self.bar.maximum() == 0:  # still "busy": it stopped before the first photo
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1 if ok else 0)
+        # else the bar keeps how far it got: 100 % when every photo was tried (failures are
+        # in the summary), less after a cancel
         self._stop_thread()
         self.start.setEnabled(True)
         self.stop.setEnabled(False)

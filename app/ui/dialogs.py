@@ -88,4 +88,6 @@ def ask_quality(parent: QWidget | None, path: Path, quality: int) -> int | None:
     if path.suffix.lower() not in LOSSY:
         return quality
     dialog = QualityDialog(parent, path, quality)
-    return dialog.spin.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    value = dialog.spin.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    dialog.deleteLater()
+    return value

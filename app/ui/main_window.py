@@ -313,7 +313,9 @@ class MainWindow(QMainWindow):
     def open_batch(self) -> None:
         from app.ui.batch_dialog import BatchDialog
 
-        BatchDialog(self, self.settings).exec()
+        dialog = BatchDialog(self, self.settings)
+        dialog.exec()
+        dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         mime = event.mimeData()
