@@ -8,10 +8,9 @@ import signal
 import sys
 from typing import TextIO
 
-from app.core.names import DEVICE_CHOICES, ENGINE_NAMES as ENGINE_CHOICES
+from app.core.names import BATCH_FORMATS, DEVICE_CHOICES, ENGINE_NAMES as ENGINE_CHOICES
 
 NAME = "batch"
-FORMAT_CHOICES = ("keep", "png", "jpg", "webp")
 
 EPILOG = """examples:
   # one mask per photo: shots/beach.jpg is paired with masks/beach.png
@@ -48,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sketches", default=None, metavar="DIR",
                    help="folder of sketches paired by name (photo.png, photo_sketch.png); optional")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--format", dest="fmt", default="keep", choices=FORMAT_CHOICES,
+    p.add_argument("--format", dest="fmt", default="keep", choices=BATCH_FORMATS,
                    help="output format (default: keep the input's)")
     p.add_argument("--quality", type=int, default=95, metavar="N",
                    help="JPEG/WebP quality 1-100 (default: 95)")

@@ -19,13 +19,12 @@ from typing import Callable, Protocol
 import numpy as np
 
 from app.core.errors import TemperaError
-from app.core.names import BATCH_FORMATS
 from app.core.imageio import load_image, load_mask, load_sketch, save_image
+from app.core.names import BATCH_FORMATS
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
-FORMATS = BATCH_FORMATS
 # Pairing by name: photo.jpg <- photo.png, photo_mask.png, photo-mask.png, or LaMa's
 # photo_mask001.png (in that order of preference). Sketches the same with "sketch".
 MASK_WORD = "mask"
@@ -154,8 +153,8 @@ def plan_batch(
     per-image problems are left for the run to record.
     """
     images_dir = _existing_dir(images_dir, "images folder")
-    if fmt not in FORMATS:
-        raise TemperaError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt not in BATCH_FORMATS:
+        raise TemperaError(f"unknown output format {fmt!r}; choose one of {', '.join(BATCH_FORMATS)}")
     if not 1 <= int(quality) <= 100:
         raise TemperaError(f"quality must be between 1 and 100, got {quality}")
     masks = Path(masks)

@@ -5,7 +5,7 @@ the freed pages, so every later fill reuses them and the RSS growth reads zero. 
 we sample the bytes *in use* instead (``mallinfo2``: small-block arenas plus mmapped
 blocks, which is where torch's CPU tensors live), so each measurement is the working
 memory of that fill alone, whatever ran before it. Elsewhere (macOS, Windows, musl) we
-fall back to RSS growth and say so.
+fall back to RSS growth, as `python main.py benchmark --help` says.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ def _rss() -> int:
 
 
 _HEAP = _heap_reader()
-METHOD = "heap in use (glibc mallinfo2)" if _HEAP is not None else "resident memory growth"
 
 
 class PeakSampler:

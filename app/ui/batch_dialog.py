@@ -16,7 +16,6 @@ from app.core.settings import Settings
 from app.ui import dialogs
 
 
-
 class BatchWorker(QObject):
     progress = Signal(int, int, str)
     done = Signal(str, bool)  # summary text, all ok
@@ -114,15 +113,16 @@ class BatchDialog(QDialog):
             edit.setText(str(path))
 
     def start_batch(self) -> None:
-        missing = [name for name, e in (("images folder", self.images), ("masks", self.masks),
-                                        ("output folder", self.out)) if not e.text().strip()]
+        paths = {key: edit.text().strip() for key, edit in self._edits().items()}
+        missing = [name for name, key in (("images folder", "images"), ("masks", "masks"),
+                                          ("output folder", "out")) if not paths[key]]
         if missing:
             dialogs.show_error(self, f"choose the {', '.join(missing)} first")
             return
-        self.settings.batch_paths = {k: e.text().strip() for k, e in self._edits().items() if e.text().strip()}
+        self.settings.batch_paths = {key: path for key, path in paths.items() if path}
         self.settings.batch_format = self.fmt.currentText()
-        args = {"images_dir": self.images.text().strip(), "masks": self.masks.text().strip(),
-                "out_dir": self.out.text().strip(), "sketches": self.sketches.text().strip() or None,
+        args = {"images_dir": paths["images"], "masks": paths["masks"],
+                "out_dir": paths["out"], "sketches": paths["sketches"] or None,
                 "fmt": self.fmt.currentText(), "quality": self.quality.value(),
                 "engine": self.settings.engine, "device": self.settings.device}
         try:
