@@ -43,12 +43,10 @@ def test_zero_score_masking_does_not_sum_to_one():
 
 def test_mtsa_attention_puts_no_weight_on_hole_keys_and_sums_to_one():
     layer = MTSA(32, 4, max_tokens_side=8)
-    layer.capture = True
     feat = torch.randn(1, 32, 16, 16)
     mask = torch.zeros(1, 1, 16, 16)
     mask[..., 4:10, 4:10] = 1
-    layer(feat, mask)
-    rec = layer.last
+    rec = layer(feat, mask, record=True).record
     scores = rec.q @ rec.k.transpose(-1, -2)
     w = masked_softmax(scores, rec.key_valid[:, None, None, :])
     assert rec.grid == (8, 8)
@@ -59,12 +57,10 @@ def test_mtsa_attention_puts_no_weight_on_hole_keys_and_sums_to_one():
 def test_sdpa_path_equals_explicit_masked_softmax():
     torch.manual_seed(0)
     layer = MTSA(16, 2, max_tokens_side=8)
-    layer.capture = True
     feat = torch.randn(1, 16, 8, 8)
     mask = torch.zeros(1, 1, 8, 8)
     mask[..., 2:5, 2:6] = 1
-    out = layer(feat, mask)
-    rec = layer.last
+    out, _, rec = layer(feat, mask, record=True)
     w = masked_softmax(rec.q @ rec.k.transpose(-1, -2), rec.key_valid[:, None, None, :])
     q, k, v = layer.qkv(feat).chunk(3, dim=1)
     v = v.reshape(1, 2, 8, 64).transpose(-1, -2)
@@ -81,8 +77,7 @@ def test_temperatures_stay_inside_bounds_even_for_extreme_features():
             p.mul_(1000.0)
     mask = torch.zeros(2, 1, 32, 32)
     mask[..., 8:20, 8:20] = 1
-    layer(torch.randn(2, 48, 32, 32) * 100, mask)
-    tau = layer.last_temperature
+    tau = layer(torch.randn(2, 48, 32, 32) * 100, mask).temperature
     assert tau.min() >= 2.0 and tau.max() <= 30.0
 
 
@@ -90,8 +85,33 @@ def test_temperature_starts_near_the_old_constant():
     layer = MTSA(48, 4)
     mask = torch.zeros(1, 1, 16, 16)
     mask[..., 4:8, 4:8] = 1
-    layer(torch.randn(1, 48, 16, 16), mask)
-    assert abs(float(layer.last_temperature.mean()) - 10.0) < 1.5
+    tau = layer(torch.randn(1, 48, 16, 16), mask).temperature
+    assert abs(float(tau.mean()) - 10.0) < 1.5
+
+
+def test_the_layer_keeps_no_state_and_records_only_when_asked():
+    layer = MTSA(16, 2, max_tokens_side=8)
+    before = set(vars(layer))
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:5, 2:6] = 1
+    feat = torch.randn(1, 16, 8, 8)
+    plain = layer(feat, mask)
+    recorded = layer(feat, mask, record=True)
+    assert plain.record is None and recorded.record is not None
+    assert torch.equal(plain.features, recorded.features)
+    assert torch.equal(recorded.record.temperature, recorded.temperature)
+    assert set(vars(layer)) == before  # nothing was stored on the module
+
+
+def test_generator_returns_the_attention_record_only_when_asked():
+    g = InpaintGenerator(ModelConfig()).eval()
+    image, mask = _inputs(b=1)
+    with torch.no_grad():
+        plain = g(image, mask, None, image)
+        recorded = g(image, mask, None, image, record=True)
+    assert plain.attention is None
+    assert recorded.attention.grid == tuple(recorded.temperature.shape[-2:])
+    assert torch.equal(plain.refined, recorded.refined)
 
 
 def test_attention_tokens_are_capped_whatever_the_size():

@@ -186,15 +186,7 @@ def explain(
     if sketch is not None:
         small_sketch = cv2.resize(sketch, size, interpolation=cv2.INTER_NEAREST) if scale < 1 else sketch
     p = _prepare(generator, small_rgb, small_mask, small_sketch, device)
-    layer = generator.mtsa
-    layer.capture = True
-    try:
-        generator(p.image, p.mask, p.sketch, p.prior)
-        record = layer.last
-    finally:
-        layer.capture = False
-        layer.last = None
-    assert record is not None
+    record = generator(p.image, p.mask, p.sketch, p.prior, record=True).attention
     gh, gw = record.grid
     ph, pw = p.image.shape[-2:]
     x, y = point_xy

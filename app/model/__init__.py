@@ -3,10 +3,12 @@
 from .config import ModelConfig
 from .discriminator import PatchDiscriminator
 from .generator import GeneratorOutput, InpaintGenerator
-from .mtsa import MTSA, attention_weights, masked_softmax
+from .mtsa import MTSA, AttentionRecord, MTSAOutput, attention_weights, masked_softmax
 
 __all__ = [
     "MTSA",
+    "AttentionRecord",
+    "MTSAOutput",
     "GeneratorOutput",
     "InpaintGenerator",
     "ModelConfig",

@@ -9,7 +9,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .layers import GatedConv2d, GatedUp, residual_head
-from .mtsa import MTSA
+from .mtsa import MTSA, AttentionRecord
 
 
 @dataclass
@@ -17,6 +17,7 @@ class GeneratorOutput:
     coarse: torch.Tensor  # (B, 3, H, W) in [-1, 1], not composited
     refined: torch.Tensor  # (B, 3, H, W) in [-1, 1], not composited
     temperature: torch.Tensor  # (B, heads, h, w) at the attention grid
+    attention: AttentionRecord | None = None  # the MTSA layer's record, when forward(record=True)
 
 
 class Encoder(nn.Module):
@@ -108,7 +109,10 @@ class InpaintGenerator(nn.Module):
         mask: torch.Tensor,
         sketch: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
+        *,
+        record: bool = False,
     ) -> GeneratorOutput:
+        """Fill the hole; ``record=True`` also returns the MTSA layer's attention record."""
         if image.shape[-1] % 8 or image.shape[-2] % 8:
             raise ValueError(f"height and width must be multiples of 8, got {tuple(image.shape[-2:])}")
         if sketch is None or not self.config.guided:
@@ -122,6 +126,7 @@ class InpaintGenerator(nn.Module):
         merged = start * (1.0 - mask) + coarse * mask
         y = self.refine_encoder(torch.cat([merged, mask, sketch], dim=1))
         dilated = self.dilated_branch(y)
-        attended = self.attention_out(self.mtsa(self.attention_in(y), mask))
+        mtsa = self.mtsa(self.attention_in(y), mask, record=record)
+        attended = self.attention_out(mtsa.features)
         refined = self._finish(merged, self.refine_decoder(torch.cat([dilated, attended], dim=1)))
-        return GeneratorOutput(coarse, refined, self.mtsa.last_temperature)
+        return GeneratorOutput(coarse, refined, mtsa.temperature, mtsa.record)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -28,7 +29,7 @@ CONSTANT_TEMPERATURE = 10.0  # DeepFill v2's softmax scale
 
 @dataclass
 class AttentionRecord:
-    """What the last forward pass attended with, kept for the attention viewer."""
+    """What one forward pass attended with: returned when the attention viewer asks for it."""
 
     q: torch.Tensor  # (B, heads, N, d), temperature already folded in
     k: torch.Tensor  # (B, heads, N, d), unit length
@@ -36,6 +37,14 @@ class AttentionRecord:
     temperature: torch.Tensor  # (B, heads, h, w)
     grid: tuple[int, int]  # (h, w) token grid
     constant: bool
+
+
+class MTSAOutput(NamedTuple):
+    """What :meth:`MTSA.forward` returns; the layer itself keeps no state between calls."""
+
+    features: torch.Tensor  # (B, C, H, W): the input with the attended residual added in the hole
+    temperature: torch.Tensor  # (B, heads, h, w) at the attention grid, detached
+    record: AttentionRecord | None  # only when forward(..., record=True)
 
 
 def masked_softmax(scores: torch.Tensor, key_valid: torch.Tensor) -> torch.Tensor:
@@ -110,16 +119,14 @@ class MTSA(nn.Module):
         # Learned gain on the attended residual. Small, not zero: at zero no gradient would
         # reach the queries, keys or temperatures until the gain itself had moved.
         self.gain = nn.Parameter(torch.tensor(0.1))
-        self.capture = False  # set by the attention viewer
-        self.last: AttentionRecord | None = None
-        self.last_temperature: torch.Tensor | None = None
 
     def token_grid(self, height: int, width: int) -> tuple[int, int]:
         """The attention grid: the feature map pooled so neither side exceeds the cap."""
         stride = max(1, math.ceil(max(height, width) / self.max_tokens_side))
         return math.ceil(height / stride), math.ceil(width / stride)
 
-    def forward(self, feat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, feat: torch.Tensor, mask: torch.Tensor, *, record: bool = False) -> MTSAOutput:
+        """Attend from hole positions to valid keys; ``record=True`` also returns what it attended with."""
         b, c, height, width = feat.shape
         gh, gw = self.token_grid(height, width)
         pooled = F.adaptive_avg_pool2d(feat, (gh, gw)) if (gh, gw) != (height, width) else feat
@@ -143,10 +150,9 @@ class MTSA(nn.Module):
         else:
             tau = self.temperature(pooled, hole_grid).to(feat.dtype)
         q = q * tau.flatten(2).unsqueeze(-1)
-        self.last_temperature = tau.detach()
-
-        if self.capture:
-            self.last = AttentionRecord(q.detach(), k.detach(), key_valid.detach(), tau.detach(), (gh, gw), self.constant)
+        attention = None
+        if record:
+            attention = AttentionRecord(q.detach(), k.detach(), key_valid.detach(), tau.detach(), (gh, gw), self.constant)
 
         has_valid = key_valid.any(dim=1)  # (B,)
         if self.constant:
@@ -165,7 +171,7 @@ class MTSA(nn.Module):
             out = F.interpolate(out, size=(height, width), mode="bilinear", align_corners=False)
         # Only hole positions take the attended feature; images with no valid key keep theirs.
         take = hole * has_valid.to(feat.dtype)[:, None, None, None]
-        return feat + self.gain * out * take
+        return MTSAOutput(feat + self.gain * out * take, tau.detach(), attention)
 
 
 def attention_weights(record: AttentionRecord, row: int, col: int) -> torch.Tensor:
