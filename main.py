@@ -7,7 +7,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from app.cli import COMMAND_NAMES, main as cli_main
+    from app.cli import COMMAND_NAMES
+    from app.cli import main as cli_main
 
     if argv and (argv[0] in COMMAND_NAMES or argv[0].startswith("-")):
         return cli_main(argv)

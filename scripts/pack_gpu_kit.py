@@ -21,7 +21,6 @@ Prints the kit's size and exits 1 when it exceeds --max-mib (default 60).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import subprocess
@@ -31,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+import numpy as np
+from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("mtsa", "mtsa-const", "mtsa-guided")
@@ -123,7 +122,7 @@ def pack_eval_crops(holdout: Path, out: Path, crop: int, max_holdout: int | None
         Image.fromarray(im.rgb).save(folder / f"{im.name}.png", optimize=True)
     again = load_eval_images(folder, crop)
     if [i.name for i in again] != [i.name for i in images] or \
-            not all(np.array_equal(a.rgb, b.rgb) for a, b in zip(again, images)):
+            not all(np.array_equal(a.rgb, b.rgb) for a, b in zip(again, images, strict=True)):
         raise KitError(f"{folder} does not reload as the same evaluation crops")
     return len(images)
 
@@ -152,7 +151,7 @@ def pack_weights(weights_dir: Path, out: Path, engines: tuple[str, ...]) -> dict
         pt, js = weights_dir / f"{engine}.pt", weights_dir / f"{engine}.json"
         if not pt.is_file() or not js.is_file():
             raise KitError(f"{pt} or {js} missing: the pass continues from all of {', '.join(engines)}")
-        for attempt in range(3):
+        for _attempt in range(3):
             shutil.copyfile(pt, folder / pt.name)
             shutil.copyfile(js, folder / js.name)
             want = read_info(folder / pt.name).get("sha256")
@@ -205,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KitError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # TemperaError from app code, without importing it up front
+    except Exception as exc:  # noqa: BLE001 - TemperaError from app code, without importing it up front
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sizes = {name: folder_bytes(args.out / name) for name in ("photos", f"eval{args.eval_crop}", "stlpips", "weights")}

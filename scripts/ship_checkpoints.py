@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.errors import TemperaError  # noqa: E402
-from app.inference.checkpoint import read_info  # noqa: E402
-from app.inference.engines import default_weights_dir  # noqa: E402
-from app.training.ship import ship  # noqa: E402
+from app.core.errors import TemperaError
+from app.inference.checkpoint import read_info
+from app.inference.engines import default_weights_dir
+from app.training.ship import ship
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         for ckpt in args.checkpoints:
             guided = bool(read_info(ckpt)["config"].get("guided"))
             label = "mtsa-guided+sketch" if guided else None
-            decision = ship(ckpt, rows, args.weights_dir or default_weights_dir(), eval_label=label, card_extra=args.note, force=args.force)
+            weights_dir = args.weights_dir or default_weights_dir()
+            decision = ship(ckpt, rows, weights_dir, eval_label=label, card_extra=args.note, force=args.force)
             wins = ", ".join(f"{b}: {'net' if w else 'telea'}" for b, w in decision.beats_classical.items())
             print(f"{ckpt}: {decision.reason} ({wins})")
             kept_back += not decision.shipped

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         with train_cmd.StopOnSignal() as stop:
             train(config, progress_fn=progress, abort_fn=stop)
         status = 130 if stop.requested else 0
-    except Exception as exc:  # report what was measured before the failure
+    except Exception as exc:  # noqa: BLE001 - report what was measured before the failure
         print(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         status = 1
     wall = time.perf_counter() - start

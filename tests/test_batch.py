@@ -14,6 +14,7 @@ from PIL import Image
 
 from app.commands import batch as batch_cmd
 from app.core.errors import TemperaError
+from app.inference import device, engines
 from app.inference.batch import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     """The command's engine: load_engine is replaced so no torch model is needed."""
-    engines = pytest.importorskip("app.inference.engines")
     engine = FakeEngine()
     seen = {}
 
@@ -307,7 +307,6 @@ def test_command_bad_arguments_exit_2(
 def test_command_engine_unavailable_exit_2(
     job: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engines = pytest.importorskip("app.inference.engines")
 
     def unavailable(name="auto", device="auto", weights_dir=None):
         raise TemperaError(f"engine {name!r} is not installed")
@@ -335,8 +334,6 @@ def test_help_has_worked_examples() -> None:
 
 
 def test_choices_match_the_inference_layer() -> None:
-    engines = pytest.importorskip("app.inference.engines")
-    device = pytest.importorskip("app.inference.device")
     assert batch_cmd.ENGINE_CHOICES == tuple(engines.ENGINE_NAMES)
     assert batch_cmd.DEVICE_CHOICES == tuple(device.DEVICE_CHOICES)
 
@@ -354,7 +351,6 @@ def test_progress_bar_format() -> None:
 
 
 def test_real_telea_engine_end_to_end(job: dict[str, Path]) -> None:
-    engines = pytest.importorskip("app.inference.engines")
     engine = engines.load_engine("telea", "cpu")
     report = run_batch(job["images"], job["masks"], job["out"], engine=engine)
     assert report.ok == ["a.png"]
@@ -365,11 +361,10 @@ def test_real_telea_engine_end_to_end(job: dict[str, Path]) -> None:
     assert np.abs(out[~keep] - src[~keep]).mean() > 1  # inside: actually filled
 
 
+@pytest.mark.slow  # a python process of its own
 def test_through_main_py_with_the_real_telea_engine(job: dict[str, Path]) -> None:
     # A subprocess, not app.cli.main() in-process: the CLI imports every command module
     # and sets up logging, global state that would leak into other tests.
-    if not (ROOT / "main.py").exists() or not (ROOT / "app" / "cli.py").exists():
-        pytest.skip("main.py / app.cli not written yet")
     before = _digest(job["images"])
     argv = [sys.executable, "main.py", "batch", "--images", str(job["images"]),
             "--masks", str(job["masks"]), "--out", str(job["out"]), "--engine", "telea",

@@ -105,9 +105,11 @@ def test_help_lists_the_commands():
         assert name in proc.stdout
 
 
+@pytest.mark.slow  # times three engines
 def test_benchmark_prints_table_and_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = cli_main(["benchmark", "--sizes", "64", "--device", "cpu", "--repeats", "1", "--engines", "telea,mtsa,mtsa-const", "--json", str(out)])
+    code = cli_main(["benchmark", "--sizes", "64", "--device", "cpu", "--repeats", "1",
+                     "--engines", "telea,mtsa,mtsa-const", "--json", str(out)])
     assert code == 0
     table = capsys.readouterr().out
     assert "| engine | size | device |" in table and "mtsa-const" in table and "telea" in table

@@ -49,6 +49,7 @@ def test_step_sampler_shards_epochs_and_resumes_mid_stream() -> None:
     assert other != ranks[0]
 
 
+@pytest.mark.slow  # two torchrun processes
 @pytest.mark.parametrize("entry", ["main.py", "tests/ddp_slow_save.py"])
 def test_torchrun_two_cpu_processes(photos: Path, tmp_path: Path, entry: str) -> None:
     from app.inference.checkpoint import load_generator

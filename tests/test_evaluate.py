@@ -169,7 +169,7 @@ def test_load_and_cases_are_fixed(tmp_path):
     a = ev.build_cases(images, per_bucket=2)
     b = ev.build_cases(images, per_bucket=2)
     assert len(a) == 5 * 3 * 2
-    assert all(np.array_equal(x.mask, y.mask) for x, y in zip(a, b))
+    assert all(np.array_equal(x.mask, y.mask) for x, y in zip(a, b, strict=True))
     assert not np.array_equal(a[0].mask, a[1].mask)  # different holes per image / k
     for c in a:
         lo, hi = (int(v) / 100 for v in c.bucket.split("-"))
@@ -196,7 +196,7 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     perfect.fill = lambda rgb, mask, sketch=None: rgb
     fake = FakeEngine(junk_outside=True)
     feats = lambda stack: stack.reshape(len(stack), -1)[:, :16].astype(float)  # noqa: E731
-    lp = lambda fills, idx: np.array([np.abs(f.astype(float) - images[i].rgb).mean() for f, i in zip(fills, idx)])  # noqa: E731
+    lp = lambda fills, idx: np.array([np.abs(f.astype(float) - images[i].rgb).mean() for f, i in zip(fills, idx, strict=True)])  # noqa: E731
     res = ev.evaluate(images, cases, ev.variants_for([perfect, fake], False), lpips_fn=lp, features_fn=feats)
     rows = {(r["engine"], r["bucket"]): r for r in res.rows}
     assert len(res.rows) == 2 * 6

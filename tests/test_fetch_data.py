@@ -7,7 +7,6 @@ import io
 import json
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from PIL import Image
 from app.core.errors import TemperaError
 from app.training import fetch_data as fd
 from app.training.fetch_data import (
-    PhotoEntry,
     RccArchive,
     RccError,
     Source,

@@ -77,7 +77,7 @@ def test_pack_tiny_kit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     split = json.loads((kit / "photos" / "split.json").read_text())
     assert split["holdout"] == ["h1", "h2"] and split["train"] == ["a", "b"]
     # the evaluation crops are exactly what evaluate makes of the original PNGs
-    for a, b in zip(load_eval_images(kit / "eval256", 256), load_eval_images(data / "holdout", 256)):
+    for a, b in zip(load_eval_images(kit / "eval256", 256), load_eval_images(data / "holdout", 256), strict=True):
         assert a.name == b.name and np.array_equal(a.rgb, b.rgb)
     assert (kit / "stlpips" / "alex_shift_tolerant.pth").is_file()
     info = json.loads((kit / "kit.json").read_text())

@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import gradient_rgb  # tests/ is on sys.path under pytest
 from PIL import Image, ImageCms
 
 from app.core.errors import TemperaError
 from app.core.imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, save_image
-from conftest import gradient_rgb  # tests/ is on sys.path under pytest
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

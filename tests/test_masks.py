@@ -76,12 +76,12 @@ def test_evaluation_masks_buckets_respected_and_deterministic():
     for bk in BUCKETS:
         masks = a[bucket_name(bk)]
         assert len(masks) == 3
-        for m, m2 in zip(masks, b[bucket_name(bk)]):
+        for m, m2 in zip(masks, b[bucket_name(bk)], strict=True):
             assert m.dtype == bool
             assert bk[0] <= hole_ratio(m) <= bk[1]
             assert np.array_equal(m, m2)
     # more masks per bucket keep the first ones; another seed changes them
     more = evaluation_masks((64, 64), per_bucket=5)
-    assert all(np.array_equal(x, y) for x, y in zip(a["30-40"], more["30-40"][:3]))
+    assert all(np.array_equal(x, y) for x, y in zip(a["30-40"], more["30-40"][:3], strict=True))
     other = evaluation_masks((64, 64), per_bucket=3, seed=1)
     assert not np.array_equal(a["30-40"][0], other["30-40"][0])

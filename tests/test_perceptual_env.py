@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -21,9 +22,9 @@ def _wheel_alex() -> Path:
 
 def _without_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the wheel look absent, as on the GPU machine."""
-    real = perceptual._package_dir
-    monkeypatch.setattr(perceptual, "_package_dir",
-                        lambda package: None if package == perceptual.STLPIPS_PACKAGE else real(package))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == perceptual.STLPIPS_PACKAGE else real(name, *a))
 
 
 def test_loads_copied_weights_via_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,8 @@ BUCKETS = ("10-20", "20-30", "30-40")
 
 
 def _rows(engine, lpips):
-    return [{"engine": engine, "bucket": b, "psnr": 20.0, "ssim": 0.8, "l1": 0.05, "lpips": v} for b, v in zip(BUCKETS, lpips)]
+    return [{"engine": engine, "bucket": b, "psnr": 20.0, "ssim": 0.8, "l1": 0.05, "lpips": v}
+            for b, v in zip(BUCKETS, lpips, strict=True)]
 
 
 TELEA = _rows("telea", [0.10, 0.20, 0.30])

@@ -225,6 +225,7 @@ def test_cli_trains_resumes_and_reports_user_errors(photos: Path, tmp_path: Path
     assert "multiple of 8" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a training process of its own
 def test_sigint_to_the_command_saves_and_exits_130(photos: Path, tmp_path: Path) -> None:
     """A real Ctrl+C: the first SIGINT finishes the step, saves, and exits with 130."""
     import os

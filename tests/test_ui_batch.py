@@ -7,11 +7,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from app.core.settings import load_settings, save_settings  # noqa: E402
-from app.ui.batch_dialog import BatchDialog  # noqa: E402
+from app.core.settings import load_settings, save_settings
+from app.ui.batch_dialog import BatchDialog
 
 
 def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, monkeypatch) -> None:

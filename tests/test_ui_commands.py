@@ -6,14 +6,14 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtGui import QUndoStack  # noqa: E402
+import numpy as np
+from PySide6.QtGui import QUndoStack
 
-from app.core.document import Document  # noqa: E402
-from app.ui.commands import DiffCommand, FillCommand, replace_layers  # noqa: E402
+from app.core.document import Document
+from app.ui.commands import DiffCommand, FillCommand, replace_layers
 
 
-def test_fill_command_undo_redo_and_last_mask(qapp) -> None:  # noqa: ANN001 - pytest-qt fixture
+def test_fill_command_undo_redo_and_last_mask(qapp) -> None:
     doc = Document(np.zeros((20, 30, 3), np.uint8))
     stack = QUndoStack()
     holes = []
@@ -37,7 +37,7 @@ def test_fill_command_undo_redo_and_last_mask(qapp) -> None:  # noqa: ANN001 - p
     assert np.array_equal(doc.last_mask, holes[1]) and doc.image[5, 2, 0] == 51
 
 
-def test_replace_layers_is_one_undoable_step(qapp) -> None:  # noqa: ANN001
+def test_replace_layers_is_one_undoable_step(qapp) -> None:
     doc = Document(np.zeros((10, 12, 3), np.uint8))
     seen: list[str] = []
     doc.add_listener(lambda layer, box: seen.append(layer))

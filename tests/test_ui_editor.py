@@ -7,18 +7,18 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
 
-from app.core.settings import load_settings  # noqa: E402
-from app.training.sketch import stroke_width_for  # noqa: E402
-from app.ui import dialogs  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.core.settings import load_settings
+from app.training.sketch import stroke_width_for
+from app.ui import dialogs
+from app.ui.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier

@@ -33,7 +33,7 @@ def test_one_drag_is_one_diff_and_undo_is_exact() -> None:
     original = mask.copy()
     rec = StrokeRecorder("mask", mask)
     points = [(10.0, 10.0), (300.0, 200.0), (650.0, 580.0)]
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in zip(points[:-1], points[1:], strict=True):
         patch = brush.stroke([a, b], 30, (700, 600))
         assert patch is not None
         rec.touch(patch.box)

@@ -8,7 +8,8 @@ import signal
 import sys
 from typing import TextIO
 
-from app.core.names import BATCH_FORMATS, DEVICE_CHOICES, ENGINE_NAMES as ENGINE_CHOICES
+from app.core.names import BATCH_FORMATS, DEVICE_CHOICES
+from app.core.names import ENGINE_NAMES as ENGINE_CHOICES
 
 NAME = "batch"
 
@@ -93,7 +94,7 @@ class _StopAfterCurrent:
         self.requested = False
         self._previous = None
 
-    def __enter__(self) -> "_StopAfterCurrent":
+    def __enter__(self) -> _StopAfterCurrent:
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread (e.g. called from a test runner thread)

@@ -98,6 +98,6 @@ class AutosaveStore:
             old.unlink(missing_ok=True)
         self._written_image_key = None
 
-    def _atomic(self, name: str, write) -> None:  # noqa: ANN001 - a file-writing callable
+    def _atomic(self, name: str, write) -> None:
         atomic_write(self.directory / name, write)
 

@@ -77,7 +77,7 @@ def stroke(points: Sequence[Point], width: int, size_wh: tuple[int, int]) -> Pat
     pts = _local(points, box)
     if len(pts) == 1:
         pts = np.vstack([pts, pts])
-    for a, b in zip(pts[:-1], pts[1:]):
+    for a, b in zip(pts[:-1], pts[1:], strict=True):
         cv2.line(canvas, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 255, width, cv2.LINE_8)
     return Patch(box, canvas > 0)
 

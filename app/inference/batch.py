@@ -12,9 +12,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -247,7 +248,7 @@ def run_batch(
                                mask_cache=mask_cache if Path(masks).is_file() else None)
         except TemperaError as exc:
             report.failed.append((name, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - an engine bug on one image must not sink the batch
+        except Exception as exc:
             log.exception("batch: unexpected error on %s", name)
             first = " ".join(str(exc).split())[:200]
             report.failed.append((name, f"unexpected {type(exc).__name__}: {first}"))

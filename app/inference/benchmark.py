@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -135,7 +135,8 @@ def format_table(rows: list[BenchRow]) -> str:
     for r in rows:
         gmacs = f"{r.gmacs:.1f}" if r.gmacs is not None else "-"
         lines.append(
-            f"| {r.engine} | {r.size} | {r.device} | {r.weights} | {r.median_ms:.1f} | {r.min_ms:.1f} | {r.peak_mb:.0f} | {gmacs} |"
+            f"| {r.engine} | {r.size} | {r.device} | {r.weights} "
+            f"| {r.median_ms:.1f} | {r.min_ms:.1f} | {r.peak_mb:.0f} | {gmacs} |"
         )
     return "\n".join(lines)
 

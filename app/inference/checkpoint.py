@@ -65,7 +65,9 @@ def read_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def load_generator(path: Path, device: torch.device | str = "cpu", *, verify: bool = True) -> tuple[InpaintGenerator, dict[str, Any]]:
+def load_generator(
+    path: Path, device: torch.device | str = "cpu", *, verify: bool = True
+) -> tuple[InpaintGenerator, dict[str, Any]]:
     """Rebuild the generator described by the sidecar and load its weights safely."""
     path = Path(path)
     if not path.is_file():
@@ -79,7 +81,7 @@ def load_generator(path: Path, device: torch.device | str = "cpu", *, verify: bo
         raise TemperaError(f"{path.name}: bad model config ({exc})") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors, zip errors, truncation: all one message
+    except Exception as exc:  # noqa: BLE001 - pickle errors, zip errors, truncation: all one message
         raise TemperaError(f"{path.name} could not be read as a checkpoint: {type(exc).__name__}") from None
     if not isinstance(state, dict):
         raise TemperaError(f"{path.name} does not hold a state dict")

@@ -47,7 +47,7 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         try:
             return f"CUDA ({torch.cuda.get_device_name(device)})"
-        except Exception:  # a broken driver should not break a label
+        except Exception:  # noqa: BLE001 - a broken driver should not break a label
             return "CUDA"
     return device.type.upper()
 

@@ -17,7 +17,6 @@ import torch
 
 from app.core.errors import TemperaError
 from app.core.names import ENGINE_NAMES, NETWORK_ENGINES
-
 from app.model import InpaintGenerator
 
 from .checkpoint import load_generator, read_info
@@ -53,7 +52,7 @@ def installed_checkpoints(weights_dir: Path | None = None) -> dict[str, Path]:
 def bucket_of(ratio: float) -> str:
     """The evaluation bucket label ('10-20', ..., '50-60') a hole ratio falls in (clamped)."""
     edges = BUCKET_EDGES
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in zip(edges, edges[1:], strict=False):
         if ratio < hi:
             return f"{round(lo * 100)}-{round(hi * 100)}"
     return f"{round(edges[-2] * 100)}-{round(edges[-1] * 100)}"
@@ -90,7 +89,9 @@ def _check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None) 
     if mask.shape != rgb.shape[:2]:
         raise TemperaError(f"the mask is {mask.shape[1]} x {mask.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}")
     if sketch is not None and sketch.shape != rgb.shape[:2]:
-        raise TemperaError(f"the sketch is {sketch.shape[1]} x {sketch.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}")
+        raise TemperaError(
+            f"the sketch is {sketch.shape[1]} x {sketch.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}"
+        )
 
 
 class ClassicalEngine(Engine):
@@ -131,7 +132,7 @@ class NetworkEngine(Engine):
         self.guided = bool(generator.config.guided)
 
     @classmethod
-    def from_checkpoint(cls, name: str, path: Path, device: torch.device, hd: str = "crop") -> "NetworkEngine":
+    def from_checkpoint(cls, name: str, path: Path, device: torch.device, hd: str = "crop") -> NetworkEngine:
         generator, info = load_generator(Path(path), device)
         engine = cls(name, generator, device, info=info, hd=hd)
         engine.path = Path(path)

@@ -69,7 +69,7 @@ class PeakSampler:
             self.peak = max(self.peak, self.read())
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakSampler":
+    def __enter__(self) -> PeakSampler:
         self.base = self.peak = self.read()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()

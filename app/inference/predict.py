@@ -47,7 +47,9 @@ class _Prepared:
     size: tuple[int, int]  # unpadded (h, w)
 
 
-def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device) -> _Prepared:
+def _prepare(
+    generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device
+) -> _Prepared:
     h, w = mask.shape
     ph, pw = _pad_amounts(h), _pad_amounts(w)
     prior = classical_prior(rgb, mask) if generator.config.prior == "telea" else None
@@ -75,7 +77,9 @@ def _autocast(device: torch.device):
 
 
 @torch.inference_mode()
-def _run(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device) -> np.ndarray:
+def _run(
+    generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device
+) -> np.ndarray:
     """Fill one image that fits the network whole; returns the composited uint8 result."""
     p = _prepare(generator, rgb, mask, sketch, device)
     with _autocast(device):
@@ -95,7 +99,8 @@ def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     boxes = []
     for i in range(1, count):
         x, y, bw, bh, _ = stats[i]
-        boxes.append((max(0, y - margin // 2), min(h, y + bh + margin // 2), max(0, x - margin // 2), min(w, x + bw + margin // 2)))
+        half = margin // 2
+        boxes.append((max(0, y - half), min(h, y + bh + half), max(0, x - half), min(w, x + bw + half)))
     return boxes
 
 

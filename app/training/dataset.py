@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Hashable, Mapping, Sequence, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def split_holdout(
         for k in order[: n_holdout - sum(quota)]:
             quota[k] += 1
         picked = []
-        for name, q in zip(names, quota):
+        for name, q in zip(names, quota, strict=True):
             members = groups[name]
             picked.extend(members[j] for j in rng.choice(len(members), size=q, replace=False).tolist())
         picked.sort()
@@ -187,7 +188,7 @@ class ImageFolderDataset(Dataset):
         for p in candidates:
             try:
                 self.images.append(load_capped(p, 2 * self.size))
-            except Exception as exc:  # Pillow raises many types on bad files
+            except Exception as exc:  # noqa: BLE001 - Pillow raises many types on bad files
                 warnings.warn(f"skipping unreadable image {p}: {exc}", stacklevel=2)
                 continue
             self.paths.append(p)

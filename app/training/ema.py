@@ -43,7 +43,7 @@ class EMA:
         # lerp_(p, w) computes shadow + w * (p - shadow) = d * shadow + (1 - d) * p
         torch._foreach_lerp_(ema_params, params, 1.0 - d)
         # buffers (e.g. running stats) are copied, not averaged
-        for b_ema, b in zip(self.module.buffers(), model.buffers()):
+        for b_ema, b in zip(self.module.buffers(), model.buffers(), strict=True):
             b_ema.copy_(b)
         self.num_updates += 1
 

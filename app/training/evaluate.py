@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -186,7 +187,7 @@ def evaluate(
         fills = run_fills(v, images, cases, progress)
         result.fills[v.label] = fills
         per: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "l1", "l1_hole", "edge_f1")}
-        for c, f, st in zip(cases, fills, strokes):
+        for c, f, st in zip(cases, fills, strokes, strict=True):
             gt = images[c.image].rgb
             per["psnr"].append(metrics.psnr(gt, f))
             per["ssim"].append(metrics.ssim(gt, f))
@@ -329,7 +330,7 @@ def example_grid(images: Sequence[EvalImage], cases: Sequence[EvalCase], fills: 
         tiles = [masked] + [f[i] for f in fills.values()] + [gt]
         if n == 0:
             names = ["input " + c.bucket + "%"] + list(fills) + ["ground truth"]
-            tiles = [_label(t, s) for t, s in zip(tiles, names)]
+            tiles = [_label(t, s) for t, s in zip(tiles, names, strict=True)]
         else:
             tiles = [_label(tiles[0], c.bucket + "%")] + [_label(t, "") for t in tiles[1:]]
         sep = np.full((tiles[0].shape[0], 4, 3), 255, np.uint8)

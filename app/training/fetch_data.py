@@ -27,9 +27,9 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image, ImageOps

@@ -53,7 +53,7 @@ def feature_matching_loss(fake_feats: Sequence[Tensor], real_feats: Sequence[Ten
     over layers. Real features are constants: only the generator learns from this term."""
     if len(fake_feats) != len(real_feats) or not fake_feats:
         raise ValueError("feature matching needs the same, non-zero number of feature maps")
-    terms = [F.l1_loss(f, r.detach()) for f, r in zip(fake_feats, real_feats)]
+    terms = [F.l1_loss(f, r.detach()) for f, r in zip(fake_feats, real_feats, strict=True)]
     return torch.stack(terms).mean()
 
 

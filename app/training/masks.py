@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -55,7 +55,7 @@ def _stroke(rng: np.random.Generator, size_hw: tuple[int, int], scale: float = 1
         y = float(np.clip(y + r * math.sin(angle), 0, h - 1))
         pts.append((x, y))
     ipts = [(int(round(px)), int(round(py))) for px, py in pts]
-    for a, b in zip(ipts[:-1], ipts[1:]):
+    for a, b in zip(ipts[:-1], ipts[1:], strict=True):
         cv2.line(canvas, a, b, 1, width, lineType=cv2.LINE_8)
     for p in ipts:
         cv2.circle(canvas, p, width // 2, 1, -1)

@@ -201,7 +201,7 @@ class STLPIPS(nn.Module):
                 size: tuple[int, int] | None = None) -> torch.Tensor:
         """Distance between two outputs of :meth:`features` ((B,) or (B,1,H,W) maps)."""
         total = None
-        for k, (a, b) in enumerate(zip(fx, fy)):
+        for k, (a, b) in enumerate(zip(fx, fy, strict=True)):
             d = getattr(self, f"lin{k}")((a - b) ** 2)
             if spatial:
                 d = F.interpolate(d, size=size, mode="bilinear", align_corners=False)

@@ -54,7 +54,10 @@ def beats_classical(rows: list[dict[str, Any]], engine: str, classical: str = CL
 
 def better_in_most_buckets(new: dict[str, dict[str, Any]], old: dict[str, dict[str, Any]]) -> tuple[bool, str]:
     """Whether ``new`` has the lower perceptual distance in more than half the shared buckets."""
-    shared = [b for b in new if b in old and b != ALL_BUCKET and new[b].get("lpips") is not None and old[b].get("lpips") is not None]
+    shared = [
+        b for b in new
+        if b in old and b != ALL_BUCKET and new[b].get("lpips") is not None and old[b].get("lpips") is not None
+    ]
     if not shared:
         return True, "no comparable recorded evaluation of the installed checkpoint"
     wins = sum(new[b]["lpips"] < old[b]["lpips"] for b in shared)
@@ -118,7 +121,8 @@ def ship(
 
     meta = dict(info.get("meta", {}))
     meta["total_steps"], meta["total_images_seen"] = total_steps(meta, checkpoint)
-    meta["evaluation"] = {b: {k: r.get(k) for k in ("psnr", "ssim", "l1", "lpips", "fid", "kid") if k in r} for b, r in mine.items()}
+    keys = ("psnr", "ssim", "l1", "lpips", "fid", "kid")
+    meta["evaluation"] = {b: {k: r.get(k) for k in keys if k in r} for b, r in mine.items()}
     meta["beats_classical"] = verdict
     Path(weights_dir).mkdir(parents=True, exist_ok=True)
     with open(checkpoint, "rb") as src:
@@ -146,26 +150,45 @@ def evaluation_table(rows: list[dict[str, Any]], engines: list[str]) -> str:
     return "\n".join(lines)
 
 
-def model_card(engine: str, info: dict[str, Any], rows: list[dict[str, Any]], extra: str = "", eval_label: str | None = None) -> str:
+def model_card(
+    engine: str, info: dict[str, Any], rows: list[dict[str, Any]], extra: str = "", eval_label: str | None = None
+) -> str:
     meta, cfg = info.get("meta", {}), info.get("config", {})
     data = meta.get("data", {})
     wins = meta.get("beats_classical", {})
     won = [b for b, w in wins.items() if w]
     hours = float(meta.get("wall_time_s", 0)) / 3600
+    attention = (
+        "(constant-temperature ablation: temperature 10, DeepFill zero-score masking)"
+        if cfg.get("constant_temperature")
+        else "(learned, bounded per-pixel temperature; masked softmax)"
+    )
+    architecture = (
+        f"two-stage gated-conv generator, MTSA refine branch, Telea prior (`prior={cfg.get('prior')}`), "
+        f"width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}²"
+    )
+    training_data = (
+        f"{data.get('train_images', '?')} photos from `app/training/manifest.csv` (see docs/DATA.md), "
+        f"{data.get('holdout_excluded', '?')} held out whole"
+    )
+    steps_total = (
+        f"{meta.get('total_steps', '?')} ({meta.get('total_images_seen', '?')} images), "
+        f"counting warm restarts (`init_from`: {meta.get('init_from') or 'none'})"
+    )
     return f"""# Model card: `{engine}`
 
 {'Sketch-guided' if cfg.get('guided') else 'Unguided'} MTSA inpainting generator
-{'(constant-temperature ablation: temperature 10, DeepFill zero-score masking)' if cfg.get('constant_temperature') else '(learned, bounded per-pixel temperature; masked softmax)'}.
+{attention}.
 Files: `{engine}.pt` (state dict, loaded with `weights_only=True`), `{engine}.json` (config,
 SHA-256 `{info.get('sha256', '')[:16]}…`, provenance, evaluation).
 
 | | |
 |---|---|
-| architecture | two-stage gated-conv generator, MTSA refine branch, Telea prior (`prior={cfg.get('prior')}`), width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}² |
-| training data | {data.get('train_images', '?')} photos from `app/training/manifest.csv` (see docs/DATA.md), {data.get('holdout_excluded', '?')} held out whole |
+| architecture | {architecture} |
+| training data | {training_data} |
 | image size | {meta.get('image_size', '?')} px random crops at random scales, flips, free-form masks 10-60 % |
 | steps (this run) | {meta.get('steps', '?')} at batch {meta.get('batch', '?')} ({meta.get('images_seen', '?')} images) |
-| steps in total | {meta.get('total_steps', '?')} ({meta.get('total_images_seen', '?')} images), counting warm restarts (`init_from`: {meta.get('init_from') or 'none'}) |
+| steps in total | {steps_total} |
 | losses | {meta.get('losses', '?')} |
 | hardware | {meta.get('hardware', '?')} |
 | wall time (this run) | {hours:.2f} h |

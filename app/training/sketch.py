@@ -108,7 +108,7 @@ def trace_strokes(skeleton: np.ndarray, min_len: float) -> list[np.ndarray]:
     # top-level component there; hole boundaries (parent != -1) would double each loop
     contours, hierarchy = cv2.findContours(sk, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     strokes = []
-    for c, h in zip(contours, hierarchy[0] if hierarchy is not None else []):
+    for c, h in zip(contours, hierarchy[0] if hierarchy is not None else [], strict=True):
         if h[3] != -1:
             continue
         x, y = c[0, 0]
@@ -159,7 +159,7 @@ def make_sketch(
     widths = rng.integers(1, 4, size=len(strokes))
     thin = np.zeros((h, w), np.uint8)  # 1-px strokes: re-thinned after drawing
     eps = SIMPLIFY_EPS * max(s, 0.5)
-    for c, k, wd in zip(strokes, keep, widths):
+    for c, k, wd in zip(strokes, keep, widths, strict=True):
         if not k:
             continue
         pts = cv2.approxPolyDP(c, eps, True)

@@ -36,7 +36,7 @@ def _dark_palette(app: QApplication) -> None:
     app.setPalette(pal)
 
 
-def offer_restore(window) -> bool:  # noqa: ANN001 - MainWindow (imported lazily)
+def offer_restore(window) -> bool:
     """Offer back the autosaved work of a session that did not end cleanly."""
     state = window.autosave.store.read()
     if state is None or not dialogs.ask_restore(window, state):

@@ -11,8 +11,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent,
-                           QPen, QWheelEvent)
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.core.brush import Box, clip_box
@@ -144,7 +143,7 @@ class Canvas(QWidget):
         self.update()
         self.view_changed.emit()
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt signature
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.doc is not None and self._fitted:
             self.fit()
@@ -279,12 +278,12 @@ class Canvas(QWidget):
         elif event.button() == Qt.MouseButton.LeftButton and self.tools.dragging:
             self.tools.release(self._image_point(event))
 
-    def leaveEvent(self, event) -> None:  # noqa: ANN001
+    def leaveEvent(self, event) -> None:
         old = self._outline_rect()
         self._cursor = None
         self.update(old)
 
-    def enterEvent(self, event) -> None:  # noqa: ANN001
+    def enterEvent(self, event) -> None:
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     def wheelEvent(self, event: QWheelEvent) -> None:

@@ -7,9 +7,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QColorDialog, QComboBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
-                               QSpinBox, QStatusBar, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QSpinBox,
+    QStatusBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.names import DEVICE_CHOICES, ENGINE_NAMES
 from app.ui.tools import MAX_SIZE, MIN_SIZE
@@ -32,7 +48,7 @@ class SidePanel(QWidget):
     overlay_changed = Signal(QColor, float)  # mask colour, opacity
     engine_chosen = Signal(str, str)  # engine, device
 
-    def __init__(self, actions, engine: str, device: str, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, actions, engine: str, device: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(230)
         layout = QVBoxLayout(self)

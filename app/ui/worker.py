@@ -69,7 +69,7 @@ class InferenceWorker(QObject):
                 engine = load_engine(name, device)
                 self.progress.emit(f"Warming up {engine.name} on {engine.device}…")
                 engine.warmup()
-            except Exception as exc:  # noqa: BLE001 - a GPU failure of any kind falls back
+            except Exception as exc:
                 if device == "cpu":
                     raise
                 notice = f"{device} failed ({_one_line(exc)}); using the CPU"
