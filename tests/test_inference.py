@@ -12,7 +12,7 @@ from app.core.errors import TemperaError
 from app.inference import engines as engines_mod
 from app.inference.checkpoint import load_generator, save_checkpoint
 from app.inference.device import resolve_device
-from app.inference.engines import AutoEngine, NetworkEngine, bucket_of, installed_checkpoints, load_engine
+from app.inference.engines import AutoEngine, NetworkEngine, installed_checkpoints, load_engine
 from app.inference.predict import explain, predict
 from app.model import InpaintGenerator, ModelConfig
 
@@ -185,10 +185,6 @@ def test_auto_uses_network_only_where_its_evaluation_wins(tmp_path, generator):
     # the attention view explains with the engine that fills that hole
     assert auto.explain(rgb, small, None, (45, 45)) is None
     assert auto.explain(rgb, large, None, (40, 30))["attention"].shape == large.shape
-
-
-def test_bucket_of():
-    assert bucket_of(0.01) == "10-20" and bucket_of(0.25) == "20-30" and bucket_of(0.95) == "50-60"
 
 
 def test_cuda_out_of_memory_retries_on_cpu(generator, monkeypatch):

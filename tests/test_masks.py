@@ -3,11 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.core.names import BUCKETS, bucket_name
 from app.training.masks import (
-    BUCKETS,
-    _fit_exact,
-    bucket_name,
     evaluation_masks,
+    fit_exact,
     free_form_mask,
     hole_ratio,
     make_mask_generator,
@@ -61,12 +60,12 @@ def test_bad_ratio_raises():
 def test_fit_exact_grows_and_shrinks_to_the_count():
     m = np.zeros((20, 20), bool)
     m[5:10, 5:10] = True
-    assert np.count_nonzero(_fit_exact(m, 60)) == 60
-    assert np.count_nonzero(_fit_exact(m, 9)) == 9
-    assert np.count_nonzero(_fit_exact(np.zeros((8, 8), bool), 5)) == 5
+    assert np.count_nonzero(fit_exact(m, 60)) == 60
+    assert np.count_nonzero(fit_exact(m, 9)) == 9
+    assert np.count_nonzero(fit_exact(np.zeros((8, 8), bool), 5)) == 5
     # shrinking keeps the inside of the hole, growing keeps the original hole
-    assert _fit_exact(m, 9)[7, 7]
-    assert _fit_exact(m, 60)[m].all()
+    assert fit_exact(m, 9)[7, 7]
+    assert fit_exact(m, 60)[m].all()
 
 
 def test_evaluation_masks_buckets_respected_and_deterministic():

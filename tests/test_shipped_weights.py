@@ -44,7 +44,7 @@ def test_auto_follows_the_recorded_evaluation():
     mask = np.zeros((96, 128), bool)
     mask[20:60, 30:90] = True  # ~20 %: bucket 10-20 or 20-30
     auto.fill(rgb, mask)
-    from app.inference.engines import bucket_of
+    from app.core.names import bucket_of
 
     expected = "mtsa" if wins[bucket_of(float(mask.mean()))] else "telea"
     assert auto.last_choice == expected

@@ -8,7 +8,8 @@ import signal
 import sys
 from typing import TextIO
 
-from app.core.names import BATCH_FORMATS, DEVICE_CHOICES
+from app.commands.common import add_device_arg
+from app.core.names import BATCH_FORMATS
 from app.core.names import ENGINE_NAMES as ENGINE_CHOICES
 
 NAME = "batch"
@@ -54,8 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="JPEG/WebP quality 1-100 (default: 95)")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
                    help="fill engine (default: auto = the network where it beats Telea)")
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                   help="where networks run (default: auto = cuda > mps > cpu)")
+    add_device_arg(p, what="where networks run")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave images whose output already exists")
     p.set_defaults(func=run)

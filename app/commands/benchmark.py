@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.commands.common import add_device_arg
+
 EPILOG = """examples:
   python main.py benchmark                                  # 256,512,1024 on the best device
   python main.py benchmark --sizes 512 --device cpu --repeats 10
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--sizes", type=_sizes, default=[256, 512, 1024], help="square sizes, e.g. 256,512,1024")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
+    add_device_arg(p)
     p.add_argument("--engines", default="telea,ns,mtsa,mtsa-const,mtsa-guided", help="comma-separated engines")
     p.add_argument("--repeats", type=int, default=5, help="timed fills per engine and size (default 5)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.commands.common import add_device_arg
+
 NAME = "evaluate"
 DEFAULT_ENGINES = "mtsa,mtsa-const,telea,ns"
 
@@ -45,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--grid", metavar="PNG", help="write a grid of examples")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps for networks and metrics (default auto)")
+    add_device_arg(p, what="for networks and metrics")
     p.add_argument("--no-fid", action="store_true", help="skip FID/KID (the Inception pass is the slow part on CPU)")
     p.add_argument("--no-lpips", action="store_true", help="skip ST-LPIPS")
     p.set_defaults(func=run)

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands.common import add_device_arg
+
 NAME = "train"
 
 EPILOG = """examples:
@@ -48,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from checkpoints/last.pt")
     p.add_argument("--init-from", default=None, metavar="CHECKPOINT.pt",
                    help="start a new run from an exported engine checkpoint's weights (warm restart)")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_arg(p, default=None)  # None: not given (a --resume keeps the run's device)
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate for G and D (default 1e-4)")
     p.add_argument("--channels", type=int, default=None, help="generator base width (default: the model's)")
     p.add_argument("--adv-start", type=int, default=None, metavar="STEP",

@@ -20,13 +20,13 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
+from app.core.names import IMAGE_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
-    "SAVE_FORMATS",
     "LoadedImage",
     "load_image",
     "save_image",
@@ -36,16 +36,6 @@ __all__ = [
     "pixel_limit",
 ]
 
-# Extension -> Pillow format. Anything else is refused rather than guessed.
-SAVE_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".bmp": "BMP",
-}
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
@@ -160,9 +150,9 @@ def save_image(
     """
     path = Path(path)
     _check_array(rgb, alpha)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    fmt = IMAGE_FORMATS.get(path.suffix.lower())  # the format comes from the extension
     if fmt is None:
-        known = ", ".join(sorted({s for s in SAVE_FORMATS}))
+        known = ", ".join(sorted(IMAGE_FORMATS))
         raise TemperaError(f"cannot save {path.name}: unknown extension "
                            f"{path.suffix or '(none)'!r}; use one of {known}")
     for other in protect:

@@ -1,11 +1,65 @@
-"""Names the user types (engines, devices, batch formats), shared by the CLI, the UI and the engines.
+"""Names and contracts shared by the CLI, the UI, the engines, training and evaluation.
 
-Kept free of torch so that ``--help`` and the editor's menus do not wait for it.
+Each is defined here once and imported everywhere: engine names, device choices, batch
+formats, image file extensions and the hole-size buckets. Kept free of torch and numpy so
+that ``--help``, the settings validator and the editor's menus do not wait for them.
 """
 
 from __future__ import annotations
 
+from app.core.errors import TemperaError
+
 ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 BATCH_FORMATS = ("keep", "png", "jpg", "webp")  # "keep": the format of each input photo
+
+# ----------------------------------------------------------------------------- devices
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # the kinds; "cuda:N" picks one of several GPUs
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto = $TEMPERA_DEVICE, else CUDA, MPS, CPU)"
+
+
+def parse_device(text: str | None) -> str:
+    """The device a user typed, normalised (``"CUDA:1 "`` -> ``"cuda:1"``; empty -> ``"auto"``).
+
+    Accepts ``auto``, ``cpu``, ``cuda``, ``mps`` and an index on the last three
+    (``cuda:1``). Whether that device exists is decided later, by the inference layer.
+    """
+    choice = (text or "").strip().lower() or "auto"
+    kind, colon, index = choice.partition(":")
+    if kind not in DEVICE_CHOICES or (colon and (kind == "auto" or not index.isdigit())):
+        raise TemperaError(f"unknown device {text!r}; choose auto, cpu, cuda, cuda:N or mps")
+    return choice
+
+
+# ----------------------------------------------------------------------------- image files
+# Extension -> Pillow format name: the files the app opens, fills in batches, trains and
+# evaluates on, and saves. Anything else is refused rather than guessed.
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
+IMAGE_EXTENSIONS = tuple(IMAGE_FORMATS)
+
+# ----------------------------------------------------------------------------- hole sizes
+# The evaluation's hole-size buckets, as shares of the image. Evaluation records a verdict
+# per bucket and `auto` looks a hole up in the same buckets, so both read them from here.
+BUCKETS: tuple[tuple[float, float], ...] = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
+ALL_BUCKET = "all"  # the row over every bucket in evaluation tables and JSON
+
+
+def bucket_name(bucket: tuple[float, float]) -> str:
+    """``(0.1, 0.2)`` -> ``"10-20"`` (the label used in tables and JSON)."""
+    return f"{round(bucket[0] * 100)}-{round(bucket[1] * 100)}"
+
+
+def bucket_of(ratio: float) -> str:
+    """The bucket label a hole covering ``ratio`` of the image falls in, clamped at both ends."""
+    for bucket in BUCKETS:
+        if ratio < bucket[1]:
+            return bucket_name(bucket)
+    return bucket_name(BUCKETS[-1])

@@ -21,11 +21,10 @@ import numpy as np
 
 from app.core.errors import TemperaError
 from app.core.imageio import load_image, load_mask, load_sketch, save_image
-from app.core.names import BATCH_FORMATS
+from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 # Pairing by name: photo.jpg <- photo.png, photo_mask.png, photo-mask.png, or LaMa's
 # photo_mask001.png (in that order of preference). Sketches the same with "sketch".
 MASK_WORD = "mask"

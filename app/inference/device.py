@@ -7,7 +7,7 @@ import os
 import torch
 
 from app.core.errors import TemperaError
-from app.core.names import DEVICE_CHOICES
+from app.core.names import parse_device
 
 ENV_VAR = "TEMPERA_DEVICE"
 
@@ -23,12 +23,10 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     An explicit device that is not present is an error rather than a silent fallback: the
     user asked for it by name.
     """
-    choice = (name or "auto").strip().lower()
+    choice = parse_device(name)
     if choice == "auto":
-        choice = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+        choice = parse_device(os.environ.get(ENV_VAR))
     kind = choice.split(":", 1)[0]
-    if kind not in DEVICE_CHOICES:
-        raise TemperaError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     if kind == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

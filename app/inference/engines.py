@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from app.core.errors import TemperaError
-from app.core.names import ENGINE_NAMES, NETWORK_ENGINES
+from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, bucket_of
 from app.model import InpaintGenerator
 
 from .checkpoint import load_generator, read_info
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 CLASSICAL_ENGINES = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 CLASSICAL_RADIUS = 5
 WEIGHTS_ENV = "TEMPERA_WEIGHTS"
-BUCKET_EDGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def default_weights_dir() -> Path:
@@ -47,15 +46,6 @@ def installed_checkpoints(weights_dir: Path | None = None) -> dict[str, Path]:
         if path.is_file() and path.with_suffix(".json").is_file():
             found[name] = path
     return found
-
-
-def bucket_of(ratio: float) -> str:
-    """The evaluation bucket label ('10-20', ..., '50-60') a hole ratio falls in (clamped)."""
-    edges = BUCKET_EDGES
-    for lo, hi in zip(edges, edges[1:], strict=False):
-        if ratio < hi:
-            return f"{round(lo * 100)}-{round(hi * 100)}"
-    return f"{round(edges[-2] * 100)}-{round(edges[-1] * 100)}"
 
 
 class Engine:

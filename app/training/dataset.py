@@ -75,11 +75,10 @@ import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 from torch.utils.data import Dataset  # noqa: E402
 
+from app.core.names import IMAGE_EXTENSIONS  # noqa: E402
+from app.model.config import PRIORS  # noqa: E402
 from app.training.masks import MaskGenerator  # noqa: E402
 from app.training.sketch import make_sketch  # noqa: E402
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-PRIORS = ("telea", "ns", "none")
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -114,17 +113,20 @@ def load_capped(path: Path, short_side: int) -> np.ndarray:
 
 
 def classical_fill(rgb: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:
-    """OpenCV's diffusion fill of the hole: the prior the network refines (MODEL.md)."""
+    """The prior the network refines (one of the model's ``PRIORS``, docs/MODEL.md).
+
+    ``"telea"``: OpenCV's Telea fill, through the very function inference uses, so training
+    sees the prior the app will feed; ``"none"``: the hole zeroed.
+    """
+    if method == "telea":
+        from app.inference.predict import classical_prior
+
+        return classical_prior(rgb, mask, radius)
     if method == "none":
         out = rgb.copy()
         out[mask] = 0
         return out
-    if method == "telea":
-        # the very function inference uses, so training sees the prior the app will feed
-        from app.inference.predict import classical_prior
-
-        return classical_prior(rgb, mask, radius)
-    return cv2.inpaint(rgb, mask.astype(np.uint8), radius, cv2.INPAINT_NS)
+    raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {method!r}")
 
 
 def to_tensor_image(rgb: np.ndarray) -> torch.Tensor:

@@ -24,15 +24,14 @@ import numpy as np
 
 from app.core.errors import TemperaError
 from app.core.imageio import load_image
+from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
 from app.training import metrics
 from app.training.masks import evaluation_masks
 from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
 
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
-ALL = "all"
 METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "l1_hole", "fid", "kid", "edge_f1")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 class FillEngine(Protocol):
@@ -199,8 +198,8 @@ def evaluate(
         if lpips_fn is not None:
             lp = list(np.asarray(lpips_fn(np.stack(fills), [c.image for c in cases]), float))
         fake_feats = features_fn(np.stack(fills)) if features_fn else None
-        for bucket in buckets + [ALL]:
-            idx = [i for i, c in enumerate(cases) if bucket in (ALL, c.bucket)]
+        for bucket in buckets + [ALL_BUCKET]:
+            idx = [i for i, c in enumerate(cases) if bucket in (ALL_BUCKET, c.bucket)]
             row: dict[str, Any] = {
                 "engine": v.label,
                 "bucket": bucket,

@@ -16,16 +16,12 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from app.core.names import BUCKETS, bucket_name
+
 MaskGenerator = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
 
-BUCKETS: tuple[tuple[float, float], ...] = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 MAX_TRIES = 60  # shapes tried before the exact trim/extend fallback takes over
 OVERSHOOT = 0.05  # share of the image a final shape may add beyond the drawn target
-
-
-def bucket_name(bucket: tuple[float, float]) -> str:
-    """``(0.1, 0.2)`` -> ``"10-20"`` (the label used in tables and JSON)."""
-    return f"{round(bucket[0] * 100)}-{round(bucket[1] * 100)}"
 
 
 def hole_ratio(mask: np.ndarray) -> float:
@@ -74,7 +70,7 @@ def _box(rng: np.random.Generator, size_hw: tuple[int, int], scale: float = 1.0)
     return out
 
 
-def _fit_exact(mask: np.ndarray, n_target: int) -> np.ndarray:
+def fit_exact(mask: np.ndarray, n_target: int) -> np.ndarray:
     """Grow or shrink ``mask`` to exactly ``n_target`` hole pixels, keeping its shape.
 
     Shrinking keeps the pixels deepest inside the hole (largest distance to the
@@ -95,7 +91,7 @@ def _fit_exact(mask: np.ndarray, n_target: int) -> np.ndarray:
             h, w = mask.shape
             seed = np.zeros_like(mask)
             seed[h // 2, w // 2] = True
-            return _fit_exact(seed, n_target)
+            return fit_exact(seed, n_target)
         dist = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3).ravel()
         idx = np.flatnonzero(~flat)
         order = idx[np.argsort(dist[idx], kind="stable")]
@@ -138,7 +134,7 @@ def _compose(
         mask = cand
     n = int(np.count_nonzero(mask))
     if n < n_lo or n > n_hi:
-        mask = _fit_exact(mask, int(np.clip(round(target * total), n_lo, n_hi)))
+        mask = fit_exact(mask, int(np.clip(round(target * total), n_lo, n_hi)))
     return mask
 
 

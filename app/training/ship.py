@@ -17,10 +17,10 @@ from typing import Any
 
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
+from app.core.names import ALL_BUCKET
 from app.inference.checkpoint import read_info, sha256_of, sidecar
 
 CLASSICAL = "telea"
-ALL_BUCKET = "all"
 
 
 @dataclass

@@ -4,16 +4,32 @@ QMessageBox / QFileDialog call inside it) without driving modal windows."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QMessageBox, QSpinBox, QWidget
 
 from app.core.autosave import AutosaveState
+from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
-SAVE_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)"
-PNG_FILTER = "PNG (*.png);;Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
-LOSSY = {".jpg", ".jpeg", ".webp"}
+
+def _patterns(extensions: Iterable[str]) -> str:
+    return " ".join(f"*{ext}" for ext in extensions)
+
+
+def _save_filter() -> str:
+    """One entry per format, e.g. ``PNG (*.png);;JPEG (*.jpg *.jpeg);;...``."""
+    by_format: dict[str, list[str]] = {}
+    for ext, fmt in IMAGE_FORMATS.items():
+        by_format.setdefault(fmt, []).append(ext)
+    label = {"WEBP": "WebP"}
+    return ";;".join(f"{label.get(fmt, fmt)} ({_patterns(exts)})" for fmt, exts in by_format.items())
+
+
+IMAGE_FILTER = f"Images ({_patterns(IMAGE_EXTENSIONS)});;All files (*)"
+SAVE_FILTER = _save_filter()
+PNG_FILTER = f"PNG (*.png);;Images ({_patterns(IMAGE_EXTENSIONS)})"
+LOSSY = {ext for ext, fmt in IMAGE_FORMATS.items() if fmt in ("JPEG", "WEBP")}  # the quality dialog asks for these
 Button = QMessageBox.StandardButton
 
 

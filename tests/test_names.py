@@ -1,0 +1,91 @@
+"""Contracts defined once in app/core/names.py, and every caller reading them from there."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import build_parser
+from app.core.errors import TemperaError
+from app.core.names import (
+    ALL_BUCKET,
+    BUCKETS,
+    IMAGE_EXTENSIONS,
+    IMAGE_FORMATS,
+    bucket_name,
+    bucket_of,
+    parse_device,
+)
+
+
+def test_bucket_of_uses_the_evaluation_buckets_and_clamps():
+    assert [bucket_name(b) for b in BUCKETS] == ["10-20", "20-30", "30-40", "40-50", "50-60"]
+    assert bucket_of(0.01) == "10-20" and bucket_of(0.25) == "20-30" and bucket_of(0.95) == "50-60"
+    for lo, hi in BUCKETS:  # every ratio inside a bucket maps to that bucket's own label
+        assert bucket_of(lo) == bucket_of((lo + hi) / 2) == bucket_name((lo, hi))
+    assert ALL_BUCKET not in {bucket_name(b) for b in BUCKETS}
+
+
+def test_evaluation_masks_and_auto_agree_on_the_buckets():
+    # auto looks a hole up with bucket_of; evaluation records its verdicts under the labels
+    # of evaluation_masks: a mask drawn for a bucket must be looked up in that bucket
+    from app.training.masks import evaluation_masks, hole_ratio
+
+    for label, masks in evaluation_masks((64, 64), per_bucket=2).items():
+        assert all(bucket_of(hole_ratio(m)) == label for m in masks)
+
+
+@pytest.mark.parametrize("text,expected", [
+    (None, "auto"), ("", "auto"), (" CPU ", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda:1"), ("mps", "mps"),
+])
+def test_parse_device_accepts_the_documented_spellings(text, expected):
+    assert parse_device(text) == expected
+
+
+@pytest.mark.parametrize("text", ["gpu", "cuda:", "cuda:x", "auto:0", "tpu:1"])
+def test_parse_device_refuses_others_in_one_line(text):
+    with pytest.raises(TemperaError, match="unknown device") as exc:
+        parse_device(text)
+    assert "\n" not in str(exc.value)
+
+
+COMMANDS_WITH_DEVICE = {
+    "inpaint": ["inpaint", "photo.jpg", "--mask", "m.png"],
+    "batch": ["batch", "--images", "a", "--masks", "b", "--out", "c"],
+    "benchmark": ["benchmark"],
+    "evaluate": ["evaluate", "--data", "d"],
+    "train": ["train", "--data", "d", "--out", "o"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_WITH_DEVICE))
+def test_every_command_parses_device_the_same_way(command, capsys):
+    parser = build_parser()
+    argv = COMMANDS_WITH_DEVICE[command]
+    assert parser.parse_args([*argv, "--device", "CUDA:1"]).device == "cuda:1"
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args([*argv, "--device", "gpu"])
+    assert exc.value.code == 2
+    assert "unknown device 'gpu'" in capsys.readouterr().err
+
+
+def test_no_other_device_option(capsys):
+    # every command that takes --device is covered above, so each goes through the one parser
+    from app.cli import COMMAND_NAMES
+
+    with_device = set()
+    for name in COMMAND_NAMES:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([name, "--help"])
+        if "--device" in capsys.readouterr().out:
+            with_device.add(name)
+    assert with_device == set(COMMANDS_WITH_DEVICE)
+
+
+def test_one_list_of_image_extensions():
+    from app.core import imageio
+    from app.inference import batch
+    from app.training import dataset, evaluate
+
+    assert IMAGE_EXTENSIONS == tuple(IMAGE_FORMATS) and all(e == e.lower() for e in IMAGE_EXTENSIONS)
+    for module in (batch, dataset, evaluate, imageio):
+        assert getattr(module, "IMAGE_EXTENSIONS", IMAGE_EXTENSIONS) is IMAGE_EXTENSIONS
