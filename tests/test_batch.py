@@ -14,6 +14,7 @@ from PIL import Image
 
 from app.commands import batch as batch_cmd
 from app.core.errors import TemperaError
+from app.core.fill_result import FillResult
 from app.inference import engines
 from app.inference.batch import run_batch
 
@@ -27,7 +28,7 @@ class FakeEngine:
 
     name = "fake"
     device = "CPU"
-    notice = None
+    startup_notice = None
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
@@ -37,7 +38,7 @@ class FakeEngine:
                            "sketch": None if sketch is None else sketch.copy()})
         out = rgb.copy()
         out[mask] = RED
-        return out
+        return FillResult(out, self.name)
 
 
 def _photo(seed: int, size: tuple[int, int] = (W, H)) -> np.ndarray:
@@ -225,12 +226,12 @@ def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]
             out = super().fill(rgb, mask, sketch)
             if len(self.calls) == 1:
                 raise RuntimeError("CUDA error:\nsomething odd")
-            return out[:-1]  # wrong shape
+            return FillResult(out.image[:-1], self.name)  # wrong shape
 
     report = run_batch(job["images"], job["masks"], job["out"], engine=Flaky())
     reasons = dict(report.failed)
     assert reasons["a.png"] == "unexpected RuntimeError: CUDA error: something odd"
-    assert "returned uint8 (23, 32, 3)" in reasons["c.png"]
+    assert "returned (23, 32, 3)" in reasons["c.png"]
     assert not job["out"].exists() or list(job["out"].iterdir()) == []
 
 

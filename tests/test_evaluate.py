@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from app.core.fill_result import FillResult
 from app.training import metrics
 
 
@@ -145,7 +146,7 @@ class FakeEngine:
             out[(sketch > 0) & mask] = 0
         if self.junk_outside:
             out[~mask] = 0  # the evaluation must only count the hole
-        return out
+        return FillResult(out, self.name)
 
 
 def _images(tmp_path, n=3, size=(80, 60)):
@@ -193,7 +194,7 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     images = ev.load_eval_images(_images(tmp_path), crop=32)
     cases = ev.build_cases(images, per_bucket=1)
     perfect = type("Perfect", (), {"name": "oracle", "guided": False})()
-    perfect.fill = lambda rgb, mask, sketch=None: rgb
+    perfect.fill = lambda rgb, mask, sketch=None: FillResult(rgb, "perfect")
     fake = FakeEngine(junk_outside=True)
     feats = lambda stack: stack.reshape(len(stack), -1)[:, :16].astype(float)  # noqa: E731
     lp = lambda fills, idx: np.array([np.abs(f.astype(float) - images[i].rgb).mean() for f, i in zip(fills, idx, strict=True)])  # noqa: E731
@@ -210,7 +211,7 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     assert rows[("fake", "10-20")]["l1"] < 0.2 * rows[("fake", "10-20")]["l1_hole"] + 1e-9
     out = ev.write_json(tmp_path / "r.json", res.rows)
     data = json.loads(out.read_text())
-    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "l1_hole", "fid", "kid"}
+    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid"}
     assert data[0]["psnr"] is None  # inf is not JSON: written as null
     table = ev.markdown_table(res.rows)
     assert table.count("\n") == 1 + len(res.rows) and "| oracle | all |" in table

@@ -10,9 +10,10 @@ import torch
 
 from app.core.errors import TemperaError
 from app.inference import engines as engines_mod
+from app.inference.auto import AutoEngine
 from app.inference.checkpoint import load_generator, save_checkpoint
 from app.inference.device import resolve_device
-from app.inference.engines import AutoEngine, NetworkEngine, installed_checkpoints, load_engine
+from app.inference.engines import NetworkEngine, installed_checkpoints, load_engine
 from app.inference.predict import explain, predict
 from app.model import InpaintGenerator, ModelConfig
 
@@ -152,8 +153,8 @@ def test_missing_sidecar(tmp_path, generator):
 def test_engines_by_name(tmp_path, generator):
     rgb, mask = _photo(64, 80)
     for name in ("telea", "ns"):
-        out = load_engine(name).fill(rgb, mask)
-        assert np.array_equal(out[~mask], rgb[~mask])
+        result = load_engine(name).fill(rgb, mask)
+        assert result.engine == name and np.array_equal(result.image[~mask], rgb[~mask])
     with pytest.raises(TemperaError, match="not installed"):
         load_engine("mtsa", "cpu", tmp_path)
     with pytest.raises(TemperaError, match="unknown engine"):
@@ -162,29 +163,49 @@ def test_engines_by_name(tmp_path, generator):
     assert set(installed_checkpoints(tmp_path)) == {"mtsa"}
     engine = load_engine("mtsa", "cpu", tmp_path)
     assert engine.device == "CPU"
-    assert engine.fill(rgb, mask).shape == rgb.shape
+    assert engine.fill(rgb, mask).image.shape == rgb.shape
     with pytest.raises(TemperaError, match="mask is 80 x 10"):
         engine.fill(rgb, np.zeros((10, 80), bool))
 
 
-def test_auto_uses_network_only_where_its_evaluation_wins(tmp_path, generator):
+def test_auto_without_checkpoints_says_so_and_uses_what_is_there(tmp_path):
     rgb, _ = _photo(100, 100)
     auto = load_engine("auto", "cpu", tmp_path)
-    assert isinstance(auto, AutoEngine) and "no MTSA checkpoint" in auto.notice
+    assert isinstance(auto, AutoEngine) and "no MTSA checkpoint" in auto.startup_notice
+    assert "no recorded routes" in auto.startup_notice
+    large = np.zeros((100, 100), bool)
+    large[10:60, 10:80] = True  # 35 % -> bucket 30-40
+    result = auto.fill(rgb, large)
+    assert result.engine == "patchmatch"  # the default order's first available engine
+    assert np.array_equal(result.image[~large], rgb[~large])
+
+
+def test_auto_follows_the_recorded_routes(tmp_path, generator):
+    import json
+
+    rgb, _ = _photo(100, 100)
     small = np.zeros((100, 100), bool)
     small[40:52, 40:52] = True  # 1.4 % -> bucket 10-20 (clamped)
     large = np.zeros((100, 100), bool)
     large[10:60, 10:80] = True  # 35 % -> bucket 30-40
-    meta = {"beats_classical": {"10-20": False, "20-30": False, "30-40": True, "40-50": True, "50-60": True}}
-    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config, meta)
+    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    routes = {}
+    for texture in ("smooth", "textured"):
+        routes[f"10-20/{texture}/plain"] = ["ns", "mtsa"]
+        routes[f"30-40/{texture}/plain"] = ["mtsa", "telea"]
+    (tmp_path / "auto.json").write_text(json.dumps({"routes": routes}))
     auto = load_engine("auto", "cpu", tmp_path)
-    auto.fill(rgb, small)
-    assert auto.last_choice == "telea" and "1 % hole" in auto.notice and "10-20 % bucket" in auto.notice
-    auto.fill(rgb, large)
-    assert auto.last_choice == "mtsa" and auto.notice is None
+    assert auto.startup_notice is None or "routes" not in auto.startup_notice
+    first, second = auto.fill(rgb, small), auto.fill(rgb, large)
+    assert first.engine == "ns" and second.engine == "mtsa"
+    assert not hasattr(auto, "last_choice")  # nothing to fish out of the engine
     # the attention view explains with the engine that fills that hole
     assert auto.explain(rgb, small, None, (45, 45)) is None
     assert auto.explain(rgb, large, None, (40, 30))["attention"].shape == large.shape
+    # strokes in the hole: only sketch-following engines; none installed -> the texture engine
+    sketch = np.zeros((100, 100), np.uint8)
+    sketch[30, 10:80] = 255
+    assert auto.fill(rgb, large, sketch).engine == "mtsa-texture"
 
 
 def test_cuda_out_of_memory_retries_on_cpu(generator, monkeypatch):
@@ -201,9 +222,10 @@ def test_cuda_out_of_memory_retries_on_cpu(generator, monkeypatch):
 
     monkeypatch.setattr(engines_mod, "predict", fake_predict)
     monkeypatch.setattr(engines_mod.torch.cuda, "is_available", lambda: False)
-    out = engine.fill(rgb, mask)
-    assert calls == ["cuda", "cpu"] and out.shape == rgb.shape
-    assert "out of memory" in engine.notice and engine.device == "CPU"
+    result = engine.fill(rgb, mask)
+    assert calls == ["cuda", "cpu"] and result.image.shape == rgb.shape
+    assert "out of memory" in result.notice and engine.device == "CPU" and result.device == "CPU"
+    assert engine.fill(rgb, mask).notice is None and calls[-1] == "cpu"  # stays on the CPU, said once
 
 
 def test_device_resolution(monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +35,20 @@ def test_shipped_checkpoint_loads_with_card_and_evidence(name):
     assert generator.config.constant_temperature == (name == "mtsa-const")
 
 
-@pytest.mark.skipif("mtsa" not in SHIPPED, reason="no mtsa checkpoint shipped")
-def test_auto_follows_the_recorded_evaluation():
+@pytest.mark.skipif(not (WEIGHTS / "auto.json").is_file(), reason="no auto routes shipped")
+def test_auto_follows_the_recorded_routes():
+    from app.inference.auto import read_routes
+    from app.inference.situation import situation
+
     auto = load_engine("auto", "cpu")
-    wins = json.loads((WEIGHTS / "mtsa.json").read_text())["meta"]["beats_classical"]
+    routes = read_routes()
+    assert auto.startup_notice is None or "routes" not in auto.startup_notice
     rgb = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
     mask = np.zeros((96, 128), bool)
     mask[20:60, 30:90] = True  # ~20 %: bucket 10-20 or 20-30
-    auto.fill(rgb, mask)
-    from app.core.names import bucket_of
-
-    expected = "mtsa" if wins[bucket_of(float(mask.mean()))] else "telea"
-    assert auto.last_choice == expected
+    where = situation(rgb, mask)
+    expected = next(n for n in routes[where.key] if n in auto.available)
+    assert auto.fill(rgb, mask).engine == expected
 
 
 @pytest.mark.skipif("mtsa-guided" not in SHIPPED, reason="no guided checkpoint shipped")
@@ -59,8 +60,8 @@ def test_the_sketch_changes_the_guided_fill():
     mask[32:96, 32:96] = True
     sketch = np.zeros((128, 128), np.uint8)
     sketch[63:65, 32:96] = 255  # one horizontal stroke through the hole
-    with_sketch = engine.fill(rgb, mask, sketch).astype(int)
-    without = engine.fill(rgb, mask, None).astype(int)
+    with_sketch = engine.fill(rgb, mask, sketch).image.astype(int)
+    without = engine.fill(rgb, mask, None).image.astype(int)
     change = np.abs(with_sketch - without).mean(-1)
     near, far = change[60:68, 40:88].mean(), change[36:50, 40:88].mean()
     # the fill changes along the stroke, and ten times less 14-27 px away from it (the

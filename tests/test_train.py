@@ -83,7 +83,7 @@ def test_tiny_run_writes_a_checkpoint_the_app_loads(photos: Path, tmp_path: Path
     rgb = np.asarray(Image.open(photos / "photo0.png"))[:80, :100].copy()
     mask = np.zeros(rgb.shape[:2], bool)
     mask[20:50, 30:70] = True
-    out = engine.fill(rgb, mask)
+    out = engine.fill(rgb, mask).image
     assert out.shape == rgb.shape and out.dtype == np.uint8
     assert np.array_equal(out[~mask], rgb[~mask])
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core import brush
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
+from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.settings import load_settings
 from app.ui import dialogs
@@ -63,18 +64,20 @@ def paint_hole(w: MainWindow, box=(20, 10, 30, 20)) -> None:
 class SlowEngine:
     """Stands in for a slow network: records calls, takes ``delay`` seconds per fill."""
 
-    name, device, guided, notice = "slow", "CPU", False, None
+    name, device, guided, startup_notice, randomized = "slow", "CPU", False, None, False
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.calls: list[int] = []
 
-    def fill(self, rgb, mask, sketch=None):
+    used = "slow"  # the engine a fill result names (auto names its choice)
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
         self.calls.append(int(mask.sum()))
         time.sleep(self.delay)
         out = rgb.copy()
         out[mask] = 7
-        return out
+        return FillResult(out, self.used, seed=seed)
 
 
 def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
@@ -357,7 +360,7 @@ def test_autosave_is_written_after_a_stroke_and_cleared_by_save(window: MainWind
 def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     engine = SlowEngine(0.0)
-    engine.last_choice = "mtsa-guided"  # what AutoEngine records per fill
+    engine.used = "mtsa-guided"  # what AutoEngine's results name
     window.inference.worker.engine = engine
     paint_hole(window)
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):

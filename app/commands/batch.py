@@ -129,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
     except TemperaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    notice = getattr(engine, "notice", None)
-    print(f"engine: {engine.name} on {getattr(engine, 'device', 'CPU')}"
+    notice = engine.startup_notice
+    print(f"engine: {engine.name} on {engine.device}"
           + (f" ({notice})" if notice else ""), file=sys.stderr)
 
     bar = ProgressBar(sys.stderr)

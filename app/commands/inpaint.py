@@ -16,10 +16,15 @@ EPILOG = """examples:
   python main.py inpaint photo.jpg --mask hole.png -o clean.png --engine telea
   python main.py inpaint photo.jpg --mask hole.png --sketch lines.png --engine mtsa-guided
   python main.py inpaint cutout.png --mask-from-alpha -o filled.png --device cpu
+  python main.py inpaint photo.jpg --mask hole.png --variations 3   # photo-inpainted-v1.jpg ... -v3.jpg
+  python main.py inpaint photo.jpg --mask hole.png --engine patchmatch --seed 7
 
 Masks: white (non-zero, or opaque in a transparent PNG) = the area to fill; the mask must
 have the image's size. Sketch: white strokes on black, same size; strokes only count
-inside the hole. The input is never overwritten unless you name it with -o yourself."""
+inside the hole. The input is never overwritten unless you name it with -o yourself.
+--seed picks the variation of the engines that search (patchmatch, mtsa-texture, and auto
+when it chooses them); --variations K writes K files, OUT-v1 ... OUT-vK, with seeds
+N ... N+K-1. The networks alone are deterministic: every variation is the same."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -39,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
     p.add_argument("--quality", type=int, default=95, metavar="N", help="JPEG/WebP quality 1-100 (default: 95)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="variation seed (default: 0)")
+    p.add_argument("--variations", type=int, default=1, metavar="K",
+                   help="write K variations, OUT-v1 ... OUT-vK, seeds N ... N+K-1 (default: 1)")
     p.set_defaults(func=run)
     return p
 
@@ -47,20 +55,35 @@ def default_output(image: Path) -> Path:
     return image.with_name(f"{image.stem}-inpainted{image.suffix}")
 
 
+def variation_paths(out: Path, count: int) -> list[Path]:
+    """``out`` itself for one fill, else ``OUT-v1.EXT`` ... ``OUT-vK.EXT`` beside it."""
+    if count == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-v{i}{out.suffix}") for i in range(1, count + 1)]
+
+
+def _progress(done: int, total: int) -> None:
+    if total > 1:
+        print(f"  filled region {done}/{total}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import load_image, load_mask, load_sketch, mask_from_alpha, save_image
 
     if not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
+    if not 1 <= args.variations <= 100:
+        raise TemperaError(f"--variations must be 1-100, got {args.variations}")
     image_path = Path(args.image)
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
     out_path = Path(args.output) if args.output else default_output(image_path)
-    protect = [p for p in (args.mask, args.sketch) if p]
+    out_paths = variation_paths(out_path, args.variations)
+    inputs = [Path(p) for p in (args.mask, args.sketch) if p]
     if not args.output:
-        protect.append(image_path)  # only an explicit -o may name the input
+        inputs.append(image_path)  # only an explicit -o may name the input
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
     if not mask.any():
@@ -69,24 +92,22 @@ def run(args: argparse.Namespace) -> int:
     from app.inference.engines import load_engine
 
     engine = load_engine(args.engine, args.device, hd=args.hd)
-    start = time.perf_counter()
-    filled = engine.fill(img.rgb, mask, sketch)
-    seconds = time.perf_counter() - start
-    if engine.notice:
-        print(engine.notice, file=sys.stderr)
-
+    if engine.startup_notice:
+        print(engine.startup_notice, file=sys.stderr)
+    if args.variations > 1 and not engine.randomized:
+        print(f"note: {engine.name} is deterministic; the {args.variations} variations will be identical",
+              file=sys.stderr)
     alpha = img.alpha
     if alpha is not None and args.mask_from_alpha:
         alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
-    saved = save_image(
-        out_path,
-        filled,
-        alpha=alpha,
-        icc_profile=img.icc_profile,
-        exif=img.exif,
-        quality=args.quality,
-        protect=protect,
-    )
-    used = getattr(engine, "last_choice", engine.name)
-    print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {used} on {engine.device} in {seconds:.2f} s -> {saved}")
+    for n, path in enumerate(out_paths):
+        start = time.perf_counter()
+        result = engine.fill(img.rgb, mask, sketch, seed=args.seed + n, progress=_progress)
+        seconds = time.perf_counter() - start
+        if result.notice:
+            print(result.notice, file=sys.stderr)
+        saved = save_image(path, result.image, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
+                           quality=args.quality, protect=inputs)
+        print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {result.engine} on {result.device} "
+              f"(seed {result.seed}) in {seconds:.2f} s -> {saved}")
     return 0

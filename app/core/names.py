@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from app.core.errors import TemperaError
 
-ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "telea", "ns")
+ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "patchmatch", "telea", "ns")
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
+TEXTURE_ENGINE = "mtsa-texture"  # the networks + the texture stage (PatchMatch at full resolution)
 BATCH_FORMATS = ("keep", "png", "jpg", "webp")  # "keep": the format of each input photo
 
 # ----------------------------------------------------------------------------- devices

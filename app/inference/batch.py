@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.errors import TemperaError
+from app.core.fill_result import FillResult
 from app.core.imageio import load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
@@ -41,7 +42,7 @@ class FillEngine(Protocol):
     name: str
 
     def fill(self, rgb: np.ndarray, mask: np.ndarray,
-             sketch: np.ndarray | None = None) -> np.ndarray: ...
+             sketch: np.ndarray | None = None) -> FillResult: ...
 
 
 @dataclass
@@ -285,12 +286,9 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing
         mask = load_mask(item.mask, img.size)
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
-    result = engine.fill(img.rgb, mask, sketch)
-    if (not isinstance(result, np.ndarray) or result.dtype != np.uint8
-            or result.shape != img.rgb.shape):
-        raise TemperaError(f"the {getattr(engine, 'name', 'engine')} engine returned "
-                           f"{getattr(result, 'dtype', type(result).__name__)} "
-                           f"{getattr(result, 'shape', '')} for {item.image.name}")
+    result = engine.fill(img.rgb, mask, sketch).image
+    if result.shape != img.rgb.shape:
+        raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, lossless=False, protect=protect)

@@ -1,8 +1,10 @@
 """Speed and memory of each engine at each size, measured side by side in one run.
 
 The network engines use the installed checkpoints when there are any and random weights
-otherwise (speed does not depend on the weights). The constant-temperature ablation and
-OpenCV's fills run beside them on the same inputs.
+otherwise (speed does not depend on the weights). The constant-temperature ablation,
+PatchMatch and OpenCV's fills run beside them on the same inputs. Besides the square
+sizes (a 25 % hole), ``large=True`` adds two 24 MP photos: one with a 200 x 150 hole and
+one with a 5 % hole, the cases a photographer's camera files make.
 """
 
 from __future__ import annotations
@@ -16,20 +18,30 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.core.errors import TemperaError
 from app.model import InpaintGenerator, ModelConfig
 
 from .device import describe
-from .engines import ClassicalEngine, Engine, NetworkEngine, installed_checkpoints
+from .engines import Engine, NetworkEngine, installed_checkpoints, load_engine
 from .memory import PeakSampler
 from .predict import predict
 
-BENCH_ENGINES = ("telea", "ns", "mtsa", "mtsa-const", "mtsa-guided")
+BENCH_ENGINES = ("telea", "ns", "patchmatch", "mtsa", "mtsa-const", "mtsa-guided", "mtsa-texture", "auto")
+LARGE_WH = (6000, 4000)  # 24 MP
+
+
+@dataclass
+class BenchCase:
+    label: str
+    rgb: np.ndarray
+    mask: np.ndarray
+    sketch: np.ndarray | None
 
 
 @dataclass
 class BenchRow:
     engine: str
-    size: int
+    size: str  # the case: "512" (25 % hole) or "24MP 200x150" / "24MP 5%"
     device: str
     weights: str  # "trained", "random" or "-" for classical
     median_ms: float
@@ -51,6 +63,24 @@ def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.n
     sketch = np.zeros((size, size), np.uint8)
     sketch[size // 2, q : q + size // 2] = 255
     return rgb, mask, sketch
+
+
+def large_cases(seed: int = 0) -> list[BenchCase]:
+    """24 MP photos: a 200 x 150 hole, and a 5 % hole (a 1095 x 1095 square)."""
+    w, h = LARGE_WH
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (h // 50, w // 50, 3), dtype=np.uint8)
+    import cv2
+
+    rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    rgb = np.clip(rgb.astype(np.int16) + rng.integers(-12, 13, rgb.shape, dtype=np.int16), 0, 255).astype(np.uint8)
+    out = []
+    for label, (bw, bh) in (("24MP 200x150", (200, 150)), ("24MP 5%", (1095, 1095))):
+        mask = np.zeros((h, w), bool)
+        y0, x0 = (h - bh) // 2, (w - bw) // 2
+        mask[y0 : y0 + bh, x0 : x0 + bw] = True
+        out.append(BenchCase(label, rgb, mask, None))
+    return out
 
 
 def _network(name: str, device: torch.device, weights_dir: Path | None) -> tuple[Engine, str]:
@@ -79,51 +109,71 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def _engine(name: str, device: torch.device, weights_dir: Path | None) -> tuple[Engine, str, torch.device]:
+    if name in ("telea", "ns", "patchmatch"):
+        return load_engine(name, "cpu"), "-", torch.device("cpu")
+    if name in ("mtsa-texture", "auto"):
+        weights = "trained" if "mtsa" in installed_checkpoints(weights_dir) else "-"
+        return load_engine(name, device, weights_dir), weights, device
+    engine, weights = _network(name, device, weights_dir)
+    return engine, weights, device
+
+
 def run_benchmark(
     sizes: list[int],
     device: torch.device,
     *,
     engines: tuple[str, ...] = BENCH_ENGINES,
     repeats: int = 5,
+    large: bool = False,
     weights_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:
+    """One row per engine and case; an engine that cannot be had here (PatchMatch's
+    library missing, no checkpoint for the texture engine) is reported and skipped."""
+    cases = [BenchCase(str(size), *bench_inputs(size)) for size in sizes]
+    if large:
+        cases += large_cases()
     rows = []
     for name in engines:
-        if name in ("telea", "ns"):
-            engine, weights, dev = ClassicalEngine(name), "-", torch.device("cpu")
-        else:
-            engine, weights = _network(name, device, weights_dir)
-            dev = device
-        for size in sizes:
-            rgb, mask, sketch = bench_inputs(size)
+        try:
+            engine, weights, dev = _engine(name, device, weights_dir)
+        except TemperaError as exc:
             if progress:
-                progress(f"{name} @ {size}")
+                progress(f"{name}: skipped ({exc})")
+            continue
+        for case in cases:
+            rgb, mask, sketch = case.rgb, case.mask, case.sketch
+            if progress:
+                progress(f"{name} @ {case.label}")
             if dev.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(dev)
                 base = torch.cuda.memory_allocated(dev)
             times = []
             # the sampler spans the warm-up too: that is when the buffers get allocated
+            big = rgb.size > 4_000_000
             with PeakSampler() as mem:
-                engine.fill(rgb, mask, sketch)  # warm-up: allocator, kernels, caches
+                if not big:
+                    engine.fill(rgb, mask, sketch)  # warm-up: allocator, kernels, caches
                 _sync(dev)
-                for _ in range(repeats):
+                for _ in range(1 if big else repeats):
                     start = time.perf_counter()
-                    engine.fill(rgb, mask, sketch)
+                    result = engine.fill(rgb, mask, sketch)
                     _sync(dev)
                     times.append((time.perf_counter() - start) * 1000)
             peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20 if dev.type == "cuda" else mem.delta_mb
+            used = name if result.engine == name else f"{name} ({result.engine})"
             rows.append(
                 BenchRow(
-                    engine=name,
-                    size=size,
+                    engine=used,
+                    size=case.label,
                     device=describe(dev),
                     weights=weights,
                     median_ms=statistics.median(times),
                     min_ms=min(times),
                     peak_mb=max(0.0, peak),
-                    gmacs=_gmacs(engine, rgb, mask, sketch),
-                    repeats=repeats,
+                    gmacs=None if big else _gmacs(engine, rgb, mask, sketch),
+                    repeats=len(times),
                 )
             )
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import torch
@@ -10,6 +11,7 @@ from app.core.errors import TemperaError
 from app.core.names import parse_device
 
 ENV_VAR = "TEMPERA_DEVICE"
+log = logging.getLogger(__name__)
 
 
 def _mps_available() -> bool:
@@ -56,3 +58,23 @@ def is_out_of_memory(error: BaseException) -> bool:
     if oom is not None and isinstance(error, oom):
         return True
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def on_cpu_after_oom(run, device: torch.device, move_to_cpu) -> tuple[object, str | None]:
+    """The one device-fallback rule: ``run(device)``; if a GPU runs out of memory, call
+    ``move_to_cpu()`` (which returns the CPU device) and run again there, for good.
+
+    Returns ``(result, notice)``; the notice says that the fill moved to the CPU, or is
+    None. Any other error, and any error on the CPU, propagates unchanged.
+    """
+    try:
+        return run(device), None
+    except Exception as exc:
+        if device.type == "cpu" or not is_out_of_memory(exc):
+            raise
+        notice = f"{describe(device)} ran out of memory; continuing on the CPU"
+        log.warning("%s (%s)", notice, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        cpu = move_to_cpu()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return run(cpu), notice

@@ -1,13 +1,15 @@
-"""Fill engines by name: the MTSA checkpoints and OpenCV's classical fills.
+"""Fill engines by name: the MTSA checkpoints, PatchMatch, OpenCV's classical fills, the
+texture engine (``texture_engine.py``) and ``auto`` (``auto.py``).
 
 No engine downloads anything: networks come from checkpoints in ``model_weights/`` (or
-``$TEMPERA_WEIGHTS``), and ``auto`` falls back to the classical fill, saying why.
+``$TEMPERA_WEIGHTS``); PatchMatch comes from the installed ``pypatchmatch`` wheel.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,17 @@ import numpy as np
 import torch
 
 from app.core.errors import TemperaError
-from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, bucket_of
+from app.core.fill_result import FillResult
+from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, TEXTURE_ENGINE
 from app.model import InpaintGenerator
 
-from .checkpoint import load_generator, read_info
-from .device import describe, is_out_of_memory, resolve_device
+from . import patchmatch
+from .checkpoint import load_generator
+from .device import describe, on_cpu_after_oom, resolve_device
 from .predict import explain, predict
 
 log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (hole regions done, regions in all)
 
 CLASSICAL_ENGINES = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 CLASSICAL_RADIUS = 5
@@ -49,17 +54,36 @@ def installed_checkpoints(weights_dir: Path | None = None) -> dict[str, Path]:
 
 
 class Engine:
-    """Common face of every engine: ``fill`` returns the composited uint8 image."""
+    """Common face of every engine: ``fill`` returns a :class:`FillResult`.
+
+    ``fill(rgb, mask, sketch=None, *, protect=None, seed=0, progress=None)``: ``mask`` and
+    ``protect`` are bool (True = fill here / never copy from here), ``sketch`` uint8 (white
+    strokes), ``seed`` picks the variation where the engine has randomness (PatchMatch's
+    search), ``progress(done, total)`` is called as hole regions finish. Pixels outside the
+    hole are the input's exactly. ``startup_notice`` is what loading the engine has to say
+    (fixed after loading); everything about one fill is in its result.
+    """
 
     name: str = ""
     guided: bool = False
-    notice: str | None = None
+    startup_notice: str | None = None
+    randomized: bool = False  # whether different seeds give different fills
 
     @property
     def device(self) -> str:
         return "CPU"
 
-    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> np.ndarray:
+    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
+             protect: np.ndarray | None = None, seed: int = 0, progress: Progress | None = None) -> FillResult:
+        check_inputs(rgb, mask, sketch, protect)
+        mask = mask.astype(bool)
+        protect = protect.astype(bool) if protect is not None and protect.any() else None
+        if not mask.any():
+            return FillResult(rgb.copy(), self.name, self.device, None, seed)
+        return self._fill(rgb, mask, sketch, protect, seed, progress)
+
+    def _fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, protect: np.ndarray | None,
+              seed: int, progress: Progress | None) -> FillResult:
         raise NotImplementedError
 
     def warmup(self) -> None:
@@ -69,19 +93,23 @@ class Engine:
         mask[24:40, 24:40] = True
         self.fill(rgb, mask)
 
-    def explain(self, rgb, mask, sketch, point_xy) -> dict[str, np.ndarray] | None:
+    def explain(self, rgb, mask, sketch, point_xy, protect=None) -> dict[str, np.ndarray] | None:
         return None
 
 
-def _check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None) -> None:
+def check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None,
+                 protect: np.ndarray | None = None) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise TemperaError("the image must be 8-bit RGB")
-    if mask.shape != rgb.shape[:2]:
-        raise TemperaError(f"the mask is {mask.shape[1]} x {mask.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}")
-    if sketch is not None and sketch.shape != rgb.shape[:2]:
-        raise TemperaError(
-            f"the sketch is {sketch.shape[1]} x {sketch.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}"
-        )
+    for what, layer in (("mask", mask), ("sketch", sketch), ("protect mask", protect)):
+        if layer is not None and layer.shape[:2] != rgb.shape[:2]:
+            raise TemperaError(f"the {what} is {layer.shape[1]} x {layer.shape[0]} but the image is "
+                               f"{rgb.shape[1]} x {rgb.shape[0]}")
+
+
+def has_strokes(sketch: np.ndarray | None, mask: np.ndarray) -> bool:
+    """Whether ``sketch`` has any stroke inside the hole (the only place strokes count)."""
+    return sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
 
 
 class ClassicalEngine(Engine):
@@ -93,17 +121,31 @@ class ClassicalEngine(Engine):
         self.name = name
         self._flag = CLASSICAL_ENGINES[name]
 
-    def fill(self, rgb, mask, sketch=None):
-        _check_inputs(rgb, mask, sketch)
-        mask = mask.astype(bool)
-        if not mask.any():
-            return rgb.copy()
+    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        # diffusion reads only the hole's edge, so protected pixels inside the band it
+        # reads are the only ones it could use; it has no search to steer
         out = cv2.inpaint(rgb, mask.astype(np.uint8) * 255, CLASSICAL_RADIUS, self._flag)
-        return np.where(mask[..., None], out, rgb)
+        return FillResult(np.where(mask[..., None], out, rgb), self.name, self.device, None, seed)
+
+
+class PatchMatchEngine(Engine):
+    """PatchMatch at full resolution (``pypatchmatch``): copies texture from the photo."""
+
+    name = "patchmatch"
+    randomized = True
+
+    def __init__(self) -> None:
+        why = patchmatch.unavailable_reason()
+        if why:
+            raise TemperaError(why)
+
+    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        out = patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, progress=progress)
+        return FillResult(out, self.name, self.device, None, seed)
 
 
 class NetworkEngine(Engine):
-    """An MTSA checkpoint on a device, falling back to the CPU when the GPU runs out of memory."""
+    """An MTSA checkpoint on a device; a GPU that runs out of memory hands over to the CPU."""
 
     def __init__(
         self,
@@ -136,112 +178,32 @@ class NetworkEngine(Engine):
     def meta(self) -> dict[str, Any]:
         return self.info.get("meta", {})
 
-    def _to_cpu(self, error: BaseException) -> None:
-        self.notice = f"{describe(self.torch_device)} ran out of memory; continuing on the CPU"
-        log.warning("%s (%s)", self.notice, str(error).splitlines()[0] if str(error) else type(error).__name__)
-        self.torch_device = torch.device("cpu")
-        self.generator.to(self.torch_device)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+    def _call(self, fn, *args, **kwargs) -> tuple[Any, str | None]:
+        """``fn(generator, *args, device=...)``, moved to the CPU for good when the GPU runs
+        out of memory (the one fallback rule: :func:`app.inference.device.on_cpu_after_oom`)."""
+        def to_cpu() -> torch.device:
+            self.torch_device = torch.device("cpu")
+            self.generator.to(self.torch_device)
+            return self.torch_device
 
-    def _call(self, fn, *args, **kwargs):
-        try:
-            return fn(self.generator, *args, device=self.torch_device, **kwargs)
-        except Exception as exc:
-            if self.torch_device.type == "cpu" or not is_out_of_memory(exc):
-                raise
-            self._to_cpu(exc)
-            return fn(self.generator, *args, device=self.torch_device, **kwargs)
+        return on_cpu_after_oom(lambda device: fn(self.generator, *args, device=device, **kwargs),
+                                self.torch_device, to_cpu)
 
-    def fill(self, rgb, mask, sketch=None):
-        _check_inputs(rgb, mask, sketch)
-        return self._call(predict, rgb, mask.astype(bool), sketch if self.guided else None, hd=self.hd)
+    def network_fill(self, rgb, mask, sketch, protect=None) -> tuple[np.ndarray, str | None]:
+        """The network's composited fill and the notice of a device fallback, if any."""
+        return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect)
 
-    def explain(self, rgb, mask, sketch, point_xy):
-        _check_inputs(rgb, mask, sketch)
+    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        out, notice = self.network_fill(rgb, mask, sketch, protect)
+        return FillResult(out, self.name, self.device, notice, seed)
+
+    def explain(self, rgb, mask, sketch, point_xy, protect=None):
+        check_inputs(rgb, mask, sketch, protect)
         if not mask.any():
             return None
-        return self._call(explain, rgb, mask.astype(bool), sketch if self.guided else None, point_xy)
-
-
-def _wins(info: dict[str, Any]) -> dict[str, bool]:
-    """Per-bucket verdicts recorded in a checkpoint's sidecar by the evaluation."""
-    meta = info.get("meta", {}) if isinstance(info, dict) else {}
-    wins = meta.get("beats_classical", {})
-    return {str(k): bool(v) for k, v in wins.items()} if isinstance(wins, dict) else {}
-
-
-class AutoEngine(Engine):
-    """Uses a network only where its recorded evaluation beats the classical fill.
-
-    The choice is made per fill from the hole's share of the image, against the buckets
-    recorded in the checkpoint's sidecar (``meta.beats_classical``). A sketch selects the
-    guided checkpoint when one is installed.
-    """
-
-    name = "auto"
-
-    def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
-        self.hd = hd
-        self.classical = ClassicalEngine("telea")
-        self.torch_device = device
-        self.checkpoints = installed_checkpoints(weights_dir)
-        self.networks: dict[str, NetworkEngine] = {}
-        self.wins: dict[str, dict[str, bool]] = {}
-        for name in ("mtsa", "mtsa-guided"):
-            if name in self.checkpoints:
-                try:
-                    self.wins[name] = _wins(read_info(self.checkpoints[name]))
-                except TemperaError as exc:
-                    log.warning("ignoring %s: %s", name, exc)
-        if not self.wins:
-            self.notice = "auto: no MTSA checkpoint is installed, using the classical Telea fill"
-        elif not any(any(v.values()) for v in self.wins.values()):
-            self.notice = "auto: the installed MTSA checkpoints do not beat Telea in their recorded evaluation, using Telea"
-        else:
-            self.notice = None
-        self.last_choice = self.classical.name
-        self.guided = "mtsa-guided" in self.wins
-
-    @property
-    def device(self) -> str:
-        return describe(self.torch_device) if self.last_choice != "telea" else "CPU"
-
-    def _network(self, name: str) -> NetworkEngine:
-        if name not in self.networks:
-            self.networks[name] = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
-        return self.networks[name]
-
-    def choose(self, mask: np.ndarray, sketch: np.ndarray | None) -> tuple[Engine, str | None]:
-        """The engine for this hole and sketch, and the notice to show when it is Telea."""
-        has_sketch = sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
-        order = ("mtsa-guided", "mtsa") if has_sketch else ("mtsa",)
-        bucket = bucket_of(float(mask.mean()))
-        for name in order:
-            if self.wins.get(name, {}).get(bucket):
-                return self._network(name), None
-        if not self.wins:
-            return self.classical, self.notice  # the start-up notice: nothing installed
-        return self.classical, (
-            f"auto: Telea for this {mask.mean() * 100:.0f} % hole (the network's recorded evaluation "
-            f"does not beat it in the {bucket} % bucket)"
-        )
-
-    def fill(self, rgb, mask, sketch=None):
-        _check_inputs(rgb, mask, sketch)
-        engine, self.notice = self.choose(mask, sketch)
-        self.last_choice = engine.name
-        return engine.fill(rgb, mask, sketch)
-
-    def warmup(self) -> None:
-        for name in self.wins:
-            self._network(name).warmup()
-
-    def explain(self, rgb, mask, sketch, point_xy):
-        # explain with the network this mask and sketch are filled with, so the map
-        # belongs to the fill the user sees; None where auto fills with Telea
-        engine, _ = self.choose(mask, sketch)
-        return engine.explain(rgb, mask, sketch, point_xy)
+        out, _ = self._call(explain, rgb, mask.astype(bool), sketch if self.guided else None, point_xy,
+                            protect=protect)
+        return out
 
 
 def load_engine(
@@ -251,7 +213,7 @@ def load_engine(
     *,
     hd: str = "crop",
 ) -> Engine:
-    """Build an engine by name; raises ``TemperaError`` when it cannot be had here.
+    """Build an engine by name; raises ``TemperaError`` (one line) when it cannot be had here.
 
     ``hd`` is the large-photo strategy of the network engines ("crop" or "resize").
     """
@@ -260,11 +222,27 @@ def load_engine(
         raise TemperaError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
     if name in CLASSICAL_ENGINES:
         return ClassicalEngine(name)
+    if name == "patchmatch":
+        return PatchMatchEngine()
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     if name == "auto":
+        from .auto import AutoEngine
+
         return AutoEngine(torch_device, weights_dir, hd)
     checkpoints = installed_checkpoints(weights_dir)
+    folder = Path(weights_dir) if weights_dir else default_weights_dir()
+    if name == TEXTURE_ENGINE:
+        from .texture_engine import TextureEngine
+
+        why = patchmatch.unavailable_reason()
+        if why:
+            raise TemperaError(f"{TEXTURE_ENGINE} needs PatchMatch: {why}")
+        if "mtsa" not in checkpoints:
+            raise TemperaError(f"engine {name!r} needs {folder / 'mtsa.pt'} and its .json, which are not installed")
+        guided = None
+        if "mtsa-guided" in checkpoints:
+            guided = NetworkEngine.from_checkpoint("mtsa-guided", checkpoints["mtsa-guided"], torch_device, hd)
+        return TextureEngine(NetworkEngine.from_checkpoint("mtsa", checkpoints["mtsa"], torch_device, hd), guided)
     if name not in checkpoints:
-        folder = Path(weights_dir) if weights_dir else default_weights_dir()
         raise TemperaError(f"engine {name!r} needs {folder / (name + '.pt')} and its .json, which are not installed")
     return NetworkEngine.from_checkpoint(name, checkpoints[name], torch_device, hd)

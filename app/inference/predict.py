@@ -44,12 +44,12 @@ class _Prepared:
     mask: torch.Tensor
     sketch: torch.Tensor | None
     prior: torch.Tensor | None
+    protect: torch.Tensor | None
     size: tuple[int, int]  # unpadded (h, w)
 
 
-def _prepare(
-    generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device
-) -> _Prepared:
+def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device,
+             protect: np.ndarray | None = None) -> _Prepared:
     h, w = mask.shape
     ph, pw = _pad_amounts(h), _pad_amounts(w)
     prior = classical_prior(rgb, mask) if generator.config.prior == "telea" else None
@@ -66,7 +66,10 @@ def _prepare(
         # strokes only count inside the hole: the network never saw any outside it
         sketch_t = _to_tensor(pad(((sketch > 127) & mask).astype(np.float32)), device)
     prior_t = _to_tensor(pad(prior), device) / 127.5 - 1.0 if prior is not None else None
-    return _Prepared(image_t, mask_t, sketch_t, prior_t, (h, w))
+    protect_t = None
+    if protect is not None and protect.any():
+        protect_t = _to_tensor(pad((protect & ~mask).astype(np.float32)), device)
+    return _Prepared(image_t, mask_t, sketch_t, prior_t, protect_t, (h, w))
 
 
 def _autocast(device: torch.device):
@@ -77,13 +80,12 @@ def _autocast(device: torch.device):
 
 
 @torch.inference_mode()
-def _run(
-    generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device
-) -> np.ndarray:
+def _run(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device,
+         protect: np.ndarray | None = None) -> np.ndarray:
     """Fill one image that fits the network whole; returns the composited uint8 result."""
-    p = _prepare(generator, rgb, mask, sketch, device)
+    p = _prepare(generator, rgb, mask, sketch, device, protect)
     with _autocast(device):
-        out = generator(p.image, p.mask, p.sketch, p.prior).refined
+        out = generator(p.image, p.mask, p.sketch, p.prior, p.protect).refined
     h, w = p.size
     pred = ((out[0, :, :h, :w].float().clamp(-1, 1) + 1.0) * 127.5).round().byte()
     pred = pred.permute(1, 2, 0).cpu().numpy()
@@ -104,7 +106,7 @@ def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def _resize_fill(generator, rgb, mask, sketch, device, trigger: int) -> np.ndarray:
+def _resize_fill(generator, rgb, mask, sketch, device, trigger: int, protect=None) -> np.ndarray:
     """Fill at a reduced size, upscale the prediction, paste it into the hole at full size."""
     h, w = mask.shape
     scale = trigger / max(h, w)
@@ -115,7 +117,10 @@ def _resize_fill(generator, rgb, mask, sketch, device, trigger: int) -> np.ndarr
     small_sketch = None
     if sketch is not None:
         small_sketch = (cv2.resize(sketch, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    small_out = _run(generator, small_rgb, small_mask, small_sketch, device)
+    small_protect = None
+    if protect is not None:
+        small_protect = cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    small_out = _run(generator, small_rgb, small_mask, small_sketch, device, small_protect)
     up = cv2.resize(small_out, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.where(mask[..., None], up, rgb)
 
@@ -130,8 +135,11 @@ def predict(
     hd: str = "crop",
     trigger: int = DEFAULT_TRIGGER,
     margin: int = DEFAULT_MARGIN,
+    protect: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fill ``mask`` (bool, True = hole) in ``rgb`` (uint8 HxWx3); pixels outside stay exact.
+
+    ``protect`` (bool, True = never borrow from here) is taken out of the attention's keys.
 
     Images whose long side exceeds ``trigger`` never go through the network whole: with
     ``hd="crop"`` each hole region is filled in a crop with ``margin`` of context at full
@@ -149,18 +157,20 @@ def predict(
     if not mask.any():
         return rgb.copy()
     h, w = mask.shape
+    protect = protect.astype(bool) if protect is not None else None
     if max(h, w) <= trigger:
-        return _run(generator, rgb, mask, sketch, device)
+        return _run(generator, rgb, mask, sketch, device, protect)
     if hd == "resize":
-        return _resize_fill(generator, rgb, mask, sketch, device, trigger)
+        return _resize_fill(generator, rgb, mask, sketch, device, trigger, protect)
     out = rgb.copy()
     for y0, y1, x0, x1 in _regions(mask, margin):
         crop = (slice(y0, y1), slice(x0, x1))
         sub_sketch = sketch[crop] if sketch is not None else None
+        sub_protect = protect[crop] if protect is not None else None
         if max(y1 - y0, x1 - x0) <= trigger:
-            filled = _run(generator, out[crop], mask[crop], sub_sketch, device)
+            filled = _run(generator, out[crop], mask[crop], sub_sketch, device, sub_protect)
         else:
-            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device, trigger)
+            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device, trigger, sub_protect)
         out[crop] = filled
     return out
 
@@ -175,8 +185,12 @@ def explain(
     *,
     device: torch.device | None = None,
     trigger: int = DEFAULT_TRIGGER,
+    protect: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Where the MTSA layer borrowed from for the pixel at ``point_xy``, and its temperatures.
+
+    ``protect`` (bool, True = never borrow from here) is applied as in :func:`predict`, so
+    the map shows no source inside a protected area.
 
     Returns ``attention`` (H, W) float32 summing to about one over the image and
     ``temperature`` (H, W) float32 (mean over heads), both at the image's size.
@@ -190,8 +204,12 @@ def explain(
     small_sketch = None
     if sketch is not None:
         small_sketch = cv2.resize(sketch, size, interpolation=cv2.INTER_NEAREST) if scale < 1 else sketch
-    p = _prepare(generator, small_rgb, small_mask, small_sketch, device)
-    record = generator(p.image, p.mask, p.sketch, p.prior, record=True).attention
+    small_protect = None
+    if protect is not None:
+        small_protect = (cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+                         if scale < 1 else protect.astype(bool))
+    p = _prepare(generator, small_rgb, small_mask, small_sketch, device, small_protect)
+    record = generator(p.image, p.mask, p.sketch, p.prior, p.protect, record=True).attention
     gh, gw = record.grid
     ph, pw = p.image.shape[-2:]
     x, y = point_xy

@@ -109,10 +109,14 @@ class InpaintGenerator(nn.Module):
         mask: torch.Tensor,
         sketch: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
+        protect: torch.Tensor | None = None,
         *,
         record: bool = False,
     ) -> GeneratorOutput:
-        """Fill the hole; ``record=True`` also returns the MTSA layer's attention record."""
+        """Fill the hole; ``record=True`` also returns the MTSA layer's attention record.
+
+        ``protect`` (B,1,H,W, 1 = never borrow from here) takes those pixels out of the
+        attention's keys; the convolutions still see them as context."""
         if image.shape[-1] % 8 or image.shape[-2] % 8:
             raise ValueError(f"height and width must be multiples of 8, got {tuple(image.shape[-2:])}")
         if sketch is None or not self.config.guided:
@@ -126,7 +130,7 @@ class InpaintGenerator(nn.Module):
         merged = start * (1.0 - mask) + coarse * mask
         y = self.refine_encoder(torch.cat([merged, mask, sketch], dim=1))
         dilated = self.dilated_branch(y)
-        mtsa = self.mtsa(self.attention_in(y), mask, record=record)
+        mtsa = self.mtsa(self.attention_in(y), mask, protect, record=record)
         attended = self.attention_out(mtsa.features)
         refined = self._finish(merged, self.refine_decoder(torch.cat([dilated, attended], dim=1)))
         return GeneratorOutput(coarse, refined, mtsa.temperature, mtsa.record)

@@ -125,8 +125,12 @@ class MTSA(nn.Module):
         stride = max(1, math.ceil(max(height, width) / self.max_tokens_side))
         return math.ceil(height / stride), math.ceil(width / stride)
 
-    def forward(self, feat: torch.Tensor, mask: torch.Tensor, *, record: bool = False) -> MTSAOutput:
-        """Attend from hole positions to valid keys; ``record=True`` also returns what it attended with."""
+    def forward(self, feat: torch.Tensor, mask: torch.Tensor, protect: torch.Tensor | None = None, *,
+                record: bool = False) -> MTSAOutput:
+        """Attend from hole positions to valid keys; ``record=True`` also returns what it attended with.
+
+        ``mask`` (B,1,H',W', 1 = hole) may have any size; ``protect`` (same form, optional) marks
+        pixels no query may borrow from: a key touching the hole or a protected pixel is invalid."""
         b, c, height, width = feat.shape
         gh, gw = self.token_grid(height, width)
         pooled = F.adaptive_avg_pool2d(feat, (gh, gw)) if (gh, gw) != (height, width) else feat
@@ -135,6 +139,9 @@ class MTSA(nn.Module):
         # A key whose pooled patch touches the hole is invalid: max-pool the hole.
         hole_grid = F.adaptive_max_pool2d(hole, (gh, gw)) if (gh, gw) != (height, width) else hole
         key_valid = hole_grid.flatten(1) < 0.5  # (B, N)
+        if protect is not None:
+            shield = F.adaptive_max_pool2d(protect.to(feat.dtype), (gh, gw))
+            key_valid = key_valid & (shield.flatten(1) < 0.5)
 
         q, k, v = self.qkv(pooled).chunk(3, dim=1)
         d = c // self.heads

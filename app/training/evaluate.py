@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from app.core.errors import TemperaError
+from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
 from app.training import metrics
@@ -31,14 +32,14 @@ from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
 
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
-METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "l1_hole", "fid", "kid", "edge_f1")
+METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "edge_f1")
 
 
 class FillEngine(Protocol):
     name: str
     guided: bool
 
-    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> np.ndarray: ...
+    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> FillResult: ...
 
 
 @dataclass
@@ -149,7 +150,7 @@ def run_fills(variant: Variant, images: Sequence[EvalImage], cases: Sequence[Eva
     for n, c in enumerate(cases, 1):
         gt = images[c.image].rgb
         sketch = c.sketch if variant.use_sketch else None
-        out = np.asarray(variant.engine.fill(gt.copy(), c.mask.copy(), sketch))
+        out = np.asarray(variant.engine.fill(gt.copy(), c.mask.copy(), sketch).image)
         if out.shape != gt.shape or out.dtype != np.uint8:
             raise TemperaError(f"engine {variant.label} returned {out.dtype} {out.shape}, expected uint8 {gt.shape}")
         # only the hole is the engine's work: keep the known pixels exactly
@@ -165,6 +166,7 @@ def evaluate(
     variants: Sequence[Variant],
     *,
     lpips_fn: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
+    lpips_vgg_fn: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
     features_fn: Callable[[np.ndarray], np.ndarray] | None = None,
     guided: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -172,8 +174,9 @@ def evaluate(
     """Fill every case with every variant and score it.
 
     ``lpips_fn(fills, image_indices)`` maps an (N,H,W,3) uint8 stack and the index of each
-    fill's ground-truth image to N perceptual distances (see :class:`LpipsScorer`); ``features_fn``
-    maps a stack to (N, D) features for FID/KID. Either may be None (metric skipped).
+    fill's ground-truth image to N perceptual distances (see :class:`LpipsScorer`): the
+    AlexNet trunk (the training loss) and ``lpips_vgg_fn`` the VGG trunk (not trained on);
+    ``features_fn`` maps a stack to (N, D) features for FID/KID. Any may be None (skipped).
     """
     t0 = time.perf_counter()
     result = EvalResult(rows=[])
@@ -194,9 +197,9 @@ def evaluate(
             per["l1_hole"].append(metrics.l1(gt, f, c.mask))
             if guided and st is not None:
                 per["edge_f1"].append(metrics.edge_alignment(edge_map(f), st, c.mask, EDGE_TOLERANCE)["f1"])
-        lp = None
-        if lpips_fn is not None:
-            lp = list(np.asarray(lpips_fn(np.stack(fills), [c.image for c in cases]), float))
+        truth = [c.image for c in cases]
+        lp = list(np.asarray(lpips_fn(np.stack(fills), truth), float)) if lpips_fn is not None else None
+        lpv = list(np.asarray(lpips_vgg_fn(np.stack(fills), truth), float)) if lpips_vgg_fn is not None else None
         fake_feats = features_fn(np.stack(fills)) if features_fn else None
         for bucket in buckets + [ALL_BUCKET]:
             idx = [i for i, c in enumerate(cases) if bucket in (ALL_BUCKET, c.bucket)]
@@ -207,14 +210,20 @@ def evaluate(
                 "ssim": _mean([per["ssim"][i] for i in idx]),
                 "l1": _mean([per["l1"][i] for i in idx]),
                 "lpips": _mean([lp[i] for i in idx]) if lp is not None else None,
+                "lpips_vgg": _mean([lpv[i] for i in idx]) if lpv is not None else None,
                 "l1_hole": _mean([per["l1_hole"][i] for i in idx]),
             }
             if real_feats is not None and fake_feats is not None and len(idx) >= 2:
-                # paired sets: the real side holds each fill's own ground truth, so an
-                # engine that returns the original scores exactly 0
+                # FID: the real side holds each fill's own ground truth, so an engine that
+                # returns the original scores exactly 0. KID: each photo once, and a fill is
+                # not compared with its own truth in the cross term (metrics.paired_kid)
                 reals = real_feats[[cases[i].image for i in idx]]
                 row["fid"] = metrics.fid(reals, fake_feats[idx])
-                row["kid"] = metrics.kid(reals, fake_feats[idx])
+                photos = sorted({cases[i].image for i in idx})
+                if len(photos) >= 2:
+                    where = {p: k for k, p in enumerate(photos)}
+                    row["kid"] = metrics.paired_kid(real_feats[photos], fake_feats[idx],
+                                                    np.array([where[cases[i].image] for i in idx]))
             if guided and per["edge_f1"]:
                 row["edge_f1"] = _mean([per["edge_f1"][i] for i in idx])
             row["n"] = len(idx)
@@ -269,8 +278,8 @@ def _fmt(x: Any, digits: int) -> str:
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     cols = [("engine", "engine", None), ("bucket", "hole %", None), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4),
-            ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("fid", "FID", 1),
-            ("kid", "KID", 4), ("edge_f1", "edge F1", 3), ("n", "n", None)]
+            ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("lpips_vgg", "ST-LPIPS vgg", 4),
+            ("fid", "FID", 1), ("kid", "KID", 4), ("edge_f1", "edge F1", 3), ("n", "n", None)]
     present = [c for c in cols if any(c[0] in r for r in rows)]
     lines = ["| " + " | ".join(c[1] for c in present) + " |",
              "|" + "|".join("---" if c[2] is None else "---:" for c in present) + "|"]
@@ -286,7 +295,7 @@ def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         o: dict[str, Any] = {"engine": r["engine"], "bucket": r["bucket"]}
         for k in METRIC_KEYS:
-            if k in r or k in ("psnr", "ssim", "l1", "lpips"):
+            if k in r or k in ("psnr", "ssim", "l1", "lpips", "lpips_vgg"):
                 v = r.get(k)
                 o[k] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
         out.append(o)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow,
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
+from app.core.fill_result import FillResult
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         elif self.inference.cancel():
             self.statusBar().showMessage("Fill cancelled; its result will be dropped", 4000)
 
-    def apply_fill(self, request: Request, result: np.ndarray, seconds: float) -> None:
+    def apply_fill(self, request: Request, result: FillResult, seconds: float) -> None:
         doc = self.doc
         if doc is None or request.extra.get("doc") != id(doc):
             return  # another photo was opened meanwhile
@@ -274,9 +275,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The image changed while filling; fill again", 6000)
             return
         engine = self.inference.engine.name if self.inference.engine else "engine"
-        used = request.extra.get("engine_used") or engine
+        used = result.engine
         snap = request.snapshot
-        self.undo_stack.push(FillCommand(doc, result, snap.mask, snap.sketch, used))
+        self.undo_stack.push(FillCommand(doc, result.image, snap.mask, snap.sketch, used))
         if used != engine:  # auto: name the engine it chose for this hole
             engine = f"{engine} ({used})"
         self.last_fill = request

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.document import Snapshot
 from app.core.errors import TemperaError
+from app.core.fill_result import FillResult
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class InferenceWorker(QObject):
     progress = Signal(str)
     finished = Signal(int, object, float)  # request id, result, seconds
     failed = Signal(int, str)
-    notice = Signal(object)  # str | None: the engine's notice after a call (auto may switch)
+    notice = Signal(object)  # str | None: what the last fill's result had to say
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,7 +82,7 @@ class InferenceWorker(QObject):
             self.engine_failed.emit(f"cannot load engine {name}: {_one_line(exc)}")
             return
         self.engine = engine
-        notes = [n for n in (notice, getattr(engine, "notice", None)) if n]
+        notes = [n for n in (notice, engine.startup_notice) if n]
         self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(notes) or None,
                                            bool(getattr(engine, "guided", False))))
 
@@ -109,7 +109,8 @@ class InferenceWorker(QObject):
             except Exception as exc2:  # noqa: BLE001
                 self.failed.emit(request.id, _one_line(exc2))
                 return
-        self.notice.emit(getattr(self.engine, "notice", None))
+        if request.kind == "fill":
+            self.notice.emit(result.notice)
         self.finished.emit(request.id, result, time.perf_counter() - start)
 
     def _call(self, request: Request) -> object:
@@ -117,10 +118,7 @@ class InferenceWorker(QObject):
         sketch = snap.sketch if snap.sketch.any() else None
         if request.kind == "fill":
             self.progress.emit(f"Filling with {self.engine.name}…")
-            result = self.engine.fill(snap.image, snap.mask, sketch)
-            # auto picks a network (or Telea) per fill; say which one actually ran.
-            request.extra["engine_used"] = getattr(self.engine, "last_choice", self.engine.name)
-            return result
+            return self.engine.fill(snap.image, snap.mask, sketch)
         self.progress.emit("Computing attention…")
         return self.engine.explain(snap.image, snap.mask, sketch, request.point)
 
@@ -137,7 +135,7 @@ class InferenceController(QObject):
     status = Signal(str)
     engine_changed = Signal(object)  # EngineInfo
     engine_error = Signal(str)
-    fill_done = Signal(object, object, float)  # Request, result (H, W, 3), seconds
+    fill_done = Signal(object, object, float)  # Request, FillResult, seconds
     explain_done = Signal(object, object)  # Request, dict | None
     failed = Signal(object, str)  # Request, message
     notice = Signal(object)  # str | None
@@ -238,7 +236,7 @@ class InferenceController(QObject):
         if request is None or request.id != request_id or request_id != self._latest:
             return  # superseded or cancelled: drop
         if request.kind == "fill":
-            if not isinstance(result, np.ndarray) or result.shape != request.snapshot.image.shape:
+            if not isinstance(result, FillResult) or result.image.shape != request.snapshot.image.shape:
                 self.failed.emit(request, "the engine returned an image of the wrong size")
                 return
             self.fill_done.emit(request, result, seconds)

@@ -1,0 +1,136 @@
+"""``auto``: the engine that measured best for this kind of hole.
+
+``model_weights/auto.json`` (written by ``scripts/auto_routes.py`` from an evaluation on
+held-out photos) ranks the engines per situation: hole-size bucket x textured or smooth
+surround x strokes or none, plus thin scratches. The ranking comes from perceptual
+metrics the networks were not trained on (ST-LPIPS-vgg, KID) together with ST-LPIPS-alex,
+never from PSNR or L1 alone, which reward blur. ``auto`` fills with the first engine of
+the ranking that is available here (a checkpoint or PatchMatch may be missing) and says
+in the result which engine that was. With strokes in the hole only engines that follow
+strokes are candidates. Without a routes file it uses a fixed order and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from app.core.errors import TemperaError
+from app.core.fill_result import FillResult
+from app.core.names import TEXTURE_ENGINE
+
+from . import patchmatch
+from .device import describe
+from .engines import ClassicalEngine, Engine, NetworkEngine, PatchMatchEngine, default_weights_dir, installed_checkpoints
+from .situation import Situation, situation
+from .texture_engine import TextureEngine
+
+log = logging.getLogger(__name__)
+
+ROUTES_FILE = "auto.json"
+STROKE_ENGINES = (TEXTURE_ENGINE, "mtsa-guided")  # the engines that follow a sketch
+DEFAULT_ORDER = (TEXTURE_ENGINE, "patchmatch", "mtsa", "telea")
+DEFAULT_THIN = ("telea", "ns")
+
+
+def read_routes(weights_dir: Path | None = None) -> dict[str, list[str]]:
+    """Situation key -> engines best first, from ``auto.json``; {} when absent or unreadable."""
+    path = (Path(weights_dir) if weights_dir else default_weights_dir()) / ROUTES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        routes = data["routes"]
+        return {str(k): [str(e) for e in v] for k, v in routes.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+
+
+class AutoEngine(Engine):
+    name = "auto"
+    randomized = True
+
+    def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
+        self.hd = hd
+        self.torch_device = device
+        self.checkpoints = installed_checkpoints(weights_dir)
+        self.routes = read_routes(weights_dir)
+        self._engines: dict[str, Engine] = {}
+        self.available = ["telea", "ns"]
+        if patchmatch.unavailable_reason() is None:
+            self.available.append("patchmatch")
+        self.available += [n for n in ("mtsa", "mtsa-guided") if n in self.checkpoints]
+        if "patchmatch" in self.available and "mtsa" in self.checkpoints:
+            self.available.append(TEXTURE_ENGINE)
+        self.guided = "mtsa-guided" in self.available
+        notes = []
+        if not self.routes:
+            notes.append("auto: no recorded routes (model_weights/auto.json), using the default order "
+                         + " > ".join(DEFAULT_ORDER))
+        if "patchmatch" not in self.available:
+            notes.append(patchmatch.unavailable_reason() or "")
+        if "mtsa" not in self.checkpoints:
+            notes.append("auto: no MTSA checkpoint is installed")
+        self.startup_notice = "; ".join(n for n in notes if n) or None
+
+    @property
+    def device(self) -> str:
+        return describe(self.torch_device)
+
+    def engine(self, name: str) -> Engine:
+        """The engine ``name`` (built once and shared: the texture engine reuses the networks)."""
+        if name not in self._engines:
+            if name in ("telea", "ns"):
+                self._engines[name] = ClassicalEngine(name)
+            elif name == "patchmatch":
+                self._engines[name] = PatchMatchEngine()
+            elif name == TEXTURE_ENGINE:
+                guided = self.engine("mtsa-guided") if "mtsa-guided" in self.available else None
+                self._engines[name] = TextureEngine(self.engine("mtsa"), guided)  # type: ignore[arg-type]
+            elif name in self.checkpoints:
+                self._engines[name] = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device,
+                                                                    self.hd)
+            else:
+                raise TemperaError(f"auto: engine {name!r} is not available here")
+        return self._engines[name]
+
+    def ranking(self, where: Situation) -> list[str]:
+        """Engines for this situation, best measured first, limited to what is available."""
+        if where.thin and not where.strokes:
+            order = self.routes.get("thin", list(DEFAULT_THIN))
+        else:
+            order = self.routes.get(where.key, list(DEFAULT_ORDER))
+        if where.strokes:
+            order = [n for n in order if n in STROKE_ENGINES] or list(STROKE_ENGINES)
+        ranked = [n for n in order if n in self.available]
+        return ranked or ["telea"]
+
+    def choose(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None) -> tuple[str, Situation]:
+        where = situation(rgb, mask, sketch)
+        return self.ranking(where)[0], where
+
+    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        name, where = self.choose(rgb, mask, sketch)
+        result = self.engine(name).fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+        notice = result.notice
+        if where.strokes and name not in STROKE_ENGINES:
+            notice = "; ".join(n for n in (notice, "no sketch-following engine is installed: the strokes were ignored")
+                               if n)
+        return FillResult(result.image, result.engine, result.device, notice, seed)
+
+    def warmup(self) -> None:
+        for name in ("mtsa", "mtsa-guided"):
+            if name in self.available:
+                self.engine(name).warmup()
+
+    def explain(self, rgb, mask, sketch, point_xy, protect=None) -> dict[str, Any] | None:
+        # the network inside the engine that fills this hole, so the map belongs to the
+        # fill the user sees; None where auto fills without a network
+        name, _ = self.choose(rgb, mask, sketch)
+        return self.engine(name).explain(rgb, mask, sketch, point_xy, protect)

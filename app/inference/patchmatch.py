@@ -1,0 +1,153 @@
+"""PatchMatch fills (Barnes et al. 2009) through the ``pypatchmatch`` library (MIT).
+
+pypatchmatch ships a prebuilt native library that it loads with ``ctypes``; nothing is
+compiled or downloaded at import. Where the library cannot load (no wheel for the
+platform, Python < 3.11), :func:`unavailable_reason` says so in one line and every other
+engine keeps working.
+
+The native library keeps its random seed in a global, so calls are serialised by a lock:
+two threads filling at once would otherwise change each other's seed.
+
+Large photos are filled region by region: each hole gets a crop with context around it
+(:func:`crop_boxes`), so a 24 MP photo with a small hole never goes through the search
+whole. ``protect`` (True = never copy from here) becomes the library's global mask, which
+takes those pixels out of the search; they stay as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
+GUIDE_MAX = 0.49  # the library's guide distance wraps above 0.5
+_LOCK = threading.Lock()
+_STATE: dict[str, object] = {}
+
+
+def _library():
+    """The imported ``patchmatch`` module, or None; imported once, quietly."""
+    if "module" not in _STATE:
+        import logging
+
+        logger = logging.getLogger("patchmatch")
+        level = logger.level
+        logger.setLevel(logging.ERROR)  # its own warning would duplicate our one line
+        try:
+            import patchmatch  # type: ignore[import-not-found]
+
+            _STATE["module"] = patchmatch if patchmatch.patchmatch_available else None
+            _STATE["why"] = None if patchmatch.patchmatch_available else "its native library did not load"
+        except (ImportError, OSError, AttributeError) as exc:  # no package, or a broken .so
+            _STATE["module"] = None
+            _STATE["why"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        finally:
+            logger.setLevel(level)
+    return _STATE["module"]
+
+
+def unavailable_reason() -> str | None:
+    """None when PatchMatch can run here, else a one-line reason with the fix."""
+    if _library() is not None:
+        return None
+    return (f"PatchMatch is not available ({_STATE.get('why')}); install it with "
+            "'pip install pypatchmatch>=2.2' (needs Python 3.11 or newer)")
+
+
+def crop_boxes(mask: np.ndarray, *, min_margin: int = 48, max_margin: int = 384) -> list[tuple[int, int, int, int]]:
+    """Boxes (y0, y1, x0, x1) that each hold one hole region and context around it.
+
+    The context is proportional to the region (half its larger side, within
+    ``min_margin``..``max_margin``): a patch search needs sources about as large as what it
+    fills, but copying from far across a 24 MP photo gains nothing and costs time. Regions
+    whose boxes overlap are merged, so every hole pixel is filled exactly once.
+    """
+    h, w = mask.shape
+    m8 = mask.astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+    boxes = []
+    for i in range(1, count):
+        x, y, bw, bh, _ = stats[i]
+        margin = int(np.clip(max(bw, bh) // 2, min_margin, max_margin))
+        boxes.append([max(0, y - margin), min(h, y + bh + margin), max(0, x - margin), min(w, x + bw + margin)])
+    merged = True
+    while merged:  # merge overlapping boxes until none overlap
+        merged = False
+        out: list[list[int]] = []
+        for b in boxes:
+            for o in out:
+                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
+                    o[:] = [min(o[0], b[0]), max(o[1], b[1]), min(o[2], b[2]), max(o[3], b[3])]
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return [tuple(b) for b in boxes]  # type: ignore[misc]
+
+
+def _guide_map(guide: np.ndarray) -> np.ndarray:
+    """The library's regularity map from an RGB guide: Lab chroma and lightness scaled into
+    [0, GUIDE_MAX) (its distance wraps above 0.5), as an HxWx3 float32."""
+    lab = cv2.cvtColor(guide, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
+    return np.ascontiguousarray(lab[..., [1, 2, 0]] * GUIDE_MAX)
+
+
+def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, seed: int, patch_size: int,
+               guide: np.ndarray | None, guide_weight: float) -> np.ndarray:
+    lib = _library()
+    if lib is None:
+        raise RuntimeError(unavailable_reason())
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    hole = mask.astype(np.uint8)
+    shield = None
+    if protect is not None and protect.any():
+        # protected pixels must neither be filled nor copied from; a protected hole pixel
+        # is still a hole, so the shield leaves the hole out
+        shield = (protect & ~mask).astype(np.uint8)
+        if not shield.any():
+            shield = None
+    with _LOCK:
+        lib.set_random_seed(int(seed) % 2**32)
+        if guide is None:
+            out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
+        else:
+            out = lib.inpaint_regularity(bgr, hole, _guide_map(guide), global_mask=shield,
+                                         patch_size=patch_size, guide_weight=guide_weight)
+    return np.asarray(out)[..., ::-1]
+
+
+def patchmatch_fill(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    *,
+    protect: np.ndarray | None = None,
+    seed: int = 0,
+    patch_size: int = PATCH_SIZE,
+    guide: np.ndarray | None = None,
+    guide_weight: float = 1.0,
+    progress=None,
+) -> np.ndarray:
+    """Fill ``mask`` (bool, True = hole) of ``rgb`` (uint8 HxWx3) by PatchMatch.
+
+    ``guide`` (uint8 HxWx3, e.g. a network's fill) steers the search: a source patch must
+    also match the guide's colours where the hole is ("guided PatchMatch"). ``protect``
+    (bool) marks pixels that may not be copied from. Pixels outside the hole stay exact.
+    ``progress(done, total)`` is called after each hole region.
+    """
+    mask = mask.astype(bool)
+    out = rgb.copy()
+    if not mask.any():
+        return out
+    boxes = crop_boxes(mask)
+    for n, (y0, y1, x0, x1) in enumerate(boxes, 1):
+        crop = (slice(y0, y1), slice(x0, x1))
+        sub_protect = protect[crop] if protect is not None else None
+        sub_guide = guide[crop] if guide is not None else None
+        filled = _fill_crop(out[crop], mask[crop], sub_protect, seed, patch_size, sub_guide, guide_weight)
+        out[crop] = np.where(mask[crop][..., None], filled, out[crop])
+        if progress is not None:
+            progress(n, len(boxes))
+    return out

@@ -1,0 +1,68 @@
+"""What ``auto`` looks at to pick an engine: hole size, how textured the surround is,
+whether strokes steer the fill, and whether the hole is a thin scratch.
+
+The same function labels the evaluation's cases (``scripts/auto_routes.py``) and the user's
+holes, so a route recorded from measurements applies to exactly the holes it was
+measured on. Pure numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.core.names import bucket_of
+
+RING_PX = 16  # width of the band around the hole whose texture is measured
+# Mean absolute Laplacian (grey levels) of the band above which the surround counts as
+# textured: the median over the held-out evaluation's holes (scripts/auto_routes.py prints it)
+TEXTURE_THRESHOLD = 6.0
+THIN_PX = 4.0  # a hole no wider than 2 x this everywhere is a scratch
+
+
+@dataclass(frozen=True)
+class Situation:
+    bucket: str  # hole share of the image, e.g. "20-30"
+    textured: bool
+    strokes: bool
+    thin: bool
+
+    @property
+    def key(self) -> str:
+        """The routing table's key, e.g. ``"20-30/textured/sketch"``."""
+        return f"{self.bucket}/{'textured' if self.textured else 'smooth'}/{'sketch' if self.strokes else 'plain'}"
+
+
+def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> float:
+    """Mean absolute Laplacian of the grey image in a band of ``ring`` px around the hole,
+    measured on a copy at most 1024 px on its long side (texture per pixel at screen scale)."""
+    h, w = mask.shape
+    scale = min(1.0, 1024 / max(h, w))
+    m = mask.astype(np.uint8)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if scale < 1:
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        m = (cv2.resize(m, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    band = cv2.dilate(m, np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)).astype(bool) & ~m.astype(bool)
+    if not band.any():
+        return 0.0
+    lap = np.abs(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=3))
+    return float(lap[band].mean())
+
+
+def is_thin(mask: np.ndarray, half_width: float = THIN_PX) -> bool:
+    """True when no hole pixel lies farther than ``half_width`` from the hole's edge."""
+    m = np.pad(mask.astype(np.uint8), 1)
+    if not m.any():
+        return False
+    return float(cv2.distanceTransform(m, cv2.DIST_L2, 3).max()) <= half_width
+
+
+def situation(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> Situation:
+    mask = mask.astype(bool)
+    strokes = sketch is not None and bool((sketch[mask] > 127).any())
+    return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > TEXTURE_THRESHOLD, strokes,
+                     is_thin(mask))

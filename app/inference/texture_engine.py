@@ -1,0 +1,48 @@
+"""``mtsa-texture``: an MTSA network fills at its working size, the texture stage puts the
+photo's own texture on it at full resolution (``texture.py``). A sketch in the hole
+selects the guided network, so the fill keeps following the strokes."""
+
+from __future__ import annotations
+
+from app.core.fill_result import FillResult
+from app.core.names import TEXTURE_ENGINE
+
+from .engines import Engine, NetworkEngine, has_strokes
+from .texture import texture_stage
+
+TEXTURE_METHOD = "guided"  # measured against "split" on held-out photos (docs/RESULTS.md)
+
+
+class TextureEngine(Engine):
+    name = TEXTURE_ENGINE
+    randomized = True
+
+    def __init__(self, network: NetworkEngine, guided: NetworkEngine | None = None, *,
+                 method: str = TEXTURE_METHOD) -> None:
+        self.network = network
+        self.guided_network = guided
+        self.guided = guided is not None
+        self.method = method
+
+    def _network_for(self, mask, sketch) -> NetworkEngine:
+        if self.guided_network is not None and has_strokes(sketch, mask):
+            return self.guided_network
+        return self.network
+
+    @property
+    def device(self) -> str:
+        return self.network.device
+
+    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        net = self._network_for(mask, sketch)
+        base, notice = net.network_fill(rgb, mask, sketch, protect)
+        out = texture_stage(rgb, mask, base, method=self.method, protect=protect, seed=seed, progress=progress)
+        return FillResult(out, self.name, net.device, notice, seed)
+
+    def warmup(self) -> None:
+        for net in (self.network, self.guided_network):
+            if net is not None:
+                net.warmup()
+
+    def explain(self, rgb, mask, sketch, point_xy, protect=None):
+        return self._network_for(mask, sketch).explain(rgb, mask, sketch, point_xy, protect)
