@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 from app.core import brush  # noqa: E402
 from app.core.autosave import AutosaveStore  # noqa: E402
 from app.core.document import Document  # noqa: E402
+from app.core.feather import DEFAULT_FEATHER_PX, feather_hole  # noqa: E402
 from app.core.imageio import load_image  # noqa: E402
 from app.core.settings import load_settings  # noqa: E402
 from app.ui import dialogs  # noqa: E402
@@ -86,7 +87,10 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.actions_.fill.trigger()
     assert not np.array_equal(doc.image[hole], before[hole])
-    assert np.array_equal(doc.image[~hole], before[~hole])  # composited: outside untouched
+    # composited: outside the hole and its feathered edge, untouched
+    near = feather_hole(hole, window.panel.feather_px())
+    assert window.panel.feather_px() == DEFAULT_FEATHER_PX and near.sum() > hole.sum()
+    assert np.array_equal(doc.image[~near], before[~near])
     assert not doc.mask.any()
     assert re.fullmatch(r"Last fill: \d+\.\d\d s", window.status.last_fill.text())
     assert window.status.device.text() == "Device: CPU"
