@@ -18,7 +18,7 @@ from app.core.maskops import bounds, grow_mask
 WORK_SIDE = 800  # GrabCut's long side on the downscaled copy
 REFINE_PIXELS = 6_000_000  # full-resolution refinement up to this many crop pixels
 HALO_PX = 3  # selection grown by this much
-CLICK_SEED_FRACTION = 0.01  # a click marks a disc of this part of the long side as object
+CLICK_START_FRACTION = 0.06  # a click first looks this far (of the long side) around it
 
 
 def _grabcut(image: np.ndarray, gc: np.ndarray, rect: tuple[int, int, int, int] | None, iters: int) -> np.ndarray:
@@ -89,11 +89,7 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
             fg = _grabcut(small, gc, None, 2)
     else:
         assert seed is not None
-        gc = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
-        gc[[0, -1], :] = cv2.GC_BGD
-        gc[:, [0, -1]] = cv2.GC_BGD
-        cv2.circle(gc, seed, max(3, int(CLICK_SEED_FRACTION * max(sh, sw))), int(cv2.GC_FGD), -1)
-        fg = _grabcut(small, gc, None, iterations)
+        fg = _grow_click(small, seed, iterations)
     fg = _keep_object(fg, seed)
     if not fg.any():
         return None
@@ -112,6 +108,39 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     if halo > 0:
         fg = grow_mask(fg, halo)
     return Patch(crop_box, fg)
+
+
+def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np.ndarray:
+    """A click: GrabCut in a box around it (with as much context again around the box),
+    the box grown until the object under the click fills a fair part of it without running
+    into its sides, or the box is the whole photo."""
+    sh, sw = small.shape[:2]
+    half = max(8, int(CLICK_START_FRACTION * max(sh, sw)))
+    while True:
+        x0, y0 = max(0, seed[0] - half), max(0, seed[1] - half)
+        x1, y1 = min(sw, seed[0] + half + 1), min(sh, seed[1] + half + 1)
+        whole = x0 == 0 and y0 == 0 and x1 == sw and y1 == sh
+        if whole:
+            x0, y0, x1, y1 = 1, 1, max(2, sw - 1), max(2, sh - 1)
+        # context region: the box and half its size again on each side
+        c0, d0 = max(0, seed[0] - 2 * half), max(0, seed[1] - 2 * half)
+        c1, d1 = min(sw, seed[0] + 2 * half + 1), min(sh, seed[1] + 2 * half + 1)
+        region = np.ascontiguousarray(small[d0:d1, c0:c1])
+        gc = np.zeros(region.shape[:2], np.uint8)
+        _grabcut(region, gc, (x0 - c0, y0 - d0, x1 - x0, y1 - y0), iterations)
+        local_seed = (seed[0] - c0, seed[1] - d0)
+        cv2.circle(gc, local_seed, 2, int(cv2.GC_FGD), -1)
+        fg = np.zeros((sh, sw), bool)
+        fg[d0:d1, c0:c1] = _keep_object(_grabcut(region, gc, None, 2), local_seed)
+        if whole:
+            return fg
+        rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
+        touches = fg.sum() < 0.05 * (x1 - x0) * (y1 - y0) or (  # only the click itself
+            (x0 > 0 and cols[0] <= x0 + 1) or (y0 > 0 and rows[0] <= y0 + 1)
+            or (x1 < sw and cols[-1] >= x1 - 2) or (y1 < sh and rows[-1] >= y1 - 2))
+        if not touches:
+            return fg
+        half = int(half * 1.6) + 1
 
 
 def _refine(crop: np.ndarray, up: np.ndarray, band: int) -> np.ndarray:

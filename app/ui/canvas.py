@@ -133,7 +133,7 @@ class Canvas(QWidget):
 
     def actual_size(self) -> None:
         """100 %: the pixel under the cursor stays under it; without the cursor over the
-        photo, the pixel at the view's centre (or the photo's centre) ends up there."""
+        photo, the pixel at the view's centre stays there."""
         if self.doc is None:
             return
         cursor = self._cursor
@@ -141,7 +141,8 @@ class Canvas(QWidget):
             self.zoom_to(1.0, cursor)
             return
         centre = QPointF(self.width() / 2, self.height() / 2)
-        ix, iy = self.to_image(centre) if self._on_image(centre) else (self.doc.width / 2, self.doc.height / 2)
+        ix, iy = self.to_image(centre)  # on the photo (panning keeps it there); clamped to be sure
+        ix, iy = min(max(ix, 0.0), self.doc.width - 0.5), min(max(iy, 0.0), self.doc.height - 0.5)
         self._set_view(1.0, QPointF(centre.x() - ix, centre.y() - iy))
 
     def _on_image(self, pos: QPointF) -> bool:
@@ -189,7 +190,11 @@ class Canvas(QWidget):
         super().resizeEvent(event)
         if self.doc is not None and self._fitted:
             self.fit()
-        else:
+        elif self.doc is not None:
+            old = event.oldSize()
+            if old.isValid():  # keep the pixel at the centre (a scrollbar appearing, say)
+                shift = QPointF((self.width() - old.width()) / 2, (self.height() - old.height()) / 2)
+                self.offset = self._bounded(self.offset + shift)
             self.view_changed.emit()  # the scrollbars' page size follows the view
 
     # -- painting -------------------------------------------------------------------------
