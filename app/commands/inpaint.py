@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.feather import DEFAULT_FEATHER_PX
+
 from .common import add_engine_args
 
 EPILOG = """examples:
@@ -16,10 +18,15 @@ EPILOG = """examples:
   python main.py inpaint photo.jpg --mask hole.png -o clean.png --engine telea
   python main.py inpaint photo.jpg --mask hole.png --sketch lines.png --engine mtsa-guided
   python main.py inpaint cutout.png --mask-from-alpha -o filled.png --device cpu
+  python main.py inpaint photo.jpg --mask hole.png --feather 0       # hard edge, as the engine fills
+  python main.py inpaint photo.jpg --mask hole.png --protect keep.png  # never copy from keep.png's white
 
 Masks: white (non-zero, or opaque in a transparent PNG) = the area to fill; the mask must
 have the image's size. Sketch: white strokes on black, same size; strokes only count
-inside the hole. The input is never overwritten unless you name it with -o yourself."""
+inside the hole. Protect: a mask of the same kind; no fill may copy from its white area.
+--feather PX fills PX pixels beyond the hole too and fades that ring into the photo
+(pixels farther away never change; 0 disables). The input is never overwritten unless
+you name it with -o yourself."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -35,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     src.add_argument("--mask", metavar="MASK", help="mask image: white/opaque = fill")
     src.add_argument("--mask-from-alpha", action="store_true", help="fill the image's transparent pixels")
     p.add_argument("--sketch", metavar="SKETCH", help="sketch strokes (white on black) that guide mtsa-guided")
+    p.add_argument("--protect", metavar="MASK", help="mask of areas no fill may copy from (white = protected)")
+    p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
+                   help=f"blend the fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: IMAGE-inpainted.EXT beside the input)")
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
@@ -49,16 +59,23 @@ def default_output(image: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
+    from app.core.feather import feather_composite, feather_hole
     from app.core.imageio import load_image, load_mask, load_sketch, mask_from_alpha, save_image
 
     if not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
+    if not 0 <= args.feather <= 100:
+        raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
     image_path = Path(args.image)
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
+    # Areas no fill may copy from: honoured where the engine's fill takes protect=.
+    protect_mask = load_mask(args.protect, img.size) if args.protect else None
+    if protect_mask is not None and mask.any() and (protect_mask | mask).all():
+        raise TemperaError("the protect mask covers everything outside the hole: nothing is left to copy from")
     out_path = Path(args.output) if args.output else default_output(image_path)
-    protect = [p for p in (args.mask, args.sketch) if p]
+    protect = [p for p in (args.mask, args.sketch, args.protect) if p]
     if not args.output:
         protect.append(image_path)  # only an explicit -o may name the input
     if not out_path.parent.is_dir():
@@ -70,11 +87,12 @@ def run(args: argparse.Namespace) -> int:
 
     engine = load_engine(args.engine, args.device, hd=args.hd)
     start = time.perf_counter()
-    filled = engine.fill(img.rgb, mask, sketch)
+    filled = engine.fill(img.rgb, feather_hole(mask, args.feather), sketch)  # the feather ring is filled too
     seconds = time.perf_counter() - start
     if engine.notice:
         print(engine.notice, file=sys.stderr)
 
+    filled = feather_composite(img.rgb, filled, mask, args.feather)
     alpha = img.alpha
     if alpha is not None and args.mask_from_alpha:
         alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
