@@ -181,8 +181,11 @@ def test_ctrl1_after_zooming_out_shows_the_photo(big_window: MainWindow) -> None
     big_window.actions_.actual.trigger()
     assert canvas.scale == 1.0
     cx2, cy2 = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))
-    assert 0 <= cx2 < 2000 and 0 <= cy2 < 1500
-    assert (cx2, cy2) == pytest.approx((cx, cy), abs=1)
+    assert (cx2, cy2) == pytest.approx((1000, 750), abs=1)  # it was all in view: its centre
+    canvas.scroll_to(1700, 300)  # now zoomed in: the pixel at the centre is kept
+    big_window.actions_.zoom_in.trigger()
+    big_window.actions_.actual.trigger()
+    assert canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2)) == pytest.approx((1700, 300), abs=1)
 
 
 def test_ctrl1_keeps_the_pixel_under_the_cursor(big_window: MainWindow) -> None:

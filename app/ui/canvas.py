@@ -133,7 +133,8 @@ class Canvas(QWidget):
 
     def actual_size(self) -> None:
         """100 %: the pixel under the cursor stays under it; without the cursor over the
-        photo, the pixel at the view's centre stays there."""
+        photo, the pixel at the view's centre stays there (the photo's centre when all of
+        the photo is in view)."""
         if self.doc is None:
             return
         cursor = self._cursor
@@ -141,8 +142,11 @@ class Canvas(QWidget):
             self.zoom_to(1.0, cursor)
             return
         centre = QPointF(self.width() / 2, self.height() / 2)
-        ix, iy = self.to_image(centre)  # on the photo (panning keeps it there); clamped to be sure
-        ix, iy = min(max(ix, 0.0), self.doc.width - 0.5), min(max(iy, 0.0), self.doc.height - 0.5)
+        if self.doc.width * self.scale <= self.width() and self.doc.height * self.scale <= self.height():
+            ix, iy = self.doc.width / 2, self.doc.height / 2  # all of it in view: its centre
+        else:
+            ix, iy = self.to_image(centre)  # on the photo (panning keeps it there); clamped to be sure
+            ix, iy = min(max(ix, 0.0), self.doc.width - 0.5), min(max(iy, 0.0), self.doc.height - 0.5)
         self._set_view(1.0, QPointF(centre.x() - ix, centre.y() - iy))
 
     def _on_image(self, pos: QPointF) -> bool:
