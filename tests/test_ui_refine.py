@@ -47,6 +47,12 @@ def disc_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return make_window(qtbot, tmp_path, monkeypatch, rgb), disc
 
 
+def selected(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+    """Wait for the object tool's GrabCut (a background thread) and its queued result."""
+    window.tools.selector.wait()
+    qtbot.waitUntil(lambda: not window.tools.selector.busy, timeout=10_000)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
 
@@ -55,31 +61,52 @@ def keys(action) -> list[str]:  # noqa: ANN001
     return [s.toString() for s in action.shortcuts()]
 
 
-def test_object_tool_selects_a_disc_and_alt_drag_subtracts(disc_window) -> None:
+def test_object_tool_selects_a_disc_and_alt_drag_subtracts(disc_window, qtbot) -> None:
     window, disc = disc_window
     doc, a = window.doc, window.actions_
     assert keys(a.tool_object) == ["W"]
     a.tool_object.trigger()
     assert window.tools.tool == "object"
     drag(window.canvas, [(90, 60), (150, 120), (212, 182)])
+    assert window.tools.selector.busy or window.undo_stack.count() == 1  # GrabCut runs in a thread
+    selected(window, qtbot)
     assert iou(doc.mask, grow_mask(disc, 3)) > 0.9  # the disc, grown 3 px over its edge halo
     assert doc.mask[disc].mean() > 0.99
     assert window.undo_stack.count() == 1 and window.undo_stack.command(0).text() == "Object selection"
-    selected = doc.mask.copy()
+    chosen = doc.mask.copy()
     drag(window.canvas, [(90, 60), (212, 182)], mods=ALT)  # Alt-drag: the same object out
-    assert doc.mask.sum() < 0.05 * selected.sum()
+    selected(window, qtbot)
+    assert doc.mask.sum() < 0.05 * chosen.sum()
     window.actions_.undo.trigger()
-    assert np.array_equal(doc.mask, selected)
+    assert np.array_equal(doc.mask, chosen)
     window.actions_.undo.trigger()
     assert not doc.mask.any()
 
 
-def test_object_tool_click_selects_the_object_under_it(disc_window) -> None:
+def test_object_tool_click_selects_the_object_under_it(disc_window, qtbot) -> None:
     window, disc = disc_window
     window.actions_.tool_object.trigger()
     drag(window.canvas, [(160, 110)])  # press and release in place: a click
+    selected(window, qtbot)
     assert iou(window.doc.mask, grow_mask(disc, 3)) > 0.9
     assert window.undo_stack.count() == 1
+
+
+def test_object_tool_in_empty_space_says_so_and_a_stale_result_is_dropped(qtbot, tmp_path, monkeypatch) -> None:
+    flat = np.full((120, 160, 3), 90, np.uint8)
+    window = make_window(qtbot, tmp_path, monkeypatch, flat)
+    window.actions_.tool_object.trigger()
+    drag(window.canvas, [(20, 20), (60, 60)])
+    selected(window, qtbot)
+    assert not window.doc.mask.any() and window.undo_stack.count() == 0
+    assert "No object found" in window.statusBar().currentMessage()
+    rgb, _ = scene(320, 240, 150, 120, 50)
+    drag(window.canvas, [(20, 20), (100, 100)])
+    from app.core.document import Document
+
+    window.set_document(Document(rgb))  # another photo before the cut comes back
+    selected(window, qtbot)
+    assert not window.doc.mask.any() and window.undo_stack.count() == 0
 
 
 def test_grow_shrink_invert_are_undo_steps(disc_window) -> None:

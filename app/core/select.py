@@ -73,6 +73,8 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
     ch, cw = crop.shape[:2]
     f = min(1.0, work_side / max(ch, cw))
+    if f > 0.75:  # hardly smaller: one full-size cut is cheaper than a cut and a refinement
+        f = 1.0
     small = crop if f >= 1.0 else cv2.resize(crop, (max(1, round(cw * f)), max(1, round(ch * f))),
                                               interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]

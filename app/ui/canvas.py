@@ -15,7 +15,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.core.brush import Box, clip_box
 from app.core.document import Document
@@ -64,6 +64,8 @@ class Canvas(QWidget):
         self.setMinimumSize(200, 150)
         tools.changed.connect(self._outline_changed)
         tools.preview_changed.connect(self.update)
+        tools.selector.busy_changed.connect(
+            lambda busy: self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.CrossCursor))
         self._rebuild_tables()
 
     # -- document -------------------------------------------------------------------------
@@ -330,14 +332,7 @@ class Canvas(QWidget):
             self._pan_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.CrossCursor)
         elif event.button() == Qt.MouseButton.LeftButton and self.tools.dragging:
-            busy = self.tools.tool == "object"  # GrabCut takes a moment on a large photo
-            if busy:
-                QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                self.tools.release(self._image_point(event), click_px=CLICK_PX / self.scale)
-            finally:
-                if busy:
-                    QApplication.restoreOverrideCursor()
+            self.tools.release(self._image_point(event), click_px=CLICK_PX / self.scale)
 
     def leaveEvent(self, event) -> None:  # noqa: ANN001
         old = self._outline_rect()

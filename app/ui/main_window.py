@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
         a.split.toggled.connect(c.set_split)
         self.tools.selection_empty.connect(
             lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
+        self.tools.selector.busy_changed.connect(
+            lambda busy: self.statusBar().showMessage("Selecting the object…", 30000) if busy
+            else self.statusBar().clearMessage())
         for name, tool in TOOL_ACTIONS.items():
             getattr(a, name).triggered.connect(lambda _=False, t=tool: self.tools.set_tool(t))
         a.smaller.triggered.connect(lambda: self.tools.step_brush_size(False))

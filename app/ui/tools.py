@@ -13,10 +13,10 @@ from PySide6.QtGui import QUndoStack
 from app.core import brush
 from app.core.brush import Point
 from app.core.document import Document
-from app.core.select import select_object
 from app.core.undo import StrokeRecorder
 from app.training.sketch import stroke_width_for
 from app.ui.commands import DiffCommand
+from app.ui.selector import ObjectSelector
 
 TOOLS = ("mask", "sketch", "eraser", "rect", "lasso", "object", "protect")
 TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
@@ -46,6 +46,8 @@ class ToolController(QObject):
         self._last: Point | None = None
         self.anchor: Point | None = None  # rectangle first corner
         self.points: list[Point] = []  # rectangle second corner / lasso path
+        self.selector = ObjectSelector(self)  # the object tool's GrabCut, off the GUI thread
+        self.selector.finished.connect(self._object_selected)
 
     # -- state ----------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -182,10 +184,15 @@ class ToolController(QObject):
         doc = self.doc
         assert doc is not None
         if abs(a[0] - b[0]) < click_px and abs(a[1] - b[1]) < click_px:
-            patch = select_object(doc.image, None, point=b)
+            self.selector.start(doc, None, b, value)
         else:
             box = (int(min(a[0], b[0])), int(min(a[1], b[1])), int(max(a[0], b[0])) + 2, int(max(a[1], b[1])) + 2)
-            patch = select_object(doc.image, box)
+            self.selector.start(doc, box, None, value)
+
+    def _object_selected(self, result: tuple) -> None:
+        doc, patch, value = result
+        if doc is not self.doc:
+            return  # another photo was opened meanwhile
         if patch is None:
             self.selection_empty.emit()
             return
