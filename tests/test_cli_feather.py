@@ -44,7 +44,7 @@ def test_inpaint_feather_blends_only_the_ring(scene):
 
 
 def test_inpaint_protect_is_checked_like_a_mask(scene, capsys):
-    tmp, rgb, hole, img, mask = scene
+    tmp, _rgb, _hole, img, mask = scene
     small = tmp / "small.png"
     Image.new("L", (10, 10), 255).save(small)
     assert cli_main(["inpaint", str(img), "--mask", str(mask), "--protect", str(small), "--engine", "telea"]) == 2

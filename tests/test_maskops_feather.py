@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.feather import DEFAULT_FEATHER_PX, feather_alpha, feather_composite, feather_hole
+from app.core.feather import (
+    DEFAULT_FEATHER_PX,
+    feather_alpha,
+    feather_composite,
+    feather_hole,
+)
 from app.core.maskops import distance_to, grow_mask, invert_mask, shrink_mask
 
 
