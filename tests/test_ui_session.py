@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core import brush
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
+from app.core.feather import DEFAULT_FEATHER_PX, feather_hole
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.settings import load_settings
@@ -89,7 +90,10 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.actions_.fill.trigger()
     assert not np.array_equal(doc.image[hole], before[hole])
-    assert np.array_equal(doc.image[~hole], before[~hole])  # composited: outside untouched
+    # composited: outside the hole and its feathered edge, untouched
+    near = feather_hole(hole, window.panel.feather_px())
+    assert window.panel.feather_px() == DEFAULT_FEATHER_PX and near.sum() > hole.sum()
+    assert np.array_equal(doc.image[~near], before[~near])
     assert not doc.mask.any()
     assert re.fullmatch(r"Last fill: \d+\.\d\d s", window.status.last_fill.text())
     assert window.status.device.text() == "Device: CPU"

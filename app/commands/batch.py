@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from app.commands.common import add_device_arg
+from app.core.feather import DEFAULT_FEATHER_PX
 from app.core.names import BATCH_FORMATS
 from app.core.names import ENGINE_NAMES as ENGINE_CHOICES
 
@@ -58,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_device_arg(p, what="where networks run")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave images whose output already exists")
+    p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
+                   help=f"blend each fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.set_defaults(func=run)
     return p
 
@@ -121,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         # Check the folders before loading an engine: a typo should not wait for torch.
+        if not 0 <= args.feather <= 100:
+            raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
         plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
                    quality=args.quality)
         from app.inference.engines import load_engine
@@ -138,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         with _StopAfterCurrent() as stop:
             report = run_batch(args.images, args.masks, args.out, sketches=args.sketches,
                                fmt=args.fmt, quality=args.quality, engine=engine,
-                               skip_existing=args.skip_existing, progress=bar, cancel=stop)
+                               skip_existing=args.skip_existing, progress=bar, cancel=stop,
+                               feather=args.feather)
     except TemperaError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.feather import DEFAULT_FEATHER_PX
+
 from .common import add_engine_args
 
 EPILOG = """examples:
@@ -18,13 +20,19 @@ EPILOG = """examples:
   python main.py inpaint cutout.png --mask-from-alpha -o filled.png --device cpu
   python main.py inpaint photo.jpg --mask hole.png --variations 3   # photo-inpainted-v1.jpg ... -v3.jpg
   python main.py inpaint photo.jpg --mask hole.png --engine patchmatch --seed 7
+  python main.py inpaint photo.jpg --mask hole.png --feather 0       # hard edge, as the engine fills
+  python main.py inpaint photo.jpg --mask hole.png --protect keep.png  # never copy from keep.png's white
 
 Masks: white (non-zero, or opaque in a transparent PNG) = the area to fill; the mask must
 have the image's size. Sketch: white strokes on black, same size; strokes only count
-inside the hole. The input is never overwritten unless you name it with -o yourself.
---seed picks the variation of the engines that search (patchmatch, mtsa-texture, and auto
-when it chooses them); --variations K writes K files, OUT-v1 ... OUT-vK, with seeds
-N ... N+K-1. The networks alone are deterministic: every variation is the same."""
+inside the hole. Protect: a mask of the same kind; no fill may copy from its white area
+(PatchMatch, the texture stage and the network's attention all leave it out).
+--feather PX fills PX pixels beyond the hole too and fades that ring into the photo
+(pixels farther away never change; 0 disables). --seed picks the variation of the
+engines that search (patchmatch, mtsa-texture, and auto when it chooses them);
+--variations K writes K files, OUT-v1 ... OUT-vK, with seeds N ... N+K-1; the networks
+alone are deterministic. The input is never overwritten unless you name it with -o
+yourself."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     src.add_argument("--mask", metavar="MASK", help="mask image: white/opaque = fill")
     src.add_argument("--mask-from-alpha", action="store_true", help="fill the image's transparent pixels")
     p.add_argument("--sketch", metavar="SKETCH", help="sketch strokes (white on black) that guide mtsa-guided")
+    p.add_argument("--protect", metavar="MASK", help="mask of areas no fill may copy from (white = protected)")
+    p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
+                   help=f"blend the fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: IMAGE-inpainted.EXT beside the input)")
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
@@ -69,19 +80,26 @@ def _progress(done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
+    from app.core.feather import feather_composite, feather_hole
     from app.core.imageio import load_image, load_mask, load_sketch, mask_from_alpha, save_image
 
     if not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
     if not 1 <= args.variations <= 100:
         raise TemperaError(f"--variations must be 1-100, got {args.variations}")
+    if not 0 <= args.feather <= 100:
+        raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
     image_path = Path(args.image)
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
+    # areas no fill may copy from
+    protect_mask = load_mask(args.protect, img.size) if args.protect else None
+    if protect_mask is not None and mask.any() and (protect_mask | mask).all():
+        raise TemperaError("the protect mask covers everything outside the hole: nothing is left to copy from")
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
-    inputs = [Path(p) for p in (args.mask, args.sketch) if p]
+    inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p]
     if not args.output:
         inputs.append(image_path)  # only an explicit -o may name the input
     if not out_path.parent.is_dir():
@@ -102,11 +120,14 @@ def run(args: argparse.Namespace) -> int:
         alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
     for n, path in enumerate(out_paths):
         start = time.perf_counter()
-        result = engine.fill(img.rgb, mask, sketch, seed=args.seed + n, progress=_progress)
+        # the feather ring is filled too, then faded into the photo
+        result = engine.fill(img.rgb, feather_hole(mask, args.feather), sketch, protect=protect_mask,
+                             seed=args.seed + n, progress=_progress)
         seconds = time.perf_counter() - start
         if result.notice:
             print(result.notice, file=sys.stderr)
-        saved = save_image(path, result.image, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
+        filled = feather_composite(img.rgb, result.image, mask, args.feather)
+        saved = save_image(path, filled, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=args.quality, protect=inputs)
         print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {result.engine} on {result.device} "
               f"(seed {result.seed}) in {seconds:.2f} s -> {saved}")

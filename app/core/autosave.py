@@ -37,6 +37,7 @@ class AutosaveState:
     image: np.ndarray | None  # (H, W, 3) uint8 when it differs from the source (filled/pasted)
     saved_at: float
     image_key: int = 0  # identifies the image version so it is written only when it changes
+    protect: np.ndarray | None = None  # bool (H, W); None: nothing protected
 
     @property
     def size_wh(self) -> tuple[int, int]:
@@ -68,6 +69,7 @@ class AutosaveStore:
                 "width": w, "height": h}
         self._atomic(SESSION, lambda fh: np.savez_compressed(
             fh, mask=np.packbits(state.mask), sketch=state.sketch,
+            protect=np.packbits(state.protect if state.protect is not None else np.zeros_like(state.mask)),
             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)))
         for old in self.directory.glob("image-*.npy"):  # images no session names any more
             if old.name != image_file:
@@ -81,6 +83,8 @@ class AutosaveStore:
                 h, w = int(meta["height"]), int(meta["width"])
                 mask = np.unpackbits(data["mask"], count=h * w).astype(bool).reshape(h, w)
                 sketch = data["sketch"].astype(np.uint8)
+                protect = (np.unpackbits(data["protect"], count=h * w).astype(bool).reshape(h, w)
+                           if "protect" in data.files else None)  # sessions saved before it existed
             image = None
             if meta.get("image_file"):
                 image = np.load(self.directory / meta["image_file"], allow_pickle=False)
@@ -90,7 +94,8 @@ class AutosaveStore:
                 return None
         except (OSError, ValueError, KeyError, EOFError):
             return None
-        return AutosaveState(meta.get("source_path"), mask, sketch, image, float(meta.get("saved_at", 0)))
+        return AutosaveState(meta.get("source_path"), mask, sketch, image, float(meta.get("saved_at", 0)),
+                             protect=protect)
 
     def clear(self) -> None:
         self.session_path.unlink(missing_ok=True)

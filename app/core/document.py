@@ -1,8 +1,8 @@
 """The editing document: plain numpy layers plus what was loaded, no Qt.
 
 ``image`` (H, W, 3) uint8, ``mask`` (H, W) bool (True = hole), ``sketch`` (H, W) uint8
-{0, 255}. The widget converts widget coordinates to image pixels once and calls these
-methods; undo commands call ``apply_diff``. Listeners hear ``(layer, box)`` after every
+{0, 255}, ``protect`` (H, W) bool (True = no fill may copy from here). The widget
+converts widget coordinates to image pixels once and calls these methods; undo commands call ``apply_diff``. Listeners hear ``(layer, box)`` after every
 change (box None = the whole layer) so views repaint only what changed.
 """
 
@@ -21,7 +21,7 @@ from app.core.brush import Box, Patch, apply_patch
 from app.core.errors import TemperaError
 from app.core.undo import PaintDiff
 
-LAYERS = ("image", "mask", "sketch")
+LAYERS = ("image", "mask", "sketch", "protect")
 Listener = Callable[[str, "Box | None"], None]
 
 
@@ -33,6 +33,7 @@ class Snapshot:
     image: np.ndarray
     mask: np.ndarray
     sketch: np.ndarray
+    protect: np.ndarray  # bool (H, W): areas no fill may borrow from
 
 
 class Document:
@@ -44,6 +45,7 @@ class Document:
         path: Path | None = None,
         mask: np.ndarray | None = None,
         sketch: np.ndarray | None = None,
+        protect: np.ndarray | None = None,
     ) -> None:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
@@ -55,6 +57,7 @@ class Document:
         self.original = np.ascontiguousarray(image)
         self.mask = np.zeros((h, w), bool) if mask is None else self._checked(mask, bool)
         self.sketch = np.zeros((h, w), np.uint8) if sketch is None else self._checked(sketch, np.uint8)
+        self.protect = np.zeros((h, w), bool) if protect is None else self._checked(protect, bool)
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
         self.path = path  # the file that was opened (never overwritten by Ctrl+S)
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
@@ -137,7 +140,7 @@ class Document:
 
     def snapshot(self, request_id: int) -> Snapshot:
         """Copies, so later strokes cannot change what the worker is filling."""
-        return Snapshot(request_id, self.image.copy(), self.mask.copy(), self.sketch.copy())
+        return Snapshot(request_id, self.image.copy(), self.mask.copy(), self.sketch.copy(), self.protect.copy())
 
     def has_hole(self) -> bool:
         return bool(self.mask.any())

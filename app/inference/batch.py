@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.errors import TemperaError
+from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
@@ -211,6 +212,7 @@ def run_batch(
     skip_existing: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    feather: int = 0,
 ) -> BatchReport:
     """Fill every image in ``images_dir`` (not recursive, sorted by name) into ``out_dir``.
 
@@ -219,8 +221,12 @@ def run_batch(
     are in use) is an optional folder paired the same way (photo.png, photo_sketch.png,
     photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``progress(done, total, name)``
     is called after each item; ``cancel()`` returning True stops before the next item.
+    ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
+    the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
     Bad arguments raise TemperaError; per-item failures go into the report.
     """
+    if not 0 <= int(feather) <= 100:
+        raise TemperaError(f"feather must be 0-100 pixels, got {feather}")
     if sketches is not None and sketches_dir is not None and Path(sketches) != Path(sketches_dir):
         raise TemperaError("give the sketches folder once (sketches or sketches_dir)")
     start = time.monotonic()
@@ -243,7 +249,7 @@ def run_batch(
             break
         name = item.image.name
         try:
-            outcome = _process(item, engine, quality=quality, skip_existing=skip_existing,
+            outcome = _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
                                inputs=inputs, written=written,
                                mask_cache=mask_cache if Path(masks).is_file() else None)
         except TemperaError as exc:
@@ -260,7 +266,7 @@ def run_batch(
     return report
 
 
-def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing: bool,
+def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing: bool, feather: int,
              inputs: set[Path], written: dict[Path, str],
              mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
     """Fill one item; returns "ok" or "skipped", raises TemperaError on failure."""
@@ -286,9 +292,10 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing
         mask = load_mask(item.mask, img.size)
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
-    result = engine.fill(img.rgb, mask, sketch).image
+    result = engine.fill(img.rgb, feather_hole(mask, feather), sketch).image  # the feather ring too
     if result.shape != img.rgb.shape:
         raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
+    result = feather_composite(img.rgb, result, mask, feather)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, lossless=False, protect=protect)

@@ -38,6 +38,15 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "tool_eraser": ("mdi6.eraser", "Eraser", ("E",), "Eraser (E): erases the active layer (mask or sketch)"),
     "tool_rect": ("mdi6.vector-square", "Rectangle mask", ("R",), "Rectangle mask (R); Alt subtracts"),
     "tool_lasso": ("mdi6.lasso", "Lasso mask", ("L",), "Lasso mask (L); Alt subtracts"),
+    "tool_object": ("mdi6.selection-search", "Object selection", ("W",),
+                    "Object selection (W): drag a box around an object, or click it; Alt subtracts"),
+    "tool_protect": ("mdi6.shield-outline", "Protect brush", ("P",),
+                     "Protect brush (P): paint areas no fill may copy from"),
+    "grow_mask": ("mdi6.arrow-expand-all", "Grow mask", ("Alt+]",),
+                  "Grow the mask by the step set in the panel (Alt+])"),
+    "shrink_mask": ("mdi6.arrow-collapse-all", "Shrink mask", ("Alt+[",),
+                    "Shrink the mask by the step set in the panel (Alt+[)"),
+    "invert_mask": ("mdi6.select-inverse", "Invert mask", ("Ctrl+Shift+I",), "Invert the mask (Ctrl+Shift+I)"),
     "smaller": ("", "Smaller brush", ("[",), "Smaller brush ([)"),
     "bigger": ("", "Bigger brush", ("]",), "Bigger brush (])"),
     "fill": ("mdi6.auto-fix", "&Fill", ("Ctrl+Return", "Ctrl+Enter"), "Fill the hole (Ctrl+Return)"),
@@ -50,13 +59,15 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "zoom_out": ("mdi6.magnify-minus-outline", "Zoom out", ("Ctrl+-",), "Zoom out (Ctrl+wheel)"),
     "fit": ("mdi6.fit-to-screen", "Fit", ("Ctrl+0",), "Fit the photo in the window (Ctrl+0)"),
     "actual": ("mdi6.numeric-1-box-outline", "100 %", ("Ctrl+1",), "Actual pixels (Ctrl+1)"),
+    "split": ("mdi6.compare-horizontal", "Before/after split", ("\\",),
+              "Before/after split view (\\): drag the line; left the original, right the result"),
     "show_mask": ("mdi6.eye", "Show mask", ("Shift+M",), "Show or hide the mask overlay"),
     "show_sketch": ("mdi6.eye-outline", "Show sketch", ("Shift+K",), "Show or hide the sketch layer"),
 }
-CHECKABLE = {"attention", "temperature", "show_mask", "show_sketch",
-             "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso"}
+CHECKABLE = {"attention", "temperature", "show_mask", "show_sketch", "split",
+             "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso", "tool_object", "tool_protect"}
 TOOL_ACTIONS = {"tool_mask": "mask", "tool_sketch": "sketch", "tool_eraser": "eraser",
-                "tool_rect": "rect", "tool_lasso": "lasso"}
+                "tool_rect": "rect", "tool_lasso": "lasso", "tool_object": "object", "tool_protect": "protect"}
 
 
 @dataclass

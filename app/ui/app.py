@@ -58,6 +58,8 @@ def offer_restore(window) -> bool:
         return False
     window.set_document(doc)
     layers = {"mask": state.mask, "sketch": state.sketch}
+    if state.protect is not None:
+        layers["protect"] = state.protect
     if state.image is not None:
         layers["image"] = state.image
     command = replace_layers(doc, "Restore autosaved work", **layers)

@@ -46,7 +46,7 @@ class AutosaveController(QObject):
             source_path=str(doc.path) if doc.path else None,
             mask=doc.mask.copy(), sketch=doc.sketch.copy(),
             image=doc.image.copy() if keep_image else None,
-            saved_at=time.time(), image_key=doc.image_version,
+            saved_at=time.time(), image_key=doc.image_version, protect=doc.protect.copy(),
         )
         self._last = self._pool.submit(self._write, state)
 

@@ -2,7 +2,10 @@
 
 Only the visible part of each layer is drawn, through QImages that share the numpy
 buffers (app/ui/qimage.py); below 50 % zoom it draws from reduced copies (render.py). A
-document change repaints only the widget rectangle under the changed box.
+document change repaints only the widget rectangle under the changed box. Panning is
+bounded so that the view's centre always lies on the photo (it can never be lost
+off-canvas); the scrollbars around the canvas (scrollframe.py) follow the same bounds.
+With the split view on, left of the split line shows the original, right the result.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.core.brush import Box, clip_box
 from app.core.document import Document
 from app.ui import qimage
+from app.ui.overlays import SPLIT_GRAB_PX, draw_decorations
 from app.ui.render import LevelCache, level_for
-from app.ui.tools import ToolController
+from app.ui.tools import CLICK_PX, ToolController
 
 MIN_SCALE, MAX_SCALE = 1 / 64, 32.0
 BACKGROUND = QColor(42, 42, 46)
@@ -44,6 +48,10 @@ class Canvas(QWidget):
         self.mask_color = QColor("#ff2d55")
         self.mask_opacity = 0.45
         self.sketch_color = QColor("#00e5ff")
+        self.protect_color = QColor("#39d353")  # a third colour: areas no fill may copy from
+        self.split = False  # before/after split view (the backslash key)
+        self.split_pos = 0.5  # split line, as a fraction of the widget width
+        self.split_dragging = False
         self._tables: dict[str, list[int]] = {}
         self._caches: dict[str, LevelCache] = {}
         self._cursor: QPointF | None = None
@@ -56,6 +64,8 @@ class Canvas(QWidget):
         self.setMinimumSize(200, 150)
         tools.changed.connect(self._outline_changed)
         tools.preview_changed.connect(self.update)
+        tools.selector.busy_changed.connect(
+            lambda busy: self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.CrossCursor))
         self._rebuild_tables()
 
     # -- document -------------------------------------------------------------------------
@@ -70,6 +80,7 @@ class Canvas(QWidget):
                 "original": LevelCache(lambda: doc.original),
                 "mask": LevelCache(lambda: doc.mask.view(np.uint8), gain=255),
                 "sketch": LevelCache(lambda: doc.sketch),
+                "protect": LevelCache(lambda: doc.protect.view(np.uint8), gain=255),
             }
             self.fit()
         self.update()
@@ -94,6 +105,8 @@ class Canvas(QWidget):
             "mask0": qimage.binary_table(self.mask_color, self.mask_opacity),
             "mask": qimage.ramp_table(self.mask_color, self.mask_opacity),
             "sketch": qimage.ramp_table(self.sketch_color, 1.0),
+            "protect0": qimage.binary_table(self.protect_color, 0.4),
+            "protect": qimage.ramp_table(self.protect_color, 0.4),
         }
 
     def set_heatmap(self, heatmap: QImage | None, point: tuple[int, int] | None = None) -> None:
@@ -121,7 +134,34 @@ class Canvas(QWidget):
         self._fitted = True
 
     def actual_size(self) -> None:
-        self.zoom_to(1.0, QPointF(self.width() / 2, self.height() / 2))
+        """100 %: the pixel under the cursor stays under it; without the cursor over the
+        photo, the pixel at the view's centre stays there (the photo's centre when all of
+        the photo is in view)."""
+        if self.doc is None:
+            return
+        cursor = self._cursor
+        if cursor is not None and self.rect().contains(cursor.toPoint()) and self._on_image(cursor):
+            self.zoom_to(1.0, cursor)
+            return
+        centre = QPointF(self.width() / 2, self.height() / 2)
+        if self.doc.width * self.scale <= self.width() and self.doc.height * self.scale <= self.height():
+            ix, iy = self.doc.width / 2, self.doc.height / 2  # all of it in view: its centre
+        else:
+            ix, iy = self.to_image(centre)  # on the photo (panning keeps it there); clamped to be sure
+            ix, iy = min(max(ix, 0.0), self.doc.width - 0.5), min(max(iy, 0.0), self.doc.height - 0.5)
+        self._set_view(1.0, QPointF(centre.x() - ix, centre.y() - iy))
+
+    def _on_image(self, pos: QPointF) -> bool:
+        x, y = self.to_image(pos)
+        return self.doc is not None and 0 <= x < self.doc.width and 0 <= y < self.doc.height
+
+    def scroll_to(self, x: float | None = None, y: float | None = None) -> None:
+        """Put image point (x, y) (either may be None: unchanged) at the view's centre."""
+        ox = self.offset.x() if x is None else self.width() / 2 - x * self.scale
+        oy = self.offset.y() if y is None else self.height() / 2 - y * self.scale
+        keep = self._fitted
+        self._set_view(self.scale, QPointF(ox, oy))
+        self._fitted = keep and QPointF(ox, oy) == self.offset
 
     def zoom_to(self, scale: float, anchor: QPointF) -> None:
         """Zoom keeping the image point under ``anchor`` (widget coordinates) in place."""
@@ -140,13 +180,28 @@ class Canvas(QWidget):
         self.scale = scale
         if offset is not None:
             self.offset = offset
+        self.offset = self._bounded(self.offset)
         self.update()
         self.view_changed.emit()
+
+    def _bounded(self, offset: QPointF) -> QPointF:
+        """The offset moved (if needed) so that the view's centre lies on the photo."""
+        if self.doc is None:
+            return offset
+        w, h = self.doc.width * self.scale, self.doc.height * self.scale
+        cx, cy = self.width() / 2, self.height() / 2
+        return QPointF(min(cx, max(cx - w, offset.x())), min(cy, max(cy - h, offset.y())))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.doc is not None and self._fitted:
             self.fit()
+        elif self.doc is not None:
+            old = event.oldSize()
+            if old.isValid():  # keep the pixel at the centre (a scrollbar appearing, say)
+                shift = QPointF((self.width() - old.width()) / 2, (self.height() - old.height()) / 2)
+                self.offset = self._bounded(self.offset + shift)
+            self.view_changed.emit()  # the scrollbars' page size follows the view
 
     # -- painting -------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -170,9 +225,15 @@ class Canvas(QWidget):
             else:
                 self._draw(p, "image", doc.image, vis, k, None)
                 if self.show_mask and self.heatmap is None:
+                    self._draw(p, "protect", doc.protect.view(np.uint8), vis, k, "protect0" if k == 0 else "protect")
                     self._draw(p, "mask", doc.mask.view(np.uint8), vis, k, "mask0" if k == 0 else "mask")
                 if self.show_sketch:
                     self._draw(p, "sketch", doc.sketch, vis, k, "sketch")
+                if self.split:  # left of the line: the photo as opened, no overlays
+                    p.save()
+                    p.setClipRect(QRectF(0, 0, self.split_px(), self.height()))
+                    self._draw(p, "original", doc.original, vis, k, None)
+                    p.restore()
         if self.heatmap is not None and not self.show_original:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             p.setOpacity(0.9)
@@ -193,37 +254,20 @@ class Canvas(QWidget):
         p.drawImage(target, img)
 
     def _draw_decorations(self, p: QPainter) -> None:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        tools = self.tools
-        if tools.anchor is not None and tools.points:
-            (x0, y0), (x1, y1) = tools.anchor, tools.points[-1]
-            self._dashed(p).drawRect(QRectF(self.to_widget(min(x0, x1), min(y0, y1)),
-                                            self.to_widget(max(x0, x1) + 1, max(y0, y1) + 1)))
-        elif tools.tool == "lasso" and len(tools.points) > 1:
-            path = QPainterPath(self.to_widget(*tools.points[0]))
-            for pt in tools.points[1:]:
-                path.lineTo(self.to_widget(*pt))
-            self._dashed(p).drawPath(path)
-        if self.heat_point is not None:
-            c = self.to_widget(self.heat_point[0] + 0.5, self.heat_point[1] + 0.5)
-            p.setPen(QPen(QColor("white"), 2))
-            p.drawEllipse(c, 7, 7)
-            p.setPen(QPen(QColor("black"), 1))
-            p.drawEllipse(c, 9, 9)
-        d = tools.outline_diameter()
-        if self._cursor is not None and d is not None and not self.attention_mode and self._pan_from is None:
-            r = max(1.5, d * self.scale / 2)
-            p.setPen(QPen(QColor(0, 0, 0, 200), 3))
-            p.drawEllipse(self._cursor, r, r)
-            p.setPen(QPen(QColor(255, 255, 255, 230), 1))
-            p.drawEllipse(self._cursor, r, r)
+        draw_decorations(self, p)
 
-    @staticmethod
-    def _dashed(p: QPainter) -> QPainter:
-        pen = QPen(QColor("white"), 1.5, Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        return p
+    # -- split view -----------------------------------------------------------------------
+    def set_split(self, on: bool) -> None:
+        if on != self.split:
+            self.split = on
+            self.split_dragging = False
+            self.update()
+
+    def split_px(self) -> float:
+        return round(self.split_pos * self.width())
+
+    def _near_split(self, pos: QPointF) -> bool:
+        return self.split and self.doc is not None and abs(pos.x() - self.split_px()) <= SPLIT_GRAB_PX
 
     def _outline_rect(self) -> QRect:
         d = self.tools.outline_diameter() or 0
@@ -244,7 +288,9 @@ class Canvas(QWidget):
         if self.doc is None:
             return
         button = event.button()
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+        if button == Qt.MouseButton.LeftButton and self._near_split(event.position()) and not self._space:
+            self.split_dragging = True
+        elif button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
             self._pan_from = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif button == Qt.MouseButton.LeftButton:
@@ -259,6 +305,14 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         old = self._outline_rect()
         self._cursor = event.position()
+        if self.split_dragging:
+            self.split_pos = min(1.0, max(0.0, event.position().x() / max(1, self.width())))
+            self.update()
+            return
+        if self._near_split(event.position()) and not self.tools.dragging:
+            self.setCursor(Qt.CursorShape.SplitHCursor)
+        elif self._pan_from is None and self.split:
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.CrossCursor)
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -272,11 +326,13 @@ class Canvas(QWidget):
         self.update(old.united(self._outline_rect()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+        if self.split_dragging and event.button() == Qt.MouseButton.LeftButton:
+            self.split_dragging = False
+        elif self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._pan_from = None
             self.setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.CrossCursor)
         elif event.button() == Qt.MouseButton.LeftButton and self.tools.dragging:
-            self.tools.release(self._image_point(event))
+            self.tools.release(self._image_point(event), click_px=CLICK_PX / self.scale)
 
     def leaveEvent(self, event) -> None:
         old = self._outline_rect()

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.feather import DEFAULT_FEATHER_PX
+from app.core.maskops import DEFAULT_STEP_PX
 from app.core.names import DEVICE_CHOICES, ENGINE_NAMES
 from app.ui.tools import MAX_SIZE, MIN_SIZE
 
@@ -44,7 +46,7 @@ def _action_check(action: QAction, text: str) -> QCheckBox:
 
 class SidePanel(QWidget):
     brush_size_changed = Signal(int)
-    layer_chosen = Signal(str)  # "mask" or "sketch": what the eraser erases
+    layer_chosen = Signal(str)  # "mask", "sketch" or "protect": what the eraser erases
     overlay_changed = Signal(QColor, float)  # mask colour, opacity
     engine_chosen = Signal(str, str)  # engine, device
 
@@ -69,16 +71,17 @@ class SidePanel(QWidget):
         layers = QGroupBox("Layers")
         lay = QVBoxLayout(layers)
         row = QHBoxLayout()
-        self.mask_radio, self.sketch_radio = QRadioButton("Mask"), QRadioButton("Sketch")
-        self.mask_radio.setToolTip("Active layer: the eraser erases the mask")
-        self.sketch_radio.setToolTip("Active layer: the eraser erases the sketch")
+        self.layer_radios: dict[str, QRadioButton] = {}
         group = QButtonGroup(self)
-        for r in (self.mask_radio, self.sketch_radio):
+        for name, text in (("mask", "Mask"), ("sketch", "Sketch"), ("protect", "Protect")):
+            r = QRadioButton(text)
+            r.setToolTip(f"Active layer: the eraser erases the {name}")
+            r.toggled.connect(lambda on, n=name: on and self.layer_chosen.emit(n))
             group.addButton(r)
             row.addWidget(r)
+            self.layer_radios[name] = r
+        self.mask_radio, self.sketch_radio = self.layer_radios["mask"], self.layer_radios["sketch"]
         self.mask_radio.setChecked(True)
-        self.mask_radio.toggled.connect(lambda on: on and self.layer_chosen.emit("mask"))
-        self.sketch_radio.toggled.connect(lambda on: on and self.layer_chosen.emit("sketch"))
         lay.addWidget(QLabel("Eraser works on:"))
         lay.addLayout(row)
         lay.addWidget(_action_check(actions.show_mask, "Show mask"))
@@ -103,6 +106,7 @@ class SidePanel(QWidget):
         buttons.addStretch(1)
         lay.addLayout(buttons)
         layout.addWidget(layers)
+        layout.addWidget(self._edges_box(actions))
 
         engine_box = QGroupBox("Engine")
         form = QFormLayout(engine_box)
@@ -139,6 +143,41 @@ class SidePanel(QWidget):
         layout.addStretch(1)
         self._color = QColor("#ff2d55")
 
+    def _edges_box(self, actions) -> QGroupBox:
+        box = QGroupBox("Mask edges")
+        form = QFormLayout(box)
+        self.step_spin = QSpinBox()
+        self.step_spin.setRange(1, 500)
+        self.step_spin.setValue(DEFAULT_STEP_PX)
+        self.step_spin.setSuffix(" px")
+        self.step_spin.setToolTip("How far Grow mask (Alt+]) and Shrink mask (Alt+[) move the edge, "
+                                  "in photo pixels (screen pixels at 100 %)")
+        row = QHBoxLayout()
+        row.addWidget(self.step_spin)
+        for name in ("grow_mask", "shrink_mask", "invert_mask"):
+            b = QToolButton()
+            b.setDefaultAction(getattr(actions, name))
+            row.addWidget(b)
+        form.addRow("Step", row)
+        self.feather_check = QCheckBox("Feather")
+        self.feather_check.setChecked(True)
+        self.feather_check.setToolTip("Blend the fill's edge softly into the photo")
+        self.feather_spin = QSpinBox()
+        self.feather_spin.setRange(1, 100)
+        self.feather_spin.setValue(DEFAULT_FEATHER_PX)
+        self.feather_spin.setSuffix(" px")
+        self.feather_spin.setToolTip("Width of the soft edge around the hole (python main.py inpaint --feather PX)")
+        self.feather_check.toggled.connect(self.feather_spin.setEnabled)
+        form.addRow(self.feather_check, self.feather_spin)
+        return box
+
+    def grow_step(self) -> int:
+        return int(self.step_spin.value())
+
+    def feather_px(self) -> int:
+        """The feather width a fill uses; 0 when feathering is off."""
+        return int(self.feather_spin.value()) if self.feather_check.isChecked() else 0
+
     def set_overlay(self, color: QColor, opacity: float) -> None:
         self._color = QColor(color)
         self.color_button.setStyleSheet(f"background: {self._color.name()}; min-width: 22px;")
@@ -152,7 +191,7 @@ class SidePanel(QWidget):
         self.size_spin.blockSignals(False)
 
     def set_active_layer(self, layer: str) -> None:
-        (self.mask_radio if layer == "mask" else self.sketch_radio).setChecked(True)
+        self.layer_radios[layer].setChecked(True)
 
     def _pick_color(self) -> None:
         color = QColorDialog.getColor(self._color, self, "Mask colour")

@@ -6,6 +6,7 @@ InferenceController, AutosaveController); this class connects them to each other
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow,
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
+from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
+from app.core.maskops import grow_mask, invert_mask, shrink_mask
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
@@ -25,10 +28,15 @@ from app.ui.canvas import Canvas
 from app.ui.commands import FillCommand, replace_layers
 from app.ui.docks import SidePanel, StatusWidgets
 from app.ui.files import FileController
+from app.ui.scrollframe import CanvasFrame
 from app.ui.tools import ToolController
 from app.ui.worker import EngineInfo, InferenceController, Request
 
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
+TOOL_NOTES = {
+    "object": "Drag a box around an object, or click it: its outline joins the mask (Alt-drag subtracts)",
+    "protect": "Paint areas no fill may copy from (shown in green); E erases them with Protect active",
+}
 
 
 class MainWindow(QMainWindow):
@@ -42,7 +50,8 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas(self.tools)
         self.canvas.set_overlay_style(QColor(settings.mask_color), settings.mask_opacity,
                                       QColor(settings.sketch_color))
-        self.setCentralWidget(self.canvas)
+        self.frame = CanvasFrame(self.canvas)  # the canvas with its scrollbars
+        self.setCentralWidget(self.frame)
         self.actions_ = create_actions(self)
         self.files = FileController(self)
         self.autosave = AutosaveController(AutosaveStore(), settings.autosave_delay_ms, self)
@@ -82,20 +91,20 @@ class MainWindow(QMainWindow):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
         menu = self.menuBar().addMenu("&Edit")
         for name in ("undo", "redo", None, "clear_mask", "clear_sketch", "restore_mask", None,
-                     "smaller", "bigger"):
+                     "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
         menu = self.menuBar().addMenu("&Tools")
         for name in (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
         menu = self.menuBar().addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "actual", None, "show_mask", "show_sketch"):
+        for name in ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_sketch"):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
 
         bar = QToolBar("Tools", self)
         bar.setObjectName("tools")
         bar.setMovable(False)
         for name in ("open", "save", None, *TOOL_ACTIONS, None, "undo", "redo", None, "fill", "cancel",
-                     None, "attention", None, "fit", "actual"):
+                     None, "attention", "split", None, "fit", "actual"):
             bar.addSeparator() if name is None else bar.addAction(getattr(a, name))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
@@ -128,6 +137,15 @@ class MainWindow(QMainWindow):
         a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
         a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
         a.restore_mask.triggered.connect(self.restore_last_mask)
+        a.grow_mask.triggered.connect(lambda: self._refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
+        a.shrink_mask.triggered.connect(lambda: self._refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
+        a.invert_mask.triggered.connect(lambda: self._refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
+        a.split.toggled.connect(c.set_split)
+        self.tools.selection_empty.connect(
+            lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
+        self.tools.selector.busy_changed.connect(
+            lambda busy: self.statusBar().showMessage("Selecting the object…", 30000) if busy
+            else self.statusBar().clearMessage())
         for name, tool in TOOL_ACTIONS.items():
             getattr(a, name).triggered.connect(lambda _=False, t=tool: self.tools.set_tool(t))
         a.smaller.triggered.connect(lambda: self.tools.step_brush_size(False))
@@ -196,7 +214,8 @@ class MainWindow(QMainWindow):
         has = self.doc is not None
         a = self.actions_
         for name in ("save", "save_as", "import_mask", "export_mask", "import_sketch", "export_sketch",
-                     "clear_mask", "clear_sketch", "fill", "fit", "actual", "zoom_in", "zoom_out"):
+                     "clear_mask", "clear_sketch", "fill", "fit", "actual", "zoom_in", "zoom_out",
+                     "grow_mask", "shrink_mask", "invert_mask", "split"):
             getattr(a, name).setEnabled(has)
         a.undo.setEnabled(self.undo_stack.canUndo())
         a.redo.setEnabled(self.undo_stack.canRedo())
@@ -209,6 +228,15 @@ class MainWindow(QMainWindow):
         command = replace_layers(self.doc, text, **layers)
         if command is not None:
             self.undo_stack.push(command)
+
+    def _refine_mask(self, text: str, op, px: int) -> None:
+        """Grow, shrink or invert the whole mask as one undo step."""
+        if self.doc is None:
+            return
+        command = replace_layers(self.doc, text, mask=op(self.doc.mask, px))
+        if command is not None:
+            self.undo_stack.push(command)
+        self.statusBar().showMessage(f"{text}" + (f" by {px} px" if px else ""), 3000)
 
     def restore_last_mask(self) -> None:
         doc = self.doc
@@ -234,6 +262,8 @@ class MainWindow(QMainWindow):
             self.panel.sketch_width.setText(f"{t.sketch_width()} px (from the training sketches)")
         if t.tool == "sketch" and self.doc is not None:
             self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
+        elif t.tool in TOOL_NOTES and self.doc is not None:
+            self.statusBar().showMessage(TOOL_NOTES[t.tool], 8000)
 
     def _overlay_changed(self, color: QColor, opacity: float) -> None:
         self.settings.mask_color, self.settings.mask_opacity = color.name(), opacity
@@ -257,8 +287,12 @@ class MainWindow(QMainWindow):
         if not doc.has_hole():
             self.statusBar().showMessage("Paint a mask over what should be filled first (B, R or L)", 5000)
             return
-        request = Request("fill", doc.snapshot(self.inference.new_id()),
-                          extra={"doc": id(doc), "image_version": doc.image_version})
+        snap, px = doc.snapshot(self.inference.new_id()), self.panel.feather_px()
+        hole = snap.mask
+        if px:  # the engine fills the feather ring too; apply_fill blends it (feather.py)
+            snap = dataclasses.replace(snap, mask=feather_hole(hole, px))
+        request = Request("fill", snap, extra={"doc": id(doc), "image_version": doc.image_version,
+                                               "hole": hole, "feather": px})
         self.inference.submit(request)
 
     def cancel(self) -> None:
@@ -277,7 +311,9 @@ class MainWindow(QMainWindow):
         engine = self.inference.engine.name if self.inference.engine else "engine"
         used = result.engine
         snap = request.snapshot
-        self.undo_stack.push(FillCommand(doc, result.image, snap.mask, snap.sketch, used))
+        hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
+        image = feather_composite(snap.image, result.image, hole, px) if px else result.image
+        self.undo_stack.push(FillCommand(doc, image, hole, snap.sketch, used))
         if used != engine:  # auto: name the engine it chose for this hole
             engine = f"{engine} ({used})"
         self.last_fill = request

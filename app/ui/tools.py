@@ -16,10 +16,14 @@ from app.core.document import Document
 from app.core.undo import StrokeRecorder
 from app.training.sketch import stroke_width_for
 from app.ui.commands import DiffCommand
+from app.ui.selector import ObjectSelector
 
-TOOLS = ("mask", "sketch", "eraser", "rect", "lasso")
+TOOLS = ("mask", "sketch", "eraser", "rect", "lasso", "object", "protect")
 TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
-             "rect": "Rectangle mask", "lasso": "Lasso mask"}
+             "rect": "Rectangle mask", "lasso": "Lasso mask", "object": "Object selection",
+             "protect": "Protect brush"}
+BRUSH_LAYER = {"mask": "mask", "protect": "protect"}  # brushes and the layer they paint
+CLICK_PX = 5  # an object-tool drag shorter than this (widget px) is a click
 MIN_SIZE, MAX_SIZE = 1, 2000
 
 
@@ -27,13 +31,14 @@ class ToolController(QObject):
     changed = Signal()  # tool, size or active layer changed
     stroke_finished = Signal()  # an edit was committed (autosave listens)
     preview_changed = Signal()  # rectangle / lasso outline moved
+    selection_empty = Signal()  # the object tool found nothing in the box
 
     def __init__(self, undo_stack: QUndoStack, brush_size: int, hole_margin: int) -> None:
         super().__init__()
         self.undo_stack = undo_stack
         self.doc: Document | None = None
         self.tool = "mask"
-        self.active_layer = "mask"  # what the eraser erases
+        self.active_layer = "mask"  # what the eraser erases: "mask", "sketch" or "protect"
         self.brush_size = brush_size
         self.hole_margin = hole_margin  # extra hole around sketch strokes drawn outside it
         self.subtract = False
@@ -41,6 +46,8 @@ class ToolController(QObject):
         self._last: Point | None = None
         self.anchor: Point | None = None  # rectangle first corner
         self.points: list[Point] = []  # rectangle second corner / lasso path
+        self.selector = ObjectSelector(self)  # the object tool's GrabCut, off the GUI thread
+        self.selector.finished.connect(self._object_selected)
 
     # -- state ----------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -52,10 +59,10 @@ class ToolController(QObject):
             raise ValueError(f"unknown tool {tool!r}")
         self.cancel()
         self.tool = tool
-        if tool in ("mask", "rect", "lasso"):
+        if tool in ("mask", "rect", "lasso", "object"):
             self.active_layer = "mask"
-        elif tool == "sketch":
-            self.active_layer = "sketch"
+        elif tool in ("sketch", "protect"):
+            self.active_layer = tool
         self.changed.emit()
 
     def set_active_layer(self, layer: str) -> None:
@@ -78,7 +85,7 @@ class ToolController(QObject):
         """Brush footprint in image pixels, or None for tools without one."""
         if self.tool == "sketch":
             return float(self.sketch_width())
-        if self.tool in ("mask", "eraser"):
+        if self.tool in ("mask", "eraser", "protect"):
             return float(self.brush_size)
         return None
 
@@ -91,13 +98,13 @@ class ToolController(QObject):
         if self.doc is None:
             return
         self.subtract = subtract
-        if self.tool == "rect":
+        if self.tool in ("rect", "object"):
             self.anchor, self.points = pt, [pt]
         elif self.tool == "lasso":
             self.points = [pt]
         else:
             layers = ["sketch", "mask"] if self.tool == "sketch" else (
-                ["mask"] if self.tool == "mask" else [self.active_layer])
+                [BRUSH_LAYER[self.tool]] if self.tool in BRUSH_LAYER else [self.active_layer])
             self._recorders = {name: StrokeRecorder(name, self.doc.layer(name)) for name in layers}
             self._last = pt
             self._segment(pt, pt)
@@ -109,19 +116,23 @@ class ToolController(QObject):
         if self._recorders and self._last is not None:
             self._segment(self._last, pt)
             self._last = pt
-        elif self.tool == "rect" and self.anchor is not None:
+        elif self.tool in ("rect", "object") and self.anchor is not None:
             self.points = [pt]
             self.preview_changed.emit()
         elif self.tool == "lasso" and self.points:
             self.points.append(pt)
             self.preview_changed.emit()
 
-    def release(self, pt: Point) -> None:
+    def release(self, pt: Point, click_px: float = CLICK_PX) -> None:
+        """End a drag; ``click_px`` is CLICK_PX widget pixels in image pixels (the canvas
+        knows the zoom) so that a short object-tool drag counts as a click."""
         doc = self.doc
         if doc is None:
             return
         value = not self.subtract
-        if self.tool == "rect" and self.anchor is not None:
+        if self.tool == "object" and self.anchor is not None:
+            self._select_object(self.anchor, pt, value, click_px)
+        elif self.tool == "rect" and self.anchor is not None:
             patch = brush.rectangle(self.anchor, pt, doc.size_wh)
             self._shape(patch, value, "Rectangle mask")
         elif self.tool == "lasso" and self.points:
@@ -158,9 +169,9 @@ class ToolController(QObject):
             self._paint("mask", brush.stroke([a, b], width + 2 * self.hole_margin, doc.size_wh), True)
             self._paint("sketch", brush.stroke([a, b], width, doc.size_wh), 255)
         else:
-            # Mask brush paints hole; the eraser clears whichever layer is active.
-            layer = "mask" if self.tool == "mask" else self.active_layer
-            value: bool | int = self.tool == "mask" if layer == "mask" else 0
+            # Mask and protect brushes paint their layer; the eraser clears the active one.
+            layer = BRUSH_LAYER.get(self.tool, self.active_layer)
+            value: bool | int = self.tool in BRUSH_LAYER if layer != "sketch" else 0
             self._paint(layer, brush.stroke([a, b], self.brush_size, doc.size_wh), value)
 
     def _paint(self, layer: str, patch: brush.Patch | None, value: bool | int) -> None:
@@ -168,6 +179,24 @@ class ToolController(QObject):
             return
         self._recorders[layer].touch(patch.box)
         self.doc.paint(layer, patch, value)
+
+    def _select_object(self, a: Point, b: Point, value: bool, click_px: float) -> None:
+        doc = self.doc
+        assert doc is not None
+        if abs(a[0] - b[0]) < click_px and abs(a[1] - b[1]) < click_px:
+            self.selector.start(doc, None, b, value)
+        else:
+            box = (int(min(a[0], b[0])), int(min(a[1], b[1])), int(max(a[0], b[0])) + 2, int(max(a[1], b[1])) + 2)
+            self.selector.start(doc, box, None, value)
+
+    def _object_selected(self, result: tuple) -> None:
+        doc, patch, value = result
+        if doc is not self.doc:
+            return  # another photo was opened meanwhile
+        if patch is None:
+            self.selection_empty.emit()
+            return
+        self._shape(patch, value, TOOL_TEXT["object"])
 
     def _shape(self, patch: brush.Patch | None, value: bool, text: str) -> None:
         doc = self.doc

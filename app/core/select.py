@@ -1,0 +1,172 @@
+"""Object selection: the outline of the object inside a box (or under a click) as a mask.
+
+Built on OpenCV's GrabCut, no model: the box plus a margin of context is cut out, GrabCut
+runs on a copy whose long side is at most ``WORK_SIDE`` px, the result is scaled back up
+and its edge is refined by a second GrabCut pass at full resolution that may only change a
+thin band around the upscaled outline. The largest object is kept with its inner holes
+filled, then grown by ``HALO_PX`` so a fill also covers the object's soft edge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from app.core.brush import Box, Patch, Point, clip_box
+from app.core.maskops import bounds, grow_mask
+
+WORK_SIDE = 800  # GrabCut's long side on the downscaled copy
+REFINE_PIXELS = 6_000_000  # full-resolution refinement up to this many crop pixels
+HALO_PX = 3  # selection grown by this much
+CLICK_START_FRACTION = 0.06  # a click first looks this far (of the long side) around it
+
+
+def _grabcut(image: np.ndarray, gc: np.ndarray, rect: tuple[int, int, int, int] | None, iters: int) -> np.ndarray:
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    mode = cv2.GC_INIT_WITH_RECT if rect is not None else cv2.GC_INIT_WITH_MASK
+    cv2.grabCut(image, gc, rect, bgd, fgd, iters, mode)
+    return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+
+
+def _keep_object(fg: np.ndarray, seed: tuple[int, int] | None) -> np.ndarray:
+    """The component under ``seed`` (else the largest), with its inner holes filled."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(fg)
+    label = 0
+    if seed is not None:
+        label = int(labels[seed[1], seed[0]])
+    if label == 0:
+        label = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    obj = (labels == label).astype(np.uint8)
+    # Fill holes: whatever background the frame cannot reach belongs to the object.
+    padded = np.pad(obj, 1)
+    flood = padded.copy()
+    cv2.floodFill(flood, np.zeros((flood.shape[0] + 2, flood.shape[1] + 2), np.uint8), (0, 0), 1)
+    holes = flood[1:-1, 1:-1] == 0
+    return (obj > 0) | holes
+
+
+def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | None = None,
+                  work_side: int = WORK_SIDE, halo: int = HALO_PX, iterations: int = 5) -> Patch | None:
+    """The object of an (H, W, 3) uint8 image inside ``box`` (x0, y0, x1, y1; image
+    pixels), or, with ``box`` None, the object under the click ``point``.
+
+    A box: GrabCut starts from "everything outside the box is background". A click:
+    a small disc under the click is object, and GrabCut grows it over what looks like it.
+    Returns a Patch (the box plus a margin of context, or the whole photo for a click), or
+    None when nothing was found.
+    """
+    h, w = image.shape[:2]
+    if box is None:
+        if point is None:
+            raise ValueError("select_object needs a box or a point")
+        crop_box: Box | None = (0, 0, w, h)
+    else:
+        box = clip_box(box, (w, h))
+        if box is None or box[2] - box[0] < 3 or box[3] - box[1] < 3:
+            return None
+        margin = max(8, int(0.15 * max(box[2] - box[0], box[3] - box[1]))) + halo
+        crop_box = clip_box((box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin), (w, h))
+    assert crop_box is not None
+    cx0, cy0, cx1, cy1 = crop_box
+    crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
+    ch, cw = crop.shape[:2]
+    f = min(1.0, work_side / max(ch, cw))
+    if f > 0.75:  # hardly smaller: one full-size cut is cheaper than a cut and a refinement
+        f = 1.0
+    small = crop if f >= 1.0 else cv2.resize(crop, (max(1, round(cw * f)), max(1, round(ch * f))),
+                                              interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    seed = None
+    if point is not None:
+        seed = (int(np.clip((point[0] - cx0) * f, 0, sw - 1)), int(np.clip((point[1] - cy0) * f, 0, sh - 1)))
+    if box is not None:
+        rx0, ry0 = int((box[0] - cx0) * f), int((box[1] - cy0) * f)
+        rx1, ry1 = min(sw, int(np.ceil((box[2] - cx0) * f))), min(sh, int(np.ceil((box[3] - cy0) * f)))
+        gc = np.zeros((sh, sw), np.uint8)
+        fg = _grabcut(small, gc, (rx0, ry0, max(2, rx1 - rx0), max(2, ry1 - ry0)), iterations)
+        if seed is not None:
+            cv2.circle(gc, seed, 2, int(cv2.GC_FGD), -1)
+            fg = _grabcut(small, gc, None, 2)
+    else:
+        assert seed is not None
+        fg = _grow_click(small, seed, iterations)
+    fg = _keep_object(fg, seed)
+    if not fg.any():
+        return None
+    if f < 1.0:
+        up = cv2.resize(fg.astype(np.float32), (cw, ch), interpolation=cv2.INTER_LINEAR) >= 0.5
+        band = int(np.ceil(2 / f)) + 2
+        rb = bounds(up, 2 * band + 2)  # refine only around the object
+        assert rb is not None
+        fg = np.zeros_like(up)
+        fg[rb[1]:rb[3], rb[0]:rb[2]] = _refine(crop[rb[1]:rb[3], rb[0]:rb[2]], up[rb[1]:rb[3], rb[0]:rb[2]], band)
+        full_seed = None if point is None else (int(np.clip(point[0] - cx0, 0, cw - 1)),
+                                                int(np.clip(point[1] - cy0, 0, ch - 1)))
+        fg = _keep_object(fg, full_seed)
+        if not fg.any():
+            return None
+    if halo > 0:
+        fg = grow_mask(fg, halo)
+    return Patch(crop_box, fg)
+
+
+def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np.ndarray:
+    """A click: GrabCut in a box around it (with as much context again around the box),
+    the box grown until the object under the click fills a fair part of it without running
+    into its sides, or the box is the whole photo."""
+    sh, sw = small.shape[:2]
+    half = max(8, int(CLICK_START_FRACTION * max(sh, sw)))
+    while True:
+        x0, y0 = max(0, seed[0] - half), max(0, seed[1] - half)
+        x1, y1 = min(sw, seed[0] + half + 1), min(sh, seed[1] + half + 1)
+        whole = x0 == 0 and y0 == 0 and x1 == sw and y1 == sh
+        if whole:
+            x0, y0, x1, y1 = 1, 1, max(2, sw - 1), max(2, sh - 1)
+        # context region: the box and half its size again on each side
+        c0, d0 = max(0, seed[0] - 2 * half), max(0, seed[1] - 2 * half)
+        c1, d1 = min(sw, seed[0] + 2 * half + 1), min(sh, seed[1] + 2 * half + 1)
+        region = np.ascontiguousarray(small[d0:d1, c0:c1])
+        gc = np.zeros(region.shape[:2], np.uint8)
+        _grabcut(region, gc, (x0 - c0, y0 - d0, x1 - x0, y1 - y0), iterations)
+        local_seed = (seed[0] - c0, seed[1] - d0)
+        cv2.circle(gc, local_seed, 2, int(cv2.GC_FGD), -1)
+        fg = np.zeros((sh, sw), bool)
+        fg[d0:d1, c0:c1] = _keep_object(_grabcut(region, gc, None, 2), local_seed)
+        if whole:
+            return fg
+        rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
+        touches = fg.sum() < 0.05 * (x1 - x0) * (y1 - y0) or (  # only the click itself
+            (x0 > 0 and cols[0] <= x0 + 1) or (y0 > 0 and rows[0] <= y0 + 1)
+            or (x1 < sw and cols[-1] >= x1 - 2) or (y1 < sh and rows[-1] >= y1 - 2))
+        if not touches:
+            return fg
+        half = int(half * 1.6) + 1
+
+
+def _refine(crop: np.ndarray, up: np.ndarray, band: int) -> np.ndarray:
+    """Snap the upscaled outline to the full-resolution edges: GrabCut may only change the
+    pixels within ``band`` of the outline (a crop too large for that is refined at the
+    largest size that fits ``REFINE_PIXELS``)."""
+    ch, cw = up.shape
+    g = min(1.0, float(np.sqrt(REFINE_PIXELS / (ch * cw))))
+    img, m = crop, up
+    if g < 1.0:
+        size = (max(1, round(cw * g)), max(1, round(ch * g)))
+        img = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        m = cv2.resize(up.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        band = max(2, int(band * g))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    inner = cv2.erode(m.astype(np.uint8), k) > 0
+    outer = cv2.dilate(m.astype(np.uint8), k) > 0
+    gc = np.full(m.shape, cv2.GC_BGD, np.uint8)
+    gc[outer] = cv2.GC_PR_BGD
+    gc[m] = cv2.GC_PR_FGD
+    gc[inner] = cv2.GC_FGD
+    if not inner.any() or (gc == cv2.GC_BGD).sum() == 0:
+        return up  # too thin or fills the crop: nothing reliable to refine against
+    fg = _grabcut(np.ascontiguousarray(img), gc, None, 2)
+    if g < 1.0:
+        fg = cv2.resize(fg.astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST) > 0
+    return fg

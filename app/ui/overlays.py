@@ -1,0 +1,79 @@
+"""What the canvas draws over the photo: tool outlines, the attention point, the brush
+footprint and the before/after split line. Drawing only; the canvas owns the state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+
+if TYPE_CHECKING:
+    from app.ui.canvas import Canvas
+
+SPLIT_GRAB_PX = 6  # the split line can be grabbed this far either side
+
+
+def draw_decorations(c: Canvas, p: QPainter) -> None:
+    p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    tools = c.tools
+    if tools.anchor is not None and tools.points:
+        (x0, y0), (x1, y1) = tools.anchor, tools.points[-1]
+        _dashed(p).drawRect(QRectF(c.to_widget(min(x0, x1), min(y0, y1)),
+                                   c.to_widget(max(x0, x1) + 1, max(y0, y1) + 1)))
+    elif tools.tool == "lasso" and len(tools.points) > 1:
+        path = QPainterPath(c.to_widget(*tools.points[0]))
+        for pt in tools.points[1:]:
+            path.lineTo(c.to_widget(*pt))
+        _dashed(p).drawPath(path)
+    if c.heat_point is not None:
+        centre = c.to_widget(c.heat_point[0] + 0.5, c.heat_point[1] + 0.5)
+        p.setPen(QPen(QColor("white"), 2))
+        p.drawEllipse(centre, 7, 7)
+        p.setPen(QPen(QColor("black"), 1))
+        p.drawEllipse(centre, 9, 9)
+    if c.split:
+        draw_split_line(c, p)
+    d = tools.outline_diameter()
+    if c._cursor is not None and d is not None and not c.attention_mode and c._pan_from is None \
+            and not c.split_dragging:
+        r = max(1.5, d * c.scale / 2)
+        p.setPen(QPen(QColor(0, 0, 0, 200), 3))
+        p.drawEllipse(c._cursor, r, r)
+        p.setPen(QPen(QColor(255, 255, 255, 230), 1))
+        p.drawEllipse(c._cursor, r, r)
+
+
+def draw_split_line(c: Canvas, p: QPainter) -> None:
+    """A vertical line with a round grip, "Original" and "Result" labels either side."""
+    x = c.split_px()
+    h = c.height()
+    p.setPen(QPen(QColor(0, 0, 0, 160), 3))
+    p.drawLine(QPointF(x, 0), QPointF(x, h))
+    p.setPen(QPen(QColor("white"), 1.5))
+    p.drawLine(QPointF(x, 0), QPointF(x, h))
+    grip = QPointF(x, h / 2)
+    p.setBrush(QColor(30, 30, 34, 220))
+    p.drawEllipse(grip, 11, 11)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    for dx in (-4, 4):  # a double arrow: drag me sideways
+        sign = -1 if dx < 0 else 1
+        path = QPainterPath(grip + QPointF(dx, -4))
+        path.lineTo(grip + QPointF(dx + 3 * sign, 0))
+        path.lineTo(grip + QPointF(dx, 4))
+        p.drawPath(path)
+    p.setPen(QColor(235, 235, 240))
+    metrics = p.fontMetrics()
+    for text, left in (("Original", True), ("Result", False)):
+        tw = metrics.horizontalAdvance(text)
+        tx = x - tw - 12 if left else x + 12
+        box = QRectF(tx - 5, 8, tw + 10, metrics.height() + 4)
+        p.fillRect(box, QColor(0, 0, 0, 150))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _dashed(p: QPainter) -> QPainter:
+    pen = QPen(QColor("white"), 1.5, Qt.PenStyle.DashLine)
+    p.setPen(pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    return p
