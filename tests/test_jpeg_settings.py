@@ -117,3 +117,68 @@ def test_transparency_is_never_dropped_silently(tmp_path: Path) -> None:
     assert not alpha_would_be_lost(tmp_path / "o.png", alpha)
     half = flatten_alpha(np.zeros((1, 1, 3), np.uint8), np.full((1, 1), 128, np.uint8))
     assert tuple(half[0, 0]) == (127, 127, 127)
+
+
+# ---------------------------------------------------------------- command line and batch
+
+
+class _Grey:
+    """A fill engine that paints the hole grey (the batch needs only ``fill``)."""
+
+    name = "grey"
+
+    def fill(self, rgb, mask, sketch=None):
+        out = rgb.copy()
+        out[mask] = 128
+        return out
+
+
+def _job(tmp_path: Path) -> tuple[Path, Path]:
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(photo_like()).save(images / "a.jpg", quality=72, subsampling=2)
+    rgba = np.dstack([photo_like(seed=2), np.full((192, 256), 255, np.uint8)])
+    rgba[:, :40, 3] = 0
+    Image.fromarray(rgba, "RGBA").save(images / "b.png")
+    mask = np.zeros((192, 256), np.uint8)
+    mask[60:110, 80:150] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    return images, tmp_path / "m.png"
+
+
+def test_batch_keeps_each_jpegs_quality_unless_one_is_given(tmp_path: Path) -> None:
+    from app.inference.batch import run_batch
+
+    images, mask = _job(tmp_path)
+    report = run_batch(images, mask, tmp_path / "keep", engine=_Grey(), fmt="keep")
+    assert report.ok == ["a.jpg", "b.png"] and not report.notes
+    with Image.open(tmp_path / "keep" / "a.jpg") as out:
+        assert estimate_quality(out.quantization[0]) == (72, True)
+        assert JpegImagePlugin.get_sampling(out) == 2
+    report = run_batch(images, mask, tmp_path / "jpg90", engine=_Grey(), fmt="jpg", quality=90)
+    with Image.open(tmp_path / "jpg90" / "a.jpg") as out:
+        assert estimate_quality(out.quantization[0]) == (90, True)
+    # A transparent PNG written as JPEG: flattened onto white, and the summary says so.
+    assert report.notes == [("b.png", "transparency flattened onto white (.jpg cannot store it)")]
+    assert "note: b.png: transparency flattened onto white" in report.summary()
+    flat = np.asarray(Image.open(tmp_path / "jpg90" / "b.jpg").convert("RGB"))
+    assert flat[:, :30].min() >= 245
+
+
+def test_cli_quality_default_keeps_the_source(tmp_path: Path, capsys) -> None:
+    from app.cli import main as cli_main
+
+    images, mask = _job(tmp_path)
+    out = tmp_path / "a-out.jpg"
+    assert cli_main(["inpaint", str(images / "a.jpg"), "--mask", str(mask), "-o", str(out),
+                     "--engine", "telea"]) == 0
+    with Image.open(out) as saved:
+        assert estimate_quality(saved.quantization[0]) == (72, True)
+    assert cli_main(["inpaint", str(images / "b.png"), "--mask", str(mask), "-o",
+                     str(tmp_path / "b.jpg"), "--engine", "telea"]) == 0
+    err = capsys.readouterr().err
+    assert "note: b.png has transparency, which .jpg cannot store; flattened onto white" in err
+    assert cli_main(["batch", "--images", str(images), "--masks", str(mask), "--out",
+                     str(tmp_path / "o"), "--engine", "telea", "--format", "jpg", "--quality", "50"]) == 0
+    with Image.open(tmp_path / "o" / "a.jpg") as saved:
+        assert estimate_quality(saved.quantization[0]) == (50, True)

@@ -19,7 +19,10 @@ EPILOG = """examples:
 
 Masks: white (non-zero, or opaque in a transparent PNG) = the area to fill; the mask must
 have the image's size. Sketch: white strokes on black, same size; strokes only count
-inside the hole. The input is never overwritten unless you name it with -o yourself."""
+inside the hole. The input is never overwritten unless you name it with -o yourself.
+A JPEG written from a JPEG keeps the original's quality and chroma subsampling unless
+--quality is given. A transparent image written as JPEG (or BMP) is flattened onto white,
+with a note on stderr, as image editors do when they export to JPEG."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -38,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: IMAGE-inpainted.EXT beside the input)")
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
-    p.add_argument("--quality", type=int, default=95, metavar="N", help="JPEG/WebP quality 1-100 (default: 95)")
+    p.add_argument("--quality", type=int, default=None, metavar="N",
+                   help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's quality and chroma subsampling; otherwise 95)")
     p.set_defaults(func=run)
     return p
 
@@ -49,9 +53,10 @@ def default_output(image: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
-    from app.core.imageio import load_image, load_mask, load_sketch, mask_from_alpha, save_image
+    from app.core.imageio import (KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch,
+                                  mask_from_alpha, save_image)
 
-    if not 1 <= args.quality <= 100:
+    if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
     image_path = Path(args.image)
     img = load_image(image_path)
@@ -78,13 +83,18 @@ def run(args: argparse.Namespace) -> int:
     alpha = img.alpha
     if alpha is not None and args.mask_from_alpha:
         alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
+    if alpha_would_be_lost(out_path, alpha):
+        print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
+              f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
     saved = save_image(
         out_path,
         filled,
         alpha=alpha,
         icc_profile=img.icc_profile,
         exif=img.exif,
-        quality=args.quality,
+        quality=KEEP if args.quality is None else args.quality,
+        jpeg=img.jpeg,
+        flatten=True,
         protect=protect,
     )
     used = getattr(engine, "last_choice", engine.name)
