@@ -145,7 +145,7 @@ def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, q
     asked: list[Path] = []
     out = photo_path.with_name("photo-inpainted.jpg")
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: 90)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: 90)
     assert window.files.is_modified()
     window.actions_.save.trigger()  # first Ctrl+S asks, suggesting <name>-inpainted.<ext>
     assert asked == [photo_path.with_name("photo-inpainted.jpg")]
@@ -166,7 +166,7 @@ def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path
     errors: list[str] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: q)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: q)
     before = photo_path.read_bytes()
     assert not window.files.save()
     assert photo_path.read_bytes() == before
@@ -331,7 +331,7 @@ def test_dropped_file_opens(window: MainWindow, photo_path: Path) -> None:
     assert window.files.open_mime(mime)
     assert window.doc.path == photo_path and window.doc.size_wh == (48, 32)
     assert str(photo_path.resolve()) in window.settings.recent_files
-    assert [a.text() for a in window.recent_menu.actions()] == ["photo.jpg"]
+    assert [a.text() for a in window.recent_menu.actions()][0] == "&1 photo.jpg"
 
 
 def test_autosave_is_written_after_a_stroke_and_cleared_by_save(window: MainWindow, photo_path: Path, qtbot,

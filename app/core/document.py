@@ -58,6 +58,7 @@ class Document:
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
         self.path = path  # the file that was opened (never overwritten by Ctrl+S)
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
+        self.save_quality: int | str = "keep"  # chosen with save_path (imageio.KEEP or 1-100)
         self.last_mask: np.ndarray | None = None  # mask (and sketch) of the last fill
         self.last_sketch: np.ndarray | None = None
         self.fills = 0  # applied image edits minus undone ones: image differs from the original
@@ -90,7 +91,9 @@ class Document:
 
     @property
     def name(self) -> str:
-        return self.path.name if self.path else "Pasted image"
+        """The file this document is saved to, else the one it was opened from."""
+        shown = self.save_path or self.path
+        return shown.name if shown else "Pasted image"
 
     def suggested_save_name(self) -> str:
         """``photo-inpainted.jpg`` next to the original; PNG for pasted images."""

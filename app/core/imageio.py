@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_QUALITY",
+    "IMAGE_SUFFIXES",
     "KEEP",
     "SAVE_FORMATS",
     "WHITE",
@@ -55,6 +56,7 @@ SAVE_FORMATS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
+IMAGE_SUFFIXES = frozenset(SAVE_FORMATS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow, QMenu, QToolBar
 
 from app.core.autosave import AutosaveStore
@@ -71,10 +71,12 @@ class MainWindow(QMainWindow):
     def _build_ui(self) -> None:
         a = self.actions_
         menu = self.menuBar().addMenu("&File")
-        for name in ("open", "paste"):
-            menu.addAction(getattr(a, name))
+        menu.addAction(a.open)
         self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self.files.prune_recent)  # drop files gone since
         menu.addMenu(self.recent_menu)
+        for name in ("paste", "copy"):
+            menu.addAction(getattr(a, name))
         menu.addSeparator()
         for name in ("save", "save_as", None, "import_mask", "export_mask", "import_sketch",
                      "export_sketch", None, "batch", None, "quit"):
@@ -114,6 +116,8 @@ class MainWindow(QMainWindow):
         a, f, c = self.actions_, self.files, self.canvas
         a.open.triggered.connect(f.open_dialog)
         a.paste.triggered.connect(f.paste)
+        a.copy.triggered.connect(f.copy)
+        a.clear_recent.triggered.connect(f.clear_recent)
         a.save.triggered.connect(f.save)
         a.save_as.triggered.connect(f.save_as)
         a.import_mask.triggered.connect(lambda: f.import_layer("mask"))
@@ -185,10 +189,16 @@ class MainWindow(QMainWindow):
 
     def rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for path in self.settings.recent_files:
-            action = self.recent_menu.addAction(Path(path).name)
+        for i, path in enumerate(self.settings.recent_files, start=1):
+            label = Path(path).name.replace("&", "&&")
+            action = self.recent_menu.addAction(f"&{i} {label}" if i < 10 else label)
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.files.open_path(p))
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.files.open_recent(p))
+        self.recent_menu.setToolTipsVisible(True)
+        if self.settings.recent_files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction(self.actions_.clear_recent)
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
     def _update_enabled(self) -> None:
@@ -318,12 +328,15 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
+        if self.files.droppable(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self.files.droppable(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if self.files.open_mime(event.mimeData()):
+        if self.files.drop(event.mimeData()):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
