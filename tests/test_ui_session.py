@@ -279,7 +279,7 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
     assert "inside the filled area" in window.panel.attention_info.text()
     with qtbot.waitSignal(window.inference.explain_done, timeout=60_000):
         window.attention.explain_at(25, 15)
-    assert "needs an MTSA engine" in window.panel.attention_info.text()
+    assert "needs a network engine" in window.panel.attention_info.text()
     assert window.canvas.heatmap is None
 
 
@@ -355,7 +355,7 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
     paint_hole(window)
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
-    assert "(mtsa-guided)" in window.statusBar().currentMessage()
+    assert "Filled with Network + sketch (Auto's choice)" in window.statusBar().currentMessage()
 
 
 @pytest.mark.shipped_weights

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QMimeData, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
@@ -233,9 +234,26 @@ class FileController:
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
             return
-        command = replace_layers(doc, f"Import {layer}", **{layer: np.asarray(data)})
+        layers = {layer: np.asarray(data)}
+        grown = 0
+        if layer == "sketch":  # as with the pen: strokes outside the hole grow it, in the same step
+            mask = doc.mask | self._around_strokes(layers["sketch"])
+            grown = int(np.count_nonzero(mask & ~doc.mask))
+            layers["mask"] = mask
+        command = replace_layers(doc, f"Import {layer}", **layers)
         if command is not None:
             self.w.undo_stack.push(command)
+        if grown:
+            self.w.show_grown_hole(grown)
+
+    def _around_strokes(self, sketch: np.ndarray) -> np.ndarray:
+        """The sketch strokes plus the pen's hole margin on each side."""
+        strokes = (sketch > 127).astype(np.uint8)
+        margin = self.w.tools.hole_margin
+        if margin <= 0 or not strokes.any():
+            return strokes.astype(bool)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+        return cv2.dilate(strokes, kernel).astype(bool)
 
     def export_layer(self, layer: str) -> None:
         doc = self.doc

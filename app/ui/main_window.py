@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow,
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
+from app.core.names import EDITOR_ENGINES, engine_label
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
@@ -24,15 +25,18 @@ from app.ui.canvas import Canvas
 from app.ui.commands import FillCommand, replace_layers
 from app.ui.docks import SidePanel, StatusWidgets
 from app.ui.files import FileController
-from app.ui.tools import ToolController
+from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.worker import EngineInfo, InferenceController, Request
 
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
+GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
         super().__init__()
+        if settings.engine not in EDITOR_ENGINES:  # the ablation is for the command line only
+            settings.engine = "auto"
         self.settings = settings
         self.doc: Document | None = None
         self.undo_stack = QUndoStack(self)
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
         self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
         self.tools.changed.connect(self._tools_changed)
+        self.tools.stroke_finished.connect(self._stroke_finished)
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
@@ -161,7 +166,7 @@ class MainWindow(QMainWindow):
         inf.engine_error.connect(self._engine_error)
         inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
         inf.fill_done.connect(self.apply_fill)
-        inf.failed.connect(lambda _req, msg: dialogs.show_error(self, f"Fill failed: {msg}"))
+        inf.failed.connect(lambda req, msg: req.kind == "fill" and dialogs.show_error(self, f"Fill failed: {msg}"))
 
     # -- document -----------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -244,6 +249,20 @@ class MainWindow(QMainWindow):
         if t.tool == "sketch" and self.doc is not None:
             self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
 
+    def _stroke_finished(self) -> None:
+        """A sketch stroke outside the hole grew it: make sure the new hole is seen."""
+        command = self.undo_stack.command(self.undo_stack.index() - 1)
+        if command is None or command.text() != TOOL_TEXT["sketch"]:
+            return
+        grown = sum(len(d.new) for d in getattr(command, "diffs", ()) if d.layer == "mask")
+        if grown:
+            self.show_grown_hole(grown)
+
+    def show_grown_hole(self, pixels: int) -> None:
+        if not self.actions_.show_mask.isChecked():
+            self.actions_.show_mask.setChecked(True)  # a hidden overlay would hide the new hole
+        self.statusBar().showMessage(GROWN_NOTE.format(pixels), 6000)
+
     def _overlay_changed(self, color: QColor, opacity: float) -> None:
         self.settings.mask_color, self.settings.mask_opacity = color.name(), opacity
         self.canvas.set_overlay_style(color, opacity, QColor(self.settings.sketch_color))
@@ -274,7 +293,8 @@ class MainWindow(QMainWindow):
         if self.tools.dragging:
             self.tools.cancel()
         elif self.inference.cancel():
-            self.statusBar().showMessage("Fill cancelled; its result will be dropped", 4000)
+            self.attention.cancel()
+            self.statusBar().showMessage("Cancelled; the result will be dropped", 4000)
 
     def apply_fill(self, request: Request, result: np.ndarray, seconds: float) -> None:
         doc = self.doc
@@ -287,14 +307,12 @@ class MainWindow(QMainWindow):
         used = request.extra.get("engine_used") or engine
         snap = request.snapshot
         self.undo_stack.push(FillCommand(doc, result, snap.mask, snap.sketch, used))
-        if used != engine:  # auto: name the engine it chose for this hole
-            engine = f"{engine} ({used})"
+        engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
         self._update_enabled()
-        if self.actions_.attention.isChecked():
-            self.canvas.set_heatmap(None)
+        self.attention.clear()  # the map described the photo before this fill
 
     def _busy_changed(self, busy: bool) -> None:
         self.status.busy.setVisible(busy)
@@ -306,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def _engine_chosen(self, name: str, device: str) -> None:
         self.settings.engine, self.settings.device = name, device
-        self.status.engine.setText(f"Engine: loading {name}…")
+        self.status.engine.setText(f"Engine: loading {engine_label(name)}…")
         self.inference.load_engine(name, device)
 
     def _engine_loaded(self, info: EngineInfo) -> None:
