@@ -182,3 +182,29 @@ def test_cli_quality_default_keeps_the_source(tmp_path: Path, capsys) -> None:
                      str(tmp_path / "o"), "--engine", "telea", "--format", "jpg", "--quality", "50"]) == 0
     with Image.open(tmp_path / "o" / "a.jpg") as saved:
         assert estimate_quality(saved.quantization[0]) == (50, True)
+
+
+def test_match_source_brings_unedited_pixels_closer_than_plain_reencoding(tmp_path: Path) -> None:
+    from app.core.jpeg_settings import match_source
+
+    # Strong contrast clips colours, where plain re-encoding drifts most.
+    bright = np.clip(photo_like(seed=4).astype(int) * 2 - 120, 0, 255).astype(np.uint8)
+    src = tmp_path / "src.jpg"
+    Image.fromarray(bright).save(src, quality=75, subsampling=2)
+    img = load_image(src)
+    edited, mask = _fill_hole(img.rgb)
+    results = {}
+    for name, rounds in (("plain", 1), ("matched", 3)):
+        pixels = match_source(edited, img.rgb, img.jpeg, rounds=rounds)
+        assert np.array_equal(pixels[mask], edited[mask])  # the edit itself is never nudged
+        out = tmp_path / f"{name}.jpg"
+        Image.fromarray(pixels).save(out, **img.jpeg.save_options())
+        back = np.asarray(Image.open(out).convert("RGB")).astype(int)
+        diff = np.abs(back - img.rgb.astype(int)).max(axis=2)[~mask]
+        results[name] = (int(diff.max()), int(np.count_nonzero(diff)))
+    assert results["matched"][1] < results["plain"][1]  # fewer unedited pixels change
+    assert results["matched"][0] <= results["plain"][0]
+    # save_image does this when given the decoded source
+    out = save_image(tmp_path / "saved.jpg", edited, jpeg=img.jpeg, original=img.rgb)
+    back = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert np.count_nonzero(np.abs(back - img.rgb.astype(int)).max(axis=2)[~mask]) == results["matched"][1]

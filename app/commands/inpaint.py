@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         exif=img.exif,
         quality=KEEP if args.quality is None else args.quality,
         jpeg=img.jpeg,
+        original=img.rgb,
         flatten=True,
         protect=protect,
     )

@@ -21,7 +21,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
-from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings
+from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source
 from app.core.pixel_modes import to_rgb_alpha
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ def save_image(
     exif: bytes | None = None,
     quality: int | str = KEEP,
     jpeg: JpegSettings | None = None,
+    original: np.ndarray | None = None,
     flatten: bool = False,
     lossless: bool = False,
     protect: Iterable[str | os.PathLike[str]] = (),
@@ -193,8 +194,9 @@ def save_image(
 
     The format comes from the extension. ``quality`` 1-100, or ``KEEP`` ("keep", the
     default): a JPEG written with ``jpeg`` (the source's settings) reuses its quantisation
-    tables and chroma subsampling, so unedited pixels decode as before; without
-    ``jpeg``, KEEP means quality 95. Transparency that the format cannot hold
+    tables and chroma subsampling, and where ``rgb`` still equals ``original`` (the
+    source as decoded) the encoder is steered to decode to those pixels again
+    (:func:`~app.core.jpeg_settings.match_source`); without ``jpeg``, KEEP means 95. Transparency that the format cannot hold
     (JPEG, BMP) is an error unless ``flatten`` asks to composite it onto white.
 
     The file appears complete or not at all: a temp file in the same folder is written,
@@ -225,6 +227,8 @@ def save_image(
             raise TemperaError(f"{path.name} cannot hold transparency ({fmt}); save as .png, "
                                f".webp or .tif to keep it, or flatten it onto white")
         rgb = flatten_alpha(rgb, alpha)  # type: ignore[arg-type]
+    if fmt == "JPEG" and quality == KEEP and jpeg is not None:
+        rgb = match_source(rgb, original, jpeg)
 
     if alpha is not None and fmt in _ALPHA_FORMATS:
         img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")

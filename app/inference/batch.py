@@ -296,7 +296,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
                            f"{getattr(result, 'shape', '')} for {item.image.name}")
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
-               quality=quality, jpeg=img.jpeg, flatten=True, lossless=False, protect=protect)
+               quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
+               protect=protect)
     if alpha_would_be_lost(item.out, img.alpha):
         notes.append((item.image.name, f"transparency flattened onto white ({item.out.suffix} cannot store it)"))
     written[out_key] = item.image.name

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QMimeData, QTimer
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
@@ -203,16 +203,20 @@ class FileController:
         doc = self.doc
         assert doc is not None
         src = doc.source
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a 24 MP JPEG takes seconds
         try:
             written = save_image(
                 path, doc.image,
                 alpha=getattr(src, "alpha", None), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
-                flatten=flatten, protect=(doc.path,) if doc.path is not None else (),
+                original=doc.original, flatten=flatten,
+                protect=(doc.path,) if doc.path is not None else (),
             )
         except TemperaError as exc:
+            QGuiApplication.restoreOverrideCursor()
             dialogs.show_error(self.w, str(exc))
             return False
+        QGuiApplication.restoreOverrideCursor()
         doc.save_path = Path(written)
         self.last_dir = doc.save_path.parent
         self.w.undo_stack.setClean()
