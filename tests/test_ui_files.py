@@ -67,6 +67,7 @@ def test_new_actions_are_in_the_file_menu_with_their_keys(window: MainWindow) ->
     assert window.recent_menu.menuAction() in file_menu
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent has no QPointF form
 def test_dropping_a_photo_opens_it_after_the_drop(window: MainWindow, tmp_path: Path, qtbot) -> None:
     photo = _photo(tmp_path)
     mime = QMimeData()
