@@ -197,11 +197,13 @@ def test_rgba_alpha_kept_and_reattached_on_png_save(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.asarray(back)[..., 3], alpha)
 
 
-def test_jpeg_and_bmp_drop_alpha(tmp_path: Path) -> None:
+def test_jpeg_and_bmp_flatten_alpha_only_when_asked(tmp_path: Path) -> None:
     rgb = gradient_rgb(8, 6)
     alpha = np.zeros((6, 8), np.uint8)
     for ext in ("jpg", "bmp"):
-        out = save_image(tmp_path / f"o.{ext}", rgb, alpha=alpha)
+        with pytest.raises(TemperaError, match="transparency"):
+            save_image(tmp_path / f"o.{ext}", rgb, alpha=alpha)
+        out = save_image(tmp_path / f"o.{ext}", rgb, alpha=alpha, flatten=True)
         assert Image.open(out).mode == "RGB"
 
 

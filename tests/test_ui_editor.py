@@ -75,6 +75,7 @@ def test_sketch_pen_matches_training_strokes_and_grows_hole(window: MainWindow) 
     doc = window.doc
     window.actions_.tool_sketch.trigger()
     assert window.tools.tool == "sketch"
+    assert "grow the hole" in window.statusBar().currentMessage()
     drag(window.canvas, [(30, 70), (170, 70)])
     width = stroke_width_for(doc.size_hw)
     ref = np.zeros(doc.size_hw, np.uint8)
@@ -84,7 +85,7 @@ def test_sketch_pen_matches_training_strokes_and_grows_hole(window: MainWindow) 
     assert doc.mask[doc.sketch > 0].all()  # the hole covers the stroke
     margin = window.tools.hole_margin
     assert doc.mask[70 - margin, 100] and not doc.mask[70 - margin - width - 2, 100]
-    assert "grow the hole" in window.statusBar().currentMessage()
+    assert "The hole grew by" in window.statusBar().currentMessage()
     window.actions_.undo.trigger()  # stroke and hole growth are one step
     assert not doc.sketch.any() and not doc.mask.any()
 

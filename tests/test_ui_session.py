@@ -159,7 +159,7 @@ def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, q
     asked: list[Path] = []
     out = photo_path.with_name("photo-inpainted.jpg")
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: 90)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: 90)
     assert window.files.is_modified()
     window.actions_.save.trigger()  # first Ctrl+S asks, suggesting <name>-inpainted.<ext>
     assert asked == [photo_path.with_name("photo-inpainted.jpg")]
@@ -180,7 +180,7 @@ def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path
     errors: list[str] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q: q)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: q)
     before = photo_path.read_bytes()
     assert not window.files.save()
     assert photo_path.read_bytes() == before
@@ -293,7 +293,7 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
     assert "inside the filled area" in window.panel.attention_info.text()
     with qtbot.waitSignal(window.inference.explain_done, timeout=60_000):
         window.attention.explain_at(25, 15)
-    assert "needs an MTSA engine" in window.panel.attention_info.text()
+    assert "needs a network engine" in window.panel.attention_info.text()
     assert window.canvas.heatmap is None
 
 
@@ -345,7 +345,7 @@ def test_dropped_file_opens(window: MainWindow, photo_path: Path) -> None:
     assert window.files.open_mime(mime)
     assert window.doc.path == photo_path and window.doc.size_wh == (48, 32)
     assert str(photo_path.resolve()) in window.settings.recent_files
-    assert [a.text() for a in window.recent_menu.actions()] == ["photo.jpg"]
+    assert [a.text() for a in window.recent_menu.actions()][0] == "&1 photo.jpg"
 
 
 def test_autosave_is_written_after_a_stroke_and_cleared_by_save(window: MainWindow, photo_path: Path, qtbot,
@@ -369,7 +369,7 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
     paint_hole(window)
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
-    assert "(mtsa-guided)" in window.statusBar().currentMessage()
+    assert "Filled with Network + sketch (Auto's choice)" in window.statusBar().currentMessage()
 
 
 @pytest.mark.slow  # the real app in a process of its own

@@ -32,7 +32,9 @@ EPILOG = """examples:
 
 Masks: white (or opaque, for a transparent PNG) = the area to fill. Outputs are named
 after the input (beach.jpg -> filled/beach.jpg with --format keep) and are never written
-over an input. Ctrl+C stops after the current image.
+over an input. A JPEG written from a JPEG keeps its quality and chroma subsampling unless
+--quality is given; transparent photos written as JPEG are flattened onto white, with a
+note in the summary. Ctrl+C stops after the current image.
 exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
 
 
@@ -52,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--format", dest="fmt", default="keep", choices=BATCH_FORMATS,
                    help="output format (default: keep the input's)")
-    p.add_argument("--quality", type=int, default=95, metavar="N",
-                   help="JPEG/WebP quality 1-100 (default: 95)")
+    p.add_argument("--quality", type=int, default=None, metavar="N",
+                   help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
+                        "quality and chroma subsampling; otherwise 95)")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
                    help="fill engine (default: auto = the network where it beats Telea)")
     add_device_arg(p, what="where networks run")
@@ -120,14 +123,16 @@ class _StopAfterCurrent:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
+    from app.core.imageio import KEEP
     from app.inference.batch import plan_batch, run_batch
 
+    quality = KEEP if args.quality is None else args.quality
     try:
         # Check the folders before loading an engine: a typo should not wait for torch.
         if not 0 <= args.feather <= 100:
             raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
         plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
-                   quality=args.quality)
+                   quality=quality)
         from app.inference.engines import load_engine
 
         engine = load_engine(args.engine, args.device)
@@ -142,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _StopAfterCurrent() as stop:
             report = run_batch(args.images, args.masks, args.out, sketches=args.sketches,
-                               fmt=args.fmt, quality=args.quality, engine=engine,
+                               fmt=args.fmt, quality=quality, engine=engine,
                                skip_existing=args.skip_existing, progress=bar, cancel=stop,
                                feather=args.feather)
     except TemperaError as exc:

@@ -32,7 +32,9 @@ inside the hole. Protect: a mask of the same kind; no fill may copy from its whi
 engines that search (patchmatch, mtsa-texture, and auto when it chooses them);
 --variations K writes K files, OUT-v1 ... OUT-vK, with seeds N ... N+K-1; the networks
 alone are deterministic. The input is never overwritten unless you name it with -o
-yourself."""
+yourself. A JPEG written from a JPEG keeps the original's quality and chroma subsampling unless
+--quality is given. A transparent image written as JPEG (or BMP) is flattened onto white,
+with a note on stderr, as image editors do when they export to JPEG."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -54,10 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: IMAGE-inpainted.EXT beside the input)")
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
-    p.add_argument("--quality", type=int, default=95, metavar="N", help="JPEG/WebP quality 1-100 (default: 95)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="variation seed (default: 0)")
     p.add_argument("--variations", type=int, default=1, metavar="K",
                    help="write K variations, OUT-v1 ... OUT-vK, seeds N ... N+K-1 (default: 1)")
+    p.add_argument("--quality", type=int, default=None, metavar="N",
+                   help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
+                        "quality and chroma subsampling; otherwise 95)")
     p.set_defaults(func=run)
     return p
 
@@ -81,9 +85,9 @@ def _progress(done: int, total: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.feather import feather_composite, feather_hole
-    from app.core.imageio import load_image, load_mask, load_sketch, mask_from_alpha, save_image
+    from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, mask_from_alpha, save_image
 
-    if not 1 <= args.quality <= 100:
+    if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
     if not 1 <= args.variations <= 100:
         raise TemperaError(f"--variations must be 1-100, got {args.variations}")
@@ -118,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     alpha = img.alpha
     if alpha is not None and args.mask_from_alpha:
         alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
+    if alpha_would_be_lost(out_path, alpha):
+        print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
+              f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
     for n, path in enumerate(out_paths):
         start = time.perf_counter()
         # the feather ring is filled too, then faded into the photo
@@ -128,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
             print(result.notice, file=sys.stderr)
         filled = feather_composite(img.rgb, result.image, mask, args.feather)
         saved = save_image(path, filled, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
-                           quality=args.quality, protect=inputs)
+                           quality=KEEP if args.quality is None else args.quality, jpeg=img.jpeg,
+                           original=img.rgb, flatten=True, protect=inputs)
         print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {result.engine} on {result.device} "
               f"(seed {result.seed}) in {seconds:.2f} s -> {saved}")
     return 0

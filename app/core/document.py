@@ -2,8 +2,9 @@
 
 ``image`` (H, W, 3) uint8, ``mask`` (H, W) bool (True = hole), ``sketch`` (H, W) uint8
 {0, 255}, ``protect`` (H, W) bool (True = no fill may copy from here). The widget
-converts widget coordinates to image pixels once and calls these methods; undo commands call ``apply_diff``. Listeners hear ``(layer, box)`` after every
-change (box None = the whole layer) so views repaint only what changed.
+converts widget coordinates to image pixels once and calls these methods; undo commands
+call ``apply_diff``. Listeners hear ``(layer, box)`` after every change (box None = the
+whole layer) so views repaint only what changed.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Document:
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
         self.path = path  # the file that was opened (never overwritten by Ctrl+S)
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
+        self.save_quality: int | str = "keep"  # chosen with save_path (imageio.KEEP or 1-100)
         self.last_mask: np.ndarray | None = None  # mask (and sketch) of the last fill
         self.last_sketch: np.ndarray | None = None
         self.fills = 0  # applied image edits minus undone ones: image differs from the original
@@ -93,7 +95,9 @@ class Document:
 
     @property
     def name(self) -> str:
-        return self.path.name if self.path else "Pasted image"
+        """The file this document is saved to, else the one it was opened from."""
+        shown = self.save_path or self.path
+        return shown.name if shown else "Pasted image"
 
     def suggested_save_name(self) -> str:
         """``photo-inpainted.jpg`` next to the original; PNG for pasted images."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from app.core.errors import TemperaError
+from app.core.jpeg_settings import JpegSettings, read_jpeg_settings
 
 DEFAULT_MAX_PIXELS = 150_000_000
 MAX_PIXELS_ENV = "TEMPERA_MAX_PIXELS"
@@ -90,6 +91,7 @@ class OpenedImage:
     mode: str  # the mode as stored in the file, before any conversion
     icc_profile: bytes | None
     exif: bytes | None  # orientation reset to 1; None when the file had no EXIF
+    jpeg: JpegSettings | None = None  # a JPEG's tables and subsampling, to save it alike
 
 
 def _describe(exc: BaseException) -> str:
@@ -151,6 +153,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
             # Decoding errors (truncated data, bad CRC, broken zlib stream) surface here.
             img.load()
             exif = img.getexif()
+            transposed = exif.get(_ORIENTATION) in (5, 6, 7, 8)  # width and height swap
             oriented = ImageOps.exif_transpose(img)
         except Image.DecompressionBombError as exc:  # e.g. a GIF frame larger than its header
             raise TemperaError(_bomb_message(name, exc, limit)) from None
@@ -158,12 +161,15 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
                 IndexError, MemoryError) as exc:
             raise TemperaError(f"cannot read {name}: {_describe(exc)}") from None
         icc = img.info.get("icc_profile") or None
+        # Read from the file as opened: the transposed copy no longer carries the tables.
+        jpeg = read_jpeg_settings(img, transposed=transposed)
     return OpenedImage(
         image=oriented,
         format=fmt,
         mode=mode,
         icc_profile=icc,
         exif=_kept_exif(exif, fmt),
+        jpeg=jpeg,
     )
 
 

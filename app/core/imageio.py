@@ -1,7 +1,8 @@
 """Image files in and out: the app's only door to disk for pixels.
 
 ``load_image`` gives upright 8-bit RGB (+ alpha) with the metadata worth keeping;
-``save_image`` writes it back atomically with that metadata. Masks and sketches are read
+``save_image`` writes it back atomically with that metadata, and a JPEG written from a
+JPEG with the source's tables and subsampling (:mod:`app.core.jpeg_settings`). Masks and sketches are read
 by :mod:`app.core.masks_io` (re-exported here, as the layer contract names this module).
 numpy + Pillow only: no torch, no Qt (``tests/test_layers.py`` checks).
 """
@@ -20,6 +21,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
+from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source
 from app.core.names import IMAGE_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
 
@@ -27,8 +29,16 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_QUALITY",
+    "IMAGE_SUFFIXES",
+    "KEEP",
+    "WHITE",
+    "JpegSettings",
     "LoadedImage",
+    "alpha_would_be_lost",
+    "flatten_alpha",
     "load_image",
+    "save_format",
     "save_image",
     "load_mask",
     "mask_from_alpha",
@@ -36,10 +46,12 @@ __all__ = [
     "pixel_limit",
 ]
 
+IMAGE_SUFFIXES = frozenset(IMAGE_FORMATS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
+WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing numpy arrays with == is ambiguous
@@ -51,6 +63,7 @@ class LoadedImage:
     path: Path | None
     format: str | None  # Pillow format name, e.g. "JPEG"
     mode: str  # original Pillow mode, e.g. "I;16", "CMYK", "P"
+    jpeg: JpegSettings | None = None  # a JPEG source's tables and subsampling
 
     @property
     def size(self) -> tuple[int, int]:
@@ -75,6 +88,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         path=path,
         format=opened.format,
         mode=opened.mode,
+        jpeg=opened.jpeg,
     )
 
 
@@ -97,8 +111,27 @@ def _check_array(rgb: np.ndarray, alpha: np.ndarray | None) -> None:
         raise ValueError(f"alpha must be uint8 {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
 
 
-def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int,
-                  lossless: bool) -> dict:
+def save_format(path: str | os.PathLike[str]) -> str | None:
+    """The Pillow format a file name saves as ("JPEG" for x.jpg), None when unknown."""
+    return IMAGE_FORMATS.get(Path(path).suffix.lower())
+
+
+def alpha_would_be_lost(path: str | os.PathLike[str], alpha: np.ndarray | None) -> bool:
+    """True when ``alpha`` has transparency and ``path``'s format (JPEG, BMP) cannot keep it."""
+    fmt = save_format(path)
+    return (alpha is not None and fmt is not None and fmt not in _ALPHA_FORMATS
+            and bool((alpha < 255).any()))
+
+
+def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int] = WHITE) -> np.ndarray:
+    """``rgb`` composited over ``background`` by ``alpha``, as an image editor flattens."""
+    a = alpha.astype(np.float32)[..., None] / 255.0
+    bg = np.asarray(background, np.float32)
+    return np.rint(rgb.astype(np.float32) * a + bg * (1.0 - a)).astype(np.uint8)
+
+
+def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int | str,
+                  jpeg: JpegSettings | None, lossless: bool) -> dict:
     opts: dict = {}
     if icc and fmt in _ICC_FORMATS:
         opts["icc_profile"] = icc
@@ -111,7 +144,10 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
             log.warning("EXIF too large for JPEG (%d bytes); saving without it", len(exif))
         else:
             opts["exif"] = parsed
-    quality = int(min(100, max(1, quality)))
+    if fmt == "JPEG" and quality == KEEP and jpeg is not None:
+        opts.update(jpeg.save_options())  # the source's own tables and subsampling
+        return opts
+    quality = DEFAULT_QUALITY if quality == KEEP else int(min(100, max(1, int(quality))))
     if fmt == "JPEG":
         opts["quality"] = quality
         # Full-resolution chroma at high quality: 4:2:0 smears the colour edges of a fill.
@@ -137,16 +173,26 @@ def save_image(
     alpha: np.ndarray | None = None,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
-    quality: int = 95,
+    quality: int | str = KEEP,
+    jpeg: JpegSettings | None = None,
+    original: np.ndarray | None = None,
+    flatten: bool = False,
     lossless: bool = False,
     protect: Iterable[str | os.PathLike[str]] = (),
 ) -> Path:
     """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
 
-    The format comes from the extension. The file appears complete or not at all: a temp
-    file in the same folder is written, fsynced and renamed over ``path``; on any failure
-    the temp file is removed and an existing ``path`` is left as it was. Refuses to write
-    over any of ``protect`` (the inputs). The folder must exist.
+    The format comes from the extension. ``quality`` 1-100, or ``KEEP`` ("keep", the
+    default): a JPEG written with ``jpeg`` (the source's settings) reuses its quantisation
+    tables and chroma subsampling, and where ``rgb`` still equals ``original`` (the
+    source as decoded) the encoder is steered to decode to those pixels again
+    (:func:`~app.core.jpeg_settings.match_source`); without ``jpeg``, KEEP means 95. Transparency that the format cannot hold
+    (JPEG, BMP) is an error unless ``flatten`` asks to composite it onto white.
+
+    The file appears complete or not at all: a temp file in the same folder is written,
+    fsynced and renamed over ``path``; on any failure the temp file is removed and an
+    existing ``path`` is left as it was. Refuses to write over any of ``protect`` (the
+    inputs). The folder must exist.
     """
     path = Path(path)
     _check_array(rgb, alpha)
@@ -164,12 +210,21 @@ def save_image(
         raise TemperaError(f"cannot save {path.name}: the folder {folder} does not exist")
     if path.is_dir():
         raise TemperaError(f"cannot save {path}: it is a folder")
+    if quality != KEEP and not (isinstance(quality, int) and 1 <= quality <= 100):
+        raise TemperaError(f"quality must be 1-100 or {KEEP!r}, got {quality!r}")
+    if alpha_would_be_lost(path, alpha):
+        if not flatten:
+            raise TemperaError(f"{path.name} cannot hold transparency ({fmt}); save as .png, "
+                               f".webp or .tif to keep it, or flatten it onto white")
+        rgb = flatten_alpha(rgb, alpha)  # type: ignore[arg-type]
+    if fmt == "JPEG" and quality == KEEP and jpeg is not None:
+        rgb = match_source(rgb, original, jpeg)
 
     if alpha is not None and fmt in _ALPHA_FORMATS:
         img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     else:
         img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
-    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, lossless=lossless)
+    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless)
 
     try:
         atomic_write(path, lambda fh: img.save(fh, format=fmt, **opts))

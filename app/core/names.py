@@ -64,3 +64,23 @@ def bucket_of(ratio: float) -> str:
         if ratio < bucket[1]:
             return bucket_name(bucket)
     return bucket_name(BUCKETS[-1])
+
+
+# What the editor calls each engine (the command line keeps the names above).
+ENGINE_LABELS = {
+    "auto": "Auto (best measured)",
+    "mtsa": "Network",
+    "mtsa-guided": "Network + sketch",
+    "mtsa-texture": "Network + texture",
+    "patchmatch": "PatchMatch",
+    "telea": "Telea (fast)",
+    "ns": "Navier-Stokes (fast)",
+    "mtsa-const": "Network, constant temperature (ablation)",
+}
+# The editor's engine list, in menu order; the mtsa-const ablation is for the command line.
+EDITOR_ENGINES = ("auto", "mtsa", "mtsa-guided", "mtsa-texture", "patchmatch", "telea", "ns")
+
+
+def engine_label(name: str) -> str:
+    """The editor's word for an engine name (the name itself when it has none)."""
+    return ENGINE_LABELS.get(name, name)

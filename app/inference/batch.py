@@ -22,7 +22,7 @@ import numpy as np
 from app.core.errors import TemperaError
 from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
-from app.core.imageio import load_image, load_mask, load_sketch, save_image
+from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class BatchReport:
     ok: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, one-line reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was done to it)
     seconds: float = 0.0
     total: int = 0
     cancelled: bool = False
@@ -80,6 +81,7 @@ class BatchReport:
         engine = f" with {self.engine}" if self.engine else ""
         lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{engine}{where}"]
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
+        lines += [f"note: {name}: {text}" for name, text in self.notes]
         return "\n".join(lines)
 
 
@@ -147,7 +149,7 @@ def plan_batch(
     *,
     sketches: str | os.PathLike[str] | None = None,
     fmt: str = "keep",
-    quality: int = 95,
+    quality: int | str = KEEP,
 ) -> list[BatchItem]:
     """Check the arguments and pair every image with its mask, sketch and output path.
 
@@ -157,7 +159,7 @@ def plan_batch(
     images_dir = _existing_dir(images_dir, "images folder")
     if fmt not in BATCH_FORMATS:
         raise TemperaError(f"unknown output format {fmt!r}; choose one of {', '.join(BATCH_FORMATS)}")
-    if not 1 <= int(quality) <= 100:
+    if quality != KEEP and not (isinstance(quality, int) and 1 <= quality <= 100):
         raise TemperaError(f"quality must be between 1 and 100, got {quality}")
     masks = Path(masks)
     if not masks.exists():
@@ -208,7 +210,7 @@ def run_batch(
     sketches: str | os.PathLike[str] | None = None,
     sketches_dir: str | os.PathLike[str] | None = None,
     fmt: str = "keep",
-    quality: int = 95,
+    quality: int | str = KEEP,
     skip_existing: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
@@ -219,7 +221,8 @@ def run_batch(
     ``masks`` is a folder (paired by stem: photo.png, photo_mask.png, photo-mask.png) or
     one file used for every image. ``sketches``/``sketches_dir`` (same thing, both names
     are in use) is an optional folder paired the same way (photo.png, photo_sketch.png,
-    photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``progress(done, total, name)``
+    photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``quality`` 1-100, or KEEP: a JPEG
+    from a JPEG keeps its tables and subsampling, anything else gets 95. ``progress(done, total, name)``
     is called after each item; ``cancel()`` returning True stops before the next item.
     ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
     the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
@@ -250,7 +253,7 @@ def run_batch(
         name = item.image.name
         try:
             outcome = _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
-                               inputs=inputs, written=written,
+                               inputs=inputs, written=written, notes=report.notes,
                                mask_cache=mask_cache if Path(masks).is_file() else None)
         except TemperaError as exc:
             report.failed.append((name, str(exc)))
@@ -266,8 +269,8 @@ def run_batch(
     return report
 
 
-def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing: bool, feather: int,
-             inputs: set[Path], written: dict[Path, str],
+def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
+             inputs: set[Path], written: dict[Path, str], notes: list[tuple[str, str]],
              mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
     """Fill one item; returns "ok" or "skipped", raises TemperaError on failure."""
     out_key = item.out.resolve()
@@ -298,6 +301,9 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int, skip_existing
     result = feather_composite(img.rgb, result, mask, feather)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
-               quality=quality, lossless=False, protect=protect)
+               quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
+               protect=protect)
+    if alpha_would_be_lost(item.out, img.alpha):
+        notes.append((item.image.name, f"transparency flattened onto white ({item.out.suffix} cannot store it)"))
     written[out_key] = item.image.name
     return "ok"

@@ -17,7 +17,10 @@ Std = QKeySequence.StandardKey
 # name: (icon or "", text, shortcuts, tooltip)
 SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str]] = {
     "open": ("mdi6.folder-open", "&Open…", ("Ctrl+O",), "Open a photo"),
-    "paste": ("mdi6.content-paste", "&Paste image", ("Ctrl+V",), "Open the image on the clipboard"),
+    "paste": ("mdi6.content-paste", "&Paste image", ("Ctrl+V",),
+              "Open the image on the clipboard as a new, untitled photo"),
+    "copy": ("mdi6.content-copy", "&Copy result", ("Ctrl+C",), "Copy the current result to the clipboard"),
+    "clear_recent": ("", "Clear recent files", (), "Empty the Open recent list"),
     "save": ("mdi6.content-save", "&Save", ("Ctrl+S",), "Save the result (never over the original)"),
     "save_as": ("mdi6.content-save-edit", "Save &As…", ("Ctrl+Shift+S",), "Save the result under a new name"),
     "import_mask": ("mdi6.import", "Import mask…", (), "Load a mask PNG (white = hole)"),

@@ -1,7 +1,10 @@
 """The attention viewer: click a filled pixel, see where the fill borrowed from.
 
 The engine's ``explain`` runs in the inference worker; this module only turns its maps into
-a translucent heat map (attention) or a colour map (learned temperature) for the canvas.
+a translucent heat map (attention) or a colour map (learned temperature) for the canvas,
+with a legend in the panel saying what the colours mean. The map and its words are cleared
+as soon as they no longer describe what is on screen (a new fill, undo, another engine,
+another photo, a cancelled or failed request).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QBoxLayout, QSizePolicy, QWidget
 
 from app.ui.docks import ATTENTION_HINT
 from app.ui.qimage import rgba_image
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 MAX_SIDE = 1024  # the maps come from a coarse attention grid; more pixels add nothing
+NEED_FILL = "Fill a hole first, then click inside it."
+ATTENTION_WORDS = ("borrowed nothing", "borrowed most")
 
 
 def _shrink(values: np.ndarray) -> np.ndarray:
@@ -64,6 +70,50 @@ def temperature_map(temperature: np.ndarray) -> tuple[QImage, float, float]:
     return rgba_image(np.dstack([colors, alpha])), lo, hi
 
 
+def _colormap_stops(colormap: int, count: int = 12) -> list[QColor]:
+    values = np.linspace(0, 255, count).astype(np.uint8)[None, :]
+    bgr = cv2.applyColorMap(values, colormap)[0]
+    return [QColor(int(r), int(g), int(b)) for b, g, r in bgr]
+
+
+class ColorLegend(QWidget):
+    """A colour bar with what its two ends mean, and what the ring marks."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.stops: list[QColor] = []
+        self.left = self.right = ""
+        self.ring = True
+        self.setMinimumHeight(54)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_map(self, colormap: int, left: str, right: str, ring: bool) -> None:
+        self.stops = _colormap_stops(colormap)
+        self.left, self.right, self.ring = left, right, ring
+        self.setToolTip(f"Colours from {left} (left) to {right} (right)")
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        w = self.width()
+        bar = QRectF(1, 2, w - 2, 12)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for i, color in enumerate(self.stops):
+            gradient.setColorAt(i / max(1, len(self.stops) - 1), color)
+        p.fillRect(bar, gradient)
+        p.setPen(QColor("#e6e6e6"))
+        text = QRectF(0, 16, w, 16)
+        p.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.left)
+        p.drawText(text, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.right)
+        if self.ring:
+            c = QPointF(8, 43)
+            p.setPen(QPen(QColor("white"), 2))
+            p.drawEllipse(c, 5, 5)
+            p.setPen(QColor("#e6e6e6"))
+            p.drawText(QRectF(18, 35, w - 18, 16), Qt.AlignmentFlag.AlignVCenter, "the pixel you clicked")
+
+
 class AttentionViewer(QObject):
     """The mode: canvas clicks become explain requests for the last fill's inputs."""
 
@@ -71,32 +121,66 @@ class AttentionViewer(QObject):
         super().__init__(window)
         self.w = window
         self.explained: dict | None = None
+        self.computing: Request | None = None
+        self._shown_version: int | None = None  # the image version the map was made for
+        self.legend = ColorLegend()
+        self.legend.hide()
+        info = window.panel.attention_info
+        layout = info.parentWidget().layout()
+        if isinstance(layout, QBoxLayout):
+            layout.insertWidget(layout.indexOf(info) + 1, self.legend)
         a = window.actions_
         a.attention.toggled.connect(self._toggled)
         a.temperature.toggled.connect(lambda _on: self.show())
         window.canvas.point_clicked.connect(self.explain_at)
         window.inference.explain_done.connect(self._done)
+        window.inference.failed.connect(self._failed)
+        window.inference.engine_changed.connect(lambda _info: self.clear())  # maps of another engine
+        window.undo_stack.indexChanged.connect(lambda _i: self._image_may_have_changed())
 
     def _say(self, text: str) -> None:
         self.w.panel.attention_info.setText(text)
 
+    def _idle_text(self) -> str:
+        if not self.w.actions_.attention.isChecked():
+            return ATTENTION_HINT
+        return NEED_FILL if self.w.last_fill is None else ATTENTION_HINT
+
     def reset(self) -> None:
-        self.explained = None
+        self.clear()
         self.w.actions_.attention.setChecked(False)
+
+    def clear(self, text: str | None = None) -> None:
+        """Drop the map, its legend and any pending words (the photo or engine changed)."""
+        self.explained = None
+        self.computing = None
+        self._shown_version = None
+        self.legend.hide()
+        self.w.canvas.set_heatmap(None)
+        self._say(text or self._idle_text())
+
+    def cancel(self) -> None:
+        """Esc while a map is computed: say so instead of "Computing…" forever."""
+        if self.computing is not None:
+            self.clear("Cancelled. Click a filled pixel to try again.")
+
+    def _image_may_have_changed(self) -> None:
+        doc = self.w.doc
+        if self._shown_version is not None and (doc is None or doc.image_version != self._shown_version):
+            self.clear()
 
     def _toggled(self, on: bool) -> None:
         self.w.canvas.attention_mode = on
         if not on:
-            self.w.canvas.set_heatmap(None)
-            self._say(ATTENTION_HINT)
+            self.clear(ATTENTION_HINT)
         elif self.w.last_fill is None:
-            self._say("Fill a hole first, then click inside it.")
+            self._say(NEED_FILL)
         self.w.canvas.update()
 
     def explain_at(self, x: int, y: int) -> None:
         fill = self.w.last_fill
         if fill is None:
-            self._say("Fill a hole first, then click inside it.")
+            self._say(NEED_FILL)
             return
         if not fill.snapshot.mask[y, x]:
             self._say("Click inside the filled area.")
@@ -104,14 +188,21 @@ class AttentionViewer(QObject):
         # The inputs of the fill, so the map shows what that fill could borrow from.
         snap = dataclasses.replace(fill.snapshot, request_id=self.w.inference.new_id())
         self._say(f"Computing attention at ({x}, {y})…")
-        self.w.inference.submit(Request("explain", snap, point=(x, y)))
+        self.computing = Request("explain", snap, point=(x, y))
+        self.w.inference.submit(self.computing)
+
+    def _failed(self, request: Request, message: str) -> None:
+        if request.kind == "explain":
+            self.clear(f"The attention map failed: {message}")
+            self.w.statusBar().clearMessage()
 
     def _done(self, request: Request, result: dict | None) -> None:
+        self.computing = None
+        self.w.statusBar().clearMessage()  # "Computing attention…" is over
         if result is None:
-            self.explained = None
-            self.w.canvas.set_heatmap(None)
-            self._say("The attention view needs an MTSA engine.")
-            self.w.statusBar().showMessage("attention view needs an MTSA engine", 6000)
+            self.clear("The attention view needs a network engine (Network, Network + sketch, or Auto "
+                       "where it chose the network).")
+            self.w.statusBar().showMessage("The attention view needs a network engine", 6000)
             return
         self.explained = {**result, "point": request.point}
         self.show()
@@ -123,8 +214,12 @@ class AttentionViewer(QObject):
         if self.w.actions_.temperature.isChecked():
             image, lo, hi = temperature_map(np.asarray(e["temperature"]))
             self._say(f"Learned temperature: {lo:.2f} (soft, blends) to {hi:.2f} (sharp, copies).")
+            self.legend.set_map(cv2.COLORMAP_VIRIDIS, f"{lo:.2f} soft", f"{hi:.2f} sharp", True)
         else:
             image = attention_heatmap(np.asarray(e["attention"]))
             x, y = e["point"]
             self._say(f"Bright = where pixel ({x}, {y}) borrowed from.")
+            self.legend.set_map(cv2.COLORMAP_INFERNO, *ATTENTION_WORDS, True)
+        self.legend.show()
+        self._shown_version = self.w.doc.image_version if self.w.doc is not None else None
         self.w.canvas.set_heatmap(image, e["point"])

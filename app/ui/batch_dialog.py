@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import TemperaError
-from app.core.names import BATCH_FORMATS
+from app.core.imageio import KEEP
+from app.core.names import BATCH_FORMATS, EDITOR_ENGINES, engine_label
 from app.core.settings import Settings
 from app.ui import dialogs
 
@@ -74,10 +76,21 @@ class BatchDialog(QDialog):
             edit.setText(settings.batch_paths.get(key, ""))
         form.addRow("Format", self.fmt)
         self.quality = QSpinBox()
-        self.quality.setRange(1, 100)
-        self.quality.setValue(settings.save_quality)
-        self.quality.setToolTip("JPEG / WebP quality")
+        self.quality.setRange(0, 100)
+        self.quality.setSpecialValueText("Same as each photo")  # shown for 0 (= KEEP)
+        self.quality.setValue(0)
+        self.quality.setToolTip("JPEG / WebP quality. Same as each photo: a JPEG keeps its own quality "
+                                "and colour subsampling, anything else gets 95")
         form.addRow("Quality", self.quality)
+        self.engine = QComboBox()
+        for name in EDITOR_ENGINES:
+            self.engine.addItem(engine_label(name), name)
+        self.engine.setCurrentIndex(max(0, self.engine.findData(settings.engine)))
+        self.engine.setToolTip("The engine that fills every photo (the editor's, unless you pick another)")
+        form.addRow("Engine", self.engine)
+        self.skip = QCheckBox("Skip photos whose output already exists")
+        self.skip.setToolTip("Resume an interrupted batch: outputs already in the folder are left alone")
+        form.addRow(self.skip)
         self.bar = QProgressBar()
         form.addRow(self.bar)
         self.log = QPlainTextEdit()
@@ -134,8 +147,9 @@ class BatchDialog(QDialog):
         self.settings.batch_format = self.fmt.currentText()
         args = {"images_dir": paths["images"], "masks": paths["masks"],
                 "out_dir": paths["out"], "sketches": paths["sketches"] or None,
-                "fmt": self.fmt.currentText(), "quality": self.quality.value(),
-                "engine": self.settings.engine, "device": self.settings.device}
+                "fmt": self.fmt.currentText(), "quality": self.quality.value() or KEEP,
+                "skip_existing": self.skip.isChecked(),
+                "engine": self.engine.currentData(), "device": self.settings.device}
         try:
             Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file in the way, no permission: say so, do not raise in a slot

@@ -7,9 +7,20 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QMessageBox, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
 
 from app.core.autosave import AutosaveState
+from app.core.imageio import KEEP, JpegSettings
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS
 
 
@@ -82,27 +93,68 @@ def ask_save_path(parent: QWidget | None, suggested: Path, title: str = "Save re
 
 
 class QualityDialog(QDialog):
-    def __init__(self, parent: QWidget | None, path: Path, quality: int) -> None:
+    """Quality for a lossy save; for a JPEG from a JPEG, "same as the original" first."""
+
+    def __init__(self, parent: QWidget | None, path: Path, quality: int,
+                 keep: JpegSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Save options")
         form = QFormLayout(self)
         form.addRow(QLabel(f"{path.name} is a lossy format."))
+        self.same: QRadioButton | None = None
+        if keep is not None:
+            self.same = QRadioButton(f"Same as the original ({keep.describe()})")
+            self.same.setToolTip("The original's own compression tables and colour subsampling: "
+                                 "the file stays about as small as the original and unedited pixels "
+                                 "barely change")
+            self.custom = QRadioButton("Quality")
+            self.same.setChecked(True)
+            form.addRow(self.same)
         self.spin = QSpinBox()
         self.spin.setRange(1, 100)
         self.spin.setValue(quality)
         self.spin.setToolTip("Higher keeps more detail and makes bigger files; 90–95 is usually invisible")
-        form.addRow("Quality", self.spin)
+        if self.same is not None:
+            self.spin.setEnabled(False)
+            self.custom.toggled.connect(self.spin.setEnabled)
+            form.addRow(self.custom, self.spin)
+        else:
+            form.addRow("Quality", self.spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
 
-def ask_quality(parent: QWidget | None, path: Path, quality: int) -> int | None:
-    """JPEG / WebP quality for ``path`` (None = cancelled); other formats need none."""
+    def value(self) -> int | str:
+        return KEEP if self.same is not None and self.same.isChecked() else self.spin.value()
+
+
+def ask_quality(parent: QWidget | None, path: Path, quality: int,
+                keep: JpegSettings | None = None) -> int | str | None:
+    """JPEG / WebP quality for ``path``: 1-100, KEEP (a JPEG like the original, offered
+    when ``keep`` holds a JPEG source's settings), or None when cancelled."""
     if path.suffix.lower() not in LOSSY:
         return quality
-    dialog = QualityDialog(parent, path, quality)
-    value = dialog.spin.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    if path.suffix.lower() not in (".jpg", ".jpeg"):
+        keep = None  # a WebP cannot reuse JPEG tables
+    dialog = QualityDialog(parent, path, quality, keep)
+    value = dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
     dialog.deleteLater()
     return value
+
+
+def ask_flatten(parent: QWidget | None, name: str, ext: str) -> str:
+    """"flatten", "png" (choose a name that keeps transparency) or "cancel"."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Transparency will be lost",
+                      f"{name} has transparent areas, which {ext.upper().lstrip('.')} cannot store.",
+                      parent=parent)
+    box.setInformativeText("Flatten them onto white, or save as PNG to keep them?")
+    flatten = box.addButton("Flatten onto white", QMessageBox.ButtonRole.AcceptRole)
+    png = box.addButton("Save as PNG…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(Button.Cancel)
+    box.setDefaultButton(png)
+    box.exec()
+    clicked = box.clickedButton()
+    box.deleteLater()
+    return "flatten" if clicked is flatten else "png" if clicked is png else "cancel"

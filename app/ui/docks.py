@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.core.feather import DEFAULT_FEATHER_PX
 from app.core.maskops import DEFAULT_STEP_PX
-from app.core.names import DEVICE_CHOICES, ENGINE_NAMES
+from app.core.names import DEVICE_CHOICES, EDITOR_ENGINES, engine_label
 from app.ui.tools import MAX_SIZE, MIN_SIZE
 
 ATTENTION_HINT = "Click a filled pixel to see which pixels it borrowed from."
@@ -111,14 +111,16 @@ class SidePanel(QWidget):
         engine_box = QGroupBox("Engine")
         form = QFormLayout(engine_box)
         self.engine_combo = QComboBox()
-        self.engine_combo.addItems(list(ENGINE_NAMES))
-        self.engine_combo.setCurrentText(engine)
-        self.engine_combo.setToolTip("auto uses the network only where its evaluation beats the classical fill")
+        for name in EDITOR_ENGINES:
+            self.engine_combo.addItem(engine_label(name), name)
+        self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(engine)))
+        self.engine_combo.setToolTip("Auto uses the network only where its measured results beat the "
+                                     "classical fill; the (fast) engines fill at once, without a network")
         self.device_combo = QComboBox()
         self.device_combo.addItems(list(DEVICE_CHOICES))
         self.device_combo.setCurrentText(device)
         self.device_combo.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
-        self.engine_combo.currentTextChanged.connect(self._emit_engine)
+        self.engine_combo.currentIndexChanged.connect(self._emit_engine)
         self.device_combo.currentTextChanged.connect(self._emit_engine)
         form.addRow("Engine", self.engine_combo)
         form.addRow("Device", self.device_combo)
@@ -204,7 +206,7 @@ class SidePanel(QWidget):
         self.overlay_changed.emit(self._color, self.opacity.value() / 100)
 
     def _emit_engine(self) -> None:
-        self.engine_chosen.emit(self.engine_combo.currentText(), self.device_combo.currentText())
+        self.engine_chosen.emit(self.engine_combo.currentData(), self.device_combo.currentText())
 
 
 class StatusWidgets:
@@ -225,6 +227,6 @@ class StatusWidgets:
             bar.addPermanentWidget(w)
 
     def set_engine(self, name: str, device: str) -> None:
-        self.engine.setText(f"Engine: {name}")
+        self.engine.setText(f"Engine: {engine_label(name)}")
         pretty = {"cuda": "CUDA", "mps": "MPS", "cpu": "CPU"}
         self.device.setText(f"Device: {pretty.get(device.split(':')[0], device)}")

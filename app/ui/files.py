@@ -1,4 +1,5 @@
-"""Opening, pasting, saving, importing and exporting, for the main window.
+"""Opening (dialog, drop, recent files), pasting, copying, saving, importing and exporting,
+for the main window.
 
 Every failure that is the file's fault arrives as a TemperaError and is shown as its one
 line in a message box; the document on screen is left as it was.
@@ -9,17 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
-from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QMimeData, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
 from app.core.errors import TemperaError
-from app.core.imageio import load_image, load_mask, load_sketch, save_image
+from app.core.imageio import IMAGE_SUFFIXES, KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
 from app.core.settings import save_settings
 from app.ui import dialogs
 from app.ui.commands import replace_layers
-from app.ui.qimage import qimage_to_rgb
+from app.ui.qimage import qimage_to_rgb, rgba_image
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -65,34 +67,96 @@ class FileController:
         self.last_dir = path.parent
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
         self.w.settings.add_recent(path)
+        self._recent_changed()
+        return True
+
+    # -- recent files -------------------------------------------------------------------
+    def _recent_changed(self) -> None:
         self.w.rebuild_recent_menu()
         try:  # now, not at exit: a crash should not lose the recent list
             save_settings(self.w.settings)
         except OSError:
             pass  # a read-only config folder only costs the recent list
-        return True
 
+    def prune_recent(self) -> None:
+        """Drop recent files that no longer exist (checked each time the menu opens)."""
+        kept = [p for p in self.w.settings.recent_files if Path(p).is_file()]
+        if kept != self.w.settings.recent_files:
+            self.w.settings.recent_files = kept
+            self._recent_changed()
+
+    def open_recent(self, path: str) -> bool:
+        if not Path(path).is_file():
+            dialogs.show_error(self.w, f"{path} no longer exists; it was removed from the recent files")
+            self.prune_recent()
+            return False
+        return self.open_path(path)
+
+    def clear_recent(self) -> None:
+        self.w.settings.recent_files = []
+        self._recent_changed()
+
+    # -- clipboard and drops ------------------------------------------------------------
     def paste(self) -> None:
         self.open_mime(QGuiApplication.clipboard().mimeData())
 
+    def copy(self) -> bool:
+        """The current result (with the photo's transparency) onto the clipboard."""
+        doc = self.doc
+        if doc is None:
+            self.w.statusBar().showMessage("Nothing to copy: open or paste a photo first", 4000)
+            return False
+        alpha = getattr(doc.source, "alpha", None)
+        if alpha is None:
+            alpha = np.full(doc.size_hw, 255, np.uint8)
+        image: QImage = rgba_image(np.dstack([doc.image, alpha]))
+        QGuiApplication.clipboard().setImage(image)
+        self.w.statusBar().showMessage(f"Copied the result ({doc.width} × {doc.height}) to the clipboard", 4000)
+        return True
+
+    @staticmethod
+    def droppable(mime: QMimeData | None) -> bool:
+        """Whether a drag carries something we can open (an image file, or image data)."""
+        if mime is None:
+            return False
+        if mime.hasImage():
+            return True
+        return any(u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
+                   for u in mime.urls())
+
+    def drop(self, mime: QMimeData) -> bool:
+        """Open what was dropped once the drop has finished: the unsaved-changes question
+        must not be asked from inside the drag and drop (the source waits for it)."""
+        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if files:
+            QTimer.singleShot(0, lambda: self.open_path(files[0]))
+            return True
+        if mime.hasImage():
+            image = QImage(mime.imageData())  # a copy: the drop's data goes away with it
+            QTimer.singleShot(0, lambda: self._open_qimage(image, "the dropped image"))
+            return True
+        return False
+
     def open_mime(self, mime: QMimeData | None) -> bool:
-        """Clipboard or drop: local files first, then raw image data."""
+        """Clipboard: local files first, then raw image data, as a new untitled document."""
         if mime is None:
             return False
         files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
         if files:
             return self.open_path(files[0])
         if mime.hasImage():
-            image = mime.imageData()
-            if image is None or image.isNull():
-                dialogs.show_error(self.w, "the clipboard image could not be read")
-                return False
-            if not self.confirm_discard():
-                return False
-            self.w.set_document(Document(qimage_to_rgb(image)))
-            return True
+            return self._open_qimage(mime.imageData(), "the clipboard image")
         self.w.statusBar().showMessage("The clipboard holds no image", 4000)
         return False
+
+    def _open_qimage(self, image: QImage | None, what: str) -> bool:
+        if image is None or image.isNull():
+            dialogs.show_error(self.w, f"{what} could not be read")
+            return False
+        if not self.confirm_discard():
+            return False
+        self.w.set_document(Document(qimage_to_rgb(image)))
+        return True
 
     # -- saving -------------------------------------------------------------------------
     def save(self) -> bool:
@@ -101,36 +165,57 @@ class FileController:
             return False
         if doc.save_path is None:  # first save: never straight over the original
             return self.save_as()
-        return self._write(doc.save_path, self.w.settings.save_quality)
+        # Save As asked about quality and transparency for this name already.
+        return self._write(doc.save_path, doc.save_quality, flatten=True)
 
     def save_as(self) -> bool:
         doc = self.doc
         if doc is None:
             return False
         folder = (doc.save_path or doc.path or (self.last_dir or Path.home()) / "x").parent
-        path = dialogs.ask_save_path(self.w, folder / doc.suggested_save_name())
-        if path is None:
-            return False
-        quality = dialogs.ask_quality(self.w, path, self.w.settings.save_quality)
+        suggested = folder / doc.suggested_save_name()
+        alpha = getattr(doc.source, "alpha", None)
+        while True:
+            path = dialogs.ask_save_path(self.w, suggested)
+            if path is None:
+                return False
+            if not alpha_would_be_lost(path, alpha):
+                break
+            answer = dialogs.ask_flatten(self.w, doc.name, path.suffix)
+            if answer == "flatten":
+                break
+            if answer != "png":
+                return False
+            suggested = path.with_suffix(".png")  # ask again, with a name that keeps it
+        quality = dialogs.ask_quality(self.w, path, self.w.settings.save_quality,
+                                      getattr(doc.source, "jpeg", None))
         if quality is None:
             return False
-        self.w.settings.save_quality = quality
-        return self._write(path, quality)
+        if quality != KEEP:
+            self.w.settings.save_quality = int(quality)
+        if not self._write(path, quality, flatten=True):
+            return False
+        doc.save_quality = quality
+        return True
 
-    def _write(self, path: Path, quality: int) -> bool:
+    def _write(self, path: Path, quality: int | str, *, flatten: bool = False) -> bool:
         doc = self.doc
         assert doc is not None
         src = doc.source
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a 24 MP JPEG takes seconds
         try:
             written = save_image(
                 path, doc.image,
                 alpha=getattr(src, "alpha", None), icc_profile=getattr(src, "icc_profile", None),
-                exif=getattr(src, "exif", None), quality=quality,
+                exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
+                original=doc.original, flatten=flatten,
                 protect=(doc.path,) if doc.path is not None else (),
             )
         except TemperaError as exc:
+            QGuiApplication.restoreOverrideCursor()
             dialogs.show_error(self.w, str(exc))
             return False
+        QGuiApplication.restoreOverrideCursor()
         doc.save_path = Path(written)
         self.last_dir = doc.save_path.parent
         self.w.undo_stack.setClean()
@@ -152,9 +237,26 @@ class FileController:
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
             return
-        command = replace_layers(doc, f"Import {layer}", **{layer: np.asarray(data)})
+        layers = {layer: np.asarray(data)}
+        grown = 0
+        if layer == "sketch":  # as with the pen: strokes outside the hole grow it, in the same step
+            mask = doc.mask | self._around_strokes(layers["sketch"])
+            grown = int(np.count_nonzero(mask & ~doc.mask))
+            layers["mask"] = mask
+        command = replace_layers(doc, f"Import {layer}", **layers)
         if command is not None:
             self.w.undo_stack.push(command)
+        if grown:
+            self.w.show_grown_hole(grown)
+
+    def _around_strokes(self, sketch: np.ndarray) -> np.ndarray:
+        """The sketch strokes plus the pen's hole margin on each side."""
+        strokes = (sketch > 127).astype(np.uint8)
+        margin = self.w.tools.hole_margin
+        if margin <= 0 or not strokes.any():
+            return strokes.astype(bool)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+        return cv2.dilate(strokes, kernel).astype(bool)
 
     def export_layer(self, layer: str) -> None:
         doc = self.doc

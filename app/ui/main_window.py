@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow, QMenu, QToolBar
 
 from app.core.autosave import AutosaveStore
@@ -19,6 +19,7 @@ from app.core.document import Document
 from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
 from app.core.maskops import grow_mask, invert_mask, shrink_mask
+from app.core.names import EDITOR_ENGINES, engine_label
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
@@ -29,10 +30,11 @@ from app.ui.commands import FillCommand, replace_layers
 from app.ui.docks import SidePanel, StatusWidgets
 from app.ui.files import FileController
 from app.ui.scrollframe import CanvasFrame
-from app.ui.tools import ToolController
+from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.worker import EngineInfo, InferenceController, Request
 
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
+GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
     "object": "Drag a box around an object, or click it: its outline joins the mask (Alt-drag subtracts)",
     "protect": "Paint areas no fill may copy from (shown in green); E erases them with Protect active",
@@ -42,6 +44,8 @@ TOOL_NOTES = {
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
         super().__init__()
+        if settings.engine not in EDITOR_ENGINES:  # the ablation is for the command line only
+            settings.engine = "auto"
         self.settings = settings
         self.doc: Document | None = None
         self.undo_stack = QUndoStack(self)
@@ -81,10 +85,12 @@ class MainWindow(QMainWindow):
     def _build_ui(self) -> None:
         a = self.actions_
         menu = self.menuBar().addMenu("&File")
-        for name in ("open", "paste"):
-            menu.addAction(getattr(a, name))
+        menu.addAction(a.open)
         self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self.files.prune_recent)  # drop files gone since
         menu.addMenu(self.recent_menu)
+        for name in ("paste", "copy"):
+            menu.addAction(getattr(a, name))
         menu.addSeparator()
         for name in ("save", "save_as", None, "import_mask", "export_mask", "import_sketch",
                      "export_sketch", None, "batch", None, "quit"):
@@ -124,6 +130,8 @@ class MainWindow(QMainWindow):
         a, f, c = self.actions_, self.files, self.canvas
         a.open.triggered.connect(f.open_dialog)
         a.paste.triggered.connect(f.paste)
+        a.copy.triggered.connect(f.copy)
+        a.clear_recent.triggered.connect(f.clear_recent)
         a.save.triggered.connect(f.save)
         a.save_as.triggered.connect(f.save_as)
         a.import_mask.triggered.connect(lambda: f.import_layer("mask"))
@@ -161,6 +169,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
         self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
         self.tools.changed.connect(self._tools_changed)
+        self.tools.stroke_finished.connect(self._stroke_finished)
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
@@ -176,7 +185,7 @@ class MainWindow(QMainWindow):
         inf.engine_error.connect(self._engine_error)
         inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
         inf.fill_done.connect(self.apply_fill)
-        inf.failed.connect(lambda _req, msg: dialogs.show_error(self, f"Fill failed: {msg}"))
+        inf.failed.connect(lambda req, msg: req.kind == "fill" and dialogs.show_error(self, f"Fill failed: {msg}"))
 
     # -- document -----------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -204,10 +213,16 @@ class MainWindow(QMainWindow):
 
     def rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for path in self.settings.recent_files:
-            action = self.recent_menu.addAction(Path(path).name)
+        for i, path in enumerate(self.settings.recent_files, start=1):
+            label = Path(path).name.replace("&", "&&")
+            action = self.recent_menu.addAction(f"&{i} {label}" if i < 10 else label)
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.files.open_path(p))
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.files.open_recent(p))
+        self.recent_menu.setToolTipsVisible(True)
+        if self.settings.recent_files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction(self.actions_.clear_recent)
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
     def _update_enabled(self) -> None:
@@ -265,6 +280,20 @@ class MainWindow(QMainWindow):
         elif t.tool in TOOL_NOTES and self.doc is not None:
             self.statusBar().showMessage(TOOL_NOTES[t.tool], 8000)
 
+    def _stroke_finished(self) -> None:
+        """A sketch stroke outside the hole grew it: make sure the new hole is seen."""
+        command = self.undo_stack.command(self.undo_stack.index() - 1)
+        if command is None or command.text() != TOOL_TEXT["sketch"]:
+            return
+        grown = sum(len(d.new) for d in getattr(command, "diffs", ()) if d.layer == "mask")
+        if grown:
+            self.show_grown_hole(grown)
+
+    def show_grown_hole(self, pixels: int) -> None:
+        if not self.actions_.show_mask.isChecked():
+            self.actions_.show_mask.setChecked(True)  # a hidden overlay would hide the new hole
+        self.statusBar().showMessage(GROWN_NOTE.format(pixels), 6000)
+
     def _overlay_changed(self, color: QColor, opacity: float) -> None:
         self.settings.mask_color, self.settings.mask_opacity = color.name(), opacity
         self.canvas.set_overlay_style(color, opacity, QColor(self.settings.sketch_color))
@@ -299,7 +328,8 @@ class MainWindow(QMainWindow):
         if self.tools.dragging:
             self.tools.cancel()
         elif self.inference.cancel():
-            self.statusBar().showMessage("Fill cancelled; its result will be dropped", 4000)
+            self.attention.cancel()
+            self.statusBar().showMessage("Cancelled; the result will be dropped", 4000)
 
     def apply_fill(self, request: Request, result: FillResult, seconds: float) -> None:
         doc = self.doc
@@ -314,14 +344,12 @@ class MainWindow(QMainWindow):
         hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
         image = feather_composite(snap.image, result.image, hole, px) if px else result.image
         self.undo_stack.push(FillCommand(doc, image, hole, snap.sketch, used))
-        if used != engine:  # auto: name the engine it chose for this hole
-            engine = f"{engine} ({used})"
+        engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
         self._update_enabled()
-        if self.actions_.attention.isChecked():
-            self.canvas.set_heatmap(None)
+        self.attention.clear()  # the map described the photo before this fill
 
     def _busy_changed(self, busy: bool) -> None:
         self.status.busy.setVisible(busy)
@@ -333,7 +361,7 @@ class MainWindow(QMainWindow):
 
     def _engine_chosen(self, name: str, device: str) -> None:
         self.settings.engine, self.settings.device = name, device
-        self.status.engine.setText(f"Engine: loading {name}…")
+        self.status.engine.setText(f"Engine: loading {engine_label(name)}…")
         self.inference.load_engine(name, device)
 
     def _engine_loaded(self, info: EngineInfo) -> None:
@@ -355,12 +383,15 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
+        if self.files.droppable(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self.files.droppable(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        if self.files.open_mime(event.mimeData()):
+        if self.files.drop(event.mimeData()):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.document import Snapshot
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
+from app.core.names import engine_label
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ class InferenceWorker(QObject):
         from app.inference.engines import load_engine  # torch loads here, off the GUI thread
 
         self._wanted = (name, device)
-        self.progress.emit(f"Loading {name} engine…")
+        self.progress.emit(f"Loading {engine_label(name)}…")
         notice = None
         try:
             try:
                 engine = load_engine(name, device)
-                self.progress.emit(f"Warming up {engine.name} on {engine.device}…")
+                self.progress.emit(f"Warming up {engine_label(engine.name)} on {engine.device}…")
                 engine.warmup()
             except Exception as exc:
                 if device == "cpu":
@@ -116,11 +117,13 @@ class InferenceWorker(QObject):
     def _call(self, request: Request) -> object:
         snap = request.snapshot
         sketch = snap.sketch if snap.sketch.any() else None
+        protect = snap.protect if snap.protect.any() else None
         if request.kind == "fill":
-            self.progress.emit(f"Filling with {self.engine.name}…")
-            return self.engine.fill(snap.image, snap.mask, sketch)
+            self.progress.emit(f"Filling with {engine_label(self.engine.name)}…")
+            return self.engine.fill(snap.image, snap.mask, sketch, protect=protect,
+                                    seed=int(request.extra.get("seed", 0)))
         self.progress.emit("Computing attention…")
-        return self.engine.explain(snap.image, snap.mask, sketch, request.point)
+        return self.engine.explain(snap.image, snap.mask, sketch, request.point, protect)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -227,8 +230,8 @@ class InferenceController(QObject):
 
     def _on_load_failed(self, message: str) -> None:
         self.loading = False
+        self.busy_changed.emit(self.busy)  # first: the error dialog waits for the user
         self.engine_error.emit(message)
-        self.busy_changed.emit(self.busy)
 
     def _on_finished(self, request_id: int, result: object, seconds: float) -> None:
         request = self._running

@@ -1,0 +1,210 @@
+"""Files the way desktop apps do: drop, paste, copy, Open recent, JPEG fidelity, transparency."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.core import brush
+from app.core.imageio import KEEP
+from app.core.jpeg_settings import estimate_quality
+from app.core.settings import load_settings, user_settings_path
+from app.ui import dialogs
+from app.ui.main_window import MainWindow
+
+COPY = Qt.DropAction.CopyAction
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    settings = load_settings()
+    settings.engine, settings.device = "telea", "cpu"
+    w = MainWindow(settings, load_engine=False)
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def _photo(tmp_path: Path, name: str = "photo.jpg", **save) -> Path:
+    rng = np.random.default_rng(len(name))
+    y, x = np.mgrid[0:96, 0:128]
+    rgb = np.dstack([x * 2, y * 2, (x + y) % 256]).astype(np.int16) + rng.integers(-20, 20, (96, 128, 3))
+    path = tmp_path / name
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path, **save)
+    return path
+
+
+def _mask_some(w: MainWindow) -> None:
+    w.tools.set_tool("rect")
+    w.tools.press((10, 10))
+    w.tools.release((30, 25))
+    assert w.doc.mask.any()
+
+
+def _menu_actions(w: MainWindow, title: str) -> list:
+    menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == title)
+    return menu.actions()
+
+
+def test_new_actions_are_in_the_file_menu_with_their_keys(window: MainWindow) -> None:
+    file_menu = _menu_actions(window, "File")
+    for action, key in ((window.actions_.paste, "Ctrl+V"), (window.actions_.copy, "Ctrl+C")):
+        assert action in file_menu
+        assert action.shortcut() == QKeySequence(key)
+    assert window.recent_menu.menuAction() in file_menu
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent has no QPointF form
+def test_dropping_a_photo_opens_it_after_the_drop(window: MainWindow, tmp_path: Path, qtbot) -> None:
+    photo = _photo(tmp_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    text = QMimeData()
+    text.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    pos = QPointF(window.canvas.mapTo(window, QPoint(50, 50)))
+    refused = QDragEnterEvent(pos.toPoint(), COPY, text, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, refused)
+    assert not refused.isAccepted()  # a text file is not offered as droppable
+    enter = QDragEnterEvent(pos.toPoint(), COPY, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, COPY, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert drop.isAccepted() and window.doc is None  # opened once the drop has returned
+    qtbot.waitUntil(lambda: window.doc is not None)
+    assert window.doc.path == photo and "photo.jpg" in window.windowTitle()
+
+
+def test_paste_makes_an_untitled_document_and_save_asks_for_a_name(window: MainWindow, tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    image = QImage(40, 30, QImage.Format.Format_RGB888)
+    image.fill(0x336699)
+    QGuiApplication.clipboard().setImage(image)
+    window.actions_.paste.trigger()
+    doc = window.doc
+    assert doc.path is None and doc.size_wh == (40, 30) and tuple(doc.image[3, 3]) == (0x33, 0x66, 0x99)
+    assert window.windowTitle().startswith("Pasted image")
+    asked: list[Path] = []
+    out = tmp_path / "named.png"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
+    _mask_some(window)
+    window.actions_.save.trigger()
+    assert [p.name for p in asked] == ["pasted-inpainted.png"] and out.is_file()
+    assert window.windowTitle().startswith("named.png")
+
+
+def test_copy_puts_the_current_result_on_the_clipboard(window: MainWindow, tmp_path: Path) -> None:
+    assert not window.files.copy()  # nothing open: a message, no crash
+    window.files.open_path(_photo(tmp_path, "p.png"))
+    window.doc.image[5:9, 5:9] = (250, 10, 20)  # stands in for a fill
+    window.actions_.copy.trigger()
+    got = QGuiApplication.clipboard().image().convertToFormat(QImage.Format.Format_RGB888)
+    assert (got.width(), got.height()) == window.doc.size_wh
+    assert got.pixelColor(6, 6).getRgb()[:3] == (250, 10, 20)
+    assert got.pixelColor(50, 40).getRgb()[:3] == tuple(int(v) for v in window.doc.image[40, 50])
+
+
+def test_open_recent_is_numbered_persisted_and_drops_missing_files(window: MainWindow, tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    a, b = _photo(tmp_path, "a.png"), _photo(tmp_path, "b.png")
+    window.files.open_path(a)
+    window.files.open_path(b)
+    texts = [x.text() for x in window.recent_menu.actions() if not x.isSeparator()]
+    assert texts == ["&1 b.png", "&2 a.png", "Clear recent files"]
+    saved = json.loads(user_settings_path().read_text())
+    assert saved["recent_files"] == [str(b.resolve()), str(a.resolve())]
+    a.unlink()
+    window.recent_menu.aboutToShow.emit()  # the menu opens: files gone since are dropped
+    assert window.settings.recent_files == [str(b.resolve())]
+    assert json.loads(user_settings_path().read_text())["recent_files"] == [str(b.resolve())]
+    errors: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *x: errors.append(text))
+    b.unlink()  # gone while the menu was open
+    window.recent_menu.actions()[0].trigger()
+    assert len(errors) == 1 and "no longer exists" in errors[0]
+    assert window.settings.recent_files == [] and not window.recent_menu.isEnabled()
+    c = _photo(tmp_path, "c.png")
+    window.files.open_path(c)
+    window.actions_.clear_recent.trigger()
+    assert window.settings.recent_files == [] and load_settings().recent_files == []
+
+
+def test_save_as_jpeg_keeps_the_originals_quality_and_the_title_follows(window: MainWindow, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    photo = _photo(tmp_path, quality=77, subsampling=2)
+    window.files.open_path(photo)
+    _mask_some(window)
+    offered: list = []
+    out = tmp_path / "clean.jpg"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
+    monkeypatch.setattr(dialogs, "ask_quality",
+                        lambda parent, path, q, keep=None: offered.append(keep) or KEEP)
+    window.actions_.save_as.trigger()
+    assert offered[0] is not None and offered[0].describe() == "quality 77, 4:2:0"
+    with Image.open(out) as saved, Image.open(photo) as source:
+        assert saved.quantization == source.quantization
+    assert window.windowTitle().startswith("clean.jpg (128 × 96)")
+    brush_patch = brush.rectangle((40, 40), (50, 50), window.doc.size_wh)
+    window.doc.paint("mask", brush_patch, True)
+    window.undo_stack.resetClean()
+    window.actions_.save.trigger()  # Ctrl+S: same name, same choice, no questions
+    assert len(offered) == 1
+    with Image.open(out) as saved:
+        assert estimate_quality(saved.quantization[0]) == (77, True)
+
+
+def test_quality_dialog_offers_same_as_the_original_first(window: MainWindow, tmp_path: Path, qtbot) -> None:
+    photo = _photo(tmp_path, quality=64)
+    window.files.open_path(photo)
+    dialog = dialogs.QualityDialog(window, tmp_path / "x.jpg", 93, window.doc.source.jpeg)
+    qtbot.addWidget(dialog)
+    assert dialog.same.text() == "Same as the original (quality 64, 4:2:0)"
+    assert dialog.value() == KEEP and not dialog.spin.isEnabled()
+    dialog.custom.setChecked(True)
+    assert dialog.spin.isEnabled() and dialog.value() == 93
+    plain = dialogs.QualityDialog(window, tmp_path / "x.webp", 80)
+    qtbot.addWidget(plain)
+    assert plain.same is None and plain.value() == 80
+
+
+@pytest.mark.parametrize("answer", ["cancel", "png", "flatten"])
+def test_saving_transparency_as_jpeg_asks_first(window: MainWindow, tmp_path: Path, monkeypatch,
+                                                answer: str) -> None:
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = 255
+    rgba[:, :10, 3] = 0
+    src = tmp_path / "cut.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    window.files.open_path(src)
+    _mask_some(window)
+    paths = iter([tmp_path / "cut-out.jpg", tmp_path / "cut-out.png"])
+    suggested: list[Path] = []
+    monkeypatch.setattr(dialogs, "ask_save_path",
+                        lambda parent, s, *a: suggested.append(s) or next(paths))
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: q)
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask_flatten", lambda parent, name, ext: asked.append(ext) or answer)
+    saved = window.files.save_as()
+    assert asked == [".jpg"]
+    if answer == "cancel":
+        assert not saved and not list(tmp_path.glob("cut-out.*")) and window.files.is_modified()
+    elif answer == "png":
+        assert saved and suggested[1].name == "cut-out.png" and not (tmp_path / "cut-out.jpg").exists()
+        assert Image.open(tmp_path / "cut-out.png").mode == "RGBA"
+    else:
+        back = np.asarray(Image.open(tmp_path / "cut-out.jpg").convert("RGB")).astype(int)
+        assert saved and back[:, :8].min() >= 245 and back[:, 12:, 0].min() >= 190
