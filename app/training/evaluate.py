@@ -69,6 +69,9 @@ class Variant:
 class EvalResult:
     rows: list[dict[str, Any]]
     fills: dict[str, list[np.ndarray]] = field(default_factory=dict)  # label -> per case
+    # label -> metric -> one value per case (psnr, lpips, lpips_vgg where scored): what
+    # scripts/auto_routes.py ranks engines by per situation; set metrics (FID, KID) stay in rows
+    per_case: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -201,6 +204,8 @@ def evaluate(
         lp = list(np.asarray(lpips_fn(np.stack(fills), truth), float)) if lpips_fn is not None else None
         lpv = list(np.asarray(lpips_vgg_fn(np.stack(fills), truth), float)) if lpips_vgg_fn is not None else None
         fake_feats = features_fn(np.stack(fills)) if features_fn else None
+        result.per_case[v.label] = {"psnr": per["psnr"], **({"lpips": lp} if lp is not None else {}),
+                                    **({"lpips_vgg": lpv} if lpv is not None else {})}
         for bucket in buckets + [ALL_BUCKET]:
             idx = [i for i, c in enumerate(cases) if bucket in (ALL_BUCKET, c.bucket)]
             row: dict[str, Any] = {
