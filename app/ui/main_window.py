@@ -31,6 +31,7 @@ from app.ui.docks import SidePanel, StatusWidgets
 from app.ui.files import FileController
 from app.ui.scrollframe import CanvasFrame
 from app.ui.tools import TOOL_TEXT, ToolController
+from app.ui.variations import VariationController
 from app.ui.worker import EngineInfo, InferenceController, Request
 
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
         self._build_ui()
         self.attention = AttentionViewer(self)
+        self.variations = VariationController(self)
         self._connect()
         self._update_cancel()
         self._tools_changed()
@@ -96,7 +98,8 @@ class MainWindow(QMainWindow):
                      "export_sketch", None, "batch", None, "quit"):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
         menu = self.menuBar().addMenu("&Edit")
-        for name in ("undo", "redo", None, "clear_mask", "clear_sketch", "restore_mask", None,
+        for name in ("undo", "redo", None, "variation_1", "variation_2", "variation_3", None,
+                     "clear_mask", "clear_sketch", "restore_mask", None,
                      "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"):
             menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
         menu = self.menuBar().addMenu("&Tools")
@@ -145,6 +148,9 @@ class MainWindow(QMainWindow):
         a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
         a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
         a.restore_mask.triggered.connect(self.restore_last_mask)
+        for k in range(1, 4):
+            getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
+        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         a.grow_mask.triggered.connect(lambda: self._refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
         a.shrink_mask.triggered.connect(lambda: self._refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
         a.invert_mask.triggered.connect(lambda: self._refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
@@ -335,6 +341,9 @@ class MainWindow(QMainWindow):
         doc = self.doc
         if doc is None or request.extra.get("doc") != id(doc):
             return  # another photo was opened meanwhile
+        if "variation" in request.extra:  # a background candidate of the last fill
+            self.variations.arrived(request, result)
+            return
         if request.extra.get("image_version") != doc.image_version:
             self.statusBar().showMessage("The image changed while filling; fill again", 6000)
             return
@@ -348,6 +357,8 @@ class MainWindow(QMainWindow):
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
+        info = self.inference.engine
+        self.variations.started(request, result, image, searches=bool(info and info.randomized))
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 

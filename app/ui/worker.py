@@ -25,6 +25,7 @@ class EngineInfo:
     device: str
     notice: str | None
     guided: bool
+    randomized: bool = False  # whether the seed changes its fills (variations are worth computing)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class InferenceWorker(QObject):
         self.engine = engine
         notes = [n for n in (notice, engine.startup_notice) if n]
         self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(notes) or None,
-                                           bool(getattr(engine, "guided", False))))
+                                           bool(engine.guided), bool(engine.randomized)))
 
     @Slot(object)
     def run(self, request: Request) -> None:

@@ -1,0 +1,112 @@
+"""Fill variations: every fill offers up to three candidates; keys 1, 2 and 3 pick one.
+
+The first candidate is the fill itself, applied at once. When the engine searches (its
+results differ with the seed: PatchMatch, the texture engine, auto choosing either), the
+other two are computed in the background with seeds 1 and 2, one after the other, as
+ordinary fill requests on the same snapshot: a new fill, Esc or another photo supersedes
+them like any request. Picking a candidate is one undo step that swaps the fill's pixels;
+it is offered only while every step after the fill on the undo stack is such a pick, so a
+pick never reverts later edits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.core.feather import feather_composite
+from app.core.fill_result import FillResult
+from app.core.undo import diff_arrays
+from app.ui.commands import DiffCommand
+from app.ui.worker import Request
+
+COUNT = 3
+PICK = "Use variation"  # the undo text of a pick, "Use variation 2"
+
+
+class VariationController(QObject):
+    """Keeps the candidates of the last fill and applies the one the user picks."""
+
+    changed = Signal(str)  # a status line for the user
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.request: Request | None = None  # the fill the candidates belong to
+        self.images: list[np.ndarray | None] = []
+        self._fill_index = -1  # the undo stack's index right after the fill
+
+    # -- the fill and its candidates -----------------------------------------------------
+    def _composite(self, request: Request, result: FillResult) -> np.ndarray:
+        snap = request.snapshot
+        hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
+        return feather_composite(snap.image, result.image, hole, px) if px else result.image
+
+    def started(self, request: Request, result: FillResult, image: np.ndarray, searches: bool) -> None:
+        """The fill ``request`` was applied as ``image``; ask for the other candidates."""
+        self.request, self.images = request, [image] + [None] * (COUNT - 1)
+        self._fill_index = self.window.undo_stack.index()
+        if searches:
+            self._ask(1)
+
+    def _ask(self, index: int) -> None:
+        base = self.request
+        assert base is not None
+        inference = self.window.inference
+        snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
+        extra = dict(base.extra, variation=index, seed=index, base=id(base))
+        inference.submit(Request("fill", snap, extra=extra))
+        self.changed.emit(f"Computing variation {index + 1} of {COUNT}… (press 1 to keep the first)")
+
+    def arrived(self, request: Request, result: FillResult) -> None:
+        """A background candidate came back."""
+        if self.request is None or request.extra.get("base") != id(self.request):
+            return  # belongs to an older fill
+        index = int(request.extra["variation"])
+        image = self._composite(request, result)
+        if any(other is not None and np.array_equal(other, image) for other in self.images):
+            self.changed.emit(f"{result.engine} gives one result for this hole: no variations")
+            return
+        self.images[index] = image
+        ready = ", ".join(str(i + 1) for i, im in enumerate(self.images) if im is not None)
+        self.changed.emit(f"Variation {index + 1} of {COUNT} ready: press {ready} to compare")
+        if index + 1 < COUNT:
+            self._ask(index + 1)
+
+    def _picks_on_top(self) -> bool:
+        """Whether everything after the fill on the undo stack is a pick of its variations."""
+        stack = self.window.undo_stack
+        if self._fill_index < 0 or stack.index() < self._fill_index:
+            return False
+        return all(stack.command(i).text().startswith(PICK) for i in range(self._fill_index, stack.index()))
+
+    @property
+    def current(self) -> int:
+        """The candidate the photo shows now (0-based)."""
+        stack = self.window.undo_stack
+        if not self._picks_on_top() or stack.index() == self._fill_index:
+            return 0
+        return int(stack.command(stack.index() - 1).text().split()[-1]) - 1
+
+    def available(self, index: int) -> bool:
+        return (0 <= index < len(self.images) and self.images[index] is not None
+                and self.window.doc is not None and self._picks_on_top())
+
+    # -- picking -------------------------------------------------------------------------
+    def pick(self, index: int) -> bool:
+        """Show candidate ``index`` (0-based) in the photo, as one undo step."""
+        if not self.available(index):
+            self.changed.emit(f"No variation {index + 1} for the last fill" if self.request is not None
+                              else "Fill first: a fill offers up to three variations (1, 2, 3)")
+            return False
+        if index == self.current:
+            self.changed.emit(f"Variation {index + 1} of {COUNT} is shown")
+            return True
+        doc = self.window.doc
+        diff = diff_arrays("image", doc.image, self.images[index])
+        if diff is not None:
+            self.window.undo_stack.push(DiffCommand(doc, [diff], f"{PICK} {index + 1}", applied=False))
+        self.changed.emit(f"Variation {index + 1} of {COUNT}; Ctrl+Z goes back")
+        return True

@@ -1,0 +1,90 @@
+"""A fill offers three candidates; keys 1, 2, 3 pick one (issue: variations in the editor)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+from app.core.fill_result import FillResult
+from app.ui.worker import EngineInfo
+from tests.test_ui_session import make_window, paint_hole
+
+
+class SeededEngine:
+    """Fills the hole with a grey that depends on the seed, like a patch search would."""
+
+    name, device, guided, startup_notice, randomized = "seeded", "CPU", False, None, True
+
+    def __init__(self) -> None:
+        self.seeds: list[int] = []
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        self.seeds.append(seed)
+        out = rgb.copy()
+        out[mask] = 40 + 60 * seed
+        return FillResult(out, self.name, seed=seed)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from app.ui import dialogs
+
+    monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    return make_window(qtbot)
+
+
+def _fill_with_variations(window, photo_path, qtbot, engine) -> np.ndarray:
+    window.files.open_path(photo_path)
+    window.panel.feather_check.setChecked(False)  # the hole's pixels are exactly the engine's
+    window.inference.worker.engine = engine
+    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, engine.randomized)
+    paint_hole(window)
+    hole = window.doc.mask.copy()
+    window.actions_.fill.trigger()
+    qtbot.waitUntil(lambda: len(window.variations.images) == 3
+                    and all(im is not None for im in window.variations.images), timeout=30_000)
+    return hole
+
+
+def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot) -> None:
+    engine = SeededEngine()
+    hole = _fill_with_variations(window, photo_path, qtbot, engine)
+    doc = window.doc
+    assert engine.seeds == [0, 1, 2]
+    assert (doc.image[hole] == 40).all()  # the first candidate was applied at once
+    assert window.actions_.variation_2.shortcut().toString() == "2"
+    window.actions_.variation_2.trigger()
+    assert (doc.image[hole] == 100).all() and window.variations.current == 1
+    window.actions_.variation_3.trigger()
+    assert (doc.image[hole] == 160).all() and window.variations.current == 2
+    window.actions_.undo.trigger()  # back to variation 2
+    assert (doc.image[hole] == 100).all() and window.variations.current == 1
+    window.actions_.variation_1.trigger()
+    assert (doc.image[hole] == 40).all()
+    # another edit after the fill: picking would revert it, so it is refused
+    paint_hole(window, (2, 2, 8, 8))
+    assert not window.variations.pick(1) and (doc.image[hole] == 40).all()
+    window.actions_.undo.trigger()  # the edit goes: picks are offered again
+    assert window.variations.pick(1) and (doc.image[hole] == 100).all()
+
+
+def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) -> None:
+    engine = SeededEngine()
+    engine.randomized = False
+    window.files.open_path(photo_path)
+    window.panel.feather_check.setChecked(False)
+    window.inference.worker.engine = engine
+    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, False)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
+        window.actions_.fill.trigger()
+    qtbot.wait(200)
+    assert engine.seeds == [0]
+    assert not window.variations.pick(1)
+    assert "No variation 2" in window.statusBar().currentMessage()
