@@ -41,12 +41,12 @@ def test_auto_follows_the_recorded_routes():
     from app.inference.situation import situation
 
     auto = load_engine("auto", "cpu")
-    routes = read_routes()
+    routes, threshold = read_routes()
     assert auto.startup_notice is None or "routes" not in auto.startup_notice
     rgb = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
     mask = np.zeros((96, 128), bool)
     mask[20:60, 30:90] = True  # ~20 %: bucket 10-20 or 20-30
-    where = situation(rgb, mask)
+    where = situation(rgb, mask, texture_threshold=threshold)
     expected = next(n for n in routes[where.key] if n in auto.available)
     assert auto.fill(rgb, mask).engine == expected
 

@@ -27,7 +27,7 @@ from app.core.names import TEXTURE_ENGINE
 from . import patchmatch
 from .device import describe
 from .engines import ClassicalEngine, Engine, NetworkEngine, PatchMatchEngine, default_weights_dir, installed_checkpoints
-from .situation import Situation, situation
+from .situation import TEXTURE_THRESHOLD, Situation, situation
 from .texture_engine import TextureEngine
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,19 @@ DEFAULT_ORDER = (TEXTURE_ENGINE, "patchmatch", "mtsa", "telea")
 DEFAULT_THIN = ("telea", "ns")
 
 
-def read_routes(weights_dir: Path | None = None) -> dict[str, list[str]]:
-    """Situation key -> engines best first, from ``auto.json``; {} when absent or unreadable."""
+def read_routes(weights_dir: Path | None = None) -> tuple[dict[str, list[str]], float]:
+    """Situation key -> engines best first, and the texture threshold, from ``auto.json``;
+    ({}, the default threshold) when the file is absent or unreadable."""
     path = (Path(weights_dir) if weights_dir else default_weights_dir()) / ROUTES_FILE
     if not path.is_file():
-        return {}
+        return {}, TEXTURE_THRESHOLD
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        routes = data["routes"]
-        return {str(k): [str(e) for e in v] for k, v in routes.items()}
+        routes = {str(k): [str(e) for e in v] for k, v in data["routes"].items()}
+        return routes, float(data.get("texture_threshold", TEXTURE_THRESHOLD))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("ignoring %s: %s", path, exc)
-        return {}
+        return {}, TEXTURE_THRESHOLD
 
 
 class AutoEngine(Engine):
@@ -60,7 +61,7 @@ class AutoEngine(Engine):
         self.hd = hd
         self.torch_device = device
         self.checkpoints = installed_checkpoints(weights_dir)
-        self.routes = read_routes(weights_dir)
+        self.routes, self.texture_threshold = read_routes(weights_dir)
         self._engines: dict[str, Engine] = {}
         self.available = ["telea", "ns"]
         if patchmatch.unavailable_reason() is None:
@@ -112,7 +113,7 @@ class AutoEngine(Engine):
         return ranked or ["telea"]
 
     def choose(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None) -> tuple[str, Situation]:
-        where = situation(rgb, mask, sketch)
+        where = situation(rgb, mask, sketch, texture_threshold=self.texture_threshold)
         return self.ranking(where)[0], where
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):

@@ -17,7 +17,8 @@ from app.core.names import bucket_of
 
 RING_PX = 16  # width of the band around the hole whose texture is measured
 # Mean absolute Laplacian (grey levels) of the band above which the surround counts as
-# textured: the median over the held-out evaluation's holes (scripts/auto_routes.py prints it)
+# textured, when the routes file records none (scripts/auto_routes.py records the median
+# over the held-out holes it measured)
 TEXTURE_THRESHOLD = 6.0
 THIN_PX = 4.0  # a hole no wider than 2 x this everywhere is a scratch
 
@@ -61,8 +62,10 @@ def is_thin(mask: np.ndarray, half_width: float = THIN_PX) -> bool:
     return float(cv2.distanceTransform(m, cv2.DIST_L2, 3).max()) <= half_width
 
 
-def situation(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None) -> Situation:
+def situation(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
+              texture_threshold: float = TEXTURE_THRESHOLD) -> Situation:
+    """The situation of this hole; ``texture_threshold`` is the one recorded with the routes."""
     mask = mask.astype(bool)
     strokes = sketch is not None and bool((sketch[mask] > 127).any())
-    return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > TEXTURE_THRESHOLD, strokes,
+    return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > texture_threshold, strokes,
                      is_thin(mask))

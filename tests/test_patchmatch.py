@@ -1,0 +1,181 @@
+"""PatchMatch engine, the texture stage and auto's situations (issue: fills with real texture)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.core.errors import TemperaError
+from app.inference import patchmatch
+from app.inference.engines import load_engine
+from app.inference.situation import is_thin, ring_texture, situation
+from app.inference.texture import texture_stage
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_pm = pytest.mark.skipif(patchmatch.unavailable_reason() is not None, reason="pypatchmatch not installed")
+
+
+def stripes(h: int = 64, w: int = 96, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.arange(w)[None, :, None]
+    base = np.where((x // 4) % 2 == 0, 200, 60) + np.zeros((h, 1, 3))
+    return np.clip(base + rng.normal(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def two_halves(h: int = 64, w: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top half red, bottom half green; a hole in the red half; protect = the rest of the red half."""
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[: h // 2] = (220, 30, 30)
+    rgb[h // 2 :] = (30, 200, 40)
+    mask = np.zeros((h, w), bool)
+    mask[8:20, 20:44] = True
+    protect = np.zeros((h, w), bool)
+    protect[: h // 2] = True
+    return rgb, mask, protect
+
+
+@needs_pm
+def test_patchmatch_copies_texture_and_keeps_known_pixels():
+    rgb = stripes()
+    mask = np.zeros(rgb.shape[:2], bool)
+    mask[20:44, 30:62] = True
+    result = load_engine("patchmatch").fill(rgb, mask)
+    assert result.engine == "patchmatch" and result.device == "CPU" and result.notice is None
+    assert np.array_equal(result.image[~mask], rgb[~mask])
+    # texture, not a smear: the fill's spread matches the stripes', Telea's does not
+    inside = result.image[mask].astype(float).std()
+    smooth = load_engine("telea").fill(rgb, mask).image[mask].astype(float).std()
+    assert inside > 0.7 * rgb[~mask].astype(float).std() and inside > 1.5 * smooth
+
+
+@needs_pm
+def test_protected_pixels_are_never_copied_from():
+    rgb, mask, protect = two_halves()
+    free = load_engine("patchmatch").fill(rgb, mask).image[mask].astype(int)
+    shielded = load_engine("patchmatch").fill(rgb, mask, protect=protect).image
+    assert free[:, 0].mean() > 150  # unprotected: red from around the hole
+    assert shielded[mask][:, 1].mean() > 150 and shielded[mask][:, 0].mean() < 80  # only green was allowed
+    assert np.array_equal(shielded[~mask], rgb[~mask])  # protected pixels themselves stay
+
+
+@needs_pm
+def test_seeds_give_variations_and_repeat_exactly():
+    rgb = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    mask = np.zeros((48, 64), bool)
+    mask[12:36, 16:48] = True
+    engine = load_engine("patchmatch")
+    a, b, a2 = (engine.fill(rgb, mask, seed=s).image for s in (0, 1, 0))
+    assert np.array_equal(a, a2) and not np.array_equal(a, b)
+    assert engine.randomized and not load_engine("telea").randomized
+
+
+def test_crop_boxes_hold_each_region_with_context_and_merge_overlaps():
+    mask = np.zeros((400, 600), bool)
+    mask[10:20, 10:20] = True
+    mask[300:340, 500:560] = True
+    mask[30:40, 30:40] = True  # near the first: their boxes overlap and merge
+    boxes = patchmatch.crop_boxes(mask, min_margin=16, max_margin=64)
+    assert len(boxes) == 2
+    covered = np.zeros_like(mask)
+    for y0, y1, x0, x1 in boxes:
+        covered[y0:y1, x0:x1] = True
+        assert (y1 - y0) * (x1 - x0) < mask.size / 4  # context, not the whole photo
+    assert covered[mask].all()
+
+
+def test_unavailable_library_is_one_line_and_nothing_else_breaks(monkeypatch):
+    monkeypatch.setattr(patchmatch, "_STATE", {"module": None, "why": "OSError: libpatchmatch.so: cannot open"})
+    with pytest.raises(TemperaError, match=r"PatchMatch is not available .*pip install pypatchmatch") as info:
+        load_engine("patchmatch")
+    assert "\n" not in str(info.value)
+    with pytest.raises(TemperaError, match="needs PatchMatch"):
+        load_engine("mtsa-texture", "cpu")
+    rgb, mask, _ = two_halves()
+    auto = load_engine("auto", "cpu")
+    assert "PatchMatch is not available" in auto.startup_notice
+    assert auto.fill(rgb, mask).engine == "telea"  # the default order's first available engine
+
+
+@needs_pm
+@pytest.mark.parametrize("method", ["guided", "split"])
+def test_texture_stage_follows_the_base_and_adds_detail(method):
+    rng = np.random.default_rng(0)
+    # left half blue-ish, right half yellow-ish, both grainy; the hole straddles the middle
+    rgb = np.zeros((64, 96, 3), np.float64)
+    rgb[:, :48] = (40, 60, 200)
+    rgb[:, 48:] = (220, 200, 40)
+    rgb = np.clip(rgb + rng.normal(0, 15, rgb.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((64, 96), bool)
+    mask[16:48, 24:72] = True
+    base = rgb.copy()
+    base[mask] = (40, 60, 200)  # the "network" says: blue all through the hole
+    out = texture_stage(rgb, mask, base, method=method, seed=0)
+    assert np.array_equal(out[~mask], rgb[~mask])
+    hole = out[mask].astype(float)
+    assert hole[:, 2].mean() > 150 and hole[:, 0].mean() < 110  # it followed the base: blue
+    assert hole.std(0).mean() > 6  # with grain, where the base is flat
+    with pytest.raises(ValueError, match="texture method"):
+        texture_stage(rgb, mask, base, method="blur")
+
+
+def test_situation_tells_scratches_sizes_textures_and_strokes():
+    flat = np.full((100, 100, 3), 128, np.uint8)
+    noisy = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    scratch = np.zeros((100, 100), bool)
+    scratch[50:53, 5:95] = True
+    block = np.zeros((100, 100), bool)
+    block[20:70, 20:70] = True  # 25 %
+    assert is_thin(scratch) and not is_thin(block)
+    assert ring_texture(noisy, block) > 20 > ring_texture(flat, block)
+    sketch = np.zeros((100, 100), np.uint8)
+    sketch[40, 10:90] = 255
+    s = situation(noisy, block, sketch)
+    assert (s.bucket, s.textured, s.strokes, s.thin) == ("20-30", True, True, False)
+    assert s.key == "20-30/textured/sketch"
+    assert situation(flat, block, None).key == "20-30/smooth/plain"
+
+
+@needs_pm
+def test_inpaint_cli_writes_variations_and_honours_protect(tmp_path):
+    rgb, mask, protect = two_halves()
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "hole.png")
+    Image.fromarray(protect.astype(np.uint8) * 255).save(tmp_path / "keep.png")
+    run = subprocess.run([sys.executable, str(ROOT / "main.py"), "inpaint", str(tmp_path / "photo.png"),
+                          "--mask", str(tmp_path / "hole.png"), "--protect", str(tmp_path / "keep.png"),
+                          "--engine", "patchmatch", "--variations", "2", "--seed", "5", "--feather", "0"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    outs = [tmp_path / f"photo-inpainted-v{i}.png" for i in (1, 2)]
+    assert all(p.is_file() for p in outs) and "(seed 5)" in run.stdout and "(seed 6)" in run.stdout
+    for p in outs:
+        filled = np.asarray(Image.open(p).convert("RGB"))
+        assert filled[mask][:, 1].mean() > 150  # green: the red half was protected
+
+
+def test_paired_kid_leaves_each_fill_out_of_its_own_truth():
+    from app.training.metrics import paired_kid
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(30, 8))
+    same = paired_kid(real, real.copy(), np.arange(30))
+    shifted = paired_kid(real, real + 1.5, np.arange(30))
+    assert abs(same) < 0.2 * shifted and shifted > 0
+    # a fill identical to its own truth gains nothing from that pairing
+    near = paired_kid(real, real + 0.01, np.arange(30))
+    assert abs(near - same) < 0.05 * shifted
+    with pytest.raises(ValueError, match="truth"):
+        paired_kid(real, real, np.arange(29))
+
+
+def test_guided_patchmatch_map_is_inside_the_librarys_range():
+    guide = cv2.cvtColor(np.full((8, 8, 3), 255, np.uint8), cv2.COLOR_BGR2RGB)
+    ijmap = patchmatch._guide_map(guide)
+    assert ijmap.dtype == np.float32 and ijmap.shape == (8, 8, 3)
+    assert ijmap.max() < 0.5 and ijmap.min() >= 0
