@@ -55,6 +55,12 @@ def texture_stage(
         return patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, guide=guide,
                                           guide_weight=guide_weight, progress=progress)
     copied = patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, progress=progress)
-    out = _blur(base, SPLIT_SIGMA) + copied.astype(np.float32) - _blur(copied, SPLIT_SIGMA)
+    return frequency_split(rgb, mask, base, copied)
+
+
+def frequency_split(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray,
+                    sigma: float = SPLIT_SIGMA) -> np.ndarray:
+    """``base`` below ``sigma`` plus ``copied``'s detail above it, inside the hole."""
+    out = _blur(base, sigma) + copied.astype(np.float32) - _blur(copied, sigma)
     out = np.clip(out, 0, 255).round().astype(np.uint8)
     return np.where(mask[..., None], out, rgb)
