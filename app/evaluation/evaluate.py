@@ -26,9 +26,9 @@ from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
-from app.training import metrics
-from app.training.masks import evaluation_masks
-from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
+from app.data.masks import evaluation_masks
+from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
+from app.evaluation import metrics
 
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
