@@ -106,6 +106,9 @@ def test_app_imports_helper_resolves_relative_imports(tmp_path: Path) -> None:
     ("app/core/", ("app.data", "app.training", "app.evaluation", "app.inference", "app.model", "app.ui")),
     ("app/ui/", ("app.training", "app.evaluation")),
     ("app/data/", ("app.training", "app.evaluation", "app.ui")),
+    ("app/evaluation/", ("app.training", "app.ui")),
+    ("app/inference/", ("app.data", "app.evaluation", "app.training", "app.ui")),
+    ("app/model/", ("app.core", "app.data", "app.evaluation", "app.inference", "app.training", "app.ui")),
 ])
 def test_imports_point_down(layer: str, forbidden: tuple[str, ...]) -> None:
     offenders = [f"{_rel(p)} imports {_reaches(_app_imports(p), forbidden)}"
