@@ -112,7 +112,7 @@ def pack_photos(data: Path, out: Path, short_side: int, quality: int,
 def pack_eval_crops(holdout: Path, out: Path, crop: int, max_holdout: int | None) -> int:
     """The evaluation's own crops of the original PNGs, saved losslessly and checked to reload
     identically: `evaluate --data eval<crop> --crop <crop>` then sees the very same pixels."""
-    from app.training.evaluate import load_eval_images
+    from app.evaluation.evaluate import load_eval_images
 
     images = load_eval_images(holdout, crop)
     images = images[:max_holdout] if max_holdout else images
@@ -128,7 +128,7 @@ def pack_eval_crops(holdout: Path, out: Path, crop: int, max_holdout: int | None
 
 
 def pack_stlpips(out: Path) -> Path:
-    from app.training.perceptual import PerceptualUnavailable, stlpips_weights_path
+    from app.evaluation.perceptual import PerceptualUnavailable, stlpips_weights_path
 
     try:
         src = stlpips_weights_path("alex")

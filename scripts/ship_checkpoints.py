@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.errors import TemperaError
+from app.evaluation.ship import ship
 from app.inference.checkpoint import read_info
 from app.inference.engines import default_weights_dir
-from app.training.ship import ship
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from app.training.dataset import ImageFolderDataset, split_holdout
-from app.training.masks import make_mask_generator
+from app.data.dataset import ImageFolderDataset
+from app.data.masks import make_mask_generator
+from app.data.split import split_holdout
 
 
 def _photos(folder, n=4, size=(90, 70)):

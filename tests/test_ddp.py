@@ -29,7 +29,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def test_step_sampler_shards_epochs_and_resumes_mid_stream() -> None:
-    from app.training.sampler import StepBatchSampler
+    from app.data.sampler import StepBatchSampler
 
     n, batch = 10, 3
     ranks = [list(StepBatchSampler(n, batch, seed=4, start_step=0, total_steps=6, rank=r, world_size=2))

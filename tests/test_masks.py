@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.core.names import BUCKETS, bucket_name
-from app.training.masks import (
+from app.data.masks import (
     evaluation_masks,
     fit_exact,
     free_form_mask,

@@ -28,7 +28,7 @@ def test_bucket_of_uses_the_evaluation_buckets_and_clamps():
 def test_evaluation_masks_and_auto_agree_on_the_buckets():
     # auto looks a hole up with bucket_of; evaluation records its verdicts under the labels
     # of evaluation_masks: a mask drawn for a bucket must be looked up in that bucket
-    from app.training.masks import evaluation_masks, hole_ratio
+    from app.data.masks import evaluation_masks, hole_ratio
 
     for label, masks in evaluation_masks((64, 64), per_bucket=2).items():
         assert all(bucket_of(hole_ratio(m)) == label for m in masks)
@@ -83,9 +83,10 @@ def test_no_other_device_option(capsys):
 
 def test_one_list_of_image_extensions():
     from app.core import imageio
+    from app.data import split
+    from app.evaluation import evaluate
     from app.inference import batch
-    from app.training import dataset, evaluate
 
     assert IMAGE_EXTENSIONS == tuple(IMAGE_FORMATS) and all(e == e.lower() for e in IMAGE_EXTENSIONS)
-    for module in (batch, dataset, evaluate, imageio):
+    for module in (batch, split, evaluate, imageio):
         assert getattr(module, "IMAGE_EXTENSIONS", IMAGE_EXTENSIONS) is IMAGE_EXTENSIONS

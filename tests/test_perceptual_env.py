@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.training import perceptual
+from app.evaluation import perceptual
 
 
 def _wheel_alex() -> Path:

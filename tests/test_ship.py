@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from app.core.errors import TemperaError
+from app.evaluation.ship import beats_classical, better_in_most_buckets, ship
 from app.inference.checkpoint import load_generator, save_checkpoint
 from app.model import InpaintGenerator, ModelConfig
-from app.training.ship import beats_classical, better_in_most_buckets, ship
 
 BUCKETS = ("10-20", "20-30", "30-40")
 

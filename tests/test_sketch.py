@@ -6,13 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.training.sketch import (
-    SKETCH_STROKE_WIDTH,
-    _neighbour_count,
-    make_sketch,
-    stroke_width_for,
-    zhang_suen_thin,
-)
+from app.core.names import SKETCH_STROKE_WIDTH, stroke_width_for
+from app.data.sketch import _neighbour_count, make_sketch, zhang_suen_thin
 
 
 def shapes_image(h: int = 256, w: int = 256, seed: int = 0) -> np.ndarray:

@@ -15,8 +15,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from app.core.names import stroke_width_for
 from app.core.settings import load_settings
-from app.training.sketch import stroke_width_for
 from app.ui import dialogs
 from app.ui.main_window import MainWindow
 

@@ -184,3 +184,24 @@ def test_attention_legend_and_words_clear_when_stale(window: MainWindow, tmp_pat
     finally:
         d.show_error = original
     qtbot.wait(50)
+
+
+def test_attention_caption_states_effective_keys_and_distinct_sources(window: MainWindow, tmp_path: Path,
+                                                                       qtbot) -> None:
+    from app.ui.attention import attention_numbers
+
+    assert attention_numbers({"attention": None}) == ""  # an engine that reports no numbers: no words
+    only_keys = attention_numbers({"attn_keys": 3.24, "attn_distinct": float("nan")})
+    assert only_keys == "Effective keys: 3.2 (1 = it copied one place)."
+    assert attention_numbers({"attn_keys": 101.3}).startswith("Effective keys: 101 ")
+    _open(window, tmp_path)
+    _fill(window, qtbot)
+    window.actions_.attention.setChecked(True)
+    att = np.zeros((60, 80), np.float32)
+    att[5, 5] = 1.0
+    window.attention._done(Request("explain", window.last_fill.snapshot, point=(25, 15)),
+                           {"attention": att, "temperature": att, "attn_keys": 2.5, "attn_distinct": 0.0625})
+    text = window.panel.attention_info.text()
+    assert text.startswith("Bright = where pixel (25, 15) borrowed from.")
+    assert "Effective keys: 2.5 (1 = it copied one place)." in text
+    assert "Distinct sources per hole token: 0.06 " in text

@@ -119,9 +119,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import save_image
+    from app.evaluation import evaluate as ev
+    from app.evaluation import perceptual
     from app.inference.device import resolve_device
-    from app.training import evaluate as ev
-    from app.training import perceptual
 
     if args.limit is not None and args.limit < 1:
         raise TemperaError("--limit must be at least 1")

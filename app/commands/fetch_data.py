@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
-    from app.training import fetch_data
+    from app.data import fetch_data
 
     def say(line: str) -> None:
         print(line, flush=True)

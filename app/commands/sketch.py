@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import load_image, load_mask, save_image
-    from app.training.sketch import make_sketch, overlay
+    from app.data.sketch import make_sketch, overlay
 
     try:
         if not 0.0 <= args.drop <= 1.0:

@@ -91,7 +91,7 @@ def build_config(args: argparse.Namespace) -> Any:
     import json
 
     from app.training.config import TrainConfig
-    from app.training.loop import run_dir_paths
+    from app.training.setup import run_dir_paths
 
     out = Path(args.out)
     paths = run_dir_paths(out)

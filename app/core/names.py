@@ -1,7 +1,7 @@
 """Names and contracts shared by the CLI, the UI, the engines, training and evaluation.
 
 Each is defined here once and imported everywhere: engine names, device choices, batch
-formats, image file extensions and the hole-size buckets. Kept free of torch and numpy so
+formats, image file extensions, the hole-size buckets and the sketch pen's width. Kept free of torch and numpy so
 that ``--help``, the settings validator and the editor's menus do not wait for them.
 """
 
@@ -66,6 +66,21 @@ def bucket_of(ratio: float) -> str:
     return bucket_name(BUCKETS[-1])
 
 
+# ----------------------------------------------------------------------------- sketch pen
+# The editor's sketch pen and the training sketches (app/data/sketch.py) draw strokes of
+# the same width, so that a user's strokes look like the ones the guided network learnt.
+SKETCH_STROKE_WIDTH = 2  # px at a 256-px short side
+REFERENCE_SIDE = 256  # the crop size the model trains at; widths are given for it
+
+
+def stroke_width_for(size_hw: tuple[int, int], base: int = SKETCH_STROKE_WIDTH) -> int:
+    """Pen width in image pixels for an image of ``size_hw``: ``base`` at a 256-px short
+    side, proportional above and below it, never under 1 px. The UI and the sketch
+    generator use this so user strokes look like the training strokes at any size."""
+    return max(1, int(round(base * min(size_hw[0], size_hw[1]) / REFERENCE_SIDE)))
+
+
+# ----------------------------------------------------------------------------- engines
 # What the editor calls each engine (the command line keeps the names above).
 ENGINE_LABELS = {
     "auto": "Auto (best measured)",

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from app.model import InpaintGenerator
-from app.model.mtsa import attention_weights
+from app.model.attention_stats import attention_stats, effective_keys
+from app.model.mtsa import AttentionRecord, attention_weights
 
 HD_STRATEGIES = ("crop", "resize")
 DEFAULT_TRIGGER = 800  # long side above which the HD strategy takes over
@@ -176,6 +177,16 @@ def predict(
 
 
 @torch.inference_mode()
+def attention_record(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None,
+                     *, device: torch.device | None = None) -> AttentionRecord:
+    """The MTSA layer's record of one forward pass at the image's own size (no HD strategy):
+    what `evaluate` measures the attention on."""
+    device = device or next(generator.parameters()).device
+    p = _prepare(generator, rgb, mask.astype(bool), sketch, device)
+    return generator(p.image, p.mask, p.sketch, p.prior, p.protect, record=True).attention
+
+
+@torch.inference_mode()
 def explain(
     generator: InpaintGenerator,
     rgb: np.ndarray,
@@ -186,14 +197,17 @@ def explain(
     device: torch.device | None = None,
     trigger: int = DEFAULT_TRIGGER,
     protect: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+) -> dict[str, np.ndarray | float]:
     """Where the MTSA layer borrowed from for the pixel at ``point_xy``, and its temperatures.
 
     ``protect`` (bool, True = never borrow from here) is applied as in :func:`predict`, so
     the map shows no source inside a protected area.
 
     Returns ``attention`` (H, W) float32 summing to about one over the image and
-    ``temperature`` (H, W) float32 (mean over heads), both at the image's size.
+    ``temperature`` (H, W) float32 (mean over heads), both at the image's size; ``attn_keys``,
+    the clicked pixel's effective keys (exp of its attention's entropy), and ``attn_distinct``,
+    the hole's distinct sources per hole token (app/model/attention_stats.py; NaN when the
+    hole has nothing to borrow from).
     """
     device = device or next(generator.parameters()).device
     h, w = mask.shape
@@ -227,4 +241,7 @@ def explain(
     total = float(attention.sum())
     if total > 0:
         attention /= total
-    return {"attention": attention, "temperature": to_image(tau, cv2.INTER_LINEAR), "grid": np.array([row, col, gh, gw])}
+    stats = attention_stats(record, p.mask if p.protect is not None else None)
+    return {"attention": attention, "temperature": to_image(tau, cv2.INTER_LINEAR), "grid": np.array([row, col, gh, gw]),
+            "attn_keys": float(effective_keys(torch.from_numpy(attn).flatten())),
+            "attn_distinct": stats.distinct if stats is not None else float("nan")}

@@ -1,6 +1,6 @@
 """From the photo folder to batches of tensors for the loop.
 
-The data set itself (crops, masks, sketches, the Telea prior) is app.training.dataset's;
+The data set itself (crops, masks, sketches, the Telea prior) is app.data.dataset's;
 this module only decides which photos train (never the held-out ones), hands each item
 the epoch the sampler drew it in (the data set keys its randomness to it), and turns the
 items into (B, C, H, W) tensors.
@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from app.data.split import find_images, read_split, split_holdout
 from app.training.config import TrainConfig
 
 
@@ -74,26 +75,24 @@ def training_files(config: TrainConfig) -> tuple[list[Path], list[Path]]:
     more chosen by `split_holdout` with its fixed seed 0, so the split does not depend on
     the training seed; the run lists them in RUN_DIR/holdout.txt for evaluation.
     """
-    from app.training import dataset as ds
-
-    files = ds.find_images(config.data)
+    files = find_images(config.data)
     if not files:
         raise ValueError(f"no images found in {config.data}")
-    held = ds.read_split(config.data)
+    held = read_split(config.data)
     kept = [f for f in files if f.stem not in held]
     excluded = [f for f in files if f.stem in held]
     if config.holdout:
         if config.holdout >= len(kept):
             raise ValueError(f"--holdout {config.holdout} leaves no training photos (have {len(kept)})")
-        kept, hold = ds.split_holdout(kept, config.holdout)
+        kept, hold = split_holdout(kept, config.holdout)
         excluded += hold
     return kept, excluded
 
 
 def build_datasets(config: TrainConfig) -> tuple[KeyedItems, list[Path]]:
     """The training set and the photos held out from it."""
-    from app.training import dataset as ds
-    from app.training.masks import make_mask_generator
+    from app.data import dataset as ds
+    from app.data.masks import make_mask_generator
 
     files, excluded = training_files(config)
     base = ds.ImageFolderDataset(config.data, config.image_size, mask_generator=make_mask_generator("free_form"),

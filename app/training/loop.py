@@ -13,13 +13,10 @@ One step:
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from app.data.sampler import StepBatchSampler
 from app.model import InpaintGenerator, ModelConfig, PatchDiscriminator
 from app.training import distributed
 from app.training.checkpoints import capture_rng, load_train_state, restore_rng, save_train_state
@@ -35,59 +33,21 @@ from app.training.config import TrainConfig
 from app.training.data import build_datasets, collate
 from app.training.ema import EMA
 from app.training.losses import PerceptualFn, composite, d_hinge_loss, discriminator_input, generator_loss
-from app.training.sampler import StepBatchSampler
 from app.training.samples import sample_grid, save_grid
+from app.training.setup import (
+    Batch,
+    default_workers,
+    exported_path,
+    has_unused_parameters,
+    initial_model,
+    load_perceptual,
+    loss_summary,
+    run_dir_paths,
+)
 
 ProgressFn = Callable[[dict[str, Any]], None]
 AbortFn = Callable[[], bool]
 _SAMPLE_EPOCH = 2**31 - 1  # the sample grid's own 'epoch': crops and holes no training step draws
-
-
-@dataclass
-class Batch:
-    """One batch on the device. Images in [-1, 1]; mask and sketch (B,1,H,W) in {0, 1}."""
-
-    image: Tensor
-    mask: Tensor
-    sketch: Tensor
-    prior: Tensor
-
-    @classmethod
-    def from_loader(cls, data: dict[str, Tensor], device: torch.device, channels_last: bool) -> Batch:
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        move = lambda t: t.to(device, non_blocking=True).float().contiguous(memory_format=fmt)  # noqa: E731
-        return cls(move(data["image"]), move(data["mask"]), move(data["sketch"]), move(data["prior"]))
-
-
-def run_dir_paths(out: Path) -> dict[str, Path]:
-    out = Path(out)
-    return {"checkpoints": out / "checkpoints", "last": out / "checkpoints" / "last.pt",
-            "samples": out / "samples", "config": out / "config.json", "holdout": out / "holdout.txt"}
-
-
-def exported_path(config: TrainConfig) -> Path:
-    """RUN_DIR/<engine>.pt: the file the `mtsa*` engines load (copy to model_weights/)."""
-    return Path(config.out) / f"{config.variant}.pt"
-
-
-def build_model_config(config: TrainConfig) -> ModelConfig:
-    kw: dict[str, Any] = {"guided": config.guided, "constant_temperature": config.constant_temperature,
-                          "prior": config.prior}
-    if config.channels is not None:
-        kw["channels"] = config.channels
-    return ModelConfig(**kw)
-
-
-def _load_perceptual(config: TrainConfig, device: torch.device) -> PerceptualFn | None:
-    """ST-LPIPS from the stlpips-pytorch wheel (frozen, differentiable in its inputs)."""
-    if config.perceptual_net == "none" or config.weights.perceptual <= 0:
-        return None
-    from app.training.perceptual import PerceptualUnavailable, load_stlpips
-
-    try:
-        return load_stlpips(config.perceptual_net, device=device)
-    except PerceptualUnavailable as exc:
-        raise ValueError(f"{exc} (or train without it: --perceptual none)") from None
 
 
 class Trainer:
@@ -113,8 +73,7 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
 
         torch.manual_seed(config.seed)  # same initial weights on every rank
-        self.model_config = build_model_config(config)
-        init_state = self._init_from_checkpoint()
+        self.model_config, init_state = initial_model(config)
         config.channels = self.model_config.channels  # resolved, so config.json rebuilds this net
         self.G_raw = InpaintGenerator(self.model_config)
         if init_state is not None:
@@ -127,13 +86,13 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G_raw.parameters(), lr=config.lr, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.D_raw.parameters(), lr=config.lr, betas=config.betas)
         if config.workers is None:
-            config.workers = _default_workers(self.cuda, self.dist.world_size)
+            config.workers = default_workers(self.cuda, self.dist.world_size)
         if config.log_every is None:
             config.log_every = 10 if self.cuda else 1
         if config.perceptual_net == "auto":  # resolved once, then recorded in config.json
             config.perceptual_net = "vgg" if self.cuda else "alex"
         if perceptual_fn is None and use_perceptual_default:
-            perceptual_fn = _load_perceptual(config, self.device)
+            perceptual_fn = load_perceptual(config, self.device)
         self.perceptual_fn = perceptual_fn
 
         self.step = 0
@@ -144,7 +103,7 @@ class Trainer:
 
         if self.dist.enabled:
             ids = [self.device.index] if self.cuda else None
-            unused = _has_unused_parameters(self.G_raw, self.model_config, self.device)
+            unused = has_unused_parameters(self.G_raw, self.model_config, self.device)
             self.G: nn.Module = DDP(self.G_raw, device_ids=ids, find_unused_parameters=unused)
             self.D: nn.Module = DDP(self.D_raw, device_ids=ids)
         else:
@@ -155,24 +114,6 @@ class Trainer:
         self.sample_batch = self._fixed_samples() if self.is_main and config.sample_every > 0 else None
 
     # ------------------------------------------------------------------ set-up helpers
-    def _init_from_checkpoint(self) -> dict[str, Tensor] | None:
-        """--init-from: weights of an exported engine checkpoint, new optimisers and step 0."""
-        if self.config.init_from is None:
-            return None
-        from app.inference.checkpoint import load_generator
-
-        generator, info = load_generator(Path(self.config.init_from), device="cpu")
-        ckpt_cfg = ModelConfig.from_dict(info["config"])
-        if self.config.channels is not None and self.config.channels != ckpt_cfg.channels:
-            raise ValueError(f"--init-from checkpoint has channels={ckpt_cfg.channels}, "
-                             f"but --channels {self.config.channels} was given")
-        if ckpt_cfg.constant_temperature != self.config.constant_temperature or ckpt_cfg.prior != self.config.prior:
-            raise ValueError("--init-from checkpoint was trained with a different temperature mode or prior")
-        # guided may differ on purpose: an unguided net is a fine start for the guided one
-        ckpt_cfg.guided = self.config.guided
-        self.model_config = ckpt_cfg
-        return generator.state_dict()
-
     def _resume(self) -> None:
         path = self.paths["last"]
         if not path.is_file():
@@ -284,18 +225,9 @@ class Trainer:
             "hardware": hardware,
             "data": {"path": str(self.config.data), "train_images": len(self.train_set),
                      "holdout_excluded": self.n_holdout},
-            "losses": self._loss_summary(),
+            "losses": loss_summary(config=self.config, perceptual=self.perceptual_fn is not None),
             "init_from": None if self.config.warm_start is None else str(self.config.warm_start),
         }
-
-    def _loss_summary(self) -> str:
-        w = self.config.weights
-        text = f"L1 hole {w.l1_hole} + valid {w.l1_valid} (coarse and refined)"
-        if self.perceptual_fn is not None and w.perceptual > 0:
-            text += f" + ST-LPIPS-{self.config.perceptual_net} {w.perceptual}"
-        if self.config.adversarial:
-            text += f" + hinge adv {w.adv} + feature matching {w.fm} from step {self.config.adv_start}"
-        return text
 
     def save(self, *, collective: bool = True) -> Path:
         """last.pt (resumable) and the exported EMA generator. With `collective` every rank
@@ -427,32 +359,6 @@ class Trainer:
         self._emit({"event": stopped, "step": self.step, "steps": cfg.steps, "path": str(path),
                     "wall_time_s": self.wall_time_s})
         return path
-
-
-def _default_workers(cuda: bool, world_size: int) -> int:
-    """On CUDA the crops, holes and Telea priors are made on the CPU (about 23 ms a sample at
-    256 px) and would starve the GPU in the main process: give each rank an equal share of
-    the cores, keeping one for the main processes. On the CPU the step itself needs them."""
-    if not cuda:
-        return 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(16, (cores - world_size) // max(world_size, 1)))
-
-
-def _has_unused_parameters(generator: nn.Module, model_config: ModelConfig, device: torch.device) -> bool:
-    """Whether some generator weights get no gradient (e.g. the constant-temperature
-    ablation's unused temperature net); DDP must then be told to look for them."""
-    probe = copy.deepcopy(generator).to(device)
-    size = 64
-    image = torch.zeros(1, 3, size, size, device=device)
-    mask = torch.zeros(1, 1, size, size, device=device)
-    mask[..., 16:48, 16:48] = 1
-    out = probe(image, mask, torch.zeros_like(mask), image)
-    (out.coarse.sum() + out.refined.sum()).backward()
-    return any(p.grad is None for p in probe.parameters() if p.requires_grad)
 
 
 def train(config: TrainConfig, *, progress_fn: ProgressFn | None = None, abort_fn: AbortFn | None = None,

@@ -10,6 +10,7 @@ another photo, a cancelled or failed request).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 import cv2
@@ -37,6 +38,20 @@ def _shrink(values: np.ndarray) -> np.ndarray:
         return values.astype(np.float32)
     return cv2.resize(values.astype(np.float32), (max(1, round(w / f)), max(1, round(h / f))),
                       interpolation=cv2.INTER_AREA)
+
+
+def attention_numbers(result: dict) -> str:
+    """The clicked pixel's effective keys and the hole's distinct sources per hole token, in
+    words ("" for what the engine did not report)."""
+    words = []
+    keys = result.get("attn_keys")
+    if isinstance(keys, float | int) and math.isfinite(keys) and keys > 0:
+        words.append(f"Effective keys: {keys:.{1 if keys < 10 else 0}f} (1 = it copied one place).")
+    distinct = result.get("attn_distinct")
+    if isinstance(distinct, float | int) and math.isfinite(distinct):
+        words.append(f"Distinct sources per hole token: {distinct:.2f} "
+                     "(1 = every part of the hole borrows from a place of its own).")
+    return " ".join(words)
 
 
 def attention_heatmap(attention: np.ndarray) -> QImage:
@@ -102,15 +117,17 @@ class ColorLegend(QWidget):
         for i, color in enumerate(self.stops):
             gradient.setColorAt(i / max(1, len(self.stops) - 1), color)
         p.fillRect(bar, gradient)
-        p.setPen(QColor("#e6e6e6"))
+        p.setPen(self.palette().windowText().color())  # readable on light and dark themes
         text = QRectF(0, 16, w, 16)
         p.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.left)
         p.drawText(text, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.right)
         if self.ring:
             c = QPointF(8, 43)
+            p.setPen(QPen(QColor("black"), 4))  # the outline keeps the white ring visible on a light panel
+            p.drawEllipse(c, 5, 5)
             p.setPen(QPen(QColor("white"), 2))
             p.drawEllipse(c, 5, 5)
-            p.setPen(QColor("#e6e6e6"))
+            p.setPen(self.palette().windowText().color())  # readable on light and dark themes
             p.drawText(QRectF(18, 35, w - 18, 16), Qt.AlignmentFlag.AlignVCenter, "the pixel you clicked")
 
 
@@ -218,7 +235,7 @@ class AttentionViewer(QObject):
         else:
             image = attention_heatmap(np.asarray(e["attention"]))
             x, y = e["point"]
-            self._say(f"Bright = where pixel ({x}, {y}) borrowed from.")
+            self._say(" ".join(filter(None, (f"Bright = where pixel ({x}, {y}) borrowed from.", attention_numbers(e)))))
             self.legend.set_map(cv2.COLORMAP_INFERNO, *ATTENTION_WORDS, True)
         self.legend.show()
         self._shown_version = self.w.doc.image_version if self.w.doc is not None else None

@@ -13,8 +13,8 @@ from PySide6.QtGui import QUndoStack
 from app.core import brush
 from app.core.brush import Point
 from app.core.document import Document
+from app.core.names import stroke_width_for
 from app.core.undo import StrokeRecorder
-from app.training.sketch import stroke_width_for
 from app.ui.commands import DiffCommand
 from app.ui.selector import ObjectSelector
 

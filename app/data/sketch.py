@@ -21,9 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# Width of the UI sketch pen at 256-px scale; `stroke_width_for` scales it with the image.
-SKETCH_STROKE_WIDTH = 2
-REFERENCE_SIDE = 256  # the crop size the model trains at; widths are given for it
+from app.core.names import REFERENCE_SIDE
 
 # Gradient-magnitude percentiles (of the smoothed image) used as Canny's hysteresis
 # thresholds: strong edges seed a line, weaker connected ones continue it.
@@ -36,13 +34,6 @@ SIMPLIFY_EPS = 1.0  # px at 256 px: polyline tolerance
 
 def _scale(size_hw: tuple[int, int]) -> float:
     return min(size_hw[0], size_hw[1]) / REFERENCE_SIDE
-
-
-def stroke_width_for(size_hw: tuple[int, int], base: int = SKETCH_STROKE_WIDTH) -> int:
-    """Pen width in image pixels for an image of ``size_hw``: ``base`` at a 256-px short
-    side, proportional above and below it, never under 1 px. The UI and the sketch
-    generator use this so user strokes look like the training strokes at any size."""
-    return max(1, int(round(base * _scale(size_hw))))
 
 
 # ----------------------------------------------------------------------------- thinning

@@ -168,7 +168,7 @@ def model_card(
         f"width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}²"
     )
     training_data = (
-        f"{data.get('train_images', '?')} photos from `app/training/manifest.csv` (see docs/DATA.md), "
+        f"{data.get('train_images', '?')} photos from `app/data/manifest.csv` (see docs/DATA.md), "
         f"{data.get('holdout_excluded', '?')} held out whole"
     )
     steps_total = (
@@ -204,7 +204,7 @@ SHA-256 `{info.get('sha256', '')[:16]}…`, provenance, evaluation).
 ## Licence notes for the training photos
 The photos come from Debian, PyPI and npm packages (GCompris, OpenCV docs, KPhotoAlbum,
 Lomiri wallpapers, SciPy, face-api and others): mostly CC-BY-SA / CC-BY / public domain
-per file, as listed in each row's `license_hint` in `app/training/manifest.csv`. The
+per file, as listed in each row's `license_hint` in `app/data/manifest.csv`. The
 weights are a derivative of a small, mixed-licence corpus; check the per-file terms
 before commercial redistribution.
 """

@@ -5,8 +5,10 @@ Protocol (docs/DATA.md): each image in the folder is resized so its short side e
 seed) per hole-ratio bucket, ``per_bucket`` different masks per image and bucket. Each
 engine's output is composited with the ground truth (only hole pixels count as filled).
 Per engine x bucket: PSNR, SSIM, L1 (whole image and hole), ST-LPIPS (AlexNet trunk),
-FID / KID (Inception pool features of fills vs. the ground-truth crops) and, in guided
-runs, how well the fill's edges follow the sketch (edge F1 within 2 px).
+FID / KID (Inception pool features of fills vs. the ground-truth crops), in guided
+runs how well the fill's edges follow the sketch (edge F1 within 2 px), and for network
+engines how much the attention discriminates (effective keys per hole query and distinct
+sources per hole token, app/model/attention_stats.py).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
-from app.training import metrics
-from app.training.masks import evaluation_masks
-from app.training.sketch import edge_map, make_sketch, zhang_suen_thin
+from app.data.masks import evaluation_masks
+from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
+from app.evaluation import metrics
 
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
-METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "edge_f1")
+METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "edge_f1", "attn_keys", "attn_distinct")
 
 
 class FillEngine(Protocol):
@@ -163,6 +165,20 @@ def run_fills(variant: Variant, images: Sequence[EvalImage], cases: Sequence[Eva
     return fills
 
 
+def case_attention(variant: Variant, rgb: np.ndarray, case: EvalCase) -> Any:
+    """The attention statistics of a network engine's forward pass on one case (an extra
+    pass with the MTSA record, on the same inputs as its fill); None for other engines."""
+    engine = variant.engine
+    generator = getattr(engine, "generator", None)
+    if generator is None:
+        return None
+    from app.inference.predict import attention_record
+    from app.model.attention_stats import attention_stats
+
+    sketch = case.sketch if variant.use_sketch and getattr(engine, "guided", False) else None
+    return attention_stats(attention_record(generator, rgb, case.mask, sketch, device=engine.torch_device))
+
+
 def evaluate(
     images: Sequence[EvalImage],
     cases: Sequence[EvalCase],
@@ -192,6 +208,7 @@ def evaluate(
         fills = run_fills(v, images, cases, progress)
         result.fills[v.label] = fills
         per: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "l1", "l1_hole", "edge_f1")}
+        attention = [case_attention(v, images[c.image].rgb, c) for c in cases]
         for c, f, st in zip(cases, fills, strokes, strict=True):
             gt = images[c.image].rgb
             per["psnr"].append(metrics.psnr(gt, f))
@@ -231,6 +248,9 @@ def evaluate(
                                                     np.array([where[cases[i].image] for i in idx]))
             if guided and per["edge_f1"]:
                 row["edge_f1"] = _mean([per["edge_f1"][i] for i in idx])
+            if any(attention[i] is not None for i in idx):
+                row["attn_keys"] = _mean([attention[i].keys for i in idx if attention[i] is not None])
+                row["attn_distinct"] = _mean([attention[i].distinct for i in idx if attention[i] is not None])
             row["n"] = len(idx)
             result.rows.append(row)
     result.seconds = time.perf_counter() - t0
@@ -284,7 +304,8 @@ def _fmt(x: Any, digits: int) -> str:
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     cols = [("engine", "engine", None), ("bucket", "hole %", None), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4),
             ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("lpips_vgg", "ST-LPIPS vgg", 4),
-            ("fid", "FID", 1), ("kid", "KID", 4), ("edge_f1", "edge F1", 3), ("n", "n", None)]
+            ("fid", "FID", 1), ("kid", "KID", 4), ("edge_f1", "edge F1", 3),
+            ("attn_keys", "eff. keys", 1), ("attn_distinct", "distinct src", 3), ("n", "n", None)]
     present = [c for c in cols if any(c[0] in r for r in rows)]
     lines = ["| " + " | ".join(c[1] for c in present) + " |",
              "|" + "|".join("---" if c[2] is None else "---:" for c in present) + "|"]
