@@ -28,11 +28,11 @@ import numpy as np
 
 from app.core.atomic import atomic_write
 from app.core.names import ALL_BUCKET, TEXTURE_ENGINE
+from app.evaluation import evaluate as ev
+from app.evaluation import perceptual
 from app.inference.auto import ROUTES_FILE, STROKE_ENGINES
 from app.inference.engines import default_weights_dir, load_engine
 from app.inference.situation import is_thin, ring_texture
-from app.training import evaluate as ev
-from app.training import perceptual
 
 PLAIN = ("patchmatch", TEXTURE_ENGINE, "mtsa", "telea", "ns")
 THIN = ("telea", "ns", "patchmatch", TEXTURE_ENGINE)

@@ -160,7 +160,7 @@ def test_inpaint_cli_writes_variations_and_honours_protect(tmp_path):
 
 
 def test_paired_kid_leaves_each_fill_out_of_its_own_truth():
-    from app.training.metrics import paired_kid
+    from app.evaluation.metrics import paired_kid
 
     rng = np.random.default_rng(0)
     real = rng.normal(size=(30, 8))

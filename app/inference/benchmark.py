@@ -41,7 +41,7 @@ class BenchCase:
 @dataclass
 class BenchRow:
     engine: str
-    size: str  # the case: "512" (25 % hole) or "24MP 200x150" / "24MP 5%"
+    size: int  # the image's long side
     device: str
     weights: str  # "trained", "random" or "-" for classical
     median_ms: float
@@ -49,6 +49,7 @@ class BenchRow:
     peak_mb: float
     gmacs: float | None
     repeats: int
+    case: str = ""  # "512" (a square with a 25 % hole) or "24MP 200x150" / "24MP 5%"
 
 
 def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,7 +167,7 @@ def run_benchmark(
             rows.append(
                 BenchRow(
                     engine=used,
-                    size=case.label,
+                    size=max(rgb.shape[:2]),
                     device=describe(dev),
                     weights=weights,
                     median_ms=statistics.median(times),
@@ -174,6 +175,7 @@ def run_benchmark(
                     peak_mb=max(0.0, peak),
                     gmacs=None if big else _gmacs(engine, rgb, mask, sketch),
                     repeats=len(times),
+                    case=case.label,
                 )
             )
     return rows
@@ -185,7 +187,7 @@ def format_table(rows: list[BenchRow]) -> str:
     for r in rows:
         gmacs = f"{r.gmacs:.1f}" if r.gmacs is not None else "-"
         lines.append(
-            f"| {r.engine} | {r.size} | {r.device} | {r.weights} "
+            f"| {r.engine} | {r.case or r.size} | {r.device} | {r.weights} "
             f"| {r.median_ms:.1f} | {r.min_ms:.1f} | {r.peak_mb:.0f} | {gmacs} |"
         )
     return "\n".join(lines)
