@@ -103,7 +103,7 @@ def test_unavailable_library_is_one_line_and_nothing_else_breaks(monkeypatch):
 
 
 @needs_pm
-@pytest.mark.parametrize("method", ["guided", "split"])
+@pytest.mark.parametrize("method", ["guided", "split", "blend"])
 def test_texture_stage_follows_the_base_and_adds_detail(method):
     rng = np.random.default_rng(0)
     # left half blue-ish, right half yellow-ish, both grainy; the hole straddles the middle

@@ -11,9 +11,9 @@ from app.core.names import TEXTURE_ENGINE
 
 from .engines import Engine, NetworkEngine, has_strokes
 from .patchmatch import patchmatch_fill
-from .texture import frequency_split, texture_stage
+from .texture import combine, texture_stage
 
-TEXTURE_METHOD = "split"  # measured against "guided" on held-out photos (docs/RESULTS.md)
+TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
 
 
 class TextureEngine(Engine):
@@ -38,13 +38,13 @@ class TextureEngine(Engine):
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
         net = self._network_for(mask, sketch)
-        if self.method == "split":
+        if self.method in ("split", "blend"):
             # the patch search does not need the network's fill: run it beside the network
             # (the native library releases the GIL), so the two cost about the longer one
             with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
                 copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=progress)
                 base, notice = net.network_fill(rgb, mask, sketch, protect)
-                out = frequency_split(rgb, mask, base, copied.result())
+                out = combine(rgb, mask, base, copied.result(), self.method)
         else:
             base, notice = net.network_fill(rgb, mask, sketch, protect)
             out = texture_stage(rgb, mask, base, method=self.method, protect=protect, seed=seed, progress=progress)
