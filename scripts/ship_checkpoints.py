@@ -5,8 +5,11 @@
 
 The evaluation JSON comes from `python main.py evaluate --json` and must hold rows for each
 checkpoint's engine (the guided one as `mtsa-guided+sketch`) and for `telea`. An installed
-checkpoint is replaced only when the new one has the lower ST-LPIPS in most buckets
-(`--force` overrides). Prints one line per checkpoint; exit 1 when any was kept back.
+checkpoint is replaced only when the new one is better on the metrics it was not trained
+on (ST-LPIPS-vgg and KID, in most bucket comparisons) and not worse on PSNR
+(`--force` overrides). `--installed-eval FILE` holds rows of the installed checkpoints
+measured the same way (same labels), for when their recorded evaluation predates a
+metric. Prints one line per checkpoint; exit 1 when any was kept back.
 """
 
 from __future__ import annotations
@@ -31,16 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights-dir", type=Path, default=None, help="default: model_weights/")
     p.add_argument("--note", default="", help="extra markdown for the model cards")
     p.add_argument("--force", action="store_true", help="replace installed checkpoints even if not better")
+    p.add_argument("--installed-eval", type=Path, default=None,
+                   help="evaluation JSON of the installed checkpoints (replaces their recorded one)")
     args = p.parse_args(argv)
     try:
         rows = json.loads(args.eval.read_text())
         rows = rows["rows"] if isinstance(rows, dict) else rows
+        installed = json.loads(args.installed_eval.read_text()) if args.installed_eval else None
         kept_back = 0
         for ckpt in args.checkpoints:
             guided = bool(read_info(ckpt)["config"].get("guided"))
             label = "mtsa-guided+sketch" if guided else None
             weights_dir = args.weights_dir or default_weights_dir()
-            decision = ship(ckpt, rows, weights_dir, eval_label=label, card_extra=args.note, force=args.force)
+            decision = ship(ckpt, rows, weights_dir, eval_label=label, card_extra=args.note, force=args.force,
+                            installed_rows=installed)
             wins = ", ".join(f"{b}: {'net' if w else 'telea'}" for b, w in decision.beats_classical.items())
             print(f"{ckpt}: {decision.reason} ({wins})")
             kept_back += not decision.shipped

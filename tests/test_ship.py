@@ -45,6 +45,26 @@ def test_better_in_most_buckets():
     assert not better_in_most_buckets(worse, old)[0]
 
 
+def _independent(vgg, kid, psnr_all):
+    rows = {b: {"lpips": 0.1, "lpips_vgg": v, "kid": k, "psnr": 20.0} for b, v, k in zip(BUCKETS, vgg, kid, strict=True)}
+    rows["all"] = {"psnr": psnr_all}
+    return rows
+
+
+def test_shipping_is_judged_on_metrics_the_network_was_not_trained_on():
+    old = _independent([0.10, 0.20, 0.30], [0.010, 0.020, 0.030], 21.0)
+    better = _independent([0.09, 0.19, 0.31], [0.009, 0.021, 0.029], 21.1)
+    ok, why = better_in_most_buckets(better, old)
+    assert ok and "ST-LPIPS-vgg / KID in 4 of 6" in why and "PSNR 21.10 vs 21.00" in why
+    blurrier = _independent([0.09, 0.19, 0.29], [0.009, 0.019, 0.029], 20.9)  # better look, PSNR -0.1 dB
+    ok, why = better_in_most_buckets(blurrier, old)
+    assert not ok and "(worse)" in why
+    # ST-LPIPS-alex (the training loss) alone decides only when nothing else was recorded
+    legacy = {b: {"lpips": r["lpips"] + 0.01} for b, r in old.items() if b != "all"}
+    ok, why = better_in_most_buckets(better, legacy)
+    assert ok and "predates the independent metrics" in why
+
+
 def test_ship_installs_with_evidence_and_auto_reads_it(tmp_path, run_checkpoint):
     weights = tmp_path / "weights"
     rows = TELEA + _rows("mtsa", [0.12, 0.18, 0.25])

@@ -86,9 +86,12 @@ def load_engines(names: list[str], checkpoints: list[str], device: Any, guided: 
         engine.path = p
         ckpt_engines.append(engine)
     kinds = [e.name for e in ckpt_engines]
+    stems = [e.path.stem for e in ckpt_engines]
     for e in ckpt_engines:
         if kinds.count(e.name) > 1:  # two checkpoints of one kind: tell them apart by file
-            e.name = f"{e.name}@{e.path.stem}"
+            # by the file's name, or its folder too when the names are alike (runs/a/mtsa.pt, runs/b/mtsa.pt)
+            tag = e.path.stem if stems.count(e.path.stem) == 1 else f"{e.path.parent.name}/{e.path.stem}"
+            e.name = f"{e.name}@{tag}"
     wanted = list(dict.fromkeys(names))
     if guided and "mtsa-guided" not in wanted:
         wanted.append("mtsa-guided")

@@ -52,16 +52,39 @@ def beats_classical(rows: list[dict[str, Any]], engine: str, classical: str = CL
     return verdict
 
 
+SHIP_METRICS = ("lpips_vgg", "kid")  # lower is better; neither is the training loss
+PSNR_SLACK_DB = 0.05  # "not worse on PSNR": the 'all' row may not fall by more than this
+
+
 def better_in_most_buckets(new: dict[str, dict[str, Any]], old: dict[str, dict[str, Any]]) -> tuple[bool, str]:
-    """Whether ``new`` has the lower perceptual distance in more than half the shared buckets."""
-    shared = [
-        b for b in new
-        if b in old and b != ALL_BUCKET and new[b].get("lpips") is not None and old[b].get("lpips") is not None
-    ]
-    if not shared:
+    """Whether ``new`` beats the installed ``old`` on the metrics it was not trained on.
+
+    Better means: lower in more than half of the shared (bucket, metric) pairs over
+    ST-LPIPS-vgg and KID, and a PSNR over all holes no more than PSNR_SLACK_DB below the
+    installed one's. An installed evaluation without those metrics (recorded before they
+    existed) is compared on ST-LPIPS-alex instead, and the reason says so.
+    """
+    buckets = [b for b in new if b in old and b != ALL_BUCKET]
+    metrics = [m for m in SHIP_METRICS
+               if any(new[b].get(m) is not None and old[b].get(m) is not None for b in buckets)]
+    fallback = not metrics
+    if fallback:
+        metrics = ["lpips"]
+    pairs = [(b, m) for b in buckets for m in metrics if new[b].get(m) is not None and old[b].get(m) is not None]
+    if not pairs:
         return True, "no comparable recorded evaluation of the installed checkpoint"
-    wins = sum(new[b]["lpips"] < old[b]["lpips"] for b in shared)
-    return wins * 2 > len(shared), f"lower ST-LPIPS in {wins} of {len(shared)} buckets than the installed checkpoint"
+    wins = sum(new[b][m] < old[b][m] for b, m in pairs)
+    names = {"lpips_vgg": "ST-LPIPS-vgg", "kid": "KID", "lpips": "ST-LPIPS-alex"}
+    why = f"lower {' / '.join(names[m] for m in metrics)} in {wins} of {len(pairs)} bucket comparisons"
+    if fallback:
+        why += " (the installed evaluation predates the independent metrics)"
+    ok = wins * 2 > len(pairs)
+    p_new, p_old = new.get(ALL_BUCKET, {}).get("psnr"), old.get(ALL_BUCKET, {}).get("psnr")
+    if p_new is not None and p_old is not None:
+        why += f"; PSNR {p_new:.2f} vs {p_old:.2f} dB"
+        if p_new < p_old - PSNR_SLACK_DB:
+            ok, why = False, why + " (worse)"
+    return ok, why + " than the installed checkpoint"
 
 
 def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
@@ -91,11 +114,14 @@ def ship(
     eval_label: str | None = None,
     card_extra: str = "",
     force: bool = False,
+    installed_rows: list[dict[str, Any]] | None = None,
 ) -> ShipDecision:
     """Copy ``checkpoint`` (+ sidecar) into ``weights_dir`` as ``<engine>.pt`` with its evidence.
 
     ``eval_label`` is the engine's name in ``rows`` when it differs (the guided network is
-    judged with its sketch: ``mtsa-guided+sketch``).
+    judged with its sketch: ``mtsa-guided+sketch``). ``installed_rows`` re-measure the
+    installed checkpoint under the same protocol (same label); they replace the evaluation
+    its sidecar recorded, e.g. when that predates a metric.
     """
     checkpoint = Path(checkpoint)
     info = read_info(checkpoint)
@@ -111,7 +137,8 @@ def ship(
 
     target = Path(weights_dir) / f"{engine}.pt"
     if target.is_file() and sidecar(target).is_file() and not force:
-        old_rows = read_info(target).get("meta", {}).get("evaluation", {})
+        old_rows = (rows_for(installed_rows, eval_engine) if installed_rows
+                    else read_info(target).get("meta", {}).get("evaluation", {}))
         ok, why = better_in_most_buckets(mine, old_rows)
         if not ok:
             return ShipDecision(engine, False, f"kept the installed {engine}: the new one has {why}", verdict)
@@ -121,7 +148,7 @@ def ship(
 
     meta = dict(info.get("meta", {}))
     meta["total_steps"], meta["total_images_seen"] = total_steps(meta, checkpoint)
-    keys = ("psnr", "ssim", "l1", "lpips", "fid", "kid")
+    keys = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "fid", "kid", "edge_f1", "attn_keys", "attn_distinct")
     meta["evaluation"] = {b: {k: r.get(k) for k in keys if k in r} for b, r in mine.items()}
     meta["beats_classical"] = verdict
     Path(weights_dir).mkdir(parents=True, exist_ok=True)
@@ -140,12 +167,13 @@ def _fmt(v: Any, digits: int) -> str:
 
 
 def evaluation_table(rows: list[dict[str, Any]], engines: list[str]) -> str:
-    lines = ["| engine | hole % | PSNR dB | SSIM | L1 | ST-LPIPS | FID | KID |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| engine | hole % | ST-LPIPS-vgg | KID | ST-LPIPS-alex (training loss) | PSNR dB | SSIM | FID |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.get("engine") in engines:
             lines.append(
-                f"| {r['engine']} | {r['bucket']} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 4)} | {_fmt(r.get('l1'), 4)} "
-                f"| {_fmt(r.get('lpips'), 4)} | {_fmt(r.get('fid'), 1)} | {_fmt(r.get('kid'), 4)} |"
+                f"| {r['engine']} | {r['bucket']} | {_fmt(r.get('lpips_vgg'), 4)} | {_fmt(r.get('kid'), 4)} "
+                f"| {_fmt(r.get('lpips'), 4)} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 4)} | {_fmt(r.get('fid'), 1)} |"
             )
     return "\n".join(lines)
 
@@ -197,7 +225,9 @@ SHA-256 `{info.get('sha256', '')[:16]}…`, provenance, evaluation).
 
 {evaluation_table(rows, [eval_label or engine, 'telea', 'ns'])}
 
-`auto` uses this network for the buckets where its ST-LPIPS beats Telea: {', '.join(won) if won else 'none'}.
+Buckets where it beats Telea on ST-LPIPS: {', '.join(won) if won else 'none'}. `auto` does not
+read this: it ranks every engine per situation from `model_weights/auto.json`
+(`scripts/auto_routes.py`).
 
 {extra}
 
