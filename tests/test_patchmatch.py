@@ -179,3 +179,21 @@ def test_guided_patchmatch_map_is_inside_the_librarys_range():
     ijmap = patchmatch._guide_map(guide)
     assert ijmap.dtype == np.float32 and ijmap.shape == (8, 8, 3)
     assert ijmap.max() < 0.5 and ijmap.min() >= 0
+
+
+@needs_pm
+def test_texture_engine_reports_progress_per_part(tmp_path):
+    from app.inference.checkpoint import save_checkpoint
+    from app.model import InpaintGenerator, ModelConfig
+
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    save_checkpoint(tmp_path / "mtsa.pt", g, g.config)
+    engine = load_engine("mtsa-texture", "cpu", tmp_path)
+    rgb = stripes(64, 400)
+    mask = np.zeros((64, 400), bool)
+    mask[10:20, 8:20] = True
+    mask[40:56, 340:360] = True  # two regions far apart: two crops
+    seen: list[tuple[int, int]] = []
+    result = engine.fill(rgb, mask, progress=lambda d, t: seen.append((d, t)))
+    assert result.engine == "mtsa-texture" and np.array_equal(result.image[~mask], rgb[~mask])
+    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]

@@ -78,8 +78,9 @@ def variation_paths(out: Path, count: int) -> list[Path]:
 
 
 def _progress(done: int, total: int) -> None:
+    """The network's fill and each hole region PatchMatch fills count as one part."""
     if total > 1:
-        print(f"  filled region {done}/{total}", file=sys.stderr, flush=True)
+        print(f"  {done}/{total} parts of the fill done", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from .device import describe, on_cpu_after_oom, resolve_device
 from .predict import explain, predict
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int], None]  # (hole regions done, regions in all)
+Progress = Callable[[int, int], None]  # (parts done, parts in all): the network's fill, each hole region
 
 CLASSICAL_ENGINES = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 CLASSICAL_RADIUS = 5
@@ -59,9 +59,10 @@ class Engine:
     ``fill(rgb, mask, sketch=None, *, protect=None, seed=0, progress=None)``: ``mask`` and
     ``protect`` are bool (True = fill here / never copy from here), ``sketch`` uint8 (white
     strokes), ``seed`` picks the variation where the engine has randomness (PatchMatch's
-    search), ``progress(done, total)`` is called as hole regions finish. Pixels outside the
-    hole are the input's exactly. ``startup_notice`` is what loading the engine has to say
-    (fixed after loading); everything about one fill is in its result.
+    search), ``progress(done, total)`` is called as parts of the fill finish (the network's
+    fill, each hole region PatchMatch fills). Pixels outside the hole are the input's
+    exactly. ``startup_notice`` is what loading the engine has to say (fixed after
+    loading); everything about one fill is in its result.
     """
 
     name: str = ""

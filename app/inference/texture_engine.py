@@ -4,13 +4,14 @@ selects the guided network, so the fill keeps following the strokes."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from app.core.fill_result import FillResult
 from app.core.names import TEXTURE_ENGINE
 
 from .engines import Engine, NetworkEngine, has_strokes
-from .patchmatch import patchmatch_fill
+from .patchmatch import crop_boxes, patchmatch_fill
 from .texture import combine, texture_stage
 
 TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
@@ -40,10 +41,22 @@ class TextureEngine(Engine):
         net = self._network_for(mask, sketch)
         if self.method in ("split", "blend"):
             # the patch search does not need the network's fill: run it beside the network
-            # (the native library releases the GIL), so the two cost about the longer one
+            # (the native library releases the GIL), so the two cost about the longer one.
+            # Progress counts the network as one part and each hole region as one more.
+            parts = len(crop_boxes(mask)) + 1
+            done = [0]
+            lock = threading.Lock()
+
+            def step(*_: int) -> None:
+                with lock:
+                    done[0] += 1
+                    if progress is not None:
+                        progress(done[0], parts)
+
             with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
-                copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=progress)
+                copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=step)
                 base, notice = net.network_fill(rgb, mask, sketch, protect)
+                step()
                 out = combine(rgb, mask, base, copied.result(), self.method)
         else:
             base, notice = net.network_fill(rgb, mask, sketch, protect)

@@ -120,9 +120,17 @@ class InferenceWorker(QObject):
         sketch = snap.sketch if snap.sketch.any() else None
         protect = snap.protect if snap.protect.any() else None
         if request.kind == "fill":
-            self.progress.emit(f"Filling with {engine_label(self.engine.name)}…")
+            label = engine_label(self.engine.name)
+            variation = request.extra.get("variation")
+            what = f"variation {variation + 1} with {label}" if variation is not None else f"with {label}"
+            self.progress.emit(f"Filling {what}…")
+
+            def regions(done: int, total: int) -> None:  # the network, then each hole region
+                if total > 1:
+                    self.progress.emit(f"Filling {what}… {done} of {total} parts done")
+
             return self.engine.fill(snap.image, snap.mask, sketch, protect=protect,
-                                    seed=int(request.extra.get("seed", 0)))
+                                    seed=int(request.extra.get("seed", 0)), progress=regions)
         self.progress.emit("Computing attention…")
         return self.engine.explain(snap.image, snap.mask, sketch, request.point, protect)
 
