@@ -71,16 +71,38 @@ def texture_stage(
     return combine(rgb, mask, base, copied, method)
 
 
+def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur; wide ones run on a reduced copy (same low frequencies, a fraction of
+    the cost on a 24 MP photo)."""
+    if sigma <= 4.0:
+        return _blur(image, sigma)
+    h, w = image.shape[:2]
+    f = sigma / 2.0
+    small = cv2.resize(image.astype(np.float32), (max(1, round(w / f)), max(1, round(h / f))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(_blur(small, 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend") -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
-    "blend"); the composited uint8 image."""
+    "blend"); the composited uint8 image. Only the holes' bounding box (with room for the
+    blur) is computed, so a small hole in a 24 MP photo costs what a small image does."""
+    if method not in ("split", "blend"):
+        raise ValueError(f"combine method must be 'split' or 'blend', got {method!r}")
+    mask = mask.astype(bool)
+    out = rgb.copy()
+    if not mask.any():
+        return out
     s = _scale(mask)
     sigma = max(1.0, SPLIT_SIGMA * s)
-    low = _blur(base, sigma) - _blur(copied, sigma)  # where the network's layout differs
+    x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
+    pad = int(3 * sigma) + 2
+    box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
+    m, b, c = mask[box], base[box], copied[box]
+    low = _low_pass(b, sigma) - _low_pass(c, sigma)  # where the network's layout differs
     if method == "blend":
-        inside = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        inside = cv2.distanceTransform(np.pad(m.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         low *= np.clip(inside / max(1.0, BLEND_DEPTH * s), 0.0, 1.0)[..., None]
-    elif method != "split":
-        raise ValueError(f"combine method must be 'split' or 'blend', got {method!r}")
-    out = np.clip(copied.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
-    return np.where(mask[..., None], out, rgb)
+    filled = np.clip(c.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
+    out[box] = np.where(m[..., None], filled, rgb[box])
+    return out
