@@ -11,9 +11,16 @@ import json
 import sys
 from pathlib import Path
 
-METRICS = (("lpips", "ST-LPIPS (lower is better)", 4, min), ("fid", "FID (lower is better)", 1, min),
-           ("psnr", "PSNR dB (higher is better)", 2, max), ("ssim", "SSIM (higher is better)", 4, max),
-           ("edge_f1", "edge F1 vs. the sketch (higher is better)", 3, max))
+# the metrics no network was trained on first; ST-LPIPS-alex is the networks' training loss
+METRICS = (("lpips_vgg", "ST-LPIPS-vgg (lower is better; not a training loss)", 4, min),
+           ("kid", "KID x 1000 (lower is better; paired, each fill's own truth left out)", 2, min),
+           ("lpips", "ST-LPIPS-alex (lower is better; the networks' training loss)", 4, min),
+           ("psnr", "PSNR dB (higher is better; rewards blur)", 2, max),
+           ("ssim", "SSIM (higher is better)", 4, max), ("fid", "FID (lower is better; 24 pairs: noisy)", 1, min),
+           ("edge_f1", "edge F1 vs. the sketch (higher is better)", 3, max),
+           ("attn_distinct", "distinct attention sources per hole token (higher = less collapse)", 3, max),
+           ("attn_keys", "effective keys per query (exp of the attention entropy)", 1, max))
+SCALE = {"kid": 1000.0}
 
 
 def load_rows(paths: list[str]) -> list[dict]:
@@ -29,7 +36,8 @@ def table(rows: list[dict], key: str, title: str, digits: int, best) -> str:
     if not engines:
         return ""
     buckets = list(dict.fromkeys(r["bucket"] for r in rows))
-    value = {(r["engine"], r["bucket"]): r.get(key) for r in rows}
+    scale = SCALE.get(key, 1.0)
+    value = {(r["engine"], r["bucket"]): (r[key] * scale if r.get(key) is not None else None) for r in rows}
     lines = [f"**{title}**", "", "| hole % | " + " | ".join(engines) + " |", "|---|" + "---:|" * len(engines)]
     for b in buckets:
         vals = [value.get((e, b)) for e in engines]

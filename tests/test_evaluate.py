@@ -309,3 +309,22 @@ def test_checkpoints_map_to_engines_by_their_config(tmp_path, capsys):
     assert args.func(args) == 0
     engines = list(dict.fromkeys(r["engine"] for r in json.loads((tmp_path / "r.json").read_text())))
     assert engines == ["mtsa-const", "mtsa-guided@b", "mtsa-guided@c", "telea"]
+
+
+def test_sketches_drawn_another_way_stay_in_the_hole():
+    from app.core.errors import TemperaError
+    from app.evaluation import evaluate as ev
+
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[:, 32:] = 200  # one vertical edge
+    images = [ev.EvalImage("edge", rgb)]
+    project = ev.build_cases(images, guided=True)
+    canny = ev.build_cases(images, guided=True, sketches="canny")
+    assert [c.mask.sum() for c in project] == [c.mask.sum() for c in canny]  # the same holes
+    for c in canny:
+        assert not (c.sketch[~c.mask]).any()
+        ys, xs = np.nonzero(c.sketch)
+        if len(xs):
+            assert abs(xs.mean() - 31.5) < 3  # along the true edge
+    with pytest.raises(TemperaError, match="--sketches"):
+        ev.build_cases(images, guided=True, sketches="pencil")

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256)")
     p.add_argument("--per-bucket", type=int, default=1, metavar="N", help="masks per image and bucket (default 1)")
     p.add_argument("--seed", type=int, default=2023, help="mask seed (default 2023)")
+    p.add_argument("--sketches", choices=("project", "canny"), default="project",
+                   help="guided runs: the project's sketch generator (default) or Canny edges of the truth, "
+                        "sketches drawn another way")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--grid", metavar="PNG", help="write a grid of examples")
@@ -133,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     device = resolve_device(args.device)
     images = ev.load_eval_images(args.data, args.crop)[: args.limit]
-    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided)
+    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided, sketches=args.sketches)
     names = [n.strip().lower() for n in args.engines.split(",") if n.strip()]
     engines = load_engines(names, args.checkpoint, device, args.guided)
     if not engines:

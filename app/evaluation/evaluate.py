@@ -109,11 +109,31 @@ def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
     return images
 
 
+SKETCH_SOURCES = ("project", "canny")
+
+
+def canny_sketch(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A sketch drawn another way than the training sketches: OpenCV Canny edges of the
+    true image inside the hole, at the editor's pen width (uint8 {0, 255})."""
+    from app.core.names import stroke_width_for
+
+    grey = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
+    edges = cv2.Canny(grey, 60, 150) > 0
+    width = stroke_width_for(mask.shape)
+    if width > 1:
+        edges = cv2.dilate(edges.astype(np.uint8), np.ones((width, width), np.uint8)) > 0
+    return ((edges & mask).astype(np.uint8)) * 255
+
+
 def build_cases(
-    images: Sequence[EvalImage], per_bucket: int = 1, *, seed: int = 2023, guided: bool = False
+    images: Sequence[EvalImage], per_bucket: int = 1, *, seed: int = 2023, guided: bool = False,
+    sketches: str = "project",
 ) -> list[EvalCase]:
     """Image x bucket x k cases; image i gets masks i*per_bucket .. i*per_bucket+k-1 of
-    each bucket, so every image has different holes but every engine the same ones."""
+    each bucket, so every image has different holes but every engine the same ones.
+    ``sketches``: "project" (the training sketch generator) or "canny" (drawn another way)."""
+    if sketches not in SKETCH_SOURCES:
+        raise TemperaError(f"--sketches must be one of {', '.join(SKETCH_SOURCES)}, got {sketches!r}")
     if per_bucket < 1:
         raise TemperaError(f"--per-bucket must be at least 1, got {per_bucket}")
     size = images[0].rgb.shape[:2]
@@ -123,7 +143,9 @@ def build_cases(
         for i, img in enumerate(images):
             for k in range(per_bucket):
                 m = ms[i * per_bucket + k]
-                sk = make_sketch(img.rgb, m, seed=SKETCH_SEED) if guided else None
+                sk = None
+                if guided:
+                    sk = make_sketch(img.rgb, m, seed=SKETCH_SEED) if sketches == "project" else canny_sketch(img.rgb, m)
                 cases.append(EvalCase(i, bucket, m, sk))
     return cases
 
