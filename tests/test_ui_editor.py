@@ -24,8 +24,9 @@ LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+def open_window_on(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray,
+                   name: str = "pic.png") -> MainWindow:
+    """A shown 900 x 700 editor (Telea on the CPU) with ``rgb`` opened from a PNG."""
     monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")  # teardown closes
@@ -36,11 +37,16 @@ def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow
     w.resize(900, 700)
     w.show()
     qtbot.waitExposed(w)
-    rgb = np.random.default_rng(3).integers(0, 256, (150, 200, 3), dtype=np.uint8)
-    path = tmp_path / "pic.png"
+    path = tmp_path / name
     Image.fromarray(rgb).save(path)
     assert w.files.open_path(path)
     return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    rgb = np.random.default_rng(3).integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    return open_window_on(qtbot, tmp_path, monkeypatch, rgb)
 
 
 def send_mouse(widget, kind: QEvent.Type, pos: QPointF, button=LEFT, buttons=LEFT, mods=NOMOD) -> None:

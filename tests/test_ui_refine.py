@@ -10,35 +10,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from app.core.autosave import AutosaveStore
 from app.core.maskops import grow_mask, shrink_mask
-from app.core.settings import load_settings
-from app.ui import dialogs
 from app.ui.main_window import MainWindow
 from tests.test_select import scene
-from tests.test_ui_editor import LEFT, drag, send_mouse
+from tests.test_ui_editor import LEFT, drag, open_window_on, send_mouse
 
 ALT = Qt.KeyboardModifier.AltModifier
 
 
 def make_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rgb: np.ndarray) -> MainWindow:
-    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
-    settings = load_settings()
-    settings.engine, settings.device = "telea", "cpu"
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(900, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    path = tmp_path / "scene.png"
-    Image.fromarray(rgb).save(path)
-    assert w.files.open_path(path)
-    return w
+    return open_window_on(qtbot, tmp_path, monkeypatch, rgb, "scene.png")
 
 
 @pytest.fixture
