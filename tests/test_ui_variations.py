@@ -88,3 +88,19 @@ def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) 
     assert engine.seeds == [0]
     assert not window.variations.pick(1)
     assert "No variation 2" in window.statusBar().currentMessage()
+
+
+def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbot) -> None:
+    """The line after a fill says which engine filled; background candidates never read as
+    a new "Filling with ..." and each one's progress stays readable (walk of issue 11)."""
+    seen: list[str] = []
+    window.statusBar().messageChanged.connect(lambda text: text and seen.append(text))
+    _fill_with_variations(window, photo_path, qtbot, SeededEngine())
+    qtbot.wait(100)
+    filled = [i for i, t in enumerate(seen) if t.startswith("Filled with")]
+    assert filled, seen
+    after = seen[filled[0]:]
+    assert "computing variation 2 of 3" in after[0]
+    assert not any(t.startswith("Filling with") for t in after), after
+    assert any(t.startswith("Variation 2 of 3 ready (press 1, 2); computing variation 3 of 3") for t in after)
+    assert window.statusBar().currentMessage() == "Variation 3 of 3 ready: press 1, 2, 3 to compare"

@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         a.restore_mask.triggered.connect(self.restore_last_mask)
         for k in range(1, 4):
             getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
-        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         a.grow_mask.triggered.connect(lambda: self._refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
         a.shrink_mask.triggered.connect(lambda: self._refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
         a.invert_mask.triggered.connect(lambda: self._refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
@@ -356,9 +356,9 @@ class MainWindow(QMainWindow):
         engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
-        self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
         info = self.inference.engine
-        self.variations.started(request, result, image, searches=bool(info and info.randomized))
+        self.variations.started(request, result, image, searches=bool(info and info.randomized),
+                                lead=f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it")
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 

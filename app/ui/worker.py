@@ -120,7 +120,8 @@ class InferenceWorker(QObject):
         sketch = snap.sketch if snap.sketch.any() else None
         protect = snap.protect if snap.protect.any() else None
         if request.kind == "fill":
-            self.progress.emit(f"Filling with {engine_label(self.engine.name)}…")
+            if "variation" not in request.extra:  # a candidate: the variation controller says so
+                self.progress.emit(f"Filling with {engine_label(self.engine.name)}…")
             return self.engine.fill(snap.image, snap.mask, sketch, protect=protect,
                                     seed=int(request.extra.get("seed", 0)))
         self.progress.emit("Computing attention…")
