@@ -65,6 +65,10 @@ def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot)
     assert (doc.image[hole] == 160).all() and window.variations.current == 2
     window.actions_.undo.trigger()  # back to variation 2
     assert (doc.image[hole] == 100).all() and window.variations.current == 1
+    assert window.statusBar().currentMessage() == "Undid: Use variation 3"  # a pick barely shows
+    window.actions_.redo.trigger()
+    assert window.statusBar().currentMessage() == "Redid: Use variation 3"
+    window.actions_.undo.trigger()
     window.actions_.variation_1.trigger()
     assert (doc.image[hole] == 40).all()
     # another edit after the fill: picking would revert it, so it is refused

@@ -143,8 +143,8 @@ class MainWindow(QMainWindow):
         a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
         a.batch.triggered.connect(self.open_batch)
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(self.undo_stack.undo)
-        a.redo.triggered.connect(self.undo_stack.redo)
+        a.undo.triggered.connect(lambda: self._step_history(undo=True))
+        a.redo.triggered.connect(lambda: self._step_history(undo=False))
         a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
         a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
         a.restore_mask.triggered.connect(self.restore_last_mask)
@@ -241,6 +241,15 @@ class MainWindow(QMainWindow):
         a.undo.setEnabled(self.undo_stack.canUndo())
         a.redo.setEnabled(self.undo_stack.canRedo())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
+
+    def _step_history(self, undo: bool) -> None:
+        """Undo or redo one step and say which (a pick of a variation barely shows)."""
+        stack = self.undo_stack
+        text = stack.undoText() if undo else stack.redoText()
+        if not (stack.canUndo() if undo else stack.canRedo()):
+            return
+        stack.undo() if undo else stack.redo()
+        self.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)
 
     def _replace(self, text: str, **values: object) -> None:
         if self.doc is None:
