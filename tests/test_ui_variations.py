@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -92,6 +93,8 @@ def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) 
     assert engine.seeds == [0]
     assert not window.variations.pick(1)
     assert "No variation 2" in window.statusBar().currentMessage()
+    window.actions_.undo.trigger()
+    assert window.statusBar().currentMessage() == "Undid: Fill (seeded)"
 
 
 def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbot) -> None:
@@ -104,7 +107,7 @@ def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbo
     filled = [i for i, t in enumerate(seen) if t.startswith("Filled with")]
     assert filled, seen
     after = seen[filled[0]:]
-    assert "computing variation 2 of 3" in after[0]
+    assert re.fullmatch(r"Filled with seeded in \d+\.\d\d s; computing variation 2 of 3…", after[0]), after
     assert not any(t.startswith("Filling with") for t in after), after
     assert any(t.startswith("Variation 2 of 3 ready (press 1, 2); computing variation 3 of 3") for t in after)
     assert window.statusBar().currentMessage() == "Variation 3 of 3 ready: press 1, 2, 3 to compare"

@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         info = self.inference.engine
         self.variations.started(request, result, image, searches=bool(info and info.randomized),
-                                lead=f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it")
+                                lead=f"Filled with {engine} in {seconds:.2f} s")
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 

@@ -56,7 +56,7 @@ class VariationController(QObject):
         if searches:
             self._ask(1, lead)
         elif lead:
-            self.changed.emit(lead)
+            self.changed.emit(f"{lead}; Ctrl+Z undoes it")
 
     def _ask(self, index: int, lead: str) -> None:
         base = self.request
@@ -65,7 +65,7 @@ class VariationController(QObject):
         snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
         extra = dict(base.extra, variation=index, seed=index, base=id(base))
         inference.submit(Request("fill", snap, extra=extra))
-        self.changed.emit(f"{lead}; computing variation {index + 1} of {COUNT} in the background…")
+        self.changed.emit(f"{lead}; computing variation {index + 1} of {COUNT}…")
 
     def arrived(self, request: Request, result: FillResult) -> None:
         """A background candidate came back."""
