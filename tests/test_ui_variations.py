@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -65,6 +66,10 @@ def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot)
     assert (doc.image[hole] == 160).all() and window.variations.current == 2
     window.actions_.undo.trigger()  # back to variation 2
     assert (doc.image[hole] == 100).all() and window.variations.current == 1
+    assert window.statusBar().currentMessage() == "Undid: Use variation 3"  # a pick barely shows
+    window.actions_.redo.trigger()
+    assert window.statusBar().currentMessage() == "Redid: Use variation 3"
+    window.actions_.undo.trigger()
     window.actions_.variation_1.trigger()
     assert (doc.image[hole] == 40).all()
     # another edit after the fill: picking would revert it, so it is refused
@@ -88,3 +93,21 @@ def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) 
     assert engine.seeds == [0]
     assert not window.variations.pick(1)
     assert "No variation 2" in window.statusBar().currentMessage()
+    window.actions_.undo.trigger()
+    assert window.statusBar().currentMessage() == "Undid: Fill (seeded)"
+
+
+def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbot) -> None:
+    """The line after a fill says which engine filled; background candidates never read as
+    a new "Filling with ..." and each one's progress stays readable (walk of issue 11)."""
+    seen: list[str] = []
+    window.statusBar().messageChanged.connect(lambda text: text and seen.append(text))
+    _fill_with_variations(window, photo_path, qtbot, SeededEngine())
+    qtbot.wait(100)
+    filled = [i for i, t in enumerate(seen) if t.startswith("Filled with")]
+    assert filled, seen
+    after = seen[filled[0]:]
+    assert re.fullmatch(r"Filled with seeded in \d+\.\d\d s; computing variation 2 of 3…", after[0]), after
+    assert not any(t.startswith("Filling with") for t in after), after
+    assert any(t.startswith("Variation 2 of 3 ready (press 1, 2); computing variation 3 of 3") for t in after)
+    assert window.statusBar().currentMessage() == "Variation 3 of 3 ready: press 1, 2, 3 to compare"

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from app.core.document import Document
+from app.core.names import engine_label
 from app.core.undo import PaintDiff, diff_arrays
 
 
@@ -68,7 +69,7 @@ class FillCommand(DiffCommand):
             diff_arrays("mask", doc.mask, doc.mask & ~filled_mask),
             diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8)),
         ) if d is not None]
-        super().__init__(doc, diffs, f"Fill ({engine})", applied=False)
+        super().__init__(doc, diffs, f"Fill ({engine_label(engine)})", applied=False)
         self._mask = _pack(filled_mask)
         self._sketch = _pack(filled_sketch)
         self._previous: tuple | None = None  # the last fill's layers before this one, packed

@@ -143,14 +143,14 @@ class MainWindow(QMainWindow):
         a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
         a.batch.triggered.connect(self.open_batch)
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(self.undo_stack.undo)
-        a.redo.triggered.connect(self.undo_stack.redo)
+        a.undo.triggered.connect(lambda: self._step_history(undo=True))
+        a.redo.triggered.connect(lambda: self._step_history(undo=False))
         a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
         a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
         a.restore_mask.triggered.connect(self.restore_last_mask)
         for k in range(1, 4):
             getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
-        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         a.grow_mask.triggered.connect(lambda: self._refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
         a.shrink_mask.triggered.connect(lambda: self._refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
         a.invert_mask.triggered.connect(lambda: self._refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
@@ -241,6 +241,15 @@ class MainWindow(QMainWindow):
         a.undo.setEnabled(self.undo_stack.canUndo())
         a.redo.setEnabled(self.undo_stack.canRedo())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
+
+    def _step_history(self, undo: bool) -> None:
+        """Undo or redo one step and say which (a pick of a variation barely shows)."""
+        stack = self.undo_stack
+        text = stack.undoText() if undo else stack.redoText()
+        if not (stack.canUndo() if undo else stack.canRedo()):
+            return
+        stack.undo() if undo else stack.redo()
+        self.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)
 
     def _replace(self, text: str, **values: object) -> None:
         if self.doc is None:
@@ -356,9 +365,9 @@ class MainWindow(QMainWindow):
         engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
-        self.statusBar().showMessage(f"Filled with {engine} in {seconds:.2f} s; Ctrl+Z undoes it", 5000)
         info = self.inference.engine
-        self.variations.started(request, result, image, searches=bool(info and info.randomized))
+        self.variations.started(request, result, image, searches=bool(info and info.randomized),
+                                lead=f"Filled with {engine} in {seconds:.2f} s")
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 

@@ -44,21 +44,28 @@ class VariationController(QObject):
         hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
         return feather_composite(snap.image, result.image, hole, px) if px else result.image
 
-    def started(self, request: Request, result: FillResult, image: np.ndarray, searches: bool) -> None:
-        """The fill ``request`` was applied as ``image``; ask for the other candidates."""
+    def started(self, request: Request, result: FillResult, image: np.ndarray, searches: bool,
+                lead: str = "") -> None:
+        """The fill ``request`` was applied as ``image``; ask for the other candidates.
+
+        ``lead`` (what the fill did) starts the status line, so that saying which candidate
+        is being computed does not hide which engine filled.
+        """
         self.request, self.images = request, [image] + [None] * (COUNT - 1)
         self._fill_index = self.window.undo_stack.index()
         if searches:
-            self._ask(1)
+            self._ask(1, lead)
+        elif lead:
+            self.changed.emit(f"{lead}; Ctrl+Z undoes it")
 
-    def _ask(self, index: int) -> None:
+    def _ask(self, index: int, lead: str) -> None:
         base = self.request
         assert base is not None
         inference = self.window.inference
         snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
         extra = dict(base.extra, variation=index, seed=index, base=id(base))
         inference.submit(Request("fill", snap, extra=extra))
-        self.changed.emit(f"Computing variation {index + 1} of {COUNT}… (press 1 to keep the first)")
+        self.changed.emit(f"{lead}; computing variation {index + 1} of {COUNT}…")
 
     def arrived(self, request: Request, result: FillResult) -> None:
         """A background candidate came back."""
@@ -71,9 +78,10 @@ class VariationController(QObject):
             return
         self.images[index] = image
         ready = ", ".join(str(i + 1) for i, im in enumerate(self.images) if im is not None)
-        self.changed.emit(f"Variation {index + 1} of {COUNT} ready: press {ready} to compare")
         if index + 1 < COUNT:
-            self._ask(index + 1)
+            self._ask(index + 1, f"Variation {index + 1} of {COUNT} ready (press {ready})")
+        else:
+            self.changed.emit(f"Variation {index + 1} of {COUNT} ready: press {ready} to compare")
 
     def _picks_on_top(self) -> bool:
         """Whether everything after the fill on the undo stack is a pick of its variations."""

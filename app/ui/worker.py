@@ -121,13 +121,13 @@ class InferenceWorker(QObject):
         protect = snap.protect if snap.protect.any() else None
         if request.kind == "fill":
             label = engine_label(self.engine.name)
-            variation = request.extra.get("variation")
-            what = f"variation {variation + 1} with {label}" if variation is not None else f"with {label}"
-            self.progress.emit(f"Filling {what}…")
+            candidate = "variation" in request.extra  # the variation controller speaks for those
+            if not candidate:
+                self.progress.emit(f"Filling with {label}…")
 
             def regions(done: int, total: int) -> None:  # the network, then each hole region
-                if total > 1:
-                    self.progress.emit(f"Filling {what}… {done} of {total} parts done")
+                if total > 1 and not candidate:
+                    self.progress.emit(f"Filling with {label}… {done} of {total} parts done")
 
             return self.engine.fill(snap.image, snap.mask, sketch, protect=protect,
                                     seed=int(request.extra.get("seed", 0)), progress=regions)
