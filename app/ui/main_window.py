@@ -9,10 +9,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
-from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow, QMenu, QToolBar
+from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
@@ -26,9 +25,11 @@ from app.ui.actions import TOOL_ACTIONS, create_actions
 from app.ui.attention import AttentionViewer
 from app.ui.autosave_ui import AutosaveController
 from app.ui.canvas import Canvas
-from app.ui.commands import FillCommand, replace_layers
+from app.ui.commands import FillCommand
 from app.ui.docks import SidePanel, StatusWidgets
 from app.ui.files import FileController
+from app.ui.layer_edits import LayerEdits
+from app.ui.menus import build_menus
 from app.ui.scrollframe import CanvasFrame
 from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.variations import VariationController
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self.attention = AttentionViewer(self)
         self.variations = VariationController(self)
+        self.edits = LayerEdits(self)
         self._connect()
         self._update_cancel()
         self._tools_changed()
@@ -86,37 +88,8 @@ class MainWindow(QMainWindow):
     # -- construction -------------------------------------------------------------------
     def _build_ui(self) -> None:
         a = self.actions_
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(a.open)
-        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu = build_menus(self, a)
         self.recent_menu.aboutToShow.connect(self.files.prune_recent)  # drop files gone since
-        menu.addMenu(self.recent_menu)
-        for name in ("paste", "copy"):
-            menu.addAction(getattr(a, name))
-        menu.addSeparator()
-        for name in ("save", "save_as", None, "import_mask", "export_mask", "import_sketch",
-                     "export_sketch", None, "batch", None, "quit"):
-            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
-        menu = self.menuBar().addMenu("&Edit")
-        for name in ("undo", "redo", None, "variation_1", "variation_2", "variation_3", None,
-                     "clear_mask", "clear_sketch", "restore_mask", None,
-                     "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"):
-            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
-        menu = self.menuBar().addMenu("&Tools")
-        for name in (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"):
-            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
-        menu = self.menuBar().addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_sketch"):
-            menu.addSeparator() if name is None else menu.addAction(getattr(a, name))
-
-        bar = QToolBar("Tools", self)
-        bar.setObjectName("tools")
-        bar.setMovable(False)
-        for name in ("open", "save", None, *TOOL_ACTIONS, None, "undo", "redo", None, "fill", "cancel",
-                     None, "attention", "split", None, "fit", "actual"):
-            bar.addSeparator() if name is None else bar.addAction(getattr(a, name))
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-
         self.panel = SidePanel(a, self.settings.engine, self.settings.device)
         self.panel.set_overlay(QColor(self.settings.mask_color), self.settings.mask_opacity)
         self.panel.set_brush_size(self.settings.brush_size)
@@ -143,17 +116,18 @@ class MainWindow(QMainWindow):
         a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
         a.batch.triggered.connect(self.open_batch)
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(lambda: self._step_history(undo=True))
-        a.redo.triggered.connect(lambda: self._step_history(undo=False))
-        a.clear_mask.triggered.connect(lambda: self._replace("Clear mask", mask=False))
-        a.clear_sketch.triggered.connect(lambda: self._replace("Clear sketch", sketch=0))
-        a.restore_mask.triggered.connect(self.restore_last_mask)
+        e = self.edits
+        a.undo.triggered.connect(lambda: e.step_history(undo=True))
+        a.redo.triggered.connect(lambda: e.step_history(undo=False))
+        a.clear_mask.triggered.connect(lambda: e.fill_layers("Clear mask", mask=False))
+        a.clear_sketch.triggered.connect(lambda: e.fill_layers("Clear sketch", sketch=0))
+        a.restore_mask.triggered.connect(e.restore_last_mask)
         for k in range(1, 4):
             getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
         self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        a.grow_mask.triggered.connect(lambda: self._refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
-        a.shrink_mask.triggered.connect(lambda: self._refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
-        a.invert_mask.triggered.connect(lambda: self._refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
+        a.grow_mask.triggered.connect(lambda: e.refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
+        a.shrink_mask.triggered.connect(lambda: e.refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
+        a.invert_mask.triggered.connect(lambda: e.refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
         a.split.toggled.connect(c.set_split)
         self.tools.selection_empty.connect(
             lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
@@ -242,40 +216,8 @@ class MainWindow(QMainWindow):
         a.redo.setEnabled(self.undo_stack.canRedo())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
 
-    def _step_history(self, undo: bool) -> None:
-        """Undo or redo one step and say which (a pick of a variation barely shows)."""
-        stack = self.undo_stack
-        text = stack.undoText() if undo else stack.redoText()
-        if not (stack.canUndo() if undo else stack.canRedo()):
-            return
-        stack.undo() if undo else stack.redo()
-        self.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)
-
-    def _replace(self, text: str, **values: object) -> None:
-        if self.doc is None:
-            return
-        layers = {name: np.full_like(self.doc.layer(name), v) for name, v in values.items()}
-        command = replace_layers(self.doc, text, **layers)
-        if command is not None:
-            self.undo_stack.push(command)
-
-    def _refine_mask(self, text: str, op, px: int) -> None:
-        """Grow, shrink or invert the whole mask as one undo step."""
-        if self.doc is None:
-            return
-        command = replace_layers(self.doc, text, mask=op(self.doc.mask, px))
-        if command is not None:
-            self.undo_stack.push(command)
-        self.statusBar().showMessage(f"{text}" + (f" by {px} px" if px else ""), 3000)
-
     def restore_last_mask(self) -> None:
-        doc = self.doc
-        if doc is None or doc.last_mask is None:
-            return
-        command = replace_layers(doc, "Restore last mask", mask=doc.mask | doc.last_mask,
-                                 sketch=np.maximum(doc.sketch, doc.last_sketch))
-        if command is not None:
-            self.undo_stack.push(command)
+        self.edits.restore_last_mask()
 
     # -- tools and view -----------------------------------------------------------------
     def _tools_changed(self) -> None:

@@ -1,0 +1,47 @@
+"""Whole-layer edits of the document, each one undo step: clear, grow, shrink, invert,
+restore the last fill's mask; and undo/redo that say what they did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from app.ui.commands import replace_layers
+
+
+class LayerEdits:
+    def __init__(self, window) -> None:
+        self.w = window
+
+    def _push(self, command) -> None:
+        if command is not None:
+            self.w.undo_stack.push(command)
+
+    def step_history(self, undo: bool) -> None:
+        """Undo or redo one step and say which (a pick of a variation barely shows)."""
+        stack = self.w.undo_stack
+        text = stack.undoText() if undo else stack.redoText()
+        if not (stack.canUndo() if undo else stack.canRedo()):
+            return
+        stack.undo() if undo else stack.redo()
+        self.w.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)
+
+    def fill_layers(self, text: str, **values: object) -> None:
+        """Set whole layers to one value (Clear mask, Clear sketch)."""
+        doc = self.w.doc
+        if doc is not None:
+            self._push(replace_layers(doc, text, **{n: np.full_like(doc.layer(n), v) for n, v in values.items()}))
+
+    def refine_mask(self, text: str, op: Callable[[np.ndarray, int], np.ndarray], px: int) -> None:
+        """Grow, shrink or invert the whole mask."""
+        if self.w.doc is None:
+            return
+        self._push(replace_layers(self.w.doc, text, mask=op(self.w.doc.mask, px)))
+        self.w.statusBar().showMessage(f"{text}" + (f" by {px} px" if px else ""), 3000)
+
+    def restore_last_mask(self) -> None:
+        doc = self.w.doc
+        if doc is not None and doc.last_mask is not None:
+            self._push(replace_layers(doc, "Restore last mask", mask=doc.mask | doc.last_mask,
+                                      sketch=np.maximum(doc.sketch, doc.last_sketch)))
