@@ -39,17 +39,18 @@ THIN = ("telea", "ns", "patchmatch", TEXTURE_ENGINE)
 METRICS = ("lpips", "lpips_vgg", "kid")
 
 
-def thin_cases(images: list[ev.EvalImage], seed: int = 7) -> list[ev.EvalCase]:
-    """One scratch per image: 2-4 random polylines 2-7 px wide (a hole no wider than 8 px)."""
+def thin_cases(images: list[ev.EvalImage], seed: int = 7, per_image: int = 2) -> list[ev.EvalCase]:
+    """Scratches: each one random polyline 2-6 px wide (a hole no wider than 8 px),
+    ``per_image`` per photo; any that crosses itself into a wider blot is left out."""
     rng = np.random.default_rng(seed)
     out = []
     for i, im in enumerate(images):
         h, w = im.rgb.shape[:2]
-        mask = np.zeros((h, w), np.uint8)
-        for _ in range(rng.integers(2, 5)):
-            pts = np.cumsum(rng.normal(0, w / 6, (rng.integers(3, 7), 2)), 0) + rng.uniform(0, w, 2)
-            cv2.polylines(mask, [np.clip(pts, 0, w - 1).astype(np.int32)], False, 1, int(rng.integers(2, 8)))
-        out.append(ev.EvalCase(i, "thin", mask.astype(bool)))
+        for _ in range(per_image):
+            mask = np.zeros((h, w), np.uint8)
+            pts = np.cumsum(rng.normal(0, w / 5, (int(rng.integers(3, 6)), 2)), 0) + rng.uniform(w / 4, 3 * w / 4, 2)
+            cv2.polylines(mask, [np.clip(pts, 0, w - 1).astype(np.int32)], False, 1, int(rng.integers(2, 7)))
+            out.append(ev.EvalCase(i, "thin", mask.astype(bool)))
     return [c for c in out if c.mask.any() and is_thin(c.mask)]
 
 
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="use only the first N photos")
     p.add_argument("--per-bucket", type=int, default=1)
     p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--parts", default="plain,sketch,thin",
+                   help="which situations to measure (comma-separated); the others keep the routes "
+                        "already in --out")
     p.add_argument("--seed", type=int, default=7,
                    help="mask seed (default 7: other holes than evaluate's 2023, so the routes are "
                         "not tuned on the holes the results report)")
@@ -121,21 +125,28 @@ def main(argv: list[str] | None = None) -> int:
     say(f"{len(images)} photos, {len(cases)} holes; ring texture median {threshold:.2f}")
     shape = lambda c, t: f"{c.bucket}/{'textured' if t > threshold else 'smooth'}"  # noqa: E731
 
-    plain = [load_engine(n, "cpu") for n in PLAIN]
-    results = score(images, cases, plain, scorers, use_sketch=False, progress=say)
-    routes, evidence = routes_from(cases, results, [shape(c, t) + "/plain" for c, t in zip(cases, textures, strict=True)])
-
-    guided = [load_engine(n, "cpu") for n in STROKE_ENGINES]
-    results = score(images, cases, guided, scorers, use_sketch=True, progress=say)
-    more, more_ev = routes_from(cases, results, [shape(c, t) + "/sketch" for c, t in zip(cases, textures, strict=True)])
-    routes.update(more)
-    evidence.update(more_ev)
-
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    out = Path(args.out)
+    old = json.loads(out.read_text()) if out.is_file() and parts != {"plain", "sketch", "thin"} else {}
+    routes, evidence = old.get("routes", {}), old.get("evidence", {})
+    if "plain" in parts:
+        plain = [load_engine(n, "cpu") for n in PLAIN]
+        results = score(images, cases, plain, scorers, use_sketch=False, progress=say)
+        more, more_ev = routes_from(cases, results, [shape(c, t) + "/plain" for c, t in zip(cases, textures, strict=True)])
+        routes.update(more)
+        evidence.update(more_ev)
+    if "sketch" in parts:
+        guided = [load_engine(n, "cpu") for n in STROKE_ENGINES]
+        results = score(images, cases, guided, scorers, use_sketch=True, progress=say)
+        more, more_ev = routes_from(cases, results, [shape(c, t) + "/sketch" for c, t in zip(cases, textures, strict=True)])
+        routes.update(more)
+        evidence.update(more_ev)
     thin = thin_cases(images)
-    results = score(images, thin, [load_engine(n, "cpu") for n in THIN], scorers, use_sketch=False, progress=say)
-    more, more_ev = routes_from(thin, results, ["thin"] * len(thin))
-    routes.update(more)
-    evidence.update(more_ev)
+    if "thin" in parts:
+        results = score(images, thin, [load_engine(n, "cpu") for n in THIN], scorers, use_sketch=False, progress=say)
+        more, more_ev = routes_from(thin, results, ["thin"] * len(thin))
+        routes.update(more)
+        evidence.update(more_ev)
 
     payload = {
         "routes": routes,
@@ -146,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
         "evidence": evidence,
         "made": time.strftime("%Y-%m-%d"),
     }
-    out = Path(args.out)
     text = json.dumps(payload, indent=1, default=float) + "\n"
     atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
     for key, order in sorted(routes.items()):

@@ -19,7 +19,7 @@ RING_PX = 16  # width of the band around the hole whose texture is measured
 # Mean absolute Laplacian (grey levels) of the band above which the surround counts as
 # textured, when the routes file records none (scripts/auto_routes.py records the median
 # over the held-out holes it measured)
-TEXTURE_THRESHOLD = 6.0
+TEXTURE_THRESHOLD = 67.0
 THIN_PX = 4.0  # a hole no wider than 2 x this everywhere is a scratch
 
 
@@ -36,11 +36,16 @@ class Situation:
         return f"{self.bucket}/{'textured' if self.textured else 'smooth'}/{'sketch' if self.strokes else 'plain'}"
 
 
+MEASURE_SIDE = 256  # the texture is measured with the photo's short side at this size,
+# the size the routes were measured at (the evaluation's 256-px crops)
+
+
 def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> float:
     """Mean absolute Laplacian of the grey image in a band of ``ring`` px around the hole,
-    measured on a copy at most 1024 px on its long side (texture per pixel at screen scale)."""
+    measured on a copy whose short side is MEASURE_SIDE (smaller photos as they are), so a
+    24 MP photo and its 256-px crop of the same scene get the same texture class."""
     h, w = mask.shape
-    scale = min(1.0, 1024 / max(h, w))
+    scale = min(1.0, MEASURE_SIDE / min(h, w))
     m = mask.astype(np.uint8)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if scale < 1:
