@@ -66,10 +66,16 @@ def crop_boxes(mask: np.ndarray, *, min_margin: int = 48, max_margin: int = 384)
     """
     h, w = mask.shape
     m8 = mask.astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+    # label the holes inside their bounding box only: a small hole in a 24 MP photo
+    # should not cost a pass over 24 million pixels
+    bx, by, bbw, bbh = cv2.boundingRect(m8)
+    if bbw == 0 or bbh == 0:
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(m8[by : by + bbh, bx : bx + bbw], connectivity=8)
     boxes = []
     for i in range(1, count):
         x, y, bw, bh, _ = stats[i]
+        x, y = x + bx, y + by
         margin = int(np.clip(max(bw, bh) // 2, min_margin, max_margin))
         boxes.append([max(0, y - margin), min(h, y + bh + margin), max(0, x - margin), min(w, x + bw + margin)])
     merged = True
@@ -129,19 +135,21 @@ def patchmatch_fill(
     guide: np.ndarray | None = None,
     guide_weight: float = 1.0,
     progress=None,
+    boxes: list[tuple[int, int, int, int]] | None = None,
 ) -> np.ndarray:
     """Fill ``mask`` (bool, True = hole) of ``rgb`` (uint8 HxWx3) by PatchMatch.
 
     ``guide`` (uint8 HxWx3, e.g. a network's fill) steers the search: a source patch must
     also match the guide's colours where the hole is ("guided PatchMatch"). ``protect``
     (bool) marks pixels that may not be copied from. Pixels outside the hole stay exact.
-    ``progress(done, total)`` is called after each hole region.
+    ``progress(done, total)`` is called after each hole region; ``boxes`` are the regions'
+    crops when the caller has them already (:func:`crop_boxes`).
     """
     mask = mask.astype(bool)
     out = rgb.copy()
     if not mask.any():
         return out
-    boxes = crop_boxes(mask)
+    boxes = crop_boxes(mask) if boxes is None else boxes
     for n, (y0, y1, x0, x1) in enumerate(boxes, 1):
         crop = (slice(y0, y1), slice(x0, x1))
         sub_protect = protect[crop] if protect is not None else None

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import torch
 
 from app.core.fill_result import FillResult
 from app.core.names import TEXTURE_ENGINE
@@ -15,6 +18,19 @@ from .patchmatch import crop_boxes, patchmatch_fill
 from .texture import combine, texture_stage
 
 TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
+
+
+@contextmanager
+def _one_core_less():
+    """While PatchMatch runs on one core, a network on the CPU leaves that core to it
+    (torch's threads would otherwise compete with it; a GPU network is unaffected)."""
+    threads = torch.get_num_threads()
+    if threads > 1:
+        torch.set_num_threads(threads - 1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class TextureEngine(Engine):
@@ -43,7 +59,8 @@ class TextureEngine(Engine):
             # the patch search does not need the network's fill: run it beside the network
             # (the native library releases the GIL), so the two cost about the longer one.
             # Progress counts the network as one part and each hole region as one more.
-            parts = len(crop_boxes(mask)) + 1
+            boxes = crop_boxes(mask)
+            parts = len(boxes) + 1
             done = [0]
             lock = threading.Lock()
 
@@ -53,8 +70,9 @@ class TextureEngine(Engine):
                     if progress is not None:
                         progress(done[0], parts)
 
-            with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
-                copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=step)
+            with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool, _one_core_less():
+                copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=step,
+                                     boxes=boxes)
                 base, notice = net.network_fill(rgb, mask, sketch, protect)
                 step()
                 out = combine(rgb, mask, base, copied.result(), self.method)
