@@ -144,6 +144,10 @@ def test_protect_brush_paints_its_own_layer_in_a_third_colour(disc_window, tmp_p
     assert not doc.protect.any()
     a.undo.trigger()
     assert doc.protect[40, 50]
+    a.clear_protect.trigger()  # Edit > Clear protect: one undo step
+    assert not doc.protect.any() and a.clear_protect in window.menuBar().actions()[1].menu().actions()
+    a.undo.trigger()
+    assert doc.protect[40, 50]
     a.undo.trigger()
     assert not doc.protect.any()
 

@@ -33,6 +33,7 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "redo": ("mdi6.redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo (Ctrl+Shift+Z, Ctrl+Y)"),
     "clear_mask": ("mdi6.close", "Clear mask", (), "Remove the whole mask"),
     "clear_sketch": ("mdi6.close", "Clear sketch", (), "Remove the whole sketch"),
+    "clear_protect": ("mdi6.close", "Clear protect", (), "Remove every protected area (P)"),
     "restore_mask": ("mdi6.restore", "Restore last mask", ("Ctrl+Shift+M",),
                      "Bring back the mask and sketch of the last fill"),
     "variation_1": ("", "Use variation 1", ("1",), "Show the last fill's first candidate (1)"),

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         a.redo.triggered.connect(lambda: e.step_history(undo=False))
         a.clear_mask.triggered.connect(lambda: e.fill_layers("Clear mask", mask=False))
         a.clear_sketch.triggered.connect(lambda: e.fill_layers("Clear sketch", sketch=0))
+        a.clear_protect.triggered.connect(lambda: e.fill_layers("Clear protect", protect=False))
         a.restore_mask.triggered.connect(e.restore_last_mask)
         for k in range(1, 4):
             getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
         has = self.doc is not None
         a = self.actions_
         for name in ("save", "save_as", "import_mask", "export_mask", "import_sketch", "export_sketch",
-                     "clear_mask", "clear_sketch", "fill", "fit", "actual", "zoom_in", "zoom_out",
+                     "clear_mask", "clear_sketch", "clear_protect", "fill", "fit", "actual", "zoom_in", "zoom_out",
                      "grow_mask", "shrink_mask", "invert_mask", "split"):
             getattr(a, name).setEnabled(has)
         a.undo.setEnabled(self.undo_stack.canUndo())

@@ -14,7 +14,7 @@ MENUS: dict[str, tuple[str | None, ...]] = {
     "&File": ("open", "recent", "paste", "copy", None, "save", "save_as", None, "import_mask", "export_mask",
               "import_sketch", "export_sketch", None, "batch", None, "quit"),
     "&Edit": ("undo", "redo", None, "variation_1", "variation_2", "variation_3", None,
-              "clear_mask", "clear_sketch", "restore_mask", None,
+              "clear_mask", "clear_sketch", "clear_protect", "restore_mask", None,
               "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"),
     "&Tools": (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"),
     "&View": ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_sketch"),
