@@ -129,22 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     old = json.loads(out.read_text()) if out.is_file() and parts != {"plain", "sketch", "thin"} else {}
     routes, evidence = old.get("routes", {}), old.get("evidence", {})
-    if "plain" in parts:
-        plain = [load_engine(n, "cpu") for n in PLAIN]
-        results = score(images, cases, plain, scorers, use_sketch=False, progress=say)
-        more, more_ev = routes_from(cases, results, [shape(c, t) + "/plain" for c, t in zip(cases, textures, strict=True)])
-        routes.update(more)
-        evidence.update(more_ev)
-    if "sketch" in parts:
-        guided = [load_engine(n, "cpu") for n in STROKE_ENGINES]
-        results = score(images, cases, guided, scorers, use_sketch=True, progress=say)
-        more, more_ev = routes_from(cases, results, [shape(c, t) + "/sketch" for c, t in zip(cases, textures, strict=True)])
-        routes.update(more)
-        evidence.update(more_ev)
     thin = thin_cases(images)
-    if "thin" in parts:
-        results = score(images, thin, [load_engine(n, "cpu") for n in THIN], scorers, use_sketch=False, progress=say)
-        more, more_ev = routes_from(thin, results, ["thin"] * len(thin))
+    # part -> (engines, holes, with the sketch, situation key of each hole)
+    plan = {
+        "plain": (PLAIN, cases, False, [shape(c, t) + "/plain" for c, t in zip(cases, textures, strict=True)]),
+        "sketch": (STROKE_ENGINES, cases, True, [shape(c, t) + "/sketch" for c, t in zip(cases, textures, strict=True)]),
+        "thin": (THIN, thin, False, ["thin"] * len(thin)),
+    }
+    for part, (names, holes, use_sketch, keys) in plan.items():
+        if part not in parts:
+            continue
+        results = score(images, holes, [load_engine(n, "cpu") for n in names], scorers, use_sketch=use_sketch,
+                        progress=say)
+        more, more_ev = routes_from(holes, results, keys)
         routes.update(more)
         evidence.update(more_ev)
 
