@@ -59,6 +59,7 @@ def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot)
     doc = window.doc
     assert engine.seeds == [0, 1, 2]
     assert (doc.image[hole] == 40).all()  # the first candidate was applied at once
+    assert all(getattr(window.actions_, f"variation_{k}").isEnabled() for k in (1, 2, 3))
     assert window.actions_.variation_2.shortcut().toString() == "2"
     window.actions_.variation_2.trigger()
     assert (doc.image[hole] == 100).all() and window.variations.current == 1
@@ -75,6 +76,7 @@ def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot)
     # another edit after the fill: picking would revert it, so it is refused
     paint_hole(window, (2, 2, 8, 8))
     assert not window.variations.pick(1) and (doc.image[hole] == 40).all()
+    assert not window.actions_.variation_2.isEnabled()  # greyed out in the Edit menu too
     window.actions_.undo.trigger()  # the edit goes: picks are offered again
     assert window.variations.pick(1) and (doc.image[hole] == 100).all()
 
@@ -91,6 +93,7 @@ def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) 
         window.actions_.fill.trigger()
     qtbot.wait(200)
     assert engine.seeds == [0]
+    assert not window.actions_.variation_2.isEnabled() and window.actions_.variation_1.isEnabled()
     assert not window.variations.pick(1)
     assert "No variation 2" in window.statusBar().currentMessage()
     window.actions_.undo.trigger()

@@ -63,10 +63,10 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveController(AutosaveStore(), settings.autosave_delay_ms, self)
         self.inference = InferenceController(self)
         self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
-        self._build_ui()
-        self.attention = AttentionViewer(self)
         self.variations = VariationController(self)
         self.edits = LayerEdits(self)
+        self._build_ui()
+        self.attention = AttentionViewer(self)
         self._connect()
         self._update_cancel()
         self._tools_changed()
@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         a.restore_mask.triggered.connect(e.restore_last_mask)
         for k in range(1, 4):
             getattr(a, f"variation_{k}").triggered.connect(lambda _=False, i=k - 1: self.variations.pick(i))
-        self.variations.changed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.variations.changed.connect(lambda text: (self.statusBar().showMessage(text, 15000), self._update_enabled()))
         a.grow_mask.triggered.connect(lambda: e.refine_mask("Grow mask", grow_mask, self.panel.grow_step()))
         a.shrink_mask.triggered.connect(lambda: e.refine_mask("Shrink mask", shrink_mask, self.panel.grow_step()))
         a.invert_mask.triggered.connect(lambda: e.refine_mask("Invert mask", lambda m, _px: invert_mask(m), 0))
@@ -216,6 +216,8 @@ class MainWindow(QMainWindow):
         a.undo.setEnabled(self.undo_stack.canUndo())
         a.redo.setEnabled(self.undo_stack.canRedo())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
+        for k in range(1, 4):  # the last fill's candidates that can be shown now
+            getattr(a, f"variation_{k}").setEnabled(self.variations.available(k - 1))
 
     def restore_last_mask(self) -> None:
         self.edits.restore_last_mask()
