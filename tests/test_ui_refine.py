@@ -257,3 +257,20 @@ def test_fill_without_feather_leaves_the_outside_untouched(disc_window, qtbot) -
         window.actions_.fill.trigger()
     assert np.array_equal(doc.image[~hole], before[~hole])
     assert not np.array_equal(doc.image[hole], before[hole])
+
+
+def test_grow_step_and_feather_are_remembered(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.settings import load_settings as reload
+
+    rgb = np.full((60, 80, 3), 128, np.uint8)
+    window = open_window_on(qtbot, tmp_path, monkeypatch, rgb)
+    assert window.panel.grow_step() == 4 and window.panel.feather_px() == 3  # the shipped defaults
+    window.panel.step_spin.setValue(9)
+    window.panel.feather_check.setChecked(False)
+    window.close()
+    saved = reload()
+    assert (saved.grow_step, saved.feather_px) == (9, 0)
+    again = open_window_on(qtbot, tmp_path, monkeypatch, rgb, "again.png")
+    assert again.panel.grow_step() == 9 and again.panel.feather_px() == 0
+    again.panel.feather_check.setChecked(True)
+    assert again.panel.feather_px() == 3  # the width is kept for when feathering is back on

@@ -180,6 +180,13 @@ class SidePanel(QWidget):
         """The feather width a fill uses; 0 when feathering is off."""
         return int(self.feather_spin.value()) if self.feather_check.isChecked() else 0
 
+    def set_mask_edges(self, step: int, feather: int) -> None:
+        """Restore the grow step and the feather (0 = off, the width kept for when it is on)."""
+        self.step_spin.setValue(step)
+        self.feather_check.setChecked(feather > 0)
+        if feather > 0:
+            self.feather_spin.setValue(feather)
+
     def set_overlay(self, color: QColor, opacity: float) -> None:
         self._color = QColor(color)
         self.color_button.setStyleSheet(f"background: {self._color.name()}; min-width: 22px;")

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.panel = SidePanel(a, self.settings.engine, self.settings.device)
         self.panel.set_overlay(QColor(self.settings.mask_color), self.settings.mask_opacity)
         self.panel.set_brush_size(self.settings.brush_size)
+        self.panel.set_mask_edges(self.settings.grow_step, self.settings.feather_px)
         dock = QDockWidget("Layers and engine", self)
         dock.setObjectName("panel")
         dock.setWidget(self.panel)
@@ -371,6 +372,7 @@ class MainWindow(QMainWindow):
         self.autosave.shutdown()
         QApplication.instance().removeEventFilter(self)
         self._qsettings().setValue("geometry", self.saveGeometry())
+        self.settings.grow_step, self.settings.feather_px = self.panel.grow_step(), self.panel.feather_px()
         try:
             save_settings(self.settings)
         except OSError as exc:
