@@ -8,6 +8,7 @@ train` is a world of one and never touches torch.distributed.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -87,9 +88,28 @@ def param_checksums(module: torch.nn.Module, info: DistInfo, device: torch.devic
     return [float(t.item()) for t in gathered]
 
 
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
+def finish_together(info: DistInfo, timeout_s: float = 300.0) -> None:
+    """Wait until every rank has finished all its collective work, before the process
+    group is torn down.
+
+    A gloo barrier can return on one rank while another is still completing it; if the
+    first then destroys its side of the connections, the second (or the first, in gloo's
+    C++ threads) aborts with "terminate called without an active exception". So after the
+    barrier each rank checks in at the launcher's key-value store, which is not a gloo
+    connection, and leaves only when all have checked in.
+    """
+    if not info.enabled:
+        return
+    dist.barrier()
+    try:
+        store = dist.distributed_c10d._get_default_store()
+    except (AttributeError, RuntimeError, ValueError):
+        return  # an older torch without the helper: the barrier alone
+    key = "tempera/finished"
+    store.add(key, 1)
+    deadline = time.monotonic() + timeout_s
+    while store.add(key, 0) < info.world_size and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def cleanup(info: DistInfo) -> None:

@@ -377,7 +377,7 @@ def train(config: TrainConfig, *, progress_fn: ProgressFn | None = None, abort_f
         path = trainer.run()
         # rank 0 may still be writing the checkpoint when the others finish: tearing the
         # process group down under it aborts the early rank in gloo's C++ threads (SIGABRT)
-        distributed.barrier(trainer.dist)
+        distributed.finish_together(trainer.dist)
         return path
     finally:
         if trainer is not None:
