@@ -115,13 +115,13 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     mask[16:48, 24:72] = True
     base = rgb.copy()
     base[mask] = (40, 60, 200)  # the "network" says: blue all through the hole
-    out = texture_stage(rgb, mask, base, method=method, seed=0)
+    out = texture_stage(rgb, mask, lambda: base, method=method, seed=0)
     assert np.array_equal(out[~mask], rgb[~mask])
     hole = out[mask].astype(float)
     assert hole[:, 2].mean() > 150 and hole[:, 0].mean() < 110  # it followed the base: blue
     assert hole.std(0).mean() > 6  # with grain, where the base is flat
     with pytest.raises(ValueError, match="texture method"):
-        texture_stage(rgb, mask, base, method="blur")
+        texture_stage(rgb, mask, lambda: base, method="blur")
 
 
 def test_situation_tells_scratches_sizes_textures_and_strokes():

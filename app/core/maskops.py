@@ -35,6 +35,13 @@ def distance_to(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
+def depth_in_hole(mask: np.ndarray) -> np.ndarray:
+    """How deep each hole pixel lies: its distance (float32, 3 x 3 L2 approximation) to the
+    nearest pixel outside the hole, the frame counting as outside; 0 outside the hole."""
+    padded = np.pad(np.asarray(mask, np.uint8), 1)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1]
+
+
 def grow_mask(mask: np.ndarray, px: int) -> np.ndarray:
     """A new mask: ``mask`` plus every pixel within ``px`` (Euclidean) of it."""
     mask = np.asarray(mask, bool)

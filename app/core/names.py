@@ -70,7 +70,8 @@ def bucket_of(ratio: float) -> str:
 # The editor's sketch pen and the training sketches (app/data/sketch.py) draw strokes of
 # the same width, so that a user's strokes look like the ones the guided network learnt.
 SKETCH_STROKE_WIDTH = 2  # px at a 256-px short side
-REFERENCE_SIDE = 256  # the crop size the model trains at; widths are given for it
+REFERENCE_SIDE = 256  # the crop size the model trains and is evaluated at; pen widths and the
+# texture stage's and auto's pixel sizes are given for it and scale with the photo
 
 
 def stroke_width_for(size_hw: tuple[int, int], base: int = SKETCH_STROKE_WIDTH) -> int:

@@ -108,11 +108,6 @@ def check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = 
                                f"{rgb.shape[1]} x {rgb.shape[0]}")
 
 
-def has_strokes(sketch: np.ndarray | None, mask: np.ndarray) -> bool:
-    """Whether ``sketch`` has any stroke inside the hole (the only place strokes count)."""
-    return sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
-
-
 class ClassicalEngine(Engine):
     """OpenCV's Telea (fast marching) or Navier-Stokes fill; ignores sketches."""
 

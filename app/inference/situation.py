@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.core.names import bucket_of
+from app.core.maskops import depth_in_hole
+from app.core.names import REFERENCE_SIDE, bucket_of
 
 RING_PX = 16  # width of the band around the hole whose texture is measured
 # Mean absolute Laplacian (grey levels) of the band above which the surround counts as
@@ -36,16 +37,13 @@ class Situation:
         return f"{self.bucket}/{'textured' if self.textured else 'smooth'}/{'sketch' if self.strokes else 'plain'}"
 
 
-MEASURE_SIDE = 256  # the texture is measured with the photo's short side at this size,
-# the size the routes were measured at (the evaluation's 256-px crops)
-
-
 def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> float:
     """Mean absolute Laplacian of the grey image in a band of ``ring`` px around the hole,
-    measured on a copy whose short side is MEASURE_SIDE (smaller photos as they are), so a
+    measured on a copy whose short side is REFERENCE_SIDE (the evaluation's crops, where the
+    routes were measured; smaller photos as they are), so a
     24 MP photo and its 256-px crop of the same scene get the same texture class."""
     h, w = mask.shape
-    scale = min(1.0, MEASURE_SIDE / min(h, w))
+    scale = min(1.0, REFERENCE_SIDE / min(h, w))
     m = mask.astype(np.uint8)
     x, y, bw, bh = cv2.boundingRect(m)
     if bw == 0 or bh == 0:
@@ -72,18 +70,21 @@ def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> floa
 
 def is_thin(mask: np.ndarray, half_width: float = THIN_PX) -> bool:
     """True when no hole pixel lies farther than ``half_width`` from the hole's edge."""
-    m8 = mask.astype(np.uint8)
-    x, y, w, h = cv2.boundingRect(m8)
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     if w == 0 or h == 0:
         return False
-    m = np.pad(m8[y : y + h, x : x + w], 1)  # the holes' box: distances are the same there
-    return float(cv2.distanceTransform(m, cv2.DIST_L2, 3).max()) <= half_width
+    # the holes' box is enough: depths are the same there
+    return float(depth_in_hole(mask[y : y + h, x : x + w]).max()) <= half_width
+
+
+def has_strokes(sketch: np.ndarray | None, mask: np.ndarray) -> bool:
+    """Whether ``sketch`` has any stroke inside the hole (the only place strokes count)."""
+    return sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
 
 
 def situation(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
               texture_threshold: float = TEXTURE_THRESHOLD) -> Situation:
     """The situation of this hole; ``texture_threshold`` is the one recorded with the routes."""
     mask = mask.astype(bool)
-    strokes = sketch is not None and bool((sketch[mask] > 127).any())
-    return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > texture_threshold, strokes,
-                     is_thin(mask))
+    return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > texture_threshold,
+                     has_strokes(sketch, mask), is_thin(mask))

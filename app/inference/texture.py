@@ -15,24 +15,30 @@ see docs/RESULTS.md):
   PatchMatch copies from right beside it and is hard to beat, all of them ``depth`` and
   more inside, where the network knows the layout better than a patch search.
 
-``sigma`` and ``depth`` are given for a 256-px image (the evaluation's scale) and grow
-with the photo's short side, so a photo fills alike at any resolution.
+``sigma`` and ``depth`` are given for a REFERENCE_SIDE (256-px) image, the evaluation's
+scale, and grow with the photo's short side, so a photo fills alike at any resolution.
 
 ``protect`` (True = never copy from here) reaches PatchMatch as its global mask.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
+
+from app.core.maskops import depth_in_hole
+from app.core.names import REFERENCE_SIDE
 
 from . import patchmatch
 
 METHODS = ("guided", "split", "blend")
 GUIDE_BLUR = 2.0  # px: the guide's fine detail is the network's noise, not structure
-SPLIT_SIGMA = 3.0  # px at 256 px
-BLEND_DEPTH = 32.0  # px at 256 px: from the hole's edge to where the network's layout rules
-REFERENCE_SIDE = 256.0
+SPLIT_SIGMA = 3.0  # px at REFERENCE_SIDE
+BLEND_DEPTH = 32.0  # px at REFERENCE_SIDE: from the hole's edge to where the network's layout rules
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -46,7 +52,7 @@ def _scale(mask: np.ndarray) -> float:
 def texture_stage(
     rgb: np.ndarray,
     mask: np.ndarray,
-    base: np.ndarray,
+    network_fill: Callable[[], np.ndarray],
     *,
     method: str = "blend",
     protect: np.ndarray | None = None,
@@ -54,21 +60,42 @@ def texture_stage(
     guide_weight: float = 1.0,
     progress=None,
 ) -> np.ndarray:
-    """Put the photo's texture on ``base`` (the network's composited fill of ``rgb``).
+    """Put the photo's texture on the network's fill of ``rgb``.
 
-    Returns the composited uint8 image; pixels outside ``mask`` are ``rgb``'s exactly.
+    ``network_fill()`` returns the network's composited fill. "split" and "blend" do not
+    need it for the patch search, so PatchMatch runs beside it in a thread (the native
+    library releases the GIL) and the two cost about the longer one; "guided" needs it
+    first. ``progress(done, total)`` counts the network's fill as one part and each hole
+    region PatchMatch fills as one more. Returns the composited uint8 image; pixels outside
+    ``mask`` are ``rgb``'s exactly.
     """
     if method not in METHODS:
         raise ValueError(f"texture method must be one of {METHODS}, got {method!r}")
     mask = mask.astype(bool)
     if not mask.any():
         return rgb.copy()
-    if method == "guided":
-        guide = cv2.GaussianBlur(base, (0, 0), GUIDE_BLUR)
+    boxes = patchmatch.crop_boxes(mask)
+    done, lock = [0], threading.Lock()
+
+    def step(*_: int) -> None:
+        with lock:
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], len(boxes) + 1)
+
+    def search(guide: np.ndarray | None = None) -> np.ndarray:
         return patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, guide=guide,
-                                          guide_weight=guide_weight, progress=progress)
-    copied = patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, progress=progress)
-    return combine(rgb, mask, base, copied, method)
+                                          guide_weight=guide_weight, progress=step, boxes=boxes)
+
+    if method == "guided":
+        base = network_fill()
+        step()
+        return search(cv2.GaussianBlur(base, (0, 0), GUIDE_BLUR))
+    with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
+        copied = pool.submit(search)
+        base = network_fill()
+        step()
+        return combine(rgb, mask, base, copied.result(), method)
 
 
 def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -83,10 +110,12 @@ def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(_blur(small, 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend") -> np.ndarray:
+def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
+            sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
-    "blend"); the composited uint8 image. Only the holes' bounding box (with room for the
-    blur) is computed, so a small hole in a 24 MP photo costs what a small image does."""
+    "blend"; ``sigma`` and ``depth`` in px at REFERENCE_SIDE); the composited uint8 image.
+    Only the holes' bounding box (with room for the blur) is computed, so a small hole in
+    a 24 MP photo costs what a small image does."""
     if method not in ("split", "blend"):
         raise ValueError(f"combine method must be 'split' or 'blend', got {method!r}")
     mask = mask.astype(bool)
@@ -94,15 +123,14 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     if not mask.any():
         return out
     s = _scale(mask)
-    sigma = max(1.0, SPLIT_SIGMA * s)
+    sigma = max(1.0, sigma * s)
     x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
     pad = int(3 * sigma) + 2
     box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
     m, b, c = mask[box], base[box], copied[box]
     low = _low_pass(b, sigma) - _low_pass(c, sigma)  # where the network's layout differs
     if method == "blend":
-        inside = cv2.distanceTransform(np.pad(m.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        low *= np.clip(inside / max(1.0, BLEND_DEPTH * s), 0.0, 1.0)[..., None]
+        low *= np.clip(depth_in_hole(m) / max(1.0, depth * s), 0.0, 1.0)[..., None]
     filled = np.clip(c.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
     out[box] = np.where(m[..., None], filled, rgb[box])
     return out

@@ -4,18 +4,16 @@ selects the guided network, so the fill keeps following the strokes."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
 from app.core.fill_result import FillResult
 from app.core.names import TEXTURE_ENGINE
 
-from .engines import Engine, NetworkEngine, has_strokes
-from .patchmatch import crop_boxes, patchmatch_fill
-from .texture import combine, texture_stage
+from .engines import Engine, NetworkEngine
+from .situation import has_strokes
+from .texture import texture_stage
 
 TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
 
@@ -55,31 +53,18 @@ class TextureEngine(Engine):
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
         net = self._network_for(mask, sketch)
-        if self.method in ("split", "blend"):
-            # the patch search does not need the network's fill: run it beside the network
-            # (the native library releases the GIL), so the two cost about the longer one.
-            # Progress counts the network as one part and each hole region as one more.
-            boxes = crop_boxes(mask)
-            parts = len(boxes) + 1
-            done = [0]
-            lock = threading.Lock()
+        notices: list[str | None] = []
 
-            def step(*_: int) -> None:
-                with lock:
-                    done[0] += 1
-                    if progress is not None:
-                        progress(done[0], parts)
-
-            with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool, _one_core_less():
-                copied = pool.submit(patchmatch_fill, rgb, mask, protect=protect, seed=seed, progress=step,
-                                     boxes=boxes)
-                base, notice = net.network_fill(rgb, mask, sketch, protect)
-                step()
-                out = combine(rgb, mask, base, copied.result(), self.method)
-        else:
+        def network_fill():
             base, notice = net.network_fill(rgb, mask, sketch, protect)
-            out = texture_stage(rgb, mask, base, method=self.method, protect=protect, seed=seed, progress=progress)
-        return FillResult(out, self.name, net.device, notice, seed)
+            notices.append(notice)
+            return base
+
+        # beside a parallel patch search the network leaves PatchMatch its core
+        with _one_core_less() if self.method != "guided" else nullcontext():
+            out = texture_stage(rgb, mask, network_fill, method=self.method, protect=protect, seed=seed,
+                                progress=progress)
+        return FillResult(out, self.name, net.device, notices[0], seed)
 
     def warmup(self) -> None:
         for net in (self.network, self.guided_network):
