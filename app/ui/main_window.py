@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
-from app.core.feather import feather_composite, feather_hole
+from app.core.feather import feather_hole
 from app.core.fill_result import FillResult
 from app.core.maskops import grow_mask, invert_mask, shrink_mask
 from app.core.names import EDITOR_ENGINES, engine_label
@@ -32,7 +32,7 @@ from app.ui.layer_edits import LayerEdits
 from app.ui.menus import build_menus
 from app.ui.scrollframe import CanvasFrame
 from app.ui.tools import TOOL_TEXT, ToolController
-from app.ui.variations import VariationController
+from app.ui.variations import VariationController, composite
 from app.ui.worker import EngineInfo, InferenceController, Request
 
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
@@ -305,14 +305,13 @@ class MainWindow(QMainWindow):
         engine = self.inference.engine.name if self.inference.engine else "engine"
         used = result.engine
         snap = request.snapshot
-        hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
-        image = feather_composite(snap.image, result.image, hole, px) if px else result.image
-        self.undo_stack.push(FillCommand(doc, image, hole, snap.sketch, used))
+        image = composite(request, result)
+        self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used))
         engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         info = self.inference.engine
-        self.variations.started(request, result, image, searches=bool(info and info.randomized),
+        self.variations.started(request, image, searches=bool(info and info.randomized),
                                 lead=f"Filled with {engine} in {seconds:.2f} s")
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill

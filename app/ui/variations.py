@@ -26,6 +26,14 @@ COUNT = 3
 PICK = "Use variation"  # the undo text of a pick, "Use variation 2"
 
 
+def composite(request: Request, result: FillResult) -> np.ndarray:
+    """What a fill puts in the photo: the engine's result, its feathered ring faded into the
+    snapshot (the request carries the user's hole and the feather width)."""
+    snap = request.snapshot
+    hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
+    return feather_composite(snap.image, result.image, hole, px) if px else result.image
+
+
 class VariationController(QObject):
     """Keeps the candidates of the last fill and applies the one the user picks."""
 
@@ -39,13 +47,7 @@ class VariationController(QObject):
         self._fill_index = -1  # the undo stack's index right after the fill
 
     # -- the fill and its candidates -----------------------------------------------------
-    def _composite(self, request: Request, result: FillResult) -> np.ndarray:
-        snap = request.snapshot
-        hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
-        return feather_composite(snap.image, result.image, hole, px) if px else result.image
-
-    def started(self, request: Request, result: FillResult, image: np.ndarray, searches: bool,
-                lead: str = "") -> None:
+    def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "") -> None:
         """The fill ``request`` was applied as ``image``; ask for the other candidates.
 
         ``lead`` (what the fill did) starts the status line, so that saying which candidate
@@ -72,7 +74,7 @@ class VariationController(QObject):
         if self.request is None or request.extra.get("base") != id(self.request):
             return  # belongs to an older fill
         index = int(request.extra["variation"])
-        image = self._composite(request, result)
+        image = composite(request, result)
         if any(other is not None and np.array_equal(other, image) for other in self.images):
             self.changed.emit(f"{result.engine} gives one result for this hole: no variations")
             return
