@@ -29,7 +29,6 @@ import numpy as np
 from app.core.atomic import atomic_write
 from app.core.names import ALL_BUCKET, TEXTURE_ENGINE
 from app.evaluation import evaluate as ev
-from app.evaluation import perceptual
 from app.inference.auto import ROUTES_FILE, STROKE_ENGINES
 from app.inference.engines import default_weights_dir, load_engine
 from app.inference.situation import is_thin, ring_texture
@@ -56,10 +55,8 @@ def thin_cases(images: list[ev.EvalImage], seed: int = 7, per_image: int = 2) ->
 
 def score(images, cases, engines, scorers, *, use_sketch: bool, progress) -> dict[str, dict]:
     """engine -> {"per_case": {metric: [..]}, "kid": {bucket: value}}."""
-    lp, lpv, feats = scorers
     variants = [ev.Variant(e.name, e, use_sketch) for e in engines]
-    res = ev.evaluate(images, cases, variants, lpips_fn=lp, lpips_vgg_fn=lpv, features_fn=feats,
-                      guided=use_sketch, progress=progress)
+    res = ev.evaluate(images, cases, variants, **scorers, guided=use_sketch, progress=progress)
     out = {}
     for v in variants:
         kid = {r["bucket"]: r.get("kid") for r in res.rows if r["engine"] == v.label}
@@ -116,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     images = ev.load_eval_images(args.data, args.crop)[: args.limit]
-    scorers = (ev.LpipsScorer(perceptual.load_stlpips("alex", "cpu"), images, "cpu"),
-               ev.LpipsScorer(perceptual.load_stlpips("vgg", "cpu"), images, "cpu"),
-               perceptual.InceptionFeatures("cpu"))
+    scorers = ev.load_scorers(images, "cpu", note=say)
     cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=True)
     textures = [ring_texture(images[c.image].rgb, c.mask) for c in cases]
     threshold = float(np.median(textures))

@@ -22,42 +22,36 @@ import numpy as np
 
 from app.core.fill_result import FillResult
 from app.evaluation import evaluate as ev
-from app.evaluation import perceptual
 from app.inference.engines import load_engine
 from app.inference.patchmatch import patchmatch_fill
-from app.inference.texture import combine
+from app.inference.texture import BLEND_DEPTH, GUIDE_BLUR, SPLIT_SIGMA, combine
 
-NETWORK = load_engine("mtsa", "cpu") if __name__ == "__main__" else None
+_network: list = []  # the installed mtsa engine, loaded on first use
 _cache: dict[tuple[int, int], np.ndarray] = {}
 
 
 def network_fill(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The installed network's fill, computed once per hole (the candidates share it)."""
+    if not _network:
+        _network.append(load_engine("mtsa", "cpu"))
     key = (hash(rgb.tobytes()), hash(mask.tobytes()))
     if key not in _cache:
-        _cache[key] = NETWORK.fill(rgb, mask).image
+        _cache[key] = _network[0].fill(rgb, mask).image
     return _cache[key]
 
 
+def _guide(rgb, mask):
+    return cv2.GaussianBlur(network_fill(rgb, mask), (0, 0), GUIDE_BLUR)
+
+
 def guided(weight: float):
+    return lambda rgb, mask: patchmatch_fill(rgb, mask, guide=_guide(rgb, mask), guide_weight=weight)
+
+
+def joined(method: str, sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, guided_detail: bool = False):
     def fill(rgb, mask):
-        guide = cv2.GaussianBlur(network_fill(rgb, mask), (0, 0), 2.0)
-        return patchmatch_fill(rgb, mask, guide=guide, guide_weight=weight)
-    return fill
-
-
-def joined(method: str, sigma: float | None = None, depth: float | None = None, guided_detail: bool = False):
-    def fill(rgb, mask):
-        from app.inference import texture
-
-        saved = texture.SPLIT_SIGMA, texture.BLEND_DEPTH
-        texture.SPLIT_SIGMA = sigma or saved[0]
-        texture.BLEND_DEPTH = depth or saved[1]
-        try:
-            base = network_fill(rgb, mask)
-            guide = cv2.GaussianBlur(base, (0, 0), 2.0) if guided_detail else None
-            return combine(rgb, mask, base, patchmatch_fill(rgb, mask, guide=guide), method)
-        finally:
-            texture.SPLIT_SIGMA, texture.BLEND_DEPTH = saved
+        copied = patchmatch_fill(rgb, mask, guide=_guide(rgb, mask) if guided_detail else None)
+        return combine(rgb, mask, network_fill(rgb, mask), copied, method, sigma=sigma, depth=depth)
     return fill
 
 
@@ -95,9 +89,7 @@ def main() -> int:
     cases = ev.build_cases(images, 1, seed=2023)
     variants = ev.variants_for([Candidate(n.strip()) for n in args.only.split(",") if n.strip()], False)
     res = ev.evaluate(images, cases, variants,
-                      lpips_fn=ev.LpipsScorer(perceptual.load_stlpips("alex", "cpu"), images, "cpu"),
-                      lpips_vgg_fn=ev.LpipsScorer(perceptual.load_stlpips("vgg", "cpu"), images, "cpu"),
-                      features_fn=perceptual.InceptionFeatures("cpu"),
+                      **ev.load_scorers(images, "cpu", note=lambda s: print(s, file=sys.stderr)),
                       progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(ev.markdown_table(res.rows))
     if args.json:

@@ -126,7 +126,6 @@ def _run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import save_image
     from app.evaluation import evaluate as ev
-    from app.evaluation import perceptual
     from app.inference.device import resolve_device
 
     if args.limit is not None and args.limit < 1:
@@ -143,23 +142,11 @@ def _run(args: argparse.Namespace) -> int:
         raise TemperaError("no engine could be loaded; try --engines telea,ns")
     variants = ev.variants_for(engines, args.guided)
 
-    lpips_fn = lpips_vgg_fn = None
-    if not args.no_lpips:
-        try:
-            lpips_fn = ev.LpipsScorer(perceptual.load_stlpips("alex", device), images, device)
-            lpips_vgg_fn = ev.LpipsScorer(perceptual.load_stlpips("vgg", device), images, device)
-        except perceptual.PerceptualUnavailable as exc:
-            _note(f"ST-LPIPS skipped: {exc}")
-    features_fn = None
-    if not args.no_fid:
-        try:
-            features_fn = perceptual.InceptionFeatures(device)
-        except perceptual.PerceptualUnavailable as exc:
-            _note(f"FID/KID skipped: {exc}")
+    scorers = ev.load_scorers(images, device, lpips=not args.no_lpips, fid=not args.no_fid, note=_note)
 
     print(f"evaluating {len(variants)} engine variant(s) on {len(images)} image(s) x {len(cases) // len(images)} "
           f"hole(s) at {args.crop}px on {device}", file=sys.stderr, flush=True)
-    result = ev.evaluate(images, cases, variants, lpips_fn=lpips_fn, lpips_vgg_fn=lpips_vgg_fn, features_fn=features_fn,
+    result = ev.evaluate(images, cases, variants, **scorers,
                          guided=args.guided, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(ev.markdown_table(result.rows))
     if args.json:

@@ -314,6 +314,31 @@ class LpipsScorer:
         return np.concatenate(out) if out else np.zeros(0)
 
 
+def load_scorers(images: Sequence[EvalImage], device: Any, *, lpips: bool = True, fid: bool = True,
+                 note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The perceptual scorers :func:`evaluate` takes, as its keyword arguments: ST-LPIPS
+    with the AlexNet and VGG trunks (``lpips_fn``, ``lpips_vgg_fn``) and the Inception
+    features for FID/KID (``features_fn``). Where a wheel is missing that metric is skipped
+    (None) and ``note`` hears why in one line."""
+    from app.evaluation import perceptual
+
+    scorers: dict[str, Any] = {"lpips_fn": None, "lpips_vgg_fn": None, "features_fn": None}
+    if lpips:
+        try:
+            scorers["lpips_fn"] = LpipsScorer(perceptual.load_stlpips("alex", device), images, device)
+            scorers["lpips_vgg_fn"] = LpipsScorer(perceptual.load_stlpips("vgg", device), images, device)
+        except perceptual.PerceptualUnavailable as exc:
+            if note:
+                note(f"ST-LPIPS skipped: {exc}")
+    if fid:
+        try:
+            scorers["features_fn"] = perceptual.InceptionFeatures(device)
+        except perceptual.PerceptualUnavailable as exc:
+            if note:
+                note(f"FID/KID skipped: {exc}")
+    return scorers
+
+
 # ----------------------------------------------------------------------------- outputs
 def _fmt(x: Any, digits: int) -> str:
     if x is None:
