@@ -107,6 +107,14 @@ def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
+def _shrunk_protect(protect: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """The protect mask at a reduced ``size`` (w, h): a pixel stays protected if any pixel it
+    covers was, so no source slips out of the protection by downscaling."""
+    if protect is None:
+        return None
+    return cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+
+
 def _resize_fill(generator, rgb, mask, sketch, device, trigger: int, protect=None) -> np.ndarray:
     """Fill at a reduced size, upscale the prediction, paste it into the hole at full size."""
     h, w = mask.shape
@@ -118,10 +126,7 @@ def _resize_fill(generator, rgb, mask, sketch, device, trigger: int, protect=Non
     small_sketch = None
     if sketch is not None:
         small_sketch = (cv2.resize(sketch, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    small_protect = None
-    if protect is not None:
-        small_protect = cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
-    small_out = _run(generator, small_rgb, small_mask, small_sketch, device, small_protect)
+    small_out = _run(generator, small_rgb, small_mask, small_sketch, device, _shrunk_protect(protect, size))
     up = cv2.resize(small_out, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.where(mask[..., None], up, rgb)
 
@@ -218,10 +223,7 @@ def explain(
     small_sketch = None
     if sketch is not None:
         small_sketch = cv2.resize(sketch, size, interpolation=cv2.INTER_NEAREST) if scale < 1 else sketch
-    small_protect = None
-    if protect is not None:
-        small_protect = (cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
-                         if scale < 1 else protect.astype(bool))
+    small_protect = _shrunk_protect(protect, size) if scale < 1 or protect is None else protect.astype(bool)
     p = _prepare(generator, small_rgb, small_mask, small_sketch, device, small_protect)
     record = generator(p.image, p.mask, p.sketch, p.prior, p.protect, record=True).attention
     gh, gw = record.grid
