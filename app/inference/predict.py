@@ -223,8 +223,9 @@ def explain(
     small_sketch = None
     if sketch is not None:
         small_sketch = cv2.resize(sketch, size, interpolation=cv2.INTER_NEAREST) if scale < 1 else sketch
-    small_protect = _shrunk_protect(protect, size) if scale < 1 or protect is None else protect.astype(bool)
-    p = _prepare(generator, small_rgb, small_mask, small_sketch, device, small_protect)
+    if protect is not None:
+        protect = _shrunk_protect(protect, size) if scale < 1 else protect.astype(bool)
+    p = _prepare(generator, small_rgb, small_mask, small_sketch, device, protect)
     record = generator(p.image, p.mask, p.sketch, p.prior, p.protect, record=True).attention
     gh, gw = record.grid
     ph, pw = p.image.shape[-2:]
