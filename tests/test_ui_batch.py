@@ -14,16 +14,23 @@ from app.core.settings import load_settings, save_settings
 from app.ui.batch_dialog import BatchDialog
 
 
-def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
-    images, masks, out = tmp_path / "images", tmp_path / "masks", tmp_path / "out"
+def photos_and_mask(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """An ``images`` folder with two 32 x 24 photos, a.png and b.png, and a mask for them."""
+    images = tmp_path / "images"
     images.mkdir()
-    masks.mkdir()
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
         Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(images / f"{name}.png")
     mask = np.zeros((24, 32), np.uint8)
     mask[8:14, 10:20] = 255
+    return images, mask
+
+
+def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    images, mask = photos_and_mask(tmp_path)
+    masks, out = tmp_path / "masks", tmp_path / "out"
+    masks.mkdir()
     Image.fromarray(mask).save(masks / "a.png")
     Image.fromarray(mask[:10, :10]).save(masks / "b.png")  # wrong size: must fail, with why
     settings = load_settings()

@@ -20,6 +20,7 @@ from app.ui.batch_dialog import BatchDialog
 from app.ui.docks import ATTENTION_HINT
 from app.ui.main_window import MainWindow
 from app.ui.worker import Request
+from tests.test_ui_batch import photos_and_mask
 
 LABELS = ["Auto (best measured)", "Network", "Network + sketch", "Network + texture", "PatchMatch",
           "Telea (fast)", "Navier-Stokes (fast)"]
@@ -119,14 +120,9 @@ def test_an_imported_sketch_grows_the_hole_like_the_pen(window: MainWindow, tmp_
 
 
 def test_batch_dialog_offers_the_engine_and_skip_existing(qtbot, tmp_path: Path) -> None:
-    images, out = tmp_path / "images", tmp_path / "out"
-    images.mkdir()
+    images, mask = photos_and_mask(tmp_path)
+    out = tmp_path / "out"
     out.mkdir()
-    rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(images / f"{name}.png")
-    mask = np.zeros((24, 32), np.uint8)
-    mask[8:14, 10:20] = 255
     Image.fromarray(mask).save(tmp_path / "m.png")
     (out / "a.png").write_bytes(b"already there")
     settings = load_settings()
