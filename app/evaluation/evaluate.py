@@ -240,9 +240,10 @@ def evaluate(
             if guided and st is not None:
                 per["edge_f1"].append(metrics.edge_alignment(edge_map(f), st, c.mask, EDGE_TOLERANCE)["f1"])
         truth = [c.image for c in cases]
-        lp = list(np.asarray(lpips_fn(np.stack(fills), truth), float)) if lpips_fn is not None else None
-        lpv = list(np.asarray(lpips_vgg_fn(np.stack(fills), truth), float)) if lpips_vgg_fn is not None else None
-        fake_feats = features_fn(np.stack(fills)) if features_fn else None
+        stack = np.stack(fills)
+        lp = list(np.asarray(lpips_fn(stack, truth), float)) if lpips_fn is not None else None
+        lpv = list(np.asarray(lpips_vgg_fn(stack, truth), float)) if lpips_vgg_fn is not None else None
+        fake_feats = features_fn(stack) if features_fn else None
         result.per_case[v.label] = {"psnr": per["psnr"], **({"lpips": lp} if lp is not None else {}),
                                     **({"lpips_vgg": lpv} if lpv is not None else {})}
         for bucket in buckets + [ALL_BUCKET]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -71,8 +72,6 @@ def large_cases(seed: int = 0) -> list[BenchCase]:
     w, h = LARGE_WH
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 255, (h // 50, w // 50, 3), dtype=np.uint8)
-    import cv2
-
     rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
     rgb = np.clip(rgb.astype(np.int16) + rng.integers(-12, 13, rgb.shape, dtype=np.int16), 0, 255).astype(np.uint8)
     out = []
