@@ -104,3 +104,26 @@ def test_perceptual_network_runs_in_fp32_under_autocast() -> None:
         generator_loss(coarse=x, refined=x, target=x.float(), mask=_mask(), weights=LossWeights(),
                        perceptual_fn=perceptual)
     assert dtypes == [torch.float32]
+
+
+def test_attention_copy_loss_is_zero_for_a_perfect_copy_and_teaches_where_to_borrow():
+    from app.training.losses import attention_copy_loss, token_descriptors
+
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 16, 16) * 2 - 1
+    target[..., 0:8, 0:8] = target[..., 8:16, 8:16]  # token (0, 0) looks exactly like token (1, 1)
+    hole = torch.zeros(1, 1, 2, 2)
+    hole[..., 0, 0] = 1
+    perfect = torch.zeros(1, 4, 4)
+    perfect[0, 0, 3] = 1.0  # the hole token reads the key with its own truth
+    assert float(attention_copy_loss(perfect, hole, target)) < 1e-6
+    logits = torch.zeros(1, 4, 4, requires_grad=True)
+    keys = torch.tensor([0.0, 1.0, 1.0, 1.0])  # the hole token itself is no key
+    weights = torch.softmax(logits.masked_fill(keys == 0, float("-inf")), dim=-1)
+    loss = attention_copy_loss(weights, hole, target)
+    assert float(loss) > 0.01
+    loss.backward()
+    assert logits.grad[0, 0, 3] < 0  # raising the fitting key's score lowers the loss
+    assert token_descriptors(target, (2, 2)).shape == (1, 4, 12)
+    # the constant-temperature ablation's rows need not sum to one: judged the same way
+    assert float(attention_copy_loss(perfect * 0.3, hole, target)) < 1e-6

@@ -53,13 +53,48 @@ def test_mtsa_attention_puts_no_weight_on_hole_keys_and_sums_to_one():
     assert torch.all(w[..., ~rec.key_valid[0]] == 0)
 
 
+def test_patch_scores_are_the_mean_of_aligned_token_cosines_with_keys_from_known_tokens():
+    torch.manual_seed(1)
+    layer = MTSA(8, 1, max_tokens_side=6, patch=3, constant=True)  # constant: tau = 10 everywhere
+    feat = torch.randn(1, 8, 6, 6)
+    mask = torch.zeros(1, 1, 6, 6)
+    mask[..., 1:3, 1:4] = 1
+    rec = layer(feat, mask, record=True).record
+    q, k, _ = layer.qkv(feat).detach().chunk(3, dim=1)
+    qn = torch.nn.functional.normalize(q[0], dim=0)
+    kn = torch.nn.functional.normalize(k[0], dim=0) * (mask[0] < 0.5)  # hole tokens add nothing
+    qi, ki = (2, 2), (4, 4)  # a hole query, a known key: a full 3 x 3 neighbourhood each
+    aligned = [float(qn[:, qi[0] + dy, qi[1] + dx] @ kn[:, ki[0] + dy, ki[1] + dx])
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    score = rec.q[0, 0, qi[0] * 6 + qi[1]] @ rec.k[0, 0, ki[0] * 6 + ki[1]]
+    assert torch.isclose(score, torch.tensor(10.0 * sum(aligned) / 9), atol=1e-5)
+    with pytest.raises(ValueError):
+        MTSA(8, 1, patch=2)
+
+
+@pytest.mark.parametrize("patch", [1, 3])
+def test_weights_path_equals_the_fused_path(patch):
+    torch.manual_seed(0)
+    layer = MTSA(16, 2, max_tokens_side=8, patch=patch)
+    feat = torch.randn(2, 16, 8, 8)
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[..., 2:5, 2:6] = 1
+    fused = layer(feat, mask)
+    explicit = layer(feat, mask, weights=True)
+    assert fused.weights is None and explicit.weights.shape == (2, 64, 64)
+    assert torch.allclose(fused.features, explicit.features, atol=1e-5)
+    assert torch.equal(explicit.hole_grid, mask)
+    assert torch.allclose(explicit.weights.sum(-1), torch.ones(2, 64), atol=1e-5)
+
+
 def test_sdpa_path_equals_explicit_masked_softmax():
     torch.manual_seed(0)
     layer = MTSA(16, 2, max_tokens_side=8)
     feat = torch.randn(1, 16, 8, 8)
     mask = torch.zeros(1, 1, 8, 8)
     mask[..., 2:5, 2:6] = 1
-    out, _, rec = layer(feat, mask, record=True)
+    res = layer(feat, mask, record=True)
+    out, rec = res.features, res.record
     w = masked_softmax(rec.q @ rec.k.transpose(-1, -2), rec.key_valid[:, None, None, :])
     q, k, v = layer.qkv(feat).chunk(3, dim=1)
     v = v.reshape(1, 2, 8, 64).transpose(-1, -2)

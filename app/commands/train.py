@@ -69,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="also hold out N photos of DIR (besides DIR/split.json's) from training")
     p.add_argument("--seed", type=int, default=None, help="seed of weights, data order, crops and masks")
+    p.add_argument("--attention-patch", type=int, default=None, metavar="N",
+                   help="MTSA matches N x N patches of tokens (default 3; 1 = single tokens, as in the paper)")
+    p.add_argument("--copy-weight", type=float, default=None, metavar="W",
+                   help="weight of the attention copy loss that teaches each hole token where to borrow "
+                        "from (default 1.0; 0 = the fill losses only)")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
                    help="stop and save after MIN minutes of this session (fits a run into a GPU budget; "
                         "continue later with --resume)")
@@ -83,6 +88,7 @@ _FIELDS = {
     "adv_start": "adv_start", "perceptual": "perceptual_net", "ema_decay": "ema_decay",
     "save_every": "save_every", "sample_every": "sample_every", "log_every": "log_every",
     "workers": "workers", "holdout": "holdout", "seed": "seed", "time_limit": "time_limit_min",
+    "attention_patch": "attention_patch",
 }
 
 
@@ -112,6 +118,8 @@ def build_config(args: argparse.Namespace) -> Any:
         value = getattr(args, arg)
         if value is not None:
             setattr(base, field, value)
+    if args.copy_weight is not None:
+        base.weights.copy = args.copy_weight
     if not base.data.is_dir():
         raise ValueError(f"--data {base.data} is not a folder")
     if base.init_from is not None and not base.init_from.is_file():
@@ -126,7 +134,7 @@ def _clock(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-_SHORT = {"l1_hole": "hole", "l1_valid": "valid", "perceptual": "perc", "adv": "adv", "fm": "fm",
+_SHORT = {"l1_hole": "hole", "l1_valid": "valid", "perceptual": "perc", "adv": "adv", "fm": "fm", "copy": "copy",
           "g_total": "G", "d_hinge": "D"}
 
 

@@ -28,6 +28,10 @@ class ModelConfig:
     # Attention tokens are capped at max_tokens_side**2 whatever the input size, so the
     # cost of attention does not grow quadratically with megapixels.
     max_tokens_side: int = 32
+    # 1: queries and keys are single tokens (the paper); 3: 3 x 3 patches of tokens, keys
+    # strictly from known tokens (DeepFill's patch matching; app/model/mtsa.py). Checkpoints
+    # from before this option have no key and load as 1, exactly as they were trained.
+    attention_patch: int = 1
     # "telea": the classical fill is an input and both stages predict residuals on top of
     # it, so an untrained network equals the classical fill (MODEL.md's safety net).
     prior: str = "telea"
@@ -39,6 +43,8 @@ class ModelConfig:
             raise ValueError(f"4 * channels ({4 * self.channels}) must divide by heads ({self.heads})")
         if not 0 < self.tau_min < self.tau_init < self.tau_max:
             raise ValueError("temperatures must satisfy 0 < tau_min < tau_init < tau_max")
+        if self.attention_patch < 1 or self.attention_patch % 2 == 0:
+            raise ValueError(f"attention_patch must be an odd number >= 1, got {self.attention_patch}")
         if self.max_tokens_side < 2:
             raise ValueError("max_tokens_side must be at least 2")
         if self.prior not in PRIORS:

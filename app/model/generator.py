@@ -18,6 +18,9 @@ class GeneratorOutput:
     refined: torch.Tensor  # (B, 3, H, W) in [-1, 1], not composited
     temperature: torch.Tensor  # (B, heads, h, w) at the attention grid
     attention: AttentionRecord | None = None  # the MTSA layer's record, when forward(record=True)
+    # head-averaged attention (B, N, N) and hole tokens (B, 1, h, w), when forward(weights=True)
+    attention_weights: torch.Tensor | None = None
+    hole_grid: torch.Tensor | None = None
 
 
 class Encoder(nn.Module):
@@ -86,6 +89,7 @@ class InpaintGenerator(nn.Module):
             tau_init=config.tau_init,
             max_tokens_side=config.max_tokens_side,
             constant=config.constant_temperature,
+            patch=config.attention_patch,
         )
         self.attention_out = GatedConv2d(4 * c, 4 * c, 3)
         self.refine_decoder = Decoder(8 * c, c)
@@ -112,6 +116,7 @@ class InpaintGenerator(nn.Module):
         protect: torch.Tensor | None = None,
         *,
         record: bool = False,
+        weights: bool = False,
     ) -> GeneratorOutput:
         """Fill the hole; ``record=True`` also returns the MTSA layer's attention record.
 
@@ -130,7 +135,7 @@ class InpaintGenerator(nn.Module):
         merged = start * (1.0 - mask) + coarse * mask
         y = self.refine_encoder(torch.cat([merged, mask, sketch], dim=1))
         dilated = self.dilated_branch(y)
-        mtsa = self.mtsa(self.attention_in(y), mask, protect, record=record)
+        mtsa = self.mtsa(self.attention_in(y), mask, protect, record=record, weights=weights)
         attended = self.attention_out(mtsa.features)
         refined = self._finish(merged, self.refine_decoder(torch.cat([dilated, attended], dim=1)))
-        return GeneratorOutput(coarse, refined, mtsa.temperature, mtsa.record)
+        return GeneratorOutput(coarse, refined, mtsa.temperature, mtsa.record, mtsa.weights, mtsa.hole_grid)

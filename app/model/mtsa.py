@@ -12,6 +12,15 @@ than one score matrix on the CPU.
 The ablation (``constant=True``) is DeepFill's contextual attention scoring: a constant
 temperature of 10, hole keys scored 0 instead of minus infinity and their weights zeroed
 after the softmax, so rows no longer sum to one.
+
+With ``patch=3`` a query and a key are matched as 3 x 3 patches of tokens, as DeepFill's
+contextual attention matches 3 x 3 patches and fuses neighbouring scores: the score is
+the mean cosine of the nine aligned token pairs, so neighbouring queries prefer
+neighbouring keys (coherent copying, as in PatchMatch) and a hole token near a known edge
+matches by what surrounds it. The unit vectors of hole tokens are zeroed in the keys'
+patches, so a key is built strictly from known pixels. It is cheap: the patches are the
+nine unit vectors concatenated (a 9x longer dot product), so the score is still one
+matrix product in [-1, 1] and the learned temperature means what it did.
 """
 
 from __future__ import annotations
@@ -45,6 +54,23 @@ class MTSAOutput(NamedTuple):
     features: torch.Tensor  # (B, C, H, W): the input with the attended residual added in the hole
     temperature: torch.Tensor  # (B, heads, h, w) at the attention grid, detached
     record: AttentionRecord | None  # only when forward(..., record=True)
+    # (B, N, N) attention averaged over the heads, differentiable; only with weights=True
+    # (the training loss that teaches the attention where to copy from reads it)
+    weights: torch.Tensor | None = None
+    hole_grid: torch.Tensor | None = None  # (B, 1, h, w) 1 = hole token; with weights
+
+
+def patch_vectors(x: torch.Tensor, grid: tuple[int, int], patch: int) -> torch.Tensor:
+    """(B, heads, N, d) unit vectors -> (B, heads, N, d * patch**2), scaled by 1 / patch so that
+    the dot product of two patch vectors is the mean of the aligned pairs' dot products
+    (tokens beyond the border count as zero vectors, as in DeepFill's zero-padded patches)."""
+    if patch == 1:
+        return x
+    b, heads, n, d = x.shape
+    gh, gw = grid
+    planes = x.transpose(-1, -2).reshape(b * heads, d, gh, gw)
+    cols = F.unfold(planes, patch, padding=patch // 2)  # (B*heads, d * patch**2, N)
+    return cols.reshape(b, heads, d * patch * patch, n).transpose(-1, -2) / math.sqrt(patch * patch)
 
 
 def masked_softmax(scores: torch.Tensor, key_valid: torch.Tensor) -> torch.Tensor:
@@ -106,11 +132,15 @@ class MTSA(nn.Module):
         tau_init: float = 10.0,
         max_tokens_side: int = 32,
         constant: bool = False,
+        patch: int = 1,
     ) -> None:
         super().__init__()
         if channels % heads:
             raise ValueError("channels must divide by heads")
+        if patch < 1 or patch % 2 == 0:
+            raise ValueError(f"patch must be an odd number >= 1, got {patch}")
         self.heads = heads
+        self.patch = patch
         self.max_tokens_side = max_tokens_side
         self.constant = constant
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
@@ -126,8 +156,9 @@ class MTSA(nn.Module):
         return math.ceil(height / stride), math.ceil(width / stride)
 
     def forward(self, feat: torch.Tensor, mask: torch.Tensor, protect: torch.Tensor | None = None, *,
-                record: bool = False) -> MTSAOutput:
-        """Attend from hole positions to valid keys; ``record=True`` also returns what it attended with.
+                record: bool = False, weights: bool = False) -> MTSAOutput:
+        """Attend from hole positions to valid keys; ``record=True`` also returns what it attended
+        with, ``weights=True`` the head-averaged attention (differentiable, for training).
 
         ``mask`` (B,1,H',W', 1 = hole) may have any size; ``protect`` (same form, optional) marks
         pixels no query may borrow from: a key touching the hole or a protected pixel is invalid."""
@@ -150,8 +181,9 @@ class MTSA(nn.Module):
             return x.reshape(b, self.heads, d, gh * gw).transpose(-1, -2)
 
         q, k, v = split(q), split(k), split(v)
-        q = F.normalize(q, dim=-1)
-        k = F.normalize(k, dim=-1)
+        q = patch_vectors(F.normalize(q, dim=-1), (gh, gw), self.patch)
+        # a key's patch is built strictly from known tokens: hole tokens add nothing to it
+        k = patch_vectors(F.normalize(k, dim=-1) * key_valid[:, None, :, None].to(k.dtype), (gh, gw), self.patch)
         if self.constant:
             tau = torch.full((b, self.heads, gh, gw), CONSTANT_TEMPERATURE, device=feat.device, dtype=feat.dtype)
         else:
@@ -162,9 +194,13 @@ class MTSA(nn.Module):
             attention = AttentionRecord(q.detach(), k.detach(), key_valid.detach(), tau.detach(), (gh, gw), self.constant)
 
         has_valid = key_valid.any(dim=1)  # (B,)
-        if self.constant:
-            weights = zero_score_softmax(q @ k.transpose(-1, -2), key_valid[:, None, None, :])
-            out = weights @ v
+        rows = None
+        if self.constant or weights:
+            score = q @ k.transpose(-1, -2)
+            valid = key_valid[:, None, None, :]
+            rows = zero_score_softmax(score, valid) if self.constant else masked_softmax(score, valid)
+            out = rows @ v
+            rows = rows.mean(dim=1) if weights else None
         else:
             # Rows of an image with no valid key at all would be NaN: give them a neutral
             # mask and discard their output below.
@@ -178,7 +214,8 @@ class MTSA(nn.Module):
             out = F.interpolate(out, size=(height, width), mode="bilinear", align_corners=False)
         # Only hole positions take the attended feature; images with no valid key keep theirs.
         take = hole * has_valid.to(feat.dtype)[:, None, None, None]
-        return MTSAOutput(feat + self.gain * out * take, tau.detach(), attention)
+        return MTSAOutput(feat + self.gain * out * take, tau.detach(), attention, rows,
+                          hole_grid if weights else None)
 
 
 def attention_weights(record: AttentionRecord, row: int, col: int) -> torch.Tensor:

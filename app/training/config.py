@@ -30,6 +30,10 @@ class LossWeights:
                               # only once fills have structure, see TrainConfig.adv_start)
     fm: float = 1.0           # discriminator feature matching (weight-free perceptual term),
                               # only active together with the adversarial term
+    copy: float = 1.0         # attention copy loss (losses.attention_copy_loss): L1 between the
+                              # true patch of each hole token and the mean of the true patches
+                              # its attention reads, on the scale of l1_hole; 0 = the paper's
+                              # losses only (the fill losses alone let the attention collapse)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class TrainConfig:
     guided: bool = False
     constant_temperature: bool = False
     channels: int | None = None         # None: ModelConfig's default width
+    attention_patch: int = 3            # MTSA matches 3 x 3 token patches (ModelConfig.attention_patch)
     prior: str = "telea"
     # -- data
     image_size: int = 256
@@ -109,6 +114,8 @@ class TrainConfig:
             raise ValueError(f"--steps must be at least 1, got {self.steps}")
         if self.lr <= 0:
             raise ValueError(f"--lr must be positive, got {self.lr}")
+        if self.attention_patch < 1 or self.attention_patch % 2 == 0:
+            raise ValueError(f"--attention-patch must be an odd number >= 1, got {self.attention_patch}")
         if self.channels is not None and (self.channels < 4 or self.channels % 2):
             raise ValueError(f"--channels must be an even number >= 4, got {self.channels}")
         if self.guided and self.constant_temperature:

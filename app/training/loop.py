@@ -165,7 +165,8 @@ class Trainer:
     def g_step(self, batch: Batch, adversarial: bool) -> tuple[Tensor, dict[str, Tensor]]:
         """One generator update. Returns the composited fill (detached) for d_step."""
         with self._autocast():
-            out = self.G(batch.image, batch.mask, batch.sketch, batch.prior)
+            copy = self.config.weights.copy > 0
+            out = self.G(batch.image, batch.mask, batch.sketch, batch.prior, weights=copy)
             fake = composite(out.refined, batch.image, batch.mask)
             fake_logits = fake_feats = real_feats = None
             if adversarial:
@@ -182,7 +183,8 @@ class Trainer:
             loss, logs = generator_loss(coarse=out.coarse.float(), refined=out.refined.float(),
                                         target=batch.image, mask=batch.mask, weights=self.config.weights,
                                         perceptual_fn=self.perceptual_fn, fake_logits=fake_logits,
-                                        fake_feats=fake_feats, real_feats=real_feats)
+                                        fake_feats=fake_feats, real_feats=real_feats,
+                                        attention=(out.attention_weights, out.hole_grid) if copy else None)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

@@ -64,6 +64,33 @@ def perceptual_loss(fn: PerceptualFn, pred: Tensor, target: Tensor) -> Tensor:
     return dist.mean()
 
 
+def token_descriptors(target: Tensor, grid: tuple[int, int]) -> Tensor:
+    """(B, N, 12): each attention token's patch of the true image, as its 2 x 2 mean colours."""
+    gh, gw = grid
+    small = F.adaptive_avg_pool2d(target.float(), (2 * gh, 2 * gw))
+    return F.pixel_unshuffle(small, 2).flatten(2).transpose(1, 2)
+
+
+def attention_copy_loss(weights: Tensor, hole_grid: Tensor, target: Tensor) -> Tensor:
+    """How far what the attention copies is from the truth, over the hole's tokens.
+
+    ``weights`` (B, N, N) is the MTSA attention averaged over heads, ``hole_grid`` (B, 1, h, w)
+    its hole tokens. Each hole token's copy is the attention-weighted mean of the true
+    patches at its keys (each row renormalised, so the constant-temperature ablation, whose
+    rows need not sum to one, is judged the same way); the L1 to its own true patch is the
+    loss. In training the truth inside the hole is known, so this tells every hole token
+    where a fitting source is: different parts of a hole learn to borrow from different
+    places, which the fill losses alone never asked for (they let the attention collapse
+    onto one token).
+    """
+    desc = token_descriptors(target, tuple(hole_grid.shape[-2:]))
+    weights = weights.float()
+    total = weights.sum(dim=-1, keepdim=True)
+    copied = (weights @ desc) / total.clamp_min(_EPS)
+    use = ((hole_grid.flatten(1) > 0.5) & (total.squeeze(-1) > 0)).to(desc.dtype)[..., None]
+    return (torch.abs(copied - desc) * use).sum() / (use.sum() * desc.shape[-1]).clamp_min(_EPS)
+
+
 def composite(pred: Tensor, image: Tensor, mask: Tensor) -> Tensor:
     """What the user sees: prediction inside the hole, the original everywhere else."""
     return mask * pred + (1.0 - mask) * image
@@ -85,12 +112,14 @@ def generator_loss(
     fake_logits: Tensor | None = None,
     fake_feats: Sequence[Tensor] | None = None,
     real_feats: Sequence[Tensor] | None = None,
+    attention: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Weighted generator objective and its parts (detached 0-d tensors, for logging:
     converting them to floats here would synchronise the GPU on every step).
 
     The adversarial and feature-matching terms are included only when their inputs are
-    given: the loop passes them once the adversarial phase has started.
+    given: the loop passes them once the adversarial phase has started. ``attention`` is the
+    generator's (head-averaged weights, hole tokens), for :func:`attention_copy_loss`.
     """
     parts: dict[str, Tensor] = {}
     hole_r, valid_r = l1_hole_valid(refined, target, mask)
@@ -102,6 +131,9 @@ def generator_loss(
     if perceptual_fn is not None and weights.perceptual > 0:
         parts["perceptual"] = perceptual_loss(perceptual_fn, composite(refined, target, mask), target)
         total = total + weights.perceptual * parts["perceptual"]
+    if attention is not None and weights.copy > 0:
+        parts["copy"] = attention_copy_loss(attention[0], attention[1], target)
+        total = total + weights.copy * parts["copy"]
     if fake_logits is not None and weights.adv > 0:
         parts["adv"] = g_hinge_loss(fake_logits.float())
         total = total + weights.adv * parts["adv"]

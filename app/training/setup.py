@@ -47,7 +47,7 @@ def exported_path(config: TrainConfig) -> Path:
 
 def build_model_config(config: TrainConfig) -> ModelConfig:
     kw: dict[str, Any] = {"guided": config.guided, "constant_temperature": config.constant_temperature,
-                          "prior": config.prior}
+                          "prior": config.prior, "attention_patch": config.attention_patch}
     if config.channels is not None:
         kw["channels"] = config.channels
     return ModelConfig(**kw)
@@ -105,8 +105,10 @@ def initial_model(config: TrainConfig) -> tuple[ModelConfig, dict[str, Tensor] |
                          f"but --channels {config.channels} was given")
     if ckpt_cfg.constant_temperature != config.constant_temperature or ckpt_cfg.prior != config.prior:
         raise ValueError("--init-from checkpoint was trained with a different temperature mode or prior")
-    # guided may differ on purpose: an unguided net is a fine start for the guided one
+    # guided may differ on purpose: an unguided net is a fine start for the guided one; the
+    # attention's patch size adds no weights, so a token-attention net is a start for patches
     ckpt_cfg.guided = config.guided
+    ckpt_cfg.attention_patch = config.attention_patch
     return ckpt_cfg, generator.state_dict()
 
 
@@ -116,6 +118,8 @@ def loss_summary(config: TrainConfig, perceptual: bool) -> str:
     text = f"L1 hole {w.l1_hole} + valid {w.l1_valid} (coarse and refined)"
     if perceptual and w.perceptual > 0:
         text += f" + ST-LPIPS-{config.perceptual_net} {w.perceptual}"
+    if w.copy > 0:
+        text += f" + attention copy {w.copy}"
     if config.adversarial:
         text += f" + hinge adv {w.adv} + feature matching {w.fm} from step {config.adv_start}"
     return text
