@@ -36,16 +36,18 @@ def load_capped(path: Path, short_side: int) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def classical_fill(rgb: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:
+def classical_fill(rgb: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3,
+                   sketch: np.ndarray | None = None) -> np.ndarray:
     """The prior the network refines (one of the model's ``PRIORS``, docs/MODEL.md).
 
     ``"telea"``: OpenCV's Telea fill, through the very function inference uses, so training
-    sees the prior the app will feed; ``"none"``: the hole zeroed.
+    sees the prior the app will feed (with ``sketch``, the strokes as region boundaries,
+    as the guided network gets it); ``"none"``: the hole zeroed.
     """
     if method == "telea":
-        from app.inference.predict import classical_prior
+        from app.inference.prior import classical_prior
 
-        return classical_prior(rgb, mask, radius)
+        return classical_prior(rgb, mask, sketch, radius)
     if method == "none":
         out = rgb.copy()
         out[mask] = 0
@@ -156,7 +158,7 @@ class ImageFolderDataset(Dataset):
             sketch = make_sketch(rgb, mask, seed=sketch_seed, drop=self.sketch_drop)
         else:
             sketch = np.zeros((self.size, self.size), np.uint8)
-        prior = classical_fill(rgb, mask, self.prior)
+        prior = classical_fill(rgb, mask, self.prior, sketch=sketch if use_sketch else None)
         return {"image": rgb, "mask": mask, "sketch": sketch, "prior": prior}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

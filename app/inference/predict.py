@@ -17,15 +17,12 @@ from app.model import InpaintGenerator
 from app.model.attention_stats import attention_stats, effective_keys
 from app.model.mtsa import AttentionRecord, attention_weights
 
+from .prior import classical_prior
+
 HD_STRATEGIES = ("crop", "resize")
 DEFAULT_TRIGGER = 800  # long side above which the HD strategy takes over
 DEFAULT_MARGIN = 128  # context kept around each hole region in the crop strategy
 PAD_MULTIPLE = 8
-
-
-def classical_prior(rgb: np.ndarray, mask: np.ndarray, radius: int = 3) -> np.ndarray:
-    """OpenCV's Telea fill, the starting point the network refines."""
-    return cv2.inpaint(rgb, mask.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
 
 
 def _pad_amounts(size: int) -> int:
@@ -53,7 +50,9 @@ def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, ske
              protect: np.ndarray | None = None) -> _Prepared:
     h, w = mask.shape
     ph, pw = _pad_amounts(h), _pad_amounts(w)
-    prior = classical_prior(rgb, mask) if generator.config.prior == "telea" else None
+    # a guided network's prior already treats the strokes as region boundaries (prior.py)
+    strokes = sketch if generator.config.guided else None
+    prior = classical_prior(rgb, mask, strokes) if generator.config.prior == "telea" else None
 
     def pad(a: np.ndarray) -> np.ndarray:
         # 'symmetric' works for any image size, even smaller than the pad
