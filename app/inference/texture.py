@@ -95,7 +95,9 @@ def texture_stage(
         copied = pool.submit(search)
         base = network_fill()
         step()
-        return combine(rgb, mask, base, copied.result(), method)
+        # the network's side of the join, while the search is still running
+        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH)
+        return layout.apply(rgb, copied.result())
 
 
 def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -110,6 +112,34 @@ def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(_blur(small, 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+class _Layout:
+    """What the network's side of :func:`combine` needs, computed while PatchMatch still runs:
+    the holes' bounding box (with room for the blur), the network's low frequencies there,
+    and how much of the difference each pixel takes."""
+
+    def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float) -> None:
+        s = _scale(mask)
+        self.sigma = max(1.0, sigma * s)
+        x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
+        pad = int(3 * self.sigma) + 2
+        self.box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
+        self.hole = mask[self.box]
+        self.base_low = _low_pass(base[self.box], self.sigma)
+        self.weight = None
+        if method == "blend":
+            self.weight = np.clip(depth_in_hole(self.hole) / max(1.0, depth * s), 0.0, 1.0)[..., None]
+
+    def apply(self, rgb: np.ndarray, copied: np.ndarray) -> np.ndarray:
+        c = copied[self.box]
+        low = self.base_low - _low_pass(c, self.sigma)  # where the network's layout differs
+        if self.weight is not None:
+            low *= self.weight
+        filled = np.clip(c.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
+        out = rgb.copy()
+        out[self.box] = np.where(self.hole[..., None], filled, rgb[self.box])
+        return out
+
+
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
             sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
@@ -119,18 +149,6 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     if method not in ("split", "blend"):
         raise ValueError(f"combine method must be 'split' or 'blend', got {method!r}")
     mask = mask.astype(bool)
-    out = rgb.copy()
     if not mask.any():
-        return out
-    s = _scale(mask)
-    sigma = max(1.0, sigma * s)
-    x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
-    pad = int(3 * sigma) + 2
-    box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
-    m, b, c = mask[box], base[box], copied[box]
-    low = _low_pass(b, sigma) - _low_pass(c, sigma)  # where the network's layout differs
-    if method == "blend":
-        low *= np.clip(depth_in_hole(m) / max(1.0, depth * s), 0.0, 1.0)[..., None]
-    filled = np.clip(c.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
-    out[box] = np.where(m[..., None], filled, rgb[box])
-    return out
+        return rgb.copy()
+    return _Layout(mask, base, method, sigma, depth).apply(rgb, copied)
