@@ -41,7 +41,8 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "variation_3": ("", "Use variation 3", ("3",), "Show the last fill's third candidate (3)"),
     "tool_mask": ("mdi6.brush", "Mask brush", ("B",), "Mask brush (B): paint the hole to fill"),
     "tool_sketch": ("mdi6.pencil", "Sketch pen", ("S",),
-                    "Sketch pen (S): guide strokes, drawn like the training sketches"),
+                    "Sketch pen (S): draw the edge you want across the hole, side to side; "
+                    "the parts it separates are each filled from their own side"),
     "tool_eraser": ("mdi6.eraser", "Eraser", ("E",), "Eraser (E): erases the active layer (mask or sketch)"),
     "tool_rect": ("mdi6.vector-square", "Rectangle mask", ("R",), "Rectangle mask (R); Alt subtracts"),
     "tool_lasso": ("mdi6.lasso", "Lasso mask", ("L",), "Lasso mask (L); Alt subtracts"),
