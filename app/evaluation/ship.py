@@ -167,13 +167,15 @@ def _fmt(v: Any, digits: int) -> str:
 
 
 def evaluation_table(rows: list[dict[str, Any]], engines: list[str]) -> str:
-    lines = ["| engine | hole % | ST-LPIPS-vgg | KID | ST-LPIPS-alex (training loss) | PSNR dB | SSIM | FID |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| engine | hole % | ST-LPIPS-vgg | KID | ST-LPIPS-alex (training loss) | PSNR dB | SSIM | FID "
+             "| distinct sources per hole token | effective keys |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.get("engine") in engines:
             lines.append(
                 f"| {r['engine']} | {r['bucket']} | {_fmt(r.get('lpips_vgg'), 4)} | {_fmt(r.get('kid'), 4)} "
-                f"| {_fmt(r.get('lpips'), 4)} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 4)} | {_fmt(r.get('fid'), 1)} |"
+                f"| {_fmt(r.get('lpips'), 4)} | {_fmt(r.get('psnr'), 2)} | {_fmt(r.get('ssim'), 4)} | {_fmt(r.get('fid'), 1)} "
+                f"| {_fmt(r.get('attn_distinct'), 3)} | {_fmt(r.get('attn_keys'), 1)} |"
             )
     return "\n".join(lines)
 
@@ -193,7 +195,9 @@ def model_card(
     )
     architecture = (
         f"two-stage gated-conv generator, MTSA refine branch, Telea prior (`prior={cfg.get('prior')}`), "
-        f"width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}²"
+        f"width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}², "
+        + (f"{cfg['attention_patch']} x {cfg['attention_patch']} token patches matched (keys from known tokens only)"
+           if cfg.get("attention_patch", 1) > 1 else "single tokens matched")
     )
     training_data = (
         f"{data.get('train_images', '?')} photos from `app/data/manifest.csv` (see docs/DATA.md), "
