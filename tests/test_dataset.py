@@ -62,6 +62,18 @@ def test_deterministic_with_seed_and_epoch(tmp_path):
     assert not torch.equal(first, a[1]["mask"])
 
 
+def test_guided_samples_get_the_prior_with_their_strokes_as_walls(tmp_path):
+    from app.inference.prior import classical_prior
+
+    ds = _ds(_photos(tmp_path / "p"), sketch_prob=1.0, seed=5)
+    walled = 0
+    for i in range(len(ds)):
+        raw = ds.sample(i)
+        assert np.array_equal(raw["prior"], classical_prior(raw["image"], raw["mask"], raw["sketch"]))
+        walled += not np.array_equal(raw["prior"], classical_prior(raw["image"], raw["mask"]))
+    assert walled > 0  # some strokes did separate parts of a hole
+
+
 def test_sketch_prob_zero_gives_empty_sketch(tmp_path):
     ds = _ds(_photos(tmp_path / "p"), sketch_prob=0.0)
     assert all(ds[i]["sketch"].sum() == 0 for i in range(len(ds)))

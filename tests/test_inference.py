@@ -92,6 +92,17 @@ def test_explain_attention_avoids_the_hole(generator):
     assert result["temperature"].shape == mask.shape
 
 
+def test_explain_works_with_patch_attention():
+    from app.model import InpaintGenerator, ModelConfig
+
+    torch.manual_seed(0)
+    g = InpaintGenerator(ModelConfig(attention_patch=3)).eval()
+    rgb, mask = _photo(96, 128)
+    result = explain(g, rgb, mask, None, (60, 30))
+    assert abs(result["attention"].sum() - 1) < 1e-4 and result["attention"][mask].sum() < 1e-6
+    assert 0 < result["attn_distinct"] <= 1
+
+
 def test_explain_leaves_nothing_behind(generator):
     # the attention record travels in the return value: explaining twice gives the same
     # maps, and fills before and after an explain are identical
