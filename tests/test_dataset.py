@@ -74,6 +74,15 @@ def test_guided_samples_get_the_prior_with_their_strokes_as_walls(tmp_path):
     assert walled > 0  # some strokes did separate parts of a hole
 
 
+def test_harmonic_prior_samples_match_inference(tmp_path):
+    from app.inference.prior import classical_prior
+
+    ds = _ds(_photos(tmp_path / "p"), sketch_prob=1.0, seed=5, prior="harmonic")
+    raw = ds.sample(0)
+    assert np.array_equal(raw["prior"], classical_prior(raw["image"], raw["mask"], raw["sketch"], method="harmonic"))
+    assert not np.array_equal(raw["prior"], classical_prior(raw["image"], raw["mask"], raw["sketch"]))
+
+
 def test_sketch_prob_zero_gives_empty_sketch(tmp_path):
     ds = _ds(_photos(tmp_path / "p"), sketch_prob=0.0)
     assert all(ds[i]["sketch"].sum() == 0 for i in range(len(ds)))

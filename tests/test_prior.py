@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from app.inference.prior import classical_prior
 
@@ -65,3 +66,71 @@ def test_a_region_enclosed_by_strokes_keeps_the_plain_fill():
     inside = np.zeros(mask.shape, np.uint8)
     cv2.circle(inside, (32, 32), 7, 1, -1)
     assert np.abs(walled.astype(int) - plain.astype(int))[inside.astype(bool)].max() == 0
+
+
+# ----------------------------------------------------------------------------- harmonic
+def test_harmonic_fill_reproduces_a_linear_ramp():
+    """Laplace's equation is solved exactly by a linear ramp: the fill is the ramp (to a
+    grey level), where Telea's march leaves streaks."""
+    ramp = np.tile(np.linspace(20, 220, 64), (64, 1))
+    rgb = np.stack([ramp, 255 - ramp, np.full_like(ramp, 90)], -1).round().astype(np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[10:54, 14:50] = True
+    fill = classical_prior(rgb, mask, method="harmonic").astype(int)
+    assert np.abs(fill - rgb)[mask].max() <= 1
+    assert np.array_equal(fill[~mask], rgb[~mask])
+
+
+def test_harmonic_strokes_across_the_hole_split_it_like_walls():
+    rgb, mask, sketch = _diagonal_scene()
+    walled = classical_prior(rgb, mask, sketch, method="harmonic").astype(int)
+    red, blue = np.array([200, 40, 30]), np.array([30, 50, 210])
+    assert np.abs(walled[40, 20] - red).sum() < 10 and np.abs(walled[20, 40] - blue).sum() < 10
+    assert np.array_equal(walled[~mask], rgb[~mask])
+
+
+def test_a_harmonic_stroke_that_stops_inside_the_hole_still_steers_beside_it():
+    """The walled Telea prior ignores a stroke that separates nothing; the harmonic one
+    keeps the two sides of it apart, and blends them only past its loose end."""
+    rgb, mask, _ = _diagonal_scene()
+    partial = np.zeros(mask.shape, np.uint8)
+    cv2.line(partial, (0, 0), (40, 40), 255, 1)  # enters at the corner, stops at (40, 40)
+    plain = classical_prior(rgb, mask, method="harmonic").astype(int)
+    steered = classical_prior(rgb, mask, partial, method="harmonic").astype(int)
+
+    def split(img: np.ndarray) -> int:  # colour difference across the diagonal beside the stroke
+        return int(np.abs(img[30, 26] - img[26, 30]).sum())
+
+    assert split(steered) > split(plain) + 100
+    assert split(steered) > 300  # nearly red against blue (|diff| 370)
+
+
+def test_a_harmonic_pocket_enclosed_by_strokes_is_solved_finite():
+    rgb, mask, _ = _diagonal_scene()
+    ring = np.zeros(mask.shape, np.uint8)
+    cv2.circle(ring, (32, 32), 10, 255, 1)
+    fill = classical_prior(rgb, mask, ring, method="harmonic")
+    assert fill.dtype == np.uint8 and fill.shape == rgb.shape
+    telea = classical_prior(rgb, mask)
+    # no known pixel to reach: the pocket settles on (the mean of) Telea's fill there
+    assert abs(int(fill[32, 32].astype(int).sum()) - int(telea[28:37, 28:37].reshape(-1, 3).mean(0).sum())) < 60
+
+
+def test_unknown_prior_method_is_refused():
+    rgb, mask, _ = _diagonal_scene()
+    with pytest.raises(ValueError, match="prior method"):
+        classical_prior(rgb, mask, method="poisson")
+
+
+def test_inference_feeds_each_network_the_prior_it_was_trained_on():
+    import torch
+
+    from app.inference.predict import _prepare
+    from app.model import InpaintGenerator, ModelConfig
+
+    rgb, mask, sketch = _diagonal_scene()
+    for method in ("telea", "harmonic"):
+        g = InpaintGenerator(ModelConfig(guided=True, prior=method))
+        p = _prepare(g, rgb, mask, sketch, torch.device("cpu"))
+        fed = ((p.prior[0].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(int)[:64, :64]
+        assert np.abs(fed - classical_prior(rgb, mask, sketch, method=method)).max() <= 1

@@ -175,6 +175,18 @@ def test_init_from_starts_a_new_run_from_exported_weights(photos: Path, tmp_path
     assert json.loads((tmp_path / "second" / "config.json").read_text())["channels"] == 8
 
 
+def test_init_from_may_switch_between_classical_priors_only(photos: Path, tmp_path: Path) -> None:
+    from app.inference.checkpoint import load_generator
+
+    first = train(tiny(photos, tmp_path / "first", steps=1))  # Telea's prior
+    second = train(tiny(photos, tmp_path / "second", steps=1, guided=True, init_from=first, channels=None,
+                        prior="harmonic", sketch_prob=1.0))
+    g2, _ = load_generator(second)
+    assert g2.config.prior == "harmonic"
+    with pytest.raises(ValueError, match="cannot continue as 'none'"):
+        train(tiny(photos, tmp_path / "third", steps=1, init_from=first, channels=None, prior="none"))
+
+
 def test_injected_perceptual_network_is_optimised(photos: Path, tmp_path: Path) -> None:
     calls: list[tuple[int, ...]] = []
 

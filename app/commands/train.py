@@ -74,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--copy-weight", type=float, default=None, metavar="W",
                    help="weight of the attention copy loss that teaches each hole token where to borrow "
                         "from (default 1.0; 0 = the fill losses only)")
+    p.add_argument("--prior", choices=("telea", "harmonic", "none"), default=None,
+                   help="the classical fill the network refines: telea, harmonic (Laplace, strokes as "
+                        "cuts) or none (default telea)")
+    p.add_argument("--sketch-prob", type=float, default=None, metavar="P",
+                   help="share of training samples that get a sketch (default 0.5 with --guided, else 0)")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
                    help="stop and save after MIN minutes of this session (fits a run into a GPU budget; "
                         "continue later with --resume)")
@@ -88,7 +93,7 @@ _FIELDS = {
     "adv_start": "adv_start", "perceptual": "perceptual_net", "ema_decay": "ema_decay",
     "save_every": "save_every", "sample_every": "sample_every", "log_every": "log_every",
     "workers": "workers", "holdout": "holdout", "seed": "seed", "time_limit": "time_limit_min",
-    "attention_patch": "attention_patch",
+    "attention_patch": "attention_patch", "sketch_prob": "sketch_prob", "prior": "prior",
 }
 
 

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 from app.data.masks import MaskGenerator
 from app.data.sketch import make_sketch
 from app.data.split import find_images, read_split
-from app.model.config import PRIORS
+from app.model.config import CLASSICAL_PRIORS, PRIORS
 
 
 def load_capped(path: Path, short_side: int) -> np.ndarray:
@@ -42,12 +42,13 @@ def classical_fill(rgb: np.ndarray, mask: np.ndarray, method: str = "telea", rad
 
     ``"telea"``: OpenCV's Telea fill, through the very function inference uses, so training
     sees the prior the app will feed (with ``sketch``, the strokes as region boundaries,
-    as the guided network gets it); ``"none"``: the hole zeroed.
+    as the guided network gets it); ``"harmonic"``: Laplace's smooth fill, strokes as cuts;
+    ``"none"``: the hole zeroed.
     """
-    if method == "telea":
+    if method in CLASSICAL_PRIORS:
         from app.inference.prior import classical_prior
 
-        return classical_prior(rgb, mask, sketch, radius)
+        return classical_prior(rgb, mask, sketch, radius, method=method)
     if method == "none":
         out = rgb.copy()
         out[mask] = 0

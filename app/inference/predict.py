@@ -15,6 +15,7 @@ import torch
 
 from app.model import InpaintGenerator
 from app.model.attention_stats import attention_stats, effective_keys
+from app.model.config import CLASSICAL_PRIORS
 from app.model.mtsa import AttentionRecord, attention_weights
 
 from .prior import classical_prior
@@ -52,7 +53,8 @@ def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, ske
     ph, pw = _pad_amounts(h), _pad_amounts(w)
     # a guided network's prior already treats the strokes as region boundaries (prior.py)
     strokes = sketch if generator.config.guided else None
-    prior = classical_prior(rgb, mask, strokes) if generator.config.prior == "telea" else None
+    method = generator.config.prior
+    prior = classical_prior(rgb, mask, strokes, method=method) if method in CLASSICAL_PRIORS else None
 
     def pad(a: np.ndarray) -> np.ndarray:
         # 'symmetric' works for any image size, even smaller than the pad

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-PRIORS = ("telea", "none")
+PRIORS = ("telea", "harmonic", "none")
+# the priors that are a classical fill the network refines (residuals on top of it)
+CLASSICAL_PRIORS = ("telea", "harmonic")
 
 
 @dataclass
@@ -34,6 +36,7 @@ class ModelConfig:
     attention_patch: int = 1
     # "telea": the classical fill is an input and both stages predict residuals on top of
     # it, so an untrained network equals the classical fill (MODEL.md's safety net).
+    # "harmonic": the same, with Laplace's smooth fill instead of Telea's (app/inference/prior.py).
     prior: str = "telea"
 
     def __post_init__(self) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from .config import CLASSICAL_PRIORS, ModelConfig
 from .layers import GatedConv2d, GatedUp, residual_head
 from .mtsa import MTSA, AttentionRecord
 
@@ -64,7 +64,7 @@ def dilated_stack(ch: int, rates: tuple[int, ...] = (2, 4, 8, 16)) -> nn.Sequent
 class InpaintGenerator(nn.Module):
     """Coarse stage then refine stage (dilated branch + MTSA branch).
 
-    With ``prior="telea"`` both stages predict residuals on the classical fill, so an
+    With ``prior="telea"`` (or ``"harmonic"``) both stages predict residuals on the classical fill, so an
     untrained network reproduces it; with ``prior="none"`` the hole starts at zero and the
     heads predict colour through ``tanh``.
     """
@@ -96,14 +96,14 @@ class InpaintGenerator(nn.Module):
 
     def _start(self, image: torch.Tensor, mask: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor:
         known = image * (1.0 - mask)
-        if self.config.prior == "telea":
+        if self.config.prior in CLASSICAL_PRIORS:
             if prior is None:
-                raise ValueError("this generator was built with prior='telea' and needs the classical fill")
+                raise ValueError(f"this generator was built with prior={self.config.prior!r} and needs the classical fill")
             return known + prior * mask
         return known
 
     def _finish(self, start: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
-        if self.config.prior == "telea":
+        if self.config.prior in CLASSICAL_PRIORS:
             return (start + head).clamp(-1.0, 1.0)
         return torch.tanh(head)
 

@@ -116,6 +116,8 @@ class TrainConfig:
             raise ValueError(f"--lr must be positive, got {self.lr}")
         if self.attention_patch < 1 or self.attention_patch % 2 == 0:
             raise ValueError(f"--attention-patch must be an odd number >= 1, got {self.attention_patch}")
+        if self.sketch_prob is not None and not 0.0 <= self.sketch_prob <= 1.0:
+            raise ValueError(f"--sketch-prob must lie in [0, 1], got {self.sketch_prob}")
         if self.channels is not None and (self.channels < 4 or self.channels % 2):
             raise ValueError(f"--channels must be an even number >= 4, got {self.channels}")
         if self.guided and self.constant_temperature:

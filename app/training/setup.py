@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from app.model import ModelConfig
+from app.model.config import CLASSICAL_PRIORS
 from app.training.config import TrainConfig
 from app.training.losses import PerceptualFn
 
@@ -103,8 +104,13 @@ def initial_model(config: TrainConfig) -> tuple[ModelConfig, dict[str, Tensor] |
     if config.channels is not None and config.channels != ckpt_cfg.channels:
         raise ValueError(f"--init-from checkpoint has channels={ckpt_cfg.channels}, "
                          f"but --channels {config.channels} was given")
-    if ckpt_cfg.constant_temperature != config.constant_temperature or ckpt_cfg.prior != config.prior:
-        raise ValueError("--init-from checkpoint was trained with a different temperature mode or prior")
+    if ckpt_cfg.constant_temperature != config.constant_temperature:
+        raise ValueError("--init-from checkpoint was trained with a different temperature mode")
+    # one classical prior may follow another (the network refines either); "none" may not
+    if (ckpt_cfg.prior in CLASSICAL_PRIORS) != (config.prior in CLASSICAL_PRIORS):
+        raise ValueError(f"--init-from checkpoint was trained with prior {ckpt_cfg.prior!r}, "
+                         f"which cannot continue as {config.prior!r}")
+    ckpt_cfg.prior = config.prior
     # guided may differ on purpose: an unguided net is a fine start for the guided one; the
     # attention's patch size adds no weights, so a token-attention net is a start for patches
     ckpt_cfg.guided = config.guided
