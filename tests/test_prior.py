@@ -134,3 +134,15 @@ def test_inference_feeds_each_network_the_prior_it_was_trained_on():
         p = _prepare(g, rgb, mask, sketch, torch.device("cpu"))
         fed = ((p.prior[0].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(int)[:64, :64]
         assert np.abs(fed - classical_prior(rgb, mask, sketch, method=method)).max() <= 1
+
+
+def test_a_harmonic_hole_too_large_to_solve_directly_is_solved_at_half_size(monkeypatch):
+    import app.inference.prior as prior
+
+    rgb, mask, sketch = _diagonal_scene()
+    exact = classical_prior(rgb, mask, sketch, method="harmonic").astype(int)
+    monkeypatch.setattr(prior, "MAX_DIRECT", 400)  # the 40 x 40 hole has ~1,500 unknowns
+    halved = classical_prior(rgb, mask, sketch, method="harmonic").astype(int)
+    assert np.array_equal(halved[~mask], rgb[~mask])
+    assert np.abs(halved - exact)[mask].mean() < 8  # red and blue still kept apart
+    assert np.abs(halved[40, 20] - np.array([200, 40, 30])).sum() < 30

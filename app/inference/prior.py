@@ -31,6 +31,10 @@ MIN_REGION = 4  # px: smaller pockets between strokes keep the plain fill
 ANCHOR = 1e-4  # pull of each harmonic unknown towards Telea's fill: keeps a pocket that
                # strokes enclose (no known pixel to reach) solvable, negligible elsewhere
 METHODS = ("telea", "harmonic")
+# unknowns solved directly (a 512 x 512 image with a 55 % hole; about 0.5-1 s on one core
+# and some 100 MB of factor); a larger hole is solved at half size, recursively, and the
+# smooth result scaled up into it
+MAX_DIRECT = 150_000
 
 
 def _walls(sketch: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
@@ -94,7 +98,8 @@ def harmonic_fill(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray | None = 
     """Laplace's equation in ``hole`` minus ``walls``: each unknown is the mean of its
     4-neighbours that are not walls, the known ones fixed; uint8 like ``rgb``. Wall pixels
     keep their input value (the caller fills them). One sparse factorisation, three
-    colour right-hand sides; a 35 k-pixel hole takes about 0.1 s."""
+    colour right-hand sides; a 35 k-pixel hole takes about 0.1 s. Above MAX_DIRECT unknowns
+    the fill is solved at half size."""
     from scipy.sparse import csc_matrix
     from scipy.sparse.linalg import splu
 
@@ -105,6 +110,8 @@ def harmonic_fill(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray | None = 
     out = rgb.copy()
     if n == 0:
         return out
+    if n > MAX_DIRECT:
+        return _harmonic_halved(rgb, hole, walls, anchor)
     index = np.full((h, w), -1, np.int64)
     index[unknown] = np.arange(n)
     base = (anchor if anchor is not None else rgb)[unknown].astype(np.float64)
@@ -132,4 +139,27 @@ def harmonic_fill(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray | None = 
     system = csc_matrix((v, (r, c_)), shape=(n, n))
     solution = splu(system, permc_spec="MMD_AT_PLUS_A").solve(rhs)
     out[unknown] = np.clip(np.rint(solution), 0, 255).astype(rgb.dtype)
+    return out
+
+
+def _harmonic_halved(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray,
+                     anchor: np.ndarray | None) -> np.ndarray:
+    """``harmonic_fill`` at half size, scaled up into the hole. A half-size pixel is in the
+    hole (or a wall) when any pixel it covers is, so no cut and no unknown is lost."""
+    h, w = hole.shape
+    size = (max(1, w // 2), max(1, h // 2))
+
+    def any_of(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+
+    small_hole = any_of(hole)
+    small_walls = any_of(walls) & small_hole
+    small_anchor = cv2.resize(anchor, size, interpolation=cv2.INTER_AREA) if anchor is not None else None
+    small = harmonic_fill(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), small_hole, small_walls, small_anchor)
+    if small_walls.any():  # walls inside the small hole: the mean of their sides, as at full size
+        small = cv2.inpaint(small, small_walls.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = rgb.copy()
+    unknown = hole & ~walls
+    out[unknown] = up[unknown]
     return out
