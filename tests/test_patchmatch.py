@@ -15,7 +15,7 @@ from app.core.errors import TemperaError
 from app.inference import patchmatch
 from app.inference.engines import load_engine
 from app.inference.situation import is_thin, ring_texture, situation
-from app.inference.texture import texture_stage
+from app.inference.texture import combine, texture_stage
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_pm = pytest.mark.skipif(patchmatch.unavailable_reason() is not None, reason="pypatchmatch not installed")
@@ -124,6 +124,36 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
         texture_stage(rgb, mask, lambda: base, method="blur")
 
 
+@pytest.mark.parametrize("method", ["split", "blend"])
+def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
+    """Grainy blue above, grainy yellow below, a hole across the boundary near the left edge
+    of the hole (so PatchMatch's copy there comes from right beside it, not the layout) and
+    a stroke along the boundary: on the stroke the network's sharp edge is kept, and far
+    from it the join is the same as without strokes."""
+    rng = np.random.default_rng(1)
+    rgb = np.zeros((96, 96, 3), np.float64)
+    rgb[:48] = (40, 60, 200)
+    rgb[48:] = (220, 200, 40)
+    rgb = np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((96, 96), bool)
+    mask[20:76, 20:76] = True
+    base = rgb.copy()
+    base[20:76, 20:76] = (40, 60, 200)
+    base[48:76, 20:76] = (220, 200, 40)  # the network: the boundary where the stroke is
+    copied = rgb.copy()
+    copied[mask] = (130, 130, 120)  # a copy that ignores the boundary
+    strokes = np.zeros((96, 96), bool)
+    strokes[48, :] = True
+    plain = combine(rgb, mask, base, copied, method).astype(int)
+    steered = combine(rgb, mask, base, copied, method, strokes=strokes).astype(int)
+    assert np.array_equal(steered[48, 22:74], base[48, 22:74].astype(int))  # the stroke: the network's
+    assert np.abs(plain[48, 22:74] - base[48, 22:74]).mean() > 20
+    assert np.array_equal(steered[~mask], rgb[~mask])
+    far = np.zeros_like(mask)
+    far[20:28] = True  # 20 px from the stroke: beyond its reach at this size
+    assert np.array_equal(steered[far & mask], plain[far & mask])
+
+
 def test_situation_tells_scratches_sizes_textures_and_strokes():
     flat = np.full((100, 100, 3), 128, np.uint8)
     noisy = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
@@ -197,3 +227,26 @@ def test_texture_engine_reports_progress_per_part(tmp_path):
     result = engine.fill(rgb, mask, progress=lambda d, t: seen.append((d, t)))
     assert result.engine == "mtsa-texture" and np.array_equal(result.image[~mask], rgb[~mask])
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+
+
+@needs_pm
+def test_texture_engine_hands_the_strokes_in_the_hole_to_the_join(tmp_path, monkeypatch):
+    import app.inference.texture_engine as texture_engine
+    from app.inference.checkpoint import save_checkpoint
+    from app.model import InpaintGenerator, ModelConfig
+
+    for name, guided in (("mtsa", False), ("mtsa-guided", True)):
+        g = InpaintGenerator(ModelConfig(channels=8, heads=2, guided=guided))
+        save_checkpoint(tmp_path / f"{name}.pt", g, g.config)
+    engine = load_engine("mtsa-texture", "cpu", tmp_path)
+    seen: list = []
+    real = texture_engine.texture_stage
+    monkeypatch.setattr(texture_engine, "texture_stage",
+                        lambda *a, **kw: seen.append(kw.get("strokes")) or real(*a, **kw))
+    rgb, mask, _ = two_halves()
+    sketch = np.zeros(mask.shape, np.uint8)
+    sketch[14, :] = 255  # crosses the hole
+    engine.fill(rgb, mask, sketch)
+    engine.fill(rgb, mask)
+    assert seen[0] is not None and seen[0][14, 30] and not seen[0][5, 30]
+    assert seen[1] is None

@@ -15,6 +15,15 @@ see docs/RESULTS.md):
   PatchMatch copies from right beside it and is hard to beat, all of them ``depth`` and
   more inside, where the network knows the layout better than a patch search.
 
+Sketch strokes are where the user said the layout is: there the network's fill (the guided
+network's, which keeps the two sides of a stroke apart) takes over. Within STROKE_REACH of
+a stroke its low frequencies rule as they do deep in the hole, and on the stroke itself
+(STROKE_CORE) the network's pixels replace the copy, so the boundary the user drew stays a
+sharp edge instead of whatever PatchMatch copied across it. Measured on 24 training photos x
+5 buckets with the guided network: PSNR +0.36 dB (project sketches) and +0.60 dB (Canny
+sketches), ST-LPIPS-vgg 0.1317 -> 0.1288 and 0.1308 -> 0.1267, edge F1 along the strokes
+0.36 -> 0.47 and 0.45 -> 0.57 (docs/RESULTS.md).
+
 ``sigma`` and ``depth`` are given for a REFERENCE_SIDE (256-px) image, the evaluation's
 scale, and grow with the photo's short side, so a photo fills alike at any resolution.
 
@@ -39,6 +48,8 @@ METHODS = ("guided", "split", "blend")
 GUIDE_BLUR = 2.0  # px: the guide's fine detail is the network's noise, not structure
 SPLIT_SIGMA = 3.0  # px at REFERENCE_SIDE
 BLEND_DEPTH = 32.0  # px at REFERENCE_SIDE: from the hole's edge to where the network's layout rules
+STROKE_REACH = 16.0  # px at REFERENCE_SIDE: how far from a stroke its low frequencies rule (16, 32 measured alike)
+STROKE_CORE = 2.0  # px at REFERENCE_SIDE: the network's own pixels fade out over this from a stroke (2, 3, 4, 6, 10 measured)
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -59,6 +70,7 @@ def texture_stage(
     seed: int = 0,
     guide_weight: float = 1.0,
     progress=None,
+    strokes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Put the photo's texture on the network's fill of ``rgb``.
 
@@ -66,7 +78,8 @@ def texture_stage(
     need it for the patch search, so PatchMatch runs beside it in a thread (the native
     library releases the GIL) and the two cost about the longer one; "guided" needs it
     first. ``progress(done, total)`` counts the network's fill as one part and each hole
-    region PatchMatch fills as one more. Returns the composited uint8 image; pixels outside
+    region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
+    them to the network ("split" and "blend"). Returns the composited uint8 image; pixels outside
     ``mask`` are ``rgb``'s exactly.
     """
     if method not in METHODS:
@@ -96,7 +109,7 @@ def texture_stage(
         base = network_fill()
         step()
         # the network's side of the join, while the search is still running
-        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH)
+        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes)
         return layout.apply(rgb, copied.result())
 
 
@@ -117,7 +130,8 @@ class _Layout:
     the holes' bounding box (with room for the blur), the network's low frequencies there,
     and how much of the difference each pixel takes."""
 
-    def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float) -> None:
+    def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
+                 strokes: np.ndarray | None = None) -> None:
         s = _scale(mask)
         self.sigma = max(1.0, sigma * s)
         x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
@@ -128,20 +142,32 @@ class _Layout:
         self.weight = None
         if method == "blend":
             self.weight = np.clip(depth_in_hole(self.hole) / max(1.0, depth * s), 0.0, 1.0)[..., None]
+        self.base, self.core = None, None
+        inside = strokes[self.box] & self.hole if strokes is not None else None
+        if inside is not None and inside.any():
+            away = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 3)
+            if self.weight is not None:
+                near = np.clip(1.0 - away / max(1.0, STROKE_REACH * s), 0.0, 1.0)[..., None]
+                self.weight = np.maximum(self.weight, near)
+            self.core = (np.clip(1.0 - away / max(1.0, STROKE_CORE * s), 0.0, 1.0) * self.hole)[..., None]
+            self.base = base[self.box].astype(np.float32)
 
     def apply(self, rgb: np.ndarray, copied: np.ndarray) -> np.ndarray:
         c = copied[self.box]
         low = self.base_low - _low_pass(c, self.sigma)  # where the network's layout differs
         if self.weight is not None:
             low *= self.weight
-        filled = np.clip(c.astype(np.float32) + low, 0, 255).round().astype(np.uint8)
+        filled = np.clip(c.astype(np.float32) + low, 0, 255)
+        if self.core is not None:  # on a stroke: the network's own edge
+            filled = filled * (1.0 - self.core) + self.base * self.core
+        filled = filled.round().astype(np.uint8)
         out = rgb.copy()
         out[self.box] = np.where(self.hole[..., None], filled, rgb[self.box])
         return out
 
 
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
-            sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH) -> np.ndarray:
+            sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, strokes: np.ndarray | None = None) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
     "blend"; ``sigma`` and ``depth`` in px at REFERENCE_SIDE); the composited uint8 image.
     Only the holes' bounding box (with room for the blur) is computed, so a small hole in
@@ -151,4 +177,4 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     mask = mask.astype(bool)
     if not mask.any():
         return rgb.copy()
-    return _Layout(mask, base, method, sigma, depth).apply(rgb, copied)
+    return _Layout(mask, base, method, sigma, depth, strokes).apply(rgb, copied)

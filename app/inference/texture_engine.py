@@ -62,8 +62,9 @@ class TextureEngine(Engine):
 
         # beside a parallel patch search the network leaves PatchMatch its core
         with _one_core_less() if self.method != "guided" else nullcontext():
+            strokes = sketch > 127 if has_strokes(sketch, mask) else None
             out = texture_stage(rgb, mask, network_fill, method=self.method, protect=protect, seed=seed,
-                                progress=progress)
+                                progress=progress, strokes=strokes)
         return FillResult(out, self.name, net.device, notices[0], seed)
 
     def warmup(self) -> None:
