@@ -249,3 +249,29 @@ def test_device_resolution(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(TemperaError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_hole_regions_are_found_inside_the_holes_bounding_box_alike_the_whole_image():
+    """``_regions`` only looks at the holes' bounding box grown by the margin; the boxes are
+    those of the whole-image dilation, for holes anywhere (edges, corners, several)."""
+    import cv2
+
+    from app.inference.predict import _regions
+
+    def whole_image(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
+        h, w = mask.shape
+        grow = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1, margin + 1), np.uint8))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
+        half = margin // 2
+        return sorted((max(0, y - half), min(h, y + bh + half), max(0, x - half), min(w, x + bw + half))
+                      for x, y, bw, bh, _ in stats[1:count])
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        mask = np.zeros((300, 400), bool)
+        for _ in range(rng.integers(1, 4)):
+            y, x = rng.integers(0, 300), rng.integers(0, 400)
+            mask[y : y + rng.integers(1, 60), x : x + rng.integers(1, 60)] = True
+        margin = int(rng.integers(1, 120))
+        assert sorted(_regions(mask, margin)) == whole_image(mask, margin), trial
+    assert _regions(np.zeros((50, 50), bool), 16) == []

@@ -97,12 +97,21 @@ def _run(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch:
 def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     """Boxes (y0, y1, x0, x1) around hole regions, with holes closer than the margin merged."""
     h, w = mask.shape
-    # one rectangular dilation: OpenCV runs it separably, cheap even on 24 MP
-    grow = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1, margin + 1), np.uint8))
+    m8 = mask.astype(np.uint8)
+    # only the holes' bounding box, grown by the margin, can change: a small hole in a
+    # 24 MP photo should not cost two passes over 24 million pixels (0.19 s)
+    bx, by, bbw, bbh = cv2.boundingRect(m8)
+    if bbw == 0 or bbh == 0:
+        return []
+    wy0, wx0 = max(0, by - margin - 1), max(0, bx - margin - 1)
+    wy1, wx1 = min(h, by + bbh + margin + 1), min(w, bx + bbw + margin + 1)
+    # one rectangular dilation: OpenCV runs it separably
+    grow = cv2.dilate(m8[wy0:wy1, wx0:wx1], np.ones((margin + 1, margin + 1), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
     boxes = []
     for i in range(1, count):
         x, y, bw, bh, _ = stats[i]
+        x, y = x + wx0, y + wy0
         half = margin // 2
         boxes.append((max(0, y - half), min(h, y + bh + half), max(0, x - half), min(w, x + bw + half)))
     return boxes
