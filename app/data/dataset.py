@@ -159,7 +159,7 @@ class ImageFolderDataset(Dataset):
             sketch = make_sketch(rgb, mask, seed=sketch_seed, drop=self.sketch_drop)
         else:
             sketch = np.zeros((self.size, self.size), np.uint8)
-        prior = classical_fill(rgb, mask, self.prior, sketch=sketch)  # no strokes: Telea's fill
+        prior = classical_fill(rgb, mask, self.prior, sketch=sketch)  # no strokes: the plain fill
         return {"image": rgb, "mask": mask, "sketch": sketch, "prior": prior}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

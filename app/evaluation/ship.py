@@ -194,7 +194,7 @@ def model_card(
         else "(learned, bounded per-pixel temperature; masked softmax)"
     )
     architecture = (
-        f"two-stage gated-conv generator, MTSA refine branch, Telea prior (`prior={cfg.get('prior')}`), "
+        f"two-stage gated-conv generator, MTSA refine branch, classical prior `prior={cfg.get('prior')}`, "
         f"width {cfg.get('channels')}, {cfg.get('heads')} heads, tokens capped at {cfg.get('max_tokens_side')}², "
         + (f"{cfg['attention_patch']} x {cfg['attention_patch']} token patches matched (keys from known tokens only)"
            if cfg.get("attention_patch", 1) > 1 else "single tokens matched")

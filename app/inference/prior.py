@@ -59,8 +59,6 @@ def classical_prior(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None
     fill = cv2.inpaint(rgb, hole.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
     walls = _walls(sketch, hole)
     if method == "harmonic":
-        if not hole.any():
-            return fill
         out = harmonic_fill(rgb, hole, walls, anchor=fill)
         if walls is None:
             return out
