@@ -179,6 +179,34 @@ def test_engines_by_name(tmp_path, generator):
         engine.fill(rgb, np.zeros((10, 80), bool))
 
 
+def test_guided_network_hands_a_hole_without_strokes_to_the_plain_one(tmp_path, generator):
+    rgb, mask = _photo(64, 80)
+    guided = InpaintGenerator(ModelConfig(channels=8, heads=2, guided=True))
+    save_checkpoint(tmp_path / "mtsa-guided.pt", guided, guided.config)
+    alone = load_engine("mtsa-guided", "cpu", tmp_path)
+    assert alone.fill(rgb, mask).engine == "mtsa-guided"  # no plain network installed: fills itself
+    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    engine = load_engine("mtsa-guided", "cpu", tmp_path)
+    plain = load_engine("mtsa", "cpu", tmp_path).fill(rgb, mask).image
+    sketch = np.zeros(mask.shape, np.uint8)
+    sketch[~mask] = 255  # strokes outside the hole do not count
+    for sk in (None, sketch):
+        result = engine.fill(rgb, mask, sk)
+        assert result.engine == "mtsa" and np.array_equal(result.image, plain)
+    ys, xs = np.nonzero(mask)
+    sketch[ys.min():ys.max(), xs.mean().astype(int)] = 255  # a stroke down the hole
+    steered = engine.fill(rgb, mask, sketch)
+    assert steered.engine == "mtsa-guided" and not np.array_equal(steered.image, plain)
+    # the attention view explains the network that fills
+    point = (int(xs.mean()), int(ys.mean()))
+    assert np.array_equal(engine.explain(rgb, mask, None, point)["attention"],
+                          load_engine("mtsa", "cpu", tmp_path).explain(rgb, mask, None, point)["attention"])
+    # auto's guided network does the same, with auto's own plain network
+    auto = load_engine("auto", "cpu", tmp_path)
+    assert auto.engine("mtsa-guided").fill(rgb, mask).engine == "mtsa"
+    assert auto.engine("mtsa-guided").without_strokes is auto.engine("mtsa")
+
+
 def test_auto_without_checkpoints_says_so_and_uses_what_is_there(tmp_path):
     rgb, _ = _photo(100, 100)
     auto = load_engine("auto", "cpu", tmp_path)

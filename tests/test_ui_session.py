@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -366,10 +367,18 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
     engine = SlowEngine(0.0)
     engine.used = "mtsa-guided"  # what AutoEngine's results name
     window.inference.worker.engine = engine
+    window.inference.engine = dataclasses.replace(window.inference.engine, name="auto")
     paint_hole(window)
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
     assert "Filled with Network + sketch (Auto's choice)" in window.statusBar().currentMessage()
+    # the guided network hands a hole without strokes to the plain one, and says so
+    window.inference.engine = dataclasses.replace(window.inference.engine, name="mtsa-guided")
+    engine.used = "mtsa"
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
+        window.fill()
+    assert "Filled with Network (no strokes in the hole)" in window.statusBar().currentMessage()
 
 
 @pytest.mark.slow  # the real app in a process of its own

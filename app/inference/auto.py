@@ -95,8 +95,10 @@ class AutoEngine(Engine):
                 guided = self.engine("mtsa-guided") if "mtsa-guided" in self.available else None
                 self._engines[name] = TextureEngine(self.engine("mtsa"), guided)  # type: ignore[arg-type]
             elif name in self.checkpoints:
-                self._engines[name] = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device,
-                                                                    self.hd)
+                engine = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
+                if engine.guided and "mtsa" in self.checkpoints:
+                    engine.without_strokes = self.engine("mtsa")  # type: ignore[assignment]
+                self._engines[name] = engine
             else:
                 raise TemperaError(f"auto: engine {name!r} is not available here")
         return self._engines[name]

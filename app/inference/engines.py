@@ -26,6 +26,7 @@ from . import patchmatch
 from .checkpoint import load_generator
 from .device import describe, on_cpu_after_oom, resolve_device
 from .predict import explain, predict
+from .situation import has_strokes
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (parts done, parts in all): the network's fill, each hole region
@@ -158,6 +159,9 @@ class NetworkEngine(Engine):
         self.info = info or {}
         self.torch_device = device
         self.guided = bool(generator.config.guided)
+        # a guided network's fill of a hole without strokes is worse than the plain
+        # network's (it is trained on sketches; docs/RESULTS.md): such holes go there
+        self.without_strokes: NetworkEngine | None = None
 
     @classmethod
     def from_checkpoint(cls, name: str, path: Path, device: torch.device, hd: str = "crop") -> NetworkEngine:
@@ -189,7 +193,15 @@ class NetworkEngine(Engine):
         """The network's composited fill and the notice of a device fallback, if any."""
         return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect)
 
+    def _delegate(self, mask, sketch) -> NetworkEngine | None:
+        if self.without_strokes is not None and not has_strokes(sketch, mask):
+            return self.without_strokes
+        return None
+
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
+        other = self._delegate(mask, sketch)
+        if other is not None:
+            return other._fill(rgb, mask, None, protect, seed, progress)  # reports the engine that filled
         out, notice = self.network_fill(rgb, mask, sketch, protect)
         return FillResult(out, self.name, self.device, notice, seed)
 
@@ -197,6 +209,9 @@ class NetworkEngine(Engine):
         check_inputs(rgb, mask, sketch, protect)
         if not mask.any():
             return None
+        other = self._delegate(mask.astype(bool), sketch)
+        if other is not None:
+            return other.explain(rgb, mask, None, point_xy, protect)
         out, _ = self._call(explain, rgb, mask.astype(bool), sketch if self.guided else None, point_xy,
                             protect=protect)
         return out
@@ -241,4 +256,7 @@ def load_engine(
         return TextureEngine(NetworkEngine.from_checkpoint("mtsa", checkpoints["mtsa"], torch_device, hd), guided)
     if name not in checkpoints:
         raise TemperaError(f"engine {name!r} needs {folder / (name + '.pt')} and its .json, which are not installed")
-    return NetworkEngine.from_checkpoint(name, checkpoints[name], torch_device, hd)
+    engine = NetworkEngine.from_checkpoint(name, checkpoints[name], torch_device, hd)
+    if engine.guided and "mtsa" in checkpoints:
+        engine.without_strokes = NetworkEngine.from_checkpoint("mtsa", checkpoints["mtsa"], torch_device, hd)
+    return engine

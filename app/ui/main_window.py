@@ -307,7 +307,11 @@ class MainWindow(QMainWindow):
         snap = request.snapshot
         image = composite(request, result)
         self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used))
-        engine = engine_label(used) + (" (Auto's choice)" if used != engine else "")  # auto names its choice
+        if used != engine:  # auto names its choice; a guided network hands a hole without strokes on
+            why = "Auto's choice" if engine == "auto" else "no strokes in the hole"
+            engine = f"{engine_label(used)} ({why})"
+        else:
+            engine = engine_label(used)
         self.last_fill = request
         self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
         info = self.inference.engine
