@@ -232,7 +232,7 @@ T_GUIDED=$(( $(left) - AFTER_RESERVE - 10 - OVERHEAD ))
 [ "$T_GUIDED" -lt 10 ] && T_GUIDED=10
 STEPS_GUIDED=$BIG; [ "$STEPS_GUIDED" -gt "$STEP_CAP" ] && STEPS_GUIDED=$STEP_CAP
 phase train_guided $(( T_GUIDED + OVERHEAD + 45 )) "$PY" main.py train $(train_flags) --out "$WORK/guided" \
-    --guided --init-from "$WEIGHTS/mtsa-guided.pt" --steps "$STEPS_GUIDED" --seed 1 \
+    --guided --sketch-prob 1.0 --init-from "$WEIGHTS/mtsa-guided.pt" --steps "$STEPS_GUIDED" --seed 1 \
     --time-limit "$(calc "$T_GUIDED / 60")"
 say "mtsa-guided reached step $(meta_steps "$WORK/guided/mtsa-guided.json" || echo none)"
 
