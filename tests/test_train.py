@@ -183,6 +183,10 @@ def test_init_from_may_switch_between_classical_priors_only(photos: Path, tmp_pa
                         prior="harmonic", sketch_prob=1.0))
     g2, _ = load_generator(second)
     assert g2.config.prior == "harmonic"
+    # without --prior a warm restart keeps the checkpoint's prior (it used to fall back to Telea's)
+    third = train(tiny(photos, tmp_path / "keeps", steps=1, guided=True, init_from=second, channels=None))
+    assert load_generator(third)[0].config.prior == "harmonic"
+    assert json.loads((tmp_path / "keeps" / "config.json").read_text())["prior"] == "harmonic"
     with pytest.raises(ValueError, match="cannot continue as 'none'"):
         train(tiny(photos, tmp_path / "third", steps=1, init_from=first, channels=None, prior="none"))
 

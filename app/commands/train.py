@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "from (default 1.0; 0 = the fill losses only)")
     p.add_argument("--prior", choices=("telea", "harmonic", "none"), default=None,
                    help="the classical fill the network refines: telea, harmonic (Laplace, strokes as "
-                        "cuts) or none (default telea)")
+                        "cuts) or none (default: the --init-from checkpoint's, else telea)")
     p.add_argument("--sketch-prob", type=float, default=None, metavar="P",
                    help="share of training samples that get a sketch (default 0.5 with --guided, else 0)")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN",

@@ -47,7 +47,7 @@ class TrainConfig:
     constant_temperature: bool = False
     channels: int | None = None         # None: ModelConfig's default width
     attention_patch: int = 3            # MTSA matches 3 x 3 token patches (ModelConfig.attention_patch)
-    prior: str = "telea"
+    prior: str | None = None            # None: the --init-from checkpoint's, else "telea"
     # -- data
     image_size: int = 256
     batch: int = 8

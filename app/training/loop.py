@@ -75,6 +75,7 @@ class Trainer:
         torch.manual_seed(config.seed)  # same initial weights on every rank
         self.model_config, init_state = initial_model(config)
         config.channels = self.model_config.channels  # resolved, so config.json rebuilds this net
+        config.prior = self.model_config.prior  # and the data set builds the prior it refines
         self.G_raw = InpaintGenerator(self.model_config)
         if init_state is not None:
             self.G_raw.load_state_dict(init_state)

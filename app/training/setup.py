@@ -48,7 +48,7 @@ def exported_path(config: TrainConfig) -> Path:
 
 def build_model_config(config: TrainConfig) -> ModelConfig:
     kw: dict[str, Any] = {"guided": config.guided, "constant_temperature": config.constant_temperature,
-                          "prior": config.prior, "attention_patch": config.attention_patch}
+                          "prior": config.prior or "telea", "attention_patch": config.attention_patch}
     if config.channels is not None:
         kw["channels"] = config.channels
     return ModelConfig(**kw)
@@ -106,11 +106,13 @@ def initial_model(config: TrainConfig) -> tuple[ModelConfig, dict[str, Tensor] |
                          f"but --channels {config.channels} was given")
     if ckpt_cfg.constant_temperature != config.constant_temperature:
         raise ValueError("--init-from checkpoint was trained with a different temperature mode")
-    # one classical prior may follow another (the network refines either); "none" may not
-    if (ckpt_cfg.prior in CLASSICAL_PRIORS) != (config.prior in CLASSICAL_PRIORS):
+    # the checkpoint's prior unless --prior names another; one classical prior may follow
+    # another (the network refines either); "none" may not
+    prior = config.prior or ckpt_cfg.prior
+    if (ckpt_cfg.prior in CLASSICAL_PRIORS) != (prior in CLASSICAL_PRIORS):
         raise ValueError(f"--init-from checkpoint was trained with prior {ckpt_cfg.prior!r}, "
-                         f"which cannot continue as {config.prior!r}")
-    ckpt_cfg.prior = config.prior
+                         f"which cannot continue as {prior!r}")
+    ckpt_cfg.prior = prior
     # guided may differ on purpose: an unguided net is a fine start for the guided one; the
     # attention's patch size adds no weights, so a token-attention net is a start for patches
     ckpt_cfg.guided = config.guided
