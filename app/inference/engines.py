@@ -209,7 +209,7 @@ class NetworkEngine(Engine):
         check_inputs(rgb, mask, sketch, protect)
         if not mask.any():
             return None
-        other = self._delegate(mask.astype(bool), sketch)
+        other = self._delegate(mask, sketch)
         if other is not None:
             return other.explain(rgb, mask, None, point_xy, protect)
         out, _ = self._call(explain, rgb, mask.astype(bool), sketch if self.guided else None, point_xy,

@@ -42,17 +42,16 @@ class TextureEngine(Engine):
         self.guided = guided is not None
         self.method = method
 
-    def _network_for(self, mask, sketch) -> NetworkEngine:
-        if self.guided_network is not None and has_strokes(sketch, mask):
-            return self.guided_network
-        return self.network
+    def _network_for(self, strokes: bool) -> NetworkEngine:
+        return self.guided_network if strokes and self.guided_network is not None else self.network
 
     @property
     def device(self) -> str:
         return self.network.device
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
-        net = self._network_for(mask, sketch)
+        stroked = has_strokes(sketch, mask)
+        net = self._network_for(stroked)
         notices: list[str | None] = []
 
         def network_fill():
@@ -62,7 +61,7 @@ class TextureEngine(Engine):
 
         # beside a parallel patch search the network leaves PatchMatch its core
         with _one_core_less() if self.method != "guided" else nullcontext():
-            strokes = sketch > 127 if has_strokes(sketch, mask) else None
+            strokes = sketch > 127 if stroked else None
             out = texture_stage(rgb, mask, network_fill, method=self.method, protect=protect, seed=seed,
                                 progress=progress, strokes=strokes)
         return FillResult(out, self.name, net.device, notices[0], seed)
@@ -73,4 +72,4 @@ class TextureEngine(Engine):
                 net.warmup()
 
     def explain(self, rgb, mask, sketch, point_xy, protect=None):
-        return self._network_for(mask, sketch).explain(rgb, mask, sketch, point_xy, protect)
+        return self._network_for(has_strokes(sketch, mask)).explain(rgb, mask, sketch, point_xy, protect)
