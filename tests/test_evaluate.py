@@ -162,6 +162,7 @@ def _images(tmp_path, n=3, size=(80, 60)):
 
 
 def test_load_and_cases_are_fixed(tmp_path):
+    from app.core.errors import TemperaError
     from app.evaluation import evaluate as ev
 
     images = ev.load_eval_images(_images(tmp_path), crop=32)
@@ -177,6 +178,10 @@ def test_load_and_cases_are_fixed(tmp_path):
         assert lo <= c.mask.mean() <= hi
     g = ev.build_cases(images, per_bucket=1, guided=True)
     assert all(c.sketch is not None and not (c.sketch[~c.mask]).any() for c in g)
+    boxes = ev.build_cases(images, per_bucket=2, masks="box")  # holes drawn another way
+    assert len(boxes) == len(a) and not np.array_equal(boxes[0].mask, a[0].mask)
+    with pytest.raises(TemperaError, match="--masks"):
+        ev.build_cases(images, masks="lasso")
 
 
 def test_center_crop():

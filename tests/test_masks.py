@@ -29,7 +29,7 @@ def test_free_form_is_deterministic_per_seed_and_varies_across_seeds():
     assert not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("name", ["free_form", "box", "strokes"])
+@pytest.mark.parametrize("name", ["free_form", "box", "strokes", "object"])
 def test_named_generators(name):
     gen = make_mask_generator(name, ratio=(0.2, 0.3))
     for seed in range(10):
@@ -84,3 +84,35 @@ def test_evaluation_masks_buckets_respected_and_deterministic():
     assert all(np.array_equal(x, y) for x, y in zip(a["30-40"], more["30-40"][:3], strict=True))
     other = evaluation_masks((64, 64), per_bucket=3, seed=1)
     assert not np.array_equal(a["30-40"][0], other["30-40"][0])
+
+
+def test_object_masks_are_smooth_blobs_not_strokes_or_boxes():
+    import cv2
+
+    gen = make_mask_generator("object", ratio=(0.1, 0.2))
+    for seed in range(8):
+        m = gen(np.random.default_rng(seed), (128, 128))
+        n, labels = cv2.connectedComponents(m.astype(np.uint8))
+        for i in range(1, n):
+            blob = labels == i
+            if blob.sum() < 200:  # a trimmed sliver at the frame
+                continue
+            # an outline, not a brush stroke: most of each blob lies a few px from its edge
+            depth = cv2.distanceTransform(blob.astype(np.uint8), cv2.DIST_L2, 3)
+            assert depth.max() >= 6
+            # not a rectangle: it fills clearly less than its bounding box
+            ys, xs = np.nonzero(blob)
+            box = (np.ptp(ys) + 1) * (np.ptp(xs) + 1)
+            assert blob.sum() < 0.95 * box
+
+
+def test_evaluation_masks_of_another_kind_differ_and_keep_the_buckets():
+    free = evaluation_masks((64, 64), per_bucket=2)
+    obj = evaluation_masks((64, 64), per_bucket=2, kind="object")
+    assert list(free) == list(obj)
+    for bucket, ms in obj.items():
+        lo, hi = (int(v) / 100 for v in bucket.split("-"))
+        assert all(lo <= hole_ratio(m) <= hi for m in ms)
+        assert not any(np.array_equal(a, b) for a, b in zip(ms, free[bucket], strict=True))
+    with pytest.raises(ValueError, match="unknown mask generator"):
+        evaluation_masks((64, 64), per_bucket=1, kind="lasso")

@@ -18,9 +18,12 @@ EPILOG = """examples:
   python main.py evaluate --data data/photos/holdout --checkpoint runs/a/mtsa.pt runs/b/mtsa-const.pt \\
       --grid runs/eval.png --device cuda
   python main.py evaluate --data data/photos/holdout --guided --checkpoint runs/g/mtsa-guided.pt
+  python main.py evaluate --data data/photos/holdout --engines auto,patchmatch --masks object
 
 Each photo is resized to a short side of --crop and centre-cropped; the holes are fixed
-free-form masks in five hole-ratio buckets (10-20 ... 50-60 %), the same for every engine.
+masks in five hole-ratio buckets (10-20 ... 50-60 %), the same for every engine: free-form
+by default, or --masks strokes / box / object (smooth object outlines) to score holes drawn
+another way than the networks' training masks.
 --checkpoint files are matched to engines by their JSON config (guided -> mtsa-guided,
 constant temperature -> mtsa-const, else mtsa) and replace installed ones. Network
 engines without a checkpoint are skipped with a note. --guided scores guided engines
@@ -46,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256)")
     p.add_argument("--per-bucket", type=int, default=1, metavar="N", help="masks per image and bucket (default 1)")
     p.add_argument("--seed", type=int, default=2023, help="mask seed (default 2023)")
+    p.add_argument("--masks", choices=("free_form", "strokes", "box", "object"), default="free_form",
+                   help="hole shapes: free-form brush strokes and boxes (default, what the networks train "
+                        "on), strokes only, boxes only, or smooth object outlines (object removal)")
     p.add_argument("--sketches", choices=("project", "canny"), default="project",
                    help="guided runs: the project's sketch generator (default) or Canny edges of the truth, "
                         "sketches drawn another way")
@@ -135,7 +141,8 @@ def _run(args: argparse.Namespace) -> int:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     device = resolve_device(args.device)
     images = ev.load_eval_images(args.data, args.crop)[: args.limit]
-    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided, sketches=args.sketches)
+    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided, sketches=args.sketches,
+                           masks=args.masks)
     names = [n.strip().lower() for n in args.engines.split(",") if n.strip()]
     engines = load_engines(names, args.checkpoint, device, args.guided)
     if not engines:

@@ -2,7 +2,9 @@
 
 Free-form masks follow DeepFill v2 (Yu et al. 2019, ``inpaint_ops.py``): random-walk
 polylines drawn with a thick round brush, plus random boxes, added until the hole covers
-a target share of the image. Every generator takes an injected ``np.random.Generator`` so
+a target share of the image. Evaluation can also draw holes another way: brush strokes
+only, boxes only (LaMa's), or smooth object outlines (what removing an object leaves).
+Every generator takes an injected ``np.random.Generator`` so
 the dataset controls reproducibility (per index and epoch). Masks are bool (H, W), True =
 hole, as everywhere in the app.
 """
@@ -68,6 +70,28 @@ def _box(rng: np.random.Generator, size_hw: tuple[int, int], scale: float = 1.0)
     out = np.zeros((h, w), bool)
     out[y0 : y0 + bh, x0 : x0 + bw] = True
     return out
+
+
+def _blob(rng: np.random.Generator, size_hw: tuple[int, int], scale: float = 1.0) -> np.ndarray:
+    """One object-shaped hole: a smooth closed outline (a circle whose radius wobbles with
+    a few random low harmonics), 20-60 % of the short side across, as a user's lasso or a
+    segmentation mask around a removed object would be; no straight edges, no thin parts."""
+    h, w = size_hw
+    short = min(h, w)
+    radius = rng.uniform(0.1, 0.3) * short * scale
+    aspect = rng.uniform(0.6, 1.6)
+    t = np.linspace(0.0, 2 * math.pi, 96, endpoint=False)
+    wobble = np.ones_like(t)
+    for k in (2, 3, 4, 5):
+        wobble += rng.uniform(0.0, 0.25 / (k - 1)) * np.cos(k * t + rng.uniform(0, 2 * math.pi))
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    rot = rng.uniform(0, math.pi)
+    x, y = radius * wobble * np.cos(t) * aspect ** 0.5, radius * wobble * np.sin(t) / aspect ** 0.5
+    px = cx + x * math.cos(rot) - y * math.sin(rot)
+    py = cy + x * math.sin(rot) + y * math.cos(rot)
+    canvas = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(canvas, [np.stack([px, py], -1).round().astype(np.int32)], 1, lineType=cv2.LINE_8)
+    return canvas.astype(bool)
 
 
 def fit_exact(mask: np.ndarray, n_target: int) -> np.ndarray:
@@ -160,11 +184,20 @@ def box_mask(
     return _compose(rng, size_hw, ratio, (_box,), (1.0,))
 
 
+def object_mask(
+    rng: np.random.Generator, size_hw: tuple[int, int], ratio: tuple[float, float] = (0.1, 0.6)
+) -> np.ndarray:
+    """Smooth object outlines only (object removal with a lasso or a segmentation mask)."""
+    return _compose(rng, size_hw, ratio, (_blob,), (1.0,))
+
+
 _GENERATORS: dict[str, Callable[..., np.ndarray]] = {
     "free_form": free_form_mask,
     "strokes": stroke_mask,
     "box": box_mask,
+    "object": object_mask,
 }
+MASK_KINDS = tuple(_GENERATORS)
 
 
 def make_mask_generator(name: str = "free_form", **kw: object) -> MaskGenerator:
@@ -180,18 +213,20 @@ def make_mask_generator(name: str = "free_form", **kw: object) -> MaskGenerator:
 
 
 def evaluation_masks(
-    size_hw: tuple[int, int], per_bucket: int, seed: int = 2023
+    size_hw: tuple[int, int], per_bucket: int, seed: int = 2023, kind: str = "free_form"
 ) -> dict[str, list[np.ndarray]]:
-    """Fixed free-form masks per hole-ratio bucket: ``{"10-20": [mask, ...], ...}``.
+    """Fixed masks of one ``kind`` (free-form by default) per hole-ratio bucket:
+    ``{"10-20": [mask, ...], ...}``.
 
     Each mask has its own RNG stream ``(seed, bucket, index)``, so asking for more masks
     per bucket keeps the first ones unchanged and every engine sees the same holes.
     """
     if per_bucket < 0:
         raise ValueError("per_bucket must be >= 0")
+    generator = make_mask_generator(kind)
     out: dict[str, list[np.ndarray]] = {}
     for b, bucket in enumerate(BUCKETS):
         out[bucket_name(bucket)] = [
-            free_form_mask(np.random.default_rng([seed, b, i]), size_hw, ratio=bucket) for i in range(per_bucket)
+            generator(np.random.default_rng([seed, b, i]), size_hw, ratio=bucket) for i in range(per_bucket)
         ]
     return out

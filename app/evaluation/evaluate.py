@@ -28,7 +28,7 @@ from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
-from app.data.masks import evaluation_masks
+from app.data.masks import MASK_KINDS, evaluation_masks
 from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
 from app.evaluation import metrics
 
@@ -127,19 +127,21 @@ def canny_sketch(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def build_cases(
     images: Sequence[EvalImage], per_bucket: int = 1, *, seed: int = 2023, guided: bool = False,
-    sketches: str = "project",
+    sketches: str = "project", masks: str = "free_form",
 ) -> list[EvalCase]:
     """Image x bucket x k cases; image i gets masks i*per_bucket .. i*per_bucket+k-1 of
     each bucket, so every image has different holes but every engine the same ones.
-    ``sketches``: "project" (the training sketch generator) or "canny" (drawn another way)."""
+    ``sketches``: "project" (the training sketch generator) or "canny" (drawn another way);
+    ``masks``: the hole shapes (``app.data.masks.MASK_KINDS``; the networks train on free-form)."""
+    if masks not in MASK_KINDS:
+        raise TemperaError(f"--masks must be one of {', '.join(MASK_KINDS)}, got {masks!r}")
     if sketches not in SKETCH_SOURCES:
         raise TemperaError(f"--sketches must be one of {', '.join(SKETCH_SOURCES)}, got {sketches!r}")
     if per_bucket < 1:
         raise TemperaError(f"--per-bucket must be at least 1, got {per_bucket}")
     size = images[0].rgb.shape[:2]
-    masks = evaluation_masks(size, per_bucket * len(images), seed=seed)
     cases = []
-    for bucket, ms in masks.items():
+    for bucket, ms in evaluation_masks(size, per_bucket * len(images), seed=seed, kind=masks).items():
         for i, img in enumerate(images):
             for k in range(per_bucket):
                 m = ms[i * per_bucket + k]
