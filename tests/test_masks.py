@@ -97,7 +97,7 @@ def test_object_masks_are_smooth_blobs_not_strokes_or_boxes():
             blob = labels == i
             if blob.sum() < 200:  # a trimmed sliver at the frame
                 continue
-            # an outline, not a brush stroke: most of each blob lies a few px from its edge
+            # a filled outline, not a thin line: somewhere the blob is at least 12 px across
             depth = cv2.distanceTransform(blob.astype(np.uint8), cv2.DIST_L2, 3)
             assert depth.max() >= 6
             # not a rectangle: it fills clearly less than its bounding box
