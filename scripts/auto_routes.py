@@ -3,6 +3,7 @@ the table ``auto`` fills by (app/inference/auto.py).
 
     python scripts/auto_routes.py --data data/photos/holdout                 # ~30 min on one core
     python scripts/auto_routes.py --data data/photos/holdout --limit 4 --out /tmp/auto.json   # quick check
+    python scripts/auto_routes.py --data data/photos/holdout --masks free_form,object --per-bucket 2
 
 A situation is hole-size bucket x textured or smooth surround (the ring's texture against
 the median over these holes, recorded as ``texture_threshold``) x strokes or none, plus
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", default="plain,sketch,thin",
                    help="which situations to measure (comma-separated); the others keep the routes "
                         "already in --out")
+    p.add_argument("--masks", default="free_form",
+                   help="hole kinds to measure on, comma-separated (evaluate --masks's kinds); several "
+                        "kinds give routes that hold for holes drawn more than one way")
     p.add_argument("--seed", type=int, default=7,
                    help="mask seed (default 7: other holes than evaluate's 2023, so the routes are "
                         "not tuned on the holes the results report)")
@@ -114,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
     images = ev.load_eval_images(args.data, args.crop)[: args.limit]
     scorers = ev.load_scorers(images, "cpu", note=say)
-    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=True)
+    kinds = [k.strip() for k in args.masks.split(",") if k.strip()]
+    cases = [c for kind in kinds for c in ev.build_cases(images, args.per_bucket, seed=args.seed, guided=True,
+                                                          masks=kind)]
     textures = [ring_texture(images[c.image].rgb, c.mask) for c in cases]
     threshold = float(np.median(textures))
     say(f"{len(images)} photos, {len(cases)} holes; ring texture median {threshold:.2f}")
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "texture_threshold": threshold,
         "ranking": "mean rank over ST-LPIPS-alex, ST-LPIPS-vgg (per situation) and paired KID (per bucket)",
         "protocol": {"data": str(args.data), "photos": len(images), "crop": args.crop, "per_bucket": args.per_bucket,
-                     "mask_seed": args.seed, "thin_holes": len(thin)},
+                     "mask_seed": args.seed, "masks": kinds, "thin_holes": len(thin)},
         "evidence": evidence,
         "made": time.strftime("%Y-%m-%d"),
     }

@@ -69,6 +69,25 @@ def test_fid_and_kid():
     assert metrics.kid(big, big + 1, subset_size=20, n_subsets=5) == metrics.kid(big, big + 1, subset_size=20, n_subsets=5)
 
 
+def test_paired_kid_se_matches_the_spread_over_independent_samples():
+    # fills from a shifted distribution, paired with their truths: the jackknife SE of one
+    # sample should be about the std of the KID over many independent samples
+    rng = np.random.default_rng(1)
+
+    def draw(m):
+        real = rng.normal(size=(m, 6))
+        fake = rng.normal(size=(2 * m, 6)) + 0.4
+        return real, fake, np.repeat(np.arange(m), 2)
+
+    spread = np.std([metrics.paired_kid(*draw(24)) for _ in range(150)])
+    ses = [metrics.paired_kid_se(*draw(24)) for _ in range(20)]
+    assert 0.6 * spread < np.median(ses) < 1.6 * spread
+    # more photos, less noise
+    assert np.median([metrics.paired_kid_se(*draw(96)) for _ in range(5)]) < 0.7 * np.median(ses)
+    with pytest.raises(ValueError, match="3 photos"):
+        metrics.paired_kid_se(*draw(2))
+
+
 def test_frechet_matches_closed_form_for_diagonal_covariances():
     s1, s2 = np.diag([1.0, 4.0]), np.diag([9.0, 1.0])
     # tr((S1 S2)^1/2) = sqrt(9) + sqrt(4) = 5
@@ -216,7 +235,7 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     assert rows[("fake", "10-20")]["l1"] < 0.2 * rows[("fake", "10-20")]["l1_hole"] + 1e-9
     out = ev.write_json(tmp_path / "r.json", res.rows)
     data = json.loads(out.read_text())
-    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid"}
+    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "kid_se"}
     assert data[0]["psnr"] is None  # inf is not JSON: written as null
     table = ev.markdown_table(res.rows)
     assert table.count("\n") == 1 + len(res.rows) and "| oracle | all |" in table

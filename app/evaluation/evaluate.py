@@ -34,7 +34,8 @@ from app.evaluation import metrics
 
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
-METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "edge_f1", "attn_keys", "attn_distinct")
+METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "kid_se", "edge_f1",
+               "attn_keys", "attn_distinct")
 
 
 class FillEngine(Protocol):
@@ -269,8 +270,10 @@ def evaluate(
                 photos = sorted({cases[i].image for i in idx})
                 if len(photos) >= 2:
                     where = {p: k for k, p in enumerate(photos)}
-                    row["kid"] = metrics.paired_kid(real_feats[photos], fake_feats[idx],
-                                                    np.array([where[cases[i].image] for i in idx]))
+                    rows_of = np.array([where[cases[i].image] for i in idx])
+                    row["kid"] = metrics.paired_kid(real_feats[photos], fake_feats[idx], rows_of)
+                    if len(photos) >= 3:
+                        row["kid_se"] = metrics.paired_kid_se(real_feats[photos], fake_feats[idx], rows_of)
             if guided and per["edge_f1"]:
                 row["edge_f1"] = _mean([per["edge_f1"][i] for i in idx])
             if any(attention[i] is not None for i in idx):
@@ -354,7 +357,7 @@ def _fmt(x: Any, digits: int) -> str:
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     cols = [("engine", "engine", None), ("bucket", "hole %", None), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4),
             ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("lpips_vgg", "ST-LPIPS vgg", 4),
-            ("fid", "FID", 1), ("kid", "KID", 4), ("edge_f1", "edge F1", 3),
+            ("fid", "FID", 1), ("kid", "KID", 4), ("kid_se", "KID SE", 4), ("edge_f1", "edge F1", 3),
             ("attn_keys", "eff. keys", 1), ("attn_distinct", "distinct src", 3), ("n", "n", None)]
     present = [c for c in cols if any(c[0] in r for r in rows)]
     lines = ["| " + " | ".join(c[1] for c in present) + " |",
