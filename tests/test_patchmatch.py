@@ -112,7 +112,10 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     rgb[:, 48:] = (220, 200, 40)
     rgb = np.clip(rgb + rng.normal(0, 15, rgb.shape), 0, 255).astype(np.uint8)
     mask = np.zeros((64, 96), bool)
-    mask[16:48, 24:72] = True
+    if method == "blend":  # a broad stroke: the join takes all of the network's layout deep in it
+        mask[24:40, 8:88] = True
+    else:
+        mask[16:48, 24:72] = True
     base = rgb.copy()
     base[mask] = (40, 60, 200)  # the "network" says: blue all through the hole
     out = texture_stage(rgb, mask, lambda: base, method=method, seed=0)
@@ -122,6 +125,43 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     assert hole.std(0).mean() > 6  # with grain, where the base is flat
     with pytest.raises(ValueError, match="texture method"):
         texture_stage(rgb, mask, lambda: base, method="blur")
+
+
+def test_compactness_share_tells_blobs_from_strokes_at_any_scale():
+    from app.core.maskops import depth_in_hole
+    from app.inference.texture import compactness_share
+
+    def share(mask):
+        return compactness_share(mask, depth_in_hole(mask))
+
+    for f in (1, 4):  # the same shapes, 4x larger
+        mask = np.zeros((100 * f, 200 * f), np.uint8)
+        cv2.circle(mask, (50 * f, 50 * f), 30 * f, 1, -1)  # a blob
+        cv2.line(mask, (100 * f, 20 * f), (190 * f, 80 * f), 1, 8 * f)  # a brush stroke
+        mask = mask.astype(bool)
+        s = share(mask)
+        assert s[50 * f, 50 * f] == 1.0 and s[50 * f, 145 * f] == 0.0
+        assert not s[~mask].any()
+
+
+def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
+    """The network's flat blue in a grainy yellow photo: deep inside a round hole the join
+    moves the copy only part of the way to it (COMPACT_CAP); in a stroke all the way."""
+    from app.inference.texture import combine
+
+    rng = np.random.default_rng(2)
+    rgb = np.clip(np.full((128, 256, 3), (220, 200, 40), float) + rng.normal(0, 10, (128, 256, 3)), 0, 255)
+    rgb = rgb.astype(np.uint8)
+    shapes = np.zeros((128, 256), np.uint8)
+    cv2.circle(shapes, (64, 64), 40, 1, -1)
+    cv2.line(shapes, (140, 20), (240, 110), 1, 24)
+    mask = shapes.astype(bool)
+    base = rgb.copy()
+    base[mask] = (40, 60, 200)
+    out = combine(rgb, mask, base, rgb, "blend").astype(float)  # the copy: the photo itself
+    blob_centre, stroke_centre = out[64, 64], out[65, 190]
+    assert 90 < blob_centre[2] < 160  # about halfway to the network's blue
+    assert stroke_centre[2] > 170  # all the way
 
 
 @pytest.mark.parametrize("method", ["split", "blend"])
