@@ -40,12 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         rgb, mask = images[c.image].rgb, c.mask.astype(bool)
         base, copied = net.fill(rgb, mask).image, patchmatch_fill(rgb, mask, seed=0)
         shipped = texture.combine(rgb, mask, base, copied, "blend")
-        compact = texture.COMPACT
-        texture.COMPACT = (-2.0, -1.0)  # no region counts as compact: the stroke join everywhere
-        try:
-            strokes_only = texture.combine(rgb, mask, base, copied, "blend")
-        finally:
-            texture.COMPACT = compact
+        strokes_only = texture.combine(rgb, mask, base, copied, "blend", compact=None)
         holed = rgb.copy()
         holed[mask] = 255
         rows.append(np.concatenate([holed, copied, strokes_only, shipped, rgb], 1))

@@ -162,6 +162,8 @@ def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
     blob_centre, stroke_centre = out[64, 64], out[65, 190]
     assert 90 < blob_centre[2] < 160  # about halfway to the network's blue
     assert stroke_centre[2] > 170  # all the way
+    # without reading shapes (compact=None) the blob is joined like a stroke
+    assert combine(rgb, mask, base, rgb, "blend", compact=None)[64, 64, 2] > 170
 
 
 @pytest.mark.parametrize("method", ["split", "blend"])

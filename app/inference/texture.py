@@ -138,13 +138,15 @@ def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(_blur(small, 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def compactness_share(hole: np.ndarray, depth: np.ndarray) -> np.ndarray:
+def compactness_share(hole: np.ndarray, depth: np.ndarray,
+                      bounds: tuple[float, float] = COMPACT) -> np.ndarray:
     """Per pixel, how compact its hole region is, as a share in [0, 1] of the gentle join
     (1 = a compact blob, 0 = a stroke); 0 outside the hole. ``depth`` is
-    ``depth_in_hole(hole)``. Scale-free: the same shape scores alike at any resolution."""
+    ``depth_in_hole(hole)``; ``bounds`` the compactness at which a region is wholly compact
+    and wholly stroke-like. Scale-free: the same shape scores alike at any resolution."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
     share = np.zeros(hole.shape, np.float32)
-    lo, hi = COMPACT
+    lo, hi = bounds
     for i in range(1, n):
         x, y, w, h, area = stats[i]
         region = labels[y : y + h, x : x + w] == i
@@ -161,7 +163,7 @@ class _Layout:
     hole's pixels only (a 24 MP photo's box is mostly known pixels)."""
 
     def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
-                 strokes: np.ndarray | None = None) -> None:
+                 strokes: np.ndarray | None = None, compact: tuple[float, float] | None = COMPACT) -> None:
         s = _scale(mask)
         self.sigma = max(1.0, sigma * s)
         self.wide_sigma = max(1.0, COMPACT_SIGMA * s)
@@ -175,8 +177,8 @@ class _Layout:
         if method == "blend":
             deep = depth_in_hole(self.hole)
             self.weight = np.clip(deep[self.hole] / max(1.0, depth * s), 0.0, 1.0)[:, None]
-            share = compactness_share(self.hole, deep)[self.hole]
-            if share.any():  # compact regions: a wider low-pass and a capped share
+            share = compactness_share(self.hole, deep, compact)[self.hole] if compact else None
+            if share is not None and share.any():  # compact regions: a wider low-pass and a capped share
                 self.compact = share[:, None]
                 self.base_wide = _low_pass(box, self.wide_sigma)[self.hole]
                 self.weight = self.weight * (1.0 - (1.0 - COMPACT_CAP) * self.compact)
@@ -207,9 +209,11 @@ class _Layout:
 
 
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
-            sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, strokes: np.ndarray | None = None) -> np.ndarray:
+            sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, strokes: np.ndarray | None = None,
+            compact: tuple[float, float] | None = COMPACT) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
     "blend"; ``sigma`` and ``depth`` in px at REFERENCE_SIDE); the composited uint8 image.
+    ``compact`` = None blends every region as a stroke (the join before it read shapes).
     Only the holes' bounding box (with room for the blur) is computed, so a small hole in
     a 24 MP photo costs what a small image does."""
     if method not in ("split", "blend"):
@@ -217,4 +221,4 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     mask = mask.astype(bool)
     if not mask.any():
         return rgb.copy()
-    return _Layout(mask, base, method, sigma, depth, strokes).apply(rgb, copied)
+    return _Layout(mask, base, method, sigma, depth, strokes, compact).apply(rgb, copied)
