@@ -152,11 +152,19 @@ def paired_kid(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray
         raise ValueError("KID needs at least 2 samples per set")
     if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= len(x):
         raise ValueError("truth must give each fill's row in feats_real")
+    return _paired_mmd(*_cubic_kernels(x, y), truth)
+
+
+def _cubic_kernels(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KID's kernel k(a, b) = (a.b / d + 1)^3 within the reals, within the fills, and between
+    them (M, N)."""
     d = x.shape[1]
-    kxx = (x @ x.T / d + 1) ** 3
-    kyy = (y @ y.T / d + 1) ** 3
-    kxy = (x @ y.T / d + 1) ** 3  # (M, N)
-    m, n = len(x), len(y)
+    return (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+
+
+def _paired_mmd(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, truth: np.ndarray) -> float:
+    """The unbiased MMD^2 of :func:`paired_kid` from its kernel matrices."""
+    m, n = len(kxx), len(kyy)
     keep = np.ones_like(kxy, bool)
     keep[truth, np.arange(n)] = False
     return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
@@ -175,15 +183,19 @@ def paired_kid_se(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndar
     m = len(x)
     if m < 3:
         raise ValueError("a KID standard error needs at least 3 photos")
+    if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= m:
+        raise ValueError("truth must give each fill's row in feats_real")
+    kxx, kyy, kxy = _cubic_kernels(x, y)  # once: each leave-one-out KID is a sub-matrix of these
     values = []
     for p in range(m):
-        keep = truth != p
-        if keep.sum() < 2:
+        keep = np.flatnonzero(truth != p)
+        if len(keep) < 2:
             continue
         rows = np.delete(np.arange(m), p)
         renumber = np.full(m, -1)
         renumber[rows] = np.arange(m - 1)
-        values.append(paired_kid(x[rows], y[keep], renumber[truth[keep]]))
+        values.append(_paired_mmd(kxx[np.ix_(rows, rows)], kyy[np.ix_(keep, keep)], kxy[np.ix_(rows, keep)],
+                                  renumber[truth[keep]]))
     n = len(values)
     if n < 2:
         raise ValueError("a KID standard error needs fills from at least 2 photos")
