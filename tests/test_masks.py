@@ -29,6 +29,13 @@ def test_free_form_is_deterministic_per_seed_and_varies_across_seeds():
     assert not np.array_equal(a, c)
 
 
+def test_every_hole_kind_the_cli_offers_has_one_generator():
+    from app.core.names import MASK_KINDS
+    from app.data.masks import _GENERATORS
+
+    assert tuple(_GENERATORS) == MASK_KINDS
+
+
 @pytest.mark.parametrize("name", ["free_form", "box", "strokes", "object"])
 def test_named_generators(name):
     gen = make_mask_generator(name, ratio=(0.2, 0.3))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_device_arg
+from app.core.names import MASK_KINDS, SKETCH_SOURCES
 
 NAME = "evaluate"
 DEFAULT_ENGINES = "mtsa,mtsa-const,telea,ns"
@@ -49,10 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256)")
     p.add_argument("--per-bucket", type=int, default=1, metavar="N", help="masks per image and bucket (default 1)")
     p.add_argument("--seed", type=int, default=2023, help="mask seed (default 2023)")
-    p.add_argument("--masks", choices=("free_form", "strokes", "box", "object"), default="free_form",
+    p.add_argument("--masks", choices=MASK_KINDS, default="free_form",
                    help="hole shapes: free-form brush strokes and boxes (default, what the networks train "
                         "on), strokes only, boxes only, or smooth object outlines (object removal)")
-    p.add_argument("--sketches", choices=("project", "canny"), default="project",
+    p.add_argument("--sketches", choices=SKETCH_SOURCES, default="project",
                    help="guided runs: the project's sketch generator (default) or Canny edges of the truth, "
                         "sketches drawn another way")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images")

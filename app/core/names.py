@@ -66,6 +66,13 @@ def bucket_of(ratio: float) -> str:
     return bucket_name(BUCKETS[-1])
 
 
+# ----------------------------------------------------------------------------- evaluation holes and sketches
+# Hole shapes the mask generators draw (app/data/masks.py keeps one generator per name) and
+# where an evaluation's sketches come from: the project's training generator, or Canny edges
+# of the truth (sketches drawn another way). The CLI's --masks / --sketches choices.
+MASK_KINDS = ("free_form", "strokes", "box", "object")
+SKETCH_SOURCES = ("project", "canny")
+
 # ----------------------------------------------------------------------------- sketch pen
 # The editor's sketch pen and the training sketches (app/data/sketch.py) draw strokes of
 # the same width, so that a user's strokes look like the ones the guided network learnt.

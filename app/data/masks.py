@@ -197,7 +197,6 @@ _GENERATORS: dict[str, Callable[..., np.ndarray]] = {
     "box": box_mask,
     "object": object_mask,
 }
-MASK_KINDS = tuple(_GENERATORS)
 
 
 def make_mask_generator(name: str = "free_form", **kw: object) -> MaskGenerator:

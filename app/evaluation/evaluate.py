@@ -27,8 +27,8 @@ import numpy as np
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
-from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS
-from app.data.masks import MASK_KINDS, evaluation_masks
+from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS, MASK_KINDS, SKETCH_SOURCES
+from app.data.masks import evaluation_masks
 from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
 from app.evaluation import metrics
 
@@ -110,9 +110,6 @@ def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
     return images
 
 
-SKETCH_SOURCES = ("project", "canny")
-
-
 def canny_sketch(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A sketch drawn another way than the training sketches: OpenCV Canny edges of the
     true image inside the hole, at the editor's pen width (uint8 {0, 255})."""
@@ -133,7 +130,7 @@ def build_cases(
     """Image x bucket x k cases; image i gets masks i*per_bucket .. i*per_bucket+k-1 of
     each bucket, so every image has different holes but every engine the same ones.
     ``sketches``: "project" (the training sketch generator) or "canny" (drawn another way);
-    ``masks``: the hole shapes (``app.data.masks.MASK_KINDS``; the networks train on free-form)."""
+    ``masks``: the hole shapes (``app.core.names.MASK_KINDS``; the networks train on free-form)."""
     if masks not in MASK_KINDS:
         raise TemperaError(f"--masks must be one of {', '.join(MASK_KINDS)}, got {masks!r}")
     if sketches not in SKETCH_SOURCES:
