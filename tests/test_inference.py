@@ -10,6 +10,7 @@ import torch
 
 from app.core.errors import TemperaError
 from app.inference import engines as engines_mod
+from app.inference import patchmatch
 from app.inference.auto import AutoEngine
 from app.inference.checkpoint import load_generator, save_checkpoint
 from app.inference.device import resolve_device
@@ -205,6 +206,11 @@ def test_guided_network_hands_a_hole_without_strokes_to_the_plain_one(tmp_path, 
     auto = load_engine("auto", "cpu", tmp_path)
     assert auto.engine("mtsa-guided").fill(rgb, mask).engine == "mtsa"
     assert auto.engine("mtsa-guided").without_strokes is auto.engine("mtsa")
+    # and so does the texture engine, built by name or by auto: one network of each kind
+    if patchmatch.unavailable_reason() is None:
+        for texture in (load_engine("mtsa-texture", "cpu", tmp_path), auto.engine("mtsa-texture")):
+            assert texture.guided_network.without_strokes is texture.network
+        assert auto.engine("mtsa-texture").network is auto.engine("mtsa")
 
 
 def test_auto_without_checkpoints_says_so_and_uses_what_is_there(tmp_path):

@@ -26,9 +26,8 @@ from app.core.names import TEXTURE_ENGINE
 
 from . import patchmatch
 from .device import describe
-from .engines import ClassicalEngine, Engine, NetworkEngine, PatchMatchEngine, default_weights_dir, installed_checkpoints
+from .engines import Engine, EngineSet, default_weights_dir
 from .situation import TEXTURE_THRESHOLD, Situation, situation
-from .texture_engine import TextureEngine
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,9 @@ class AutoEngine(Engine):
     def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
         self.hd = hd
         self.torch_device = device
-        self.checkpoints = installed_checkpoints(weights_dir)
+        self._set = EngineSet(device, weights_dir, hd)
+        self.checkpoints = self._set.checkpoints
         self.routes, self.texture_threshold = read_routes(weights_dir)
-        self._engines: dict[str, Engine] = {}
         self.available = ["telea", "ns"]
         if patchmatch.unavailable_reason() is None:
             self.available.append("patchmatch")
@@ -85,23 +84,10 @@ class AutoEngine(Engine):
         return describe(self.torch_device)
 
     def engine(self, name: str) -> Engine:
-        """The engine ``name`` (built once and shared: the texture engine reuses the networks)."""
-        if name not in self._engines:
-            if name in ("telea", "ns"):
-                self._engines[name] = ClassicalEngine(name)
-            elif name == "patchmatch":
-                self._engines[name] = PatchMatchEngine()
-            elif name == TEXTURE_ENGINE:
-                guided = self.engine("mtsa-guided") if "mtsa-guided" in self.available else None
-                self._engines[name] = TextureEngine(self.engine("mtsa"), guided)  # type: ignore[arg-type]
-            elif name in self.checkpoints:
-                engine = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
-                if engine.guided and "mtsa" in self.checkpoints:
-                    engine.without_strokes = self.engine("mtsa")  # type: ignore[assignment]
-                self._engines[name] = engine
-            else:
-                raise TemperaError(f"auto: engine {name!r} is not available here")
-        return self._engines[name]
+        """The engine ``name``, built once and shared (the texture engine reuses the networks)."""
+        if name not in self.available:
+            raise TemperaError(f"auto: engine {name!r} is not available here")
+        return self._set.get(name)
 
     def ranking(self, where: Situation) -> list[str]:
         """Engines for this situation, best measured first, limited to what is available."""

@@ -217,6 +217,58 @@ class NetworkEngine(Engine):
         return out
 
 
+class EngineSet:
+    """Builds engines by name, each once, and shares them: the texture engine reuses the
+    networks and a guided network hands holes without strokes to ``mtsa``. ``load_engine``
+    and ``auto`` both build through one, so an engine is wired the same way wherever it is
+    used. Raises ``TemperaError`` (one line) for an engine that cannot be had here."""
+
+    def __init__(self, device: str | torch.device = "auto", weights_dir: Path | None = None,
+                 hd: str = "crop") -> None:
+        self._device = device
+        self.hd = hd
+        self.folder = Path(weights_dir) if weights_dir else default_weights_dir()
+        self.checkpoints = installed_checkpoints(weights_dir)
+        self._built: dict[str, Engine] = {}
+
+    @property
+    def torch_device(self) -> torch.device:
+        """The networks' device, resolved when the first one is built (classical engines
+        need none)."""
+        if not isinstance(self._device, torch.device):
+            self._device = resolve_device(self._device)
+        return self._device
+
+    def get(self, name: str) -> Engine:
+        if name not in self._built:
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def _build(self, name: str) -> Engine:
+        if name in CLASSICAL_ENGINES:
+            return ClassicalEngine(name)
+        if name == "patchmatch":
+            return PatchMatchEngine()
+        if name == TEXTURE_ENGINE:
+            from .texture_engine import TextureEngine
+
+            why = patchmatch.unavailable_reason()
+            if why:
+                raise TemperaError(f"{TEXTURE_ENGINE} needs PatchMatch: {why}")
+            if "mtsa" not in self.checkpoints:
+                raise TemperaError(f"engine {name!r} needs {self.folder / 'mtsa.pt'} and its .json, "
+                                   "which are not installed")
+            guided = self.get("mtsa-guided") if "mtsa-guided" in self.checkpoints else None
+            return TextureEngine(self.get("mtsa"), guided)  # type: ignore[arg-type]
+        if name not in self.checkpoints:
+            raise TemperaError(f"engine {name!r} needs {self.folder / (name + '.pt')} and its .json, "
+                               "which are not installed")
+        engine = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
+        if engine.guided and "mtsa" in self.checkpoints:
+            engine.without_strokes = self.get("mtsa")  # type: ignore[assignment]
+        return engine
+
+
 def load_engine(
     name: str = "auto",
     device: str | torch.device = "auto",
@@ -231,32 +283,8 @@ def load_engine(
     name = (name or "auto").strip().lower()
     if name not in ENGINE_NAMES:
         raise TemperaError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
-    if name in CLASSICAL_ENGINES:
-        return ClassicalEngine(name)
-    if name == "patchmatch":
-        return PatchMatchEngine()
-    torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     if name == "auto":
         from .auto import AutoEngine
 
-        return AutoEngine(torch_device, weights_dir, hd)
-    checkpoints = installed_checkpoints(weights_dir)
-    folder = Path(weights_dir) if weights_dir else default_weights_dir()
-    if name == TEXTURE_ENGINE:
-        from .texture_engine import TextureEngine
-
-        why = patchmatch.unavailable_reason()
-        if why:
-            raise TemperaError(f"{TEXTURE_ENGINE} needs PatchMatch: {why}")
-        if "mtsa" not in checkpoints:
-            raise TemperaError(f"engine {name!r} needs {folder / 'mtsa.pt'} and its .json, which are not installed")
-        guided = None
-        if "mtsa-guided" in checkpoints:
-            guided = NetworkEngine.from_checkpoint("mtsa-guided", checkpoints["mtsa-guided"], torch_device, hd)
-        return TextureEngine(NetworkEngine.from_checkpoint("mtsa", checkpoints["mtsa"], torch_device, hd), guided)
-    if name not in checkpoints:
-        raise TemperaError(f"engine {name!r} needs {folder / (name + '.pt')} and its .json, which are not installed")
-    engine = NetworkEngine.from_checkpoint(name, checkpoints[name], torch_device, hd)
-    if engine.guided and "mtsa" in checkpoints:
-        engine.without_strokes = NetworkEngine.from_checkpoint("mtsa", checkpoints["mtsa"], torch_device, hd)
-    return engine
+        return AutoEngine(device if isinstance(device, torch.device) else resolve_device(device), weights_dir, hd)
+    return EngineSet(device, weights_dir, hd).get(name)
