@@ -1,9 +1,9 @@
 """Measure the engines per situation on held-out photos and write ``model_weights/auto.json``,
 the table ``auto`` fills by (app/inference/auto.py).
 
-    python scripts/auto_routes.py --data data/photos/holdout                 # ~30 min on one core
+    python scripts/auto_routes.py --data data/photos/holdout                 # ~55 min on one core
     python scripts/auto_routes.py --data data/photos/holdout --limit 4 --out /tmp/auto.json   # quick check
-    python scripts/auto_routes.py --data data/photos/holdout --masks free_form,object --per-bucket 2
+    python scripts/auto_routes.py --data data/photos/holdout --masks free_form --per-bucket 2
 
 A situation is hole-size bucket x textured or smooth surround (the ring's texture against
 the median over these holes, recorded as ``texture_threshold``) x strokes or none, plus
@@ -104,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", default="plain,sketch,thin",
                    help="which situations to measure (comma-separated); the others keep the routes "
                         "already in --out")
-    p.add_argument("--masks", default="free_form",
-                   help="hole kinds to measure on, comma-separated (evaluate --masks's kinds); several "
-                        "kinds give routes that hold for holes drawn more than one way")
+    p.add_argument("--masks", default="free_form,object",
+                   help="hole kinds to measure on, comma-separated (evaluate --masks's kinds; default: "
+                        "free-form brush masks and object outlines); several kinds give routes that hold "
+                        "for holes drawn more than one way")
     p.add_argument("--seed", type=int, default=7,
                    help="mask seed (default 7: other holes than evaluate's 2023, so the routes are "
                         "not tuned on the holes the results report)")

@@ -246,6 +246,25 @@ def test_paired_kid_leaves_each_fill_out_of_its_own_truth():
         paired_kid(real, real, np.arange(29))
 
 
+def test_paired_kid_is_not_raised_by_several_holes_in_one_photo():
+    from app.evaluation.metrics import paired_kid, paired_kid_se
+
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(30, 8))
+    truth = np.repeat(np.arange(30), 2)  # two holes per photo (two mask kinds, or --per-bucket 2)
+    # two fills of one photo share its known pixels: they are alike, but that is not a
+    # realism the set of truths lacks, so the originals still score 0 ...
+    assert abs(paired_kid(real, real[truth], truth)) < 1e-9
+    twins = real[truth] + rng.normal(scale=0.05, size=(60, 8))
+    assert abs(paired_kid(real, twins, truth) - paired_kid(real, twins[::2], np.arange(30))) < 0.01
+    # ... and a shift still shows, as large as with one hole per photo
+    one = paired_kid(real, real + 1.5, np.arange(30))
+    assert paired_kid(real, real[truth] + 1.5, truth) == pytest.approx(one, rel=0.05)
+    assert paired_kid_se(real, twins, truth) > 0
+    with pytest.raises(ValueError, match="2 photos"):
+        paired_kid(real, real[[3, 3]], np.array([3, 3]))
+
+
 def test_guided_patchmatch_map_is_inside_the_librarys_range():
     guide = cv2.cvtColor(np.full((8, 8, 3), 255, np.uint8), cv2.COLOR_BGR2RGB)
     ijmap = patchmatch._guide_map(guide)

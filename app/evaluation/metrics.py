@@ -142,9 +142,12 @@ def paired_kid(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray
     ``feats_real`` (M, D) holds each distinct ground-truth image once; ``feats_fake`` (N, D)
     the fills, and ``truth[i]`` the row of ``feats_real`` that fill ``i`` was cut from. The
     unbiased MMD^2 with the cubic kernel, except that the cross term leaves out each fill's
-    own truth: a fill shares every known pixel with it, so including that pair rewards
-    closeness to the one photo rather than realism. Needs M >= 2 and N >= 2; an engine
-    that returns the originals scores about 0 (the same set on both sides)."""
+    own truth (a fill shares every known pixel with it, so including that pair rewards
+    closeness to the one photo rather than realism) and, for the same reason, the term
+    within the fills leaves out pairs of fills cut from the same photo (several holes per
+    photo: ``--per-bucket`` > 1 or several mask kinds), as the term within the reals has
+    each photo once. Needs M >= 2 and fills from at least 2 photos; an engine that returns
+    the originals scores 0 however many holes each photo has."""
     x = np.asarray(feats_real, np.float64)
     y = np.asarray(feats_fake, np.float64)
     truth = np.asarray(truth, int)
@@ -152,6 +155,8 @@ def paired_kid(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray
         raise ValueError("KID needs at least 2 samples per set")
     if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= len(x):
         raise ValueError("truth must give each fill's row in feats_real")
+    if len(np.unique(truth)) < 2:
+        raise ValueError("KID needs fills from at least 2 photos")
     return _paired_mmd(*_cubic_kernels(x, y), truth)
 
 
@@ -164,11 +169,10 @@ def _cubic_kernels(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _paired_mmd(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, truth: np.ndarray) -> float:
     """The unbiased MMD^2 of :func:`paired_kid` from its kernel matrices."""
-    m, n = len(kxx), len(kyy)
-    keep = np.ones_like(kxy, bool)
-    keep[truth, np.arange(n)] = False
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2 * kxy[keep].mean())
+    m = len(kxx)
+    keep = truth[None, :] != np.arange(m)[:, None]  # cross term: not a fill with its own truth
+    apart = truth[:, None] != truth[None, :]  # within the fills: not two fills of one photo
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + kyy[apart].mean() - 2 * kxy[keep].mean())
 
 
 def paired_kid_se(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray) -> float:
@@ -189,7 +193,7 @@ def paired_kid_se(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndar
     values = []
     for p in range(m):
         keep = np.flatnonzero(truth != p)
-        if len(keep) < 2:
+        if len(np.unique(truth[keep])) < 2:
             continue
         rows = np.delete(np.arange(m), p)
         renumber = np.full(m, -1)
