@@ -117,3 +117,15 @@ def test_benchmark_prints_table_and_json(tmp_path, capsys):
     assert {r["engine"] for r in rows} == {"telea", "mtsa", "mtsa-const"}
     net = [r for r in rows if r["engine"] == "mtsa"][0]
     assert net["gmacs"] > 0 and net["median_ms"] > 0 and net["size"] == 64
+    # each square hole is timed without a sketch and with a stroke through it
+    assert sorted(r["case"] for r in rows if r["engine"] == "telea") == ["64", "64 stroke"]
+
+
+def test_benchmark_strokes_picks_the_square_holes(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli_main(["benchmark", "--sizes", "32,48", "--device", "cpu", "--repeats", "1",
+                     "--engines", "telea", "--strokes", "without", "--json", str(out)]) == 0
+    assert [r["case"] for r in json.loads(out.read_text())["rows"]] == ["32", "48"]
+    assert cli_main(["benchmark", "--sizes", "32", "--device", "cpu", "--repeats", "1",
+                     "--engines", "telea", "--strokes", "with", "--json", str(out)]) == 0
+    assert [r["case"] for r in json.loads(out.read_text())["rows"]] == ["32 stroke"]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.commands.common import add_device_arg
+from app.core.names import BENCH_STROKES
 
 EPILOG = """examples:
   python main.py benchmark                                  # 256,512,1024 on the best device
@@ -20,7 +21,9 @@ does not depend on the weights). Peak memory is the GPU's peak allocation on CUD
 CPU, the peak of the C heap in use above its level before the engine's first fill (glibc;
 resident-memory growth elsewhere). Sizes above 800 px go through the
 large-photo crop strategy, as real fills do. --large adds a 24 MP photo with a 200 x 150
-hole and one with a 5 % hole (timed once each: no warm-up fill). An engine that cannot run
+hole and one with a 5 % hole (timed once each: no warm-up fill). Each square has a 25 %
+hole, timed without a sketch (rows "512") and with a stroke through it (rows "512 stroke",
+where auto may pick a guided engine); --strokes picks one. An engine that cannot run
 here (no PatchMatch library, no checkpoint for mtsa-texture) is skipped with a note. The
 engine column names what auto chose, e.g. "auto (mtsa-texture)"."""
 
@@ -48,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--engines", default="telea,ns,patchmatch,mtsa,mtsa-const,mtsa-guided,mtsa-texture,auto",
                    help="comma-separated engines")
     p.add_argument("--large", action="store_true", help="also time two 24 MP photos (200 x 150 and 5 %% holes)")
+    p.add_argument("--strokes", choices=BENCH_STROKES, default="both",
+                   help="time the square holes without a sketch (rows '512'), with a stroke through them "
+                        "(rows '512 stroke': the guided path), or both (default)")
     p.add_argument("--repeats", type=int, default=5, help="timed fills per engine and size (default 5)")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     p.set_defaults(func=run)
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise TemperaError(f"folder of {args.json} does not exist")
     device = resolve_device(args.device)
     rows = run_benchmark(
-        args.sizes, device, engines=engines, repeats=args.repeats, large=args.large,
+        args.sizes, device, engines=engines, repeats=args.repeats, large=args.large, strokes=args.strokes,
         progress=lambda m: print(f"  timing {m}", file=sys.stderr),
     )
     print(format_table(rows))

@@ -72,6 +72,9 @@ def bucket_of(ratio: float) -> str:
 # of the truth (sketches drawn another way). The CLI's --masks / --sketches choices.
 MASK_KINDS = ("free_form", "strokes", "box", "object")
 SKETCH_SOURCES = ("project", "canny")
+# benchmark --strokes: its square 25 % holes timed without a sketch, with a stroke through
+# them (the guided path), or both
+BENCH_STROKES = ("both", "without", "with")
 
 # ----------------------------------------------------------------------------- sketch pen
 # The editor's sketch pen and the training sketches (app/data/sketch.py) draw strokes of

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from app.core.errors import TemperaError
+from app.core.names import BENCH_STROKES
 from app.model import InpaintGenerator, ModelConfig
 
 from .device import describe
@@ -50,11 +51,12 @@ class BenchRow:
     peak_mb: float
     gmacs: float | None
     repeats: int
-    case: str = ""  # "512" (a square with a 25 % hole) or "24MP 200x150" / "24MP 5%"
+    case: str = ""  # "512" (a square with a 25 % hole), "512 stroke" (the same with a sketch stroke
+    # through the hole), "24MP 200x150" / "24MP 5%"
 
 
 def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A textured test image with a fixed ~25 % hole and a stroke through it."""
+    """A textured test image with a fixed ~25 % hole, and a sketch with a stroke through it."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     base = np.stack([np.sin(xx * 9) * 60 + 120, np.cos(yy * 7) * 60 + 120, (xx + yy) * 60 + 60], -1)
@@ -126,12 +128,23 @@ def run_benchmark(
     engines: tuple[str, ...] = BENCH_ENGINES,
     repeats: int = 5,
     large: bool = False,
+    strokes: str = "both",
     weights_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:
     """One row per engine and case; an engine that cannot be had here (PatchMatch's
-    library missing, no checkpoint for the texture engine) is reported and skipped."""
-    cases = [BenchCase(str(size), *bench_inputs(size)) for size in sizes]
+    library missing, no checkpoint for the texture engine) is reported and skipped.
+    ``strokes``: the square holes "without" a sketch, "with" a stroke through them (the
+    guided path), or "both"."""
+    if strokes not in BENCH_STROKES:
+        raise TemperaError(f"strokes must be one of {', '.join(BENCH_STROKES)}, got {strokes!r}")
+    cases = []
+    for size in sizes:
+        rgb, mask, sketch = bench_inputs(size)
+        if strokes in ("without", "both"):
+            cases.append(BenchCase(str(size), rgb, mask, None))
+        if strokes in ("with", "both"):
+            cases.append(BenchCase(f"{size} stroke", rgb, mask, sketch))
     if large:
         cases += large_cases()
     rows = []
