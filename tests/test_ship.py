@@ -96,3 +96,21 @@ def test_total_steps_follow_warm_restarts(tmp_path, run_checkpoint):
     ship(child, rows, tmp_path / "w", eval_label="mtsa-guided+sketch")
     meta = json.loads((tmp_path / "w" / "mtsa-guided.json").read_text())["meta"]
     assert meta["total_steps"] == 15 and meta["total_images_seen"] == 120
+
+
+def test_total_steps_of_a_run_shipped_twice_count_its_steps_once(tmp_path, run_checkpoint):
+    # a run warm-started from the installed checkpoint, shipped at its step 5, resumed and
+    # shipped again at step 8: its init_from file is by then its own step-5 install
+    weights = tmp_path / "w"
+    ship(run_checkpoint, TELEA + _rows("mtsa", [0.12, 0.18, 0.25]), weights)  # 10 steps, 80 images
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    installed = str(weights / "mtsa.pt")
+    first = save_checkpoint(tmp_path / "run2" / "a" / "mtsa.pt", g, g.config,
+                            {"steps": 5, "images_seen": 40, "init_from": installed})
+    assert ship(first, TELEA + _rows("mtsa", [0.11, 0.17, 0.24]), weights).shipped
+    assert json.loads((weights / "mtsa.json").read_text())["meta"]["total_steps"] == 15
+    again = save_checkpoint(tmp_path / "run2" / "b" / "mtsa.pt", g, g.config,
+                            {"steps": 8, "images_seen": 64, "init_from": installed})
+    assert ship(again, TELEA + _rows("mtsa", [0.10, 0.16, 0.23]), weights).shipped
+    meta = json.loads((weights / "mtsa.json").read_text())["meta"]
+    assert meta["total_steps"] == 18 and meta["total_images_seen"] == 144

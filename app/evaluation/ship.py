@@ -101,6 +101,12 @@ def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
             return steps + int(meta.get("init_total_steps", 0)), images + int(meta.get("init_total_images", 0))
         p_steps = int(parent_meta.get("total_steps", parent_meta.get("steps", 0)))
         p_images = int(parent_meta.get("total_images_seen", parent_meta.get("images_seen", 0)))
+        if parent_meta.get("init_from") == parent and int(parent_meta.get("steps", 0)) <= steps:
+            # the file at init_from has since been replaced by an earlier install of this
+            # same run (resumed and shipped more than once): it already counts the run's
+            # steps up to then, so add only those after it
+            steps -= int(parent_meta.get("steps", 0))
+            images -= int(parent_meta.get("images_seen", 0))
         steps, images = steps + p_steps, images + p_images
     return steps, images
 
