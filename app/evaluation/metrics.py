@@ -148,16 +148,23 @@ def paired_kid(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray
     photo: ``--per-bucket`` > 1 or several mask kinds), as the term within the reals has
     each photo once. Needs M >= 2 and fills from at least 2 photos; an engine that returns
     the originals scores 0 however many holes each photo has."""
-    x = np.asarray(feats_real, np.float64)
-    y = np.asarray(feats_fake, np.float64)
-    truth = np.asarray(truth, int)
-    if len(x) < 2 or len(y) < 2:
+    if len(feats_real) < 2 or len(feats_fake) < 2:
         raise ValueError("KID needs at least 2 samples per set")
-    if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= len(x):
-        raise ValueError("truth must give each fill's row in feats_real")
+    x, y, truth = _paired_inputs(feats_real, feats_fake, truth)
     if len(np.unique(truth)) < 2:
         raise ValueError("KID needs fills from at least 2 photos")
     return _paired_mmd(*_cubic_kernels(x, y), truth)
+
+
+def _paired_inputs(feats_real, feats_fake, truth) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The features as float64 and ``truth`` as ints, checked to give each fill's row in
+    ``feats_real``."""
+    x = np.asarray(feats_real, np.float64)
+    y = np.asarray(feats_fake, np.float64)
+    truth = np.asarray(truth, int)
+    if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= len(x):
+        raise ValueError("truth must give each fill's row in feats_real")
+    return x, y, truth
 
 
 def _cubic_kernels(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,14 +188,10 @@ def paired_kid_se(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndar
     the spread of those values scaled as the jackknife does. A bucket of 24 fills gives a
     KID whose noise is often as large as the gaps between engines; this says how large.
     Needs at least 3 photos."""
-    x = np.asarray(feats_real, np.float64)
-    y = np.asarray(feats_fake, np.float64)
-    truth = np.asarray(truth, int)
-    m = len(x)
+    m = len(feats_real)
     if m < 3:
         raise ValueError("a KID standard error needs at least 3 photos")
-    if truth.shape != (len(y),) or truth.min() < 0 or truth.max() >= m:
-        raise ValueError("truth must give each fill's row in feats_real")
+    x, y, truth = _paired_inputs(feats_real, feats_fake, truth)
     kxx, kyy, kxy = _cubic_kernels(x, y)  # once: each leave-one-out KID is a sub-matrix of these
     values = []
     for p in range(m):
