@@ -297,7 +297,7 @@ class LpipsScorer:
         self.images = images
 
     def _tensor(self, stack: np.ndarray) -> Any:
-        t = self._torch.from_numpy(np.ascontiguousarray(stack)).to(self.device)
+        t = self._torch.tensor(stack).to(self.device)  # a copy: the crops are read-only
         return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
     def _reference(self, idx: int) -> list[Any]:
