@@ -225,6 +225,26 @@ def test_auto_without_checkpoints_says_so_and_uses_what_is_there(tmp_path):
     assert np.array_equal(result.image[~large], rgb[~large])
 
 
+def test_one_place_says_which_engines_can_be_had(tmp_path, generator, monkeypatch):
+    from app.inference.engines import EngineSet
+
+    engines = EngineSet("cpu", tmp_path)
+    assert engines.unavailable("telea") is None
+    assert "mtsa.pt" in engines.unavailable("mtsa") and "mtsa-guided.pt" in engines.unavailable("mtsa-guided")
+    save_checkpoint(tmp_path / "mtsa.pt", generator, generator.config)
+    engines = EngineSet("cpu", tmp_path)
+    assert engines.unavailable("mtsa") is None
+    with pytest.raises(TemperaError, match="mtsa-guided.pt"):
+        engines.get("mtsa-guided")  # building says what checking says
+    monkeypatch.setattr(patchmatch, "_STATE", {"module": None, "why": "OSError: no .so"})
+    assert "needs PatchMatch" in engines.unavailable("mtsa-texture")
+    assert load_engine("auto", "cpu", tmp_path).available == ["telea", "ns", "mtsa"]
+    monkeypatch.undo()
+    if patchmatch.unavailable_reason() is None:
+        assert engines.unavailable("mtsa-texture") is None
+        assert load_engine("auto", "cpu", tmp_path).available == ["telea", "ns", "patchmatch", "mtsa", "mtsa-texture"]
+
+
 def test_auto_follows_the_recorded_routes(tmp_path, generator):
     import json
 

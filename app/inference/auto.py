@@ -35,6 +35,7 @@ ROUTES_FILE = "auto.json"
 STROKE_ENGINES = (TEXTURE_ENGINE, "mtsa-guided")  # the engines that follow a sketch
 DEFAULT_ORDER = (TEXTURE_ENGINE, "patchmatch", "mtsa", "telea")
 DEFAULT_THIN = ("telea", "ns")
+CANDIDATES = ("telea", "ns", "patchmatch", "mtsa", "mtsa-guided", TEXTURE_ENGINE)  # what auto may route to
 
 
 def read_routes(weights_dir: Path | None = None) -> tuple[dict[str, list[str]], float]:
@@ -62,12 +63,7 @@ class AutoEngine(Engine):
         self._set = EngineSet(device, weights_dir, hd)
         self.checkpoints = self._set.checkpoints
         self.routes, self.texture_threshold = read_routes(weights_dir)
-        self.available = ["telea", "ns"]
-        if patchmatch.unavailable_reason() is None:
-            self.available.append("patchmatch")
-        self.available += [n for n in ("mtsa", "mtsa-guided") if n in self.checkpoints]
-        if "patchmatch" in self.available and "mtsa" in self.checkpoints:
-            self.available.append(TEXTURE_ENGINE)
+        self.available = self._set.available(CANDIDATES)
         self.guided = "mtsa-guided" in self.available
         notes = []
         if not self.routes:

@@ -244,7 +244,30 @@ class EngineSet:
             self._built[name] = self._build(name)
         return self._built[name]
 
+    def unavailable(self, name: str) -> str | None:
+        """Why ``name`` cannot be had here (one line), or None when it can; builds nothing."""
+        if name in CLASSICAL_ENGINES:
+            return None
+        if name == "patchmatch":
+            return patchmatch.unavailable_reason()
+        needs = name
+        if name == TEXTURE_ENGINE:
+            why = patchmatch.unavailable_reason()
+            if why:
+                return f"{TEXTURE_ENGINE} needs PatchMatch: {why}"
+            needs = "mtsa"
+        if needs not in self.checkpoints:
+            return f"engine {name!r} needs {self.folder / (needs + '.pt')} and its .json, which are not installed"
+        return None
+
+    def available(self, names) -> list[str]:
+        """Those of ``names`` that can be had here, in their order."""
+        return [n for n in names if self.unavailable(n) is None]
+
     def _build(self, name: str) -> Engine:
+        why = self.unavailable(name)
+        if why:
+            raise TemperaError(why)
         if name in CLASSICAL_ENGINES:
             return ClassicalEngine(name)
         if name == "patchmatch":
@@ -252,17 +275,8 @@ class EngineSet:
         if name == TEXTURE_ENGINE:
             from .texture_engine import TextureEngine
 
-            why = patchmatch.unavailable_reason()
-            if why:
-                raise TemperaError(f"{TEXTURE_ENGINE} needs PatchMatch: {why}")
-            if "mtsa" not in self.checkpoints:
-                raise TemperaError(f"engine {name!r} needs {self.folder / 'mtsa.pt'} and its .json, "
-                                   "which are not installed")
             guided = self.get("mtsa-guided") if "mtsa-guided" in self.checkpoints else None
             return TextureEngine(self.get("mtsa"), guided)  # type: ignore[arg-type]
-        if name not in self.checkpoints:
-            raise TemperaError(f"engine {name!r} needs {self.folder / (name + '.pt')} and its .json, "
-                               "which are not installed")
         engine = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
         if engine.guided and "mtsa" in self.checkpoints:
             engine.without_strokes = self.get("mtsa")  # type: ignore[assignment]
