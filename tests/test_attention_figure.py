@@ -11,6 +11,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import attention_figure
+from removal_examples import ROW_HEIGHT
 
 from app.core.maskops import depth_in_hole
 from app.inference.checkpoint import save_checkpoint
@@ -43,5 +44,5 @@ def test_figure_has_a_row_per_checkpoint(tmp_path):
             "--points", "2", "--out", str(out)]
     assert attention_figure.main(argv) == 0
     grid = cv2.imread(str(out))
-    rows = 2 * (attention_figure.ROW_HEIGHT + 4)
-    assert grid.shape[0] == rows and grid.shape[1] == 4 * attention_figure.ROW_HEIGHT  # photo, fill, 2 points
+    rows = 2 * (ROW_HEIGHT + 4)
+    assert grid.shape[0] == rows and grid.shape[1] == 4 * ROW_HEIGHT  # photo, fill, 2 points
