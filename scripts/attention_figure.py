@@ -94,13 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         sketch = case.sketch if is_guided else None
         engine = NetworkEngine.from_checkpoint("mtsa-guided" if is_guided else "mtsa", path, torch.device("cpu"))
         fill = engine.fill(rgb, mask, sketch).image
-        tiles = [tile(marked(rgb, mask, sketch), f"{label}: hole {100 * mask.mean():.0f} %"), None]
-        distinct = float("nan")
-        for k, point in enumerate(points, 1):
-            e = engine.explain(rgb, mask, sketch, point)
-            distinct = e["attn_distinct"]
-            tiles.append(tile(heat_on(rgb, mask, e["attention"], point), f"point {k}: {e['attn_keys']:.0f} keys"))
-        tiles[1] = tile(fill, f"fill; {distinct:.3f} sources/token")
+        explained = [engine.explain(rgb, mask, sketch, point) for point in points]
+        distinct = explained[0]["attn_distinct"]  # a property of the hole, the same at every point
+        tiles = [tile(marked(rgb, mask, sketch), f"{label}: hole {100 * mask.mean():.0f} %"),
+                 tile(fill, f"fill; {distinct:.3f} sources/token")]
+        tiles += [tile(heat_on(rgb, mask, e["attention"], point), f"point {k}: {e['attn_keys']:.0f} keys")
+                  for k, (point, e) in enumerate(zip(points, explained, strict=True), 1)]
         rows.append(np.concatenate(tiles, axis=1))
         print(f"{label}: distinct sources per hole token {distinct:.3f}", file=sys.stderr)
     grid = np.concatenate([np.pad(r, ((0, 4), (0, 0), (0, 0))) for r in rows], axis=0)

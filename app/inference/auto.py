@@ -24,7 +24,6 @@ from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.names import TEXTURE_ENGINE
 
-from . import patchmatch
 from .device import describe
 from .engines import Engine, EngineSet, default_weights_dir
 from .situation import TEXTURE_THRESHOLD, Situation, situation
@@ -70,7 +69,7 @@ class AutoEngine(Engine):
             notes.append("auto: no recorded routes (model_weights/auto.json), using the default order "
                          + " > ".join(DEFAULT_ORDER))
         if "patchmatch" not in self.available:
-            notes.append(patchmatch.unavailable_reason() or "")
+            notes.append(self._set.unavailable("patchmatch") or "")
         if "mtsa" not in self.checkpoints:
             notes.append("auto: no MTSA checkpoint is installed")
         self.startup_notice = "; ".join(n for n in notes if n) or None
