@@ -27,6 +27,12 @@ from app.inference.checkpoint import read_info
 from app.inference.engines import default_weights_dir
 
 
+def _rows(path: Path) -> list[dict]:
+    """The rows of an `evaluate --json` file (a {"rows": [...]} object, or a bare list)."""
+    data = json.loads(path.read_text())
+    return data["rows"] if isinstance(data, dict) else data
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", type=Path)
@@ -38,9 +44,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="evaluation JSON of the installed checkpoints (replaces their recorded one)")
     args = p.parse_args(argv)
     try:
-        rows = json.loads(args.eval.read_text())
-        rows = rows["rows"] if isinstance(rows, dict) else rows
-        installed = json.loads(args.installed_eval.read_text()) if args.installed_eval else None
+        rows = _rows(args.eval)
+        installed = _rows(args.installed_eval) if args.installed_eval else None
         kept_back = 0
         for ckpt in args.checkpoints:
             guided = bool(read_info(ckpt)["config"].get("guided"))

@@ -114,3 +114,18 @@ def test_total_steps_of_a_run_shipped_twice_count_its_steps_once(tmp_path, run_c
     assert ship(again, TELEA + _rows("mtsa", [0.10, 0.16, 0.23]), weights).shipped
     meta = json.loads((weights / "mtsa.json").read_text())["meta"]
     assert meta["total_steps"] == 18 and meta["total_images_seen"] == 144
+
+
+def test_ship_script_reads_evaluate_json_for_the_run_and_the_installed_one(tmp_path, run_checkpoint, capsys):
+    """Both --eval and --installed-eval take `evaluate --json` files as written ({"rows": [...]})."""
+    from scripts.ship_checkpoints import main
+
+    weights = tmp_path / "weights"
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps({"rows": TELEA + _rows("mtsa", [0.09, 0.18, 0.25])}))
+    assert main(["--eval", str(first), "--weights-dir", str(weights), str(run_checkpoint)]) == 0
+    worse = tmp_path / "worse.json"
+    worse.write_text(json.dumps({"rows": TELEA + _rows("mtsa", [0.11, 0.19, 0.26])}))
+    assert main(["--eval", str(worse), "--installed-eval", str(first), "--weights-dir", str(weights),
+                 str(run_checkpoint)]) == 1
+    assert "kept the installed" in capsys.readouterr().out
