@@ -269,7 +269,7 @@ def evaluate(
                     where = {p: k for k, p in enumerate(photos)}
                     rows_of = np.array([where[cases[i].image] for i in idx])
                     row["kid"] = metrics.paired_kid(real_feats[photos], fake_feats[idx], rows_of)
-                    if len(photos) >= 3:
+                    if len(photos) >= metrics.KID_SE_MIN_PHOTOS:
                         row["kid_se"] = metrics.paired_kid_se(real_feats[photos], fake_feats[idx], rows_of)
             if guided and per["edge_f1"]:
                 row["edge_f1"] = _mean([per["edge_f1"][i] for i in idx])

@@ -182,15 +182,18 @@ def _paired_mmd(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, truth: np.nda
     return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + kyy[apart].mean() - 2 * kxy[keep].mean())
 
 
+KID_SE_MIN_PHOTOS = 3  # a jackknife over photos needs two left after one is left out
+
+
 def paired_kid_se(feats_real: np.ndarray, feats_fake: np.ndarray, truth: np.ndarray) -> float:
     """Standard error of :func:`paired_kid`, by the jackknife over photos: the KID is
     recomputed with each photo left out (its ground truth and every fill cut from it) and
     the spread of those values scaled as the jackknife does. A bucket of 24 fills gives a
     KID whose noise is often as large as the gaps between engines; this says how large.
-    Needs at least 3 photos."""
+    Needs at least :data:`KID_SE_MIN_PHOTOS` photos."""
     m = len(feats_real)
-    if m < 3:
-        raise ValueError("a KID standard error needs at least 3 photos")
+    if m < KID_SE_MIN_PHOTOS:
+        raise ValueError(f"a KID standard error needs at least {KID_SE_MIN_PHOTOS} photos")
     x, y, truth = _paired_inputs(feats_real, feats_fake, truth)
     kxx, kyy, kxy = _cubic_kernels(x, y)  # once: each leave-one-out KID is a sub-matrix of these
     values = []
