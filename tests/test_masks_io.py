@@ -81,6 +81,7 @@ def test_wrong_size_names_both_sizes(tmp_path: Path) -> None:
     text = str(exc.value)
     assert text.startswith("mask.png is 100 x 80 but the image is 640 x 480")
     assert "\n" not in text
+    assert "swapped" not in text  # the hint is only for a transposed size
 
 
 def test_mask_orientation_applied(tmp_path: Path) -> None:
@@ -88,8 +89,9 @@ def test_mask_orientation_applied(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.fromarray(stored).save(tmp_path / "m.png", exif=exif)
-    with pytest.raises(TemperaError, match="is 24 x 40 but the image is 40 x 24"):
+    with pytest.raises(TemperaError, match="is 24 x 40 but the image is 40 x 24") as exc:
         load_mask(tmp_path / "m.png", (W, H))
+    assert "width and height are swapped" in str(exc.value)
     mask = load_mask(tmp_path / "m.png", (H, W))
     np.testing.assert_array_equal(mask, np.rot90(stored, k=-1) > 0)
 

@@ -54,9 +54,17 @@ def _gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _check_size(name: str, got: tuple[int, int], want: tuple[int, int], what: str) -> None:
     if tuple(got) != tuple(want):
+        # A swapped width and height is almost always a mask drawn on a camera JPEG's
+        # stored pixels, while Tempera (like every viewer) shows the photo upright.
+        hint = (
+            "; width and height are swapped: a camera photo is shown upright by its EXIF"
+            f" orientation, so draw the {what} on it as Tempera shows it"
+            if tuple(got) == tuple(want)[::-1]
+            else ""
+        )
         raise TemperaError(
             f"{name} is {got[0]} x {got[1]} but the image is {want[0]} x {want[1]}"
-            f" (the {what} must have the image's size)"
+            f" (the {what} must have the image's size{hint})"
         )
 
 
