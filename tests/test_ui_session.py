@@ -319,6 +319,28 @@ def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_pat
     assert window.panel.attention_info.text() == ATTENTION_HINT  # no stale caption once the view is off
 
 
+def test_temperature_key_opens_the_attention_viewer(window: MainWindow, photo_path: Path, qtbot) -> None:
+    from app.ui.attention import NEED_FILL, TEMPERATURE_HINT
+
+    window.files.open_path(photo_path)
+    window.actions_.temperature.setChecked(True)  # T before any fill
+    assert window.actions_.attention.isChecked() and window.canvas.attention_mode
+    assert window.panel.attention_info.text() == NEED_FILL
+    window.actions_.temperature.setChecked(False)
+    window.actions_.attention.setChecked(False)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
+        window.fill()
+    window.actions_.temperature.setChecked(True)  # T alone, after a fill
+    assert window.actions_.attention.isChecked()
+    assert window.panel.attention_info.text() == TEMPERATURE_HINT
+    temp = np.linspace(2, 30, 32 * 48, dtype=np.float32).reshape(32, 48)
+    req = Request("explain", window.last_fill.snapshot, point=(25, 15))
+    window.inference.explain_done.emit(req, {"attention": temp, "temperature": temp})
+    assert "Learned temperature" in window.panel.attention_info.text()
+    assert window.canvas.heatmap is not None
+
+
 def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, monkeypatch) -> None:
     import app.inference.engines as engines
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_SIDE = 1024  # the maps come from a coarse attention grid; more pixels add nothing
 NEED_FILL = "Fill a hole first, then click inside it."
+TEMPERATURE_HINT = "Click a filled pixel to see the learned temperature of that fill."
 ATTENTION_WORDS = ("borrowed nothing", "borrowed most")
 
 
@@ -148,7 +149,7 @@ class AttentionViewer(QObject):
             layout.insertWidget(layout.indexOf(info) + 1, self.legend)
         a = window.actions_
         a.attention.toggled.connect(self._toggled)
-        a.temperature.toggled.connect(lambda _on: self.show())
+        a.temperature.toggled.connect(self._temperature_toggled)
         window.canvas.point_clicked.connect(self.explain_at)
         window.inference.explain_done.connect(self._done)
         window.inference.failed.connect(self._failed)
@@ -193,6 +194,17 @@ class AttentionViewer(QObject):
         elif self.w.last_fill is None:
             self._say(NEED_FILL)
         self.w.canvas.update()
+
+    def _temperature_toggled(self, on: bool) -> None:
+        """T is a view of the attention viewer: turning it on opens the viewer too, so the
+        key never just ticks a box with nothing to show."""
+        if on and not self.w.actions_.attention.isChecked():
+            self.w.actions_.attention.setChecked(True)
+        if self.explained is None:
+            if on and self.w.last_fill is not None:
+                self._say(TEMPERATURE_HINT)
+            return
+        self.show()
 
     def explain_at(self, x: int, y: int) -> None:
         fill = self.w.last_fill
