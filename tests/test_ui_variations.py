@@ -114,3 +114,38 @@ def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbo
     assert not any(t.startswith("Filling with") for t in after), after
     assert any(t.startswith("Variation 2 of 3 ready (press 1, 2); computing variation 3 of 3") for t in after)
     assert window.statusBar().currentMessage() == "Variation 3 of 3 ready: press 1, 2, 3 to compare"
+
+
+def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path, qtbot) -> None:
+    """Keys 2 and 3 stay live while their candidates are computed, and say so when pressed
+    early, instead of doing nothing; Esc stops the candidates and greys the keys out."""
+    import threading
+
+    release = threading.Event()
+
+    class SlowSeeded(SeededEngine):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+            if seed:
+                release.wait(20)
+            return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+
+    engine = SlowSeeded()
+    window.files.open_path(photo_path)
+    window.panel.feather_check.setChecked(False)
+    window.inference.worker.engine = engine
+    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, True)
+    paint_hole(window)
+    hole = window.doc.mask.copy()
+    try:
+        with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
+            window.actions_.fill.trigger()
+        qtbot.waitUntil(lambda: window.variations.pending(2), timeout=10_000)
+        assert window.actions_.variation_3.isEnabled()
+        window.actions_.variation_3.trigger()
+        assert window.statusBar().currentMessage().startswith("Variation 3 of 3 is still being computed")
+        assert (window.doc.image[hole] == 40).all()  # still the first candidate
+        window.cancel()  # Esc: the candidates are dropped
+        assert not window.variations.pending(2)
+        assert not window.actions_.variation_3.isEnabled()
+    finally:
+        release.set()

@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
         inf.fill_done.connect(self.apply_fill)
         inf.failed.connect(lambda req, msg: req.kind == "fill" and dialogs.show_error(self, f"Fill failed: {msg}"))
+        inf.failed.connect(lambda req, _msg: "variation" in req.extra and self.variations.stopped())
 
     # -- document -----------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -218,7 +219,8 @@ class MainWindow(QMainWindow):
         a.redo.setEnabled(self.undo_stack.canRedo())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
         for k in range(1, 4):  # the last fill's candidates that can be shown now
-            getattr(a, f"variation_{k}").setEnabled(self.variations.available(k - 1))
+            # a candidate still being computed stays enabled, so its key says so when pressed
+            getattr(a, f"variation_{k}").setEnabled(self.variations.available(k - 1) or self.variations.pending(k - 1))
 
     def restore_last_mask(self) -> None:
         self.edits.restore_last_mask()
@@ -290,6 +292,8 @@ class MainWindow(QMainWindow):
             self.tools.cancel()
         elif self.inference.cancel():
             self.attention.cancel()
+            self.variations.stopped()
+            self._update_enabled()
             self.statusBar().showMessage("Cancelled; the result will be dropped", 4000)
 
     def apply_fill(self, request: Request, result: FillResult, seconds: float) -> None:
@@ -323,6 +327,7 @@ class MainWindow(QMainWindow):
     def _busy_changed(self, busy: bool) -> None:
         self.status.busy.setVisible(busy)
         self._update_cancel()
+        self._update_enabled()  # keys of candidates that are no longer coming grey out
 
     def _update_cancel(self) -> None:
         # Esc abandons a rectangle / lasso in progress, or the running fill.

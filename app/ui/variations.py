@@ -45,6 +45,7 @@ class VariationController(QObject):
         self.request: Request | None = None  # the fill the candidates belong to
         self.images: list[np.ndarray | None] = []
         self._fill_index = -1  # the undo stack's index right after the fill
+        self._computing: int | None = None  # the candidate being computed in the background
 
     # -- the fill and its candidates -----------------------------------------------------
     def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "") -> None:
@@ -55,6 +56,7 @@ class VariationController(QObject):
         """
         self.request, self.images = request, [image] + [None] * (COUNT - 1)
         self._fill_index = self.window.undo_stack.index()
+        self._computing = None
         if searches:
             self._ask(1, lead)
         elif lead:
@@ -67,6 +69,7 @@ class VariationController(QObject):
         snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
         extra = dict(base.extra, variation=index, seed=index, base=id(base))
         inference.submit(Request("fill", snap, extra=extra))
+        self._computing = index
         self.changed.emit(f"{lead}; computing variation {index + 1} of {COUNT}…")
 
     def arrived(self, request: Request, result: FillResult) -> None:
@@ -74,6 +77,7 @@ class VariationController(QObject):
         if self.request is None or request.extra.get("base") != id(self.request):
             return  # belongs to an older fill
         index = int(request.extra["variation"])
+        self._computing = None
         image = composite(request, result)
         if any(other is not None and np.array_equal(other, image) for other in self.images):
             self.changed.emit(f"{result.engine} gives one result for this hole: no variations")
@@ -100,6 +104,15 @@ class VariationController(QObject):
             return 0
         return int(stack.command(stack.index() - 1).text().split()[-1]) - 1
 
+    def stopped(self) -> None:
+        """The background candidates were cancelled (Esc) or failed: none is coming."""
+        self._computing = None
+
+    def pending(self, index: int) -> bool:
+        """Whether candidate ``index`` is still to come (being computed, or queued after it)."""
+        return (self._computing is not None and self._computing <= index < len(self.images)
+                and self.images[index] is None and self.window.inference.busy and self._picks_on_top())
+
     def available(self, index: int) -> bool:
         return (0 <= index < len(self.images) and self.images[index] is not None
                 and self.window.doc is not None and self._picks_on_top())
@@ -107,6 +120,10 @@ class VariationController(QObject):
     # -- picking -------------------------------------------------------------------------
     def pick(self, index: int) -> bool:
         """Show candidate ``index`` (0-based) in the photo, as one undo step."""
+        if not self.available(index) and self.pending(index):
+            self.changed.emit(f"Variation {index + 1} of {COUNT} is still being computed; "
+                              "the status line says when it is ready")
+            return False
         if not self.available(index):
             self.changed.emit(f"No variation {index + 1} for the last fill" if self.request is not None
                               else "Fill first: a fill offers up to three variations (1, 2, 3)")
