@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,16 @@ def test_inpaint_writes_default_output_and_keeps_input(photo, capsys):
     assert out.is_file() and Image.open(out).size == (160, 120)
     assert _digest(img) == before
     assert "telea" in capsys.readouterr().out
+
+
+def test_inpaint_line_names_auto_s_choice(photo, capsys):
+    img, mask = photo
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o",
+                     str(img.with_name("t.png"))]) == 0
+    assert " with telea on " in capsys.readouterr().out  # the engine asked for: no note
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "auto", "-o",
+                     str(img.with_name("a.png"))]) == 0
+    assert re.search(r" with [a-z-]+ \(auto's choice\) on ", capsys.readouterr().out)
 
 
 def test_inpaint_mask_from_alpha_makes_filled_pixels_opaque(tmp_path):

@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         saved = save_image(path, filled, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=KEEP if args.quality is None else args.quality, jpeg=img.jpeg,
                            original=img.rgb, flatten=True, protect=inputs)
-        print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {result.engine} on {result.device} "
+        used = result.engine
+        if used != engine.name:  # as the editor words it: auto names its choice, a guided network hands on
+            used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"
+        print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {used} on {result.device} "
               f"(seed {result.seed}) in {seconds:.2f} s -> {saved}")
     return 0
