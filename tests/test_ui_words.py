@@ -146,6 +146,26 @@ def test_batch_dialog_offers_the_engine_and_skip_existing(qtbot, tmp_path: Path)
     dialog.reject()
 
 
+def test_attention_caption_and_legend_scroll_the_panel_not_grow_the_window(window: MainWindow, tmp_path: Path,
+                                                                          qtbot) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    _open(window, tmp_path)
+    _fill(window, qtbot)
+    QApplication.processEvents()
+    before = window.minimumSizeHint().height()
+    window.actions_.attention.setChecked(True)
+    att = np.zeros((60, 80), np.float32)
+    att[5, 5] = 1.0
+    window.attention._done(Request("explain", window.last_fill.snapshot, point=(25, 15)),
+                           {"attention": att, "temperature": att, "attn_keys": 130.0, "attn_distinct": 0.33})
+    QApplication.processEvents()
+    assert not window.attention.legend.isHidden()
+    assert window.minimumSizeHint().height() == before  # the panel scrolls instead
+    scroll = window.panel.parentWidget().parentWidget()
+    assert scroll.width() >= window.panel.minimumSizeHint().width()  # nothing squeezed
+
+
 def test_attention_legend_and_words_clear_when_stale(window: MainWindow, tmp_path: Path, qtbot) -> None:
     _open(window, tmp_path)
     _fill(window, qtbot)

@@ -5,7 +5,7 @@ Widgets only: they emit what the user changed; the main window decides what it m
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QStatusBar,
@@ -42,6 +44,38 @@ def _action_check(action: QAction, text: str) -> QCheckBox:
     box.toggled.connect(action.setChecked)
     action.toggled.connect(box.setChecked)
     return box
+
+
+class PanelScroll(QScrollArea):
+    """The side panel in a vertical scroll area, as wide as the panel wants to be.
+
+    When the panel gets taller (the attention viewer's caption and legend) or the screen is
+    short, it scrolls instead of making the main window grow; its width always follows the
+    panel's own hints, so nothing in it is squeezed.
+    """
+
+    def __init__(self, panel: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(panel)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the panel's hints changed: the dock asks ours again
+        return super().eventFilter(watched, event)
+
+    def _extra(self) -> int:
+        return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.widget().minimumSizeHint().width() + self._extra(), 120)
+
+    def sizeHint(self) -> QSize:
+        hint = self.widget().sizeHint()
+        return QSize(hint.width() + self._extra(), hint.height())
 
 
 class SidePanel(QWidget):

@@ -26,7 +26,7 @@ from app.ui.attention import AttentionViewer
 from app.ui.autosave_ui import AutosaveController
 from app.ui.canvas import Canvas
 from app.ui.commands import FillCommand
-from app.ui.docks import SidePanel, StatusWidgets
+from app.ui.docks import PanelScroll, SidePanel, StatusWidgets
 from app.ui.files import FileController
 from app.ui.layer_edits import LayerEdits
 from app.ui.menus import build_menus
@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.panel.set_mask_edges(self.settings.grow_step, self.settings.feather_px)
         dock = QDockWidget("Layers and engine", self)
         dock.setObjectName("panel")
-        dock.setWidget(self.panel)
+        dock.setWidget(PanelScroll(self.panel))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.status = StatusWidgets(self.statusBar())
