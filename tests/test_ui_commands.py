@@ -51,3 +51,28 @@ def test_replace_layers_is_one_undoable_step(qapp) -> None:
     assert replace_layers(doc, "again", mask=mask) is None  # no change, no step
     stack.undo()
     assert not doc.mask.any()
+
+
+def test_help_menu_lists_every_shortcut_and_about(qtbot, monkeypatch) -> None:
+    """Help > Keyboard shortcuts (F1) is made from the actions' own keys; About names the version."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from app import __version__
+    from app.ui import help as help_dialogs
+    from app.ui.actions import SPECS, create_actions
+    from app.ui.menus import MENUS, build_menus
+
+    rows = dict(help_dialogs.shortcut_rows())
+    assert rows["F1"].startswith("Keyboard shortcuts") and rows["Ctrl+Return, Ctrl+Enter"] == "Fill the hole"
+    assert rows["1"] == "Use variation 1: show the last fill's first candidate"  # no "(1)" left in it
+    assert sum(1 for spec in SPECS.values() if spec[2]) + len(help_dialogs.GESTURES) == len(rows)
+    assert "Alt + drag" in rows and "Tab (hold)" in rows
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    build_menus(window, create_actions(window))
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles[-1] == "&Help" and MENUS["&Help"] == ("shortcuts", None, "about")
+    dialog = help_dialogs.show_shortcuts(window)
+    qtbot.addWidget(dialog)
+    assert "Fill the hole" in dialog.findChild(help_dialogs.QTextBrowser).toPlainText()
+    assert __version__ in help_dialogs.about_text("Auto", "CPU") and "Auto on CPU" in help_dialogs.about_text("Auto", "CPU")

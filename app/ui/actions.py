@@ -62,7 +62,7 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "attention": ("mdi6.target", "Attention viewer", ("A",),
                   "Attention viewer (A): click a filled pixel to see where it borrowed from"),
     "temperature": ("mdi6.thermometer", "Show temperature", ("T",),
-                    "In the attention viewer, show the learned temperature map instead"),
+                    "Show the learned temperature map in the attention viewer (turns the viewer on)"),
     "zoom_in": ("mdi6.magnify-plus-outline", "Zoom in", ("Ctrl+=", "Ctrl++"), "Zoom in (Ctrl+wheel)"),
     "zoom_out": ("mdi6.magnify-minus-outline", "Zoom out", ("Ctrl+-",), "Zoom out (Ctrl+wheel)"),
     "fit": ("mdi6.fit-to-screen", "Fit", ("Ctrl+0",), "Fit the photo in the window (Ctrl+0)"),
@@ -71,6 +71,8 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
               "Before/after split view (\\): drag the line; left the original, right the result"),
     "show_mask": ("mdi6.eye", "Show mask", ("Shift+M",), "Show or hide the mask overlay"),
     "show_sketch": ("mdi6.eye-outline", "Show sketch", ("Shift+K",), "Show or hide the sketch layer"),
+    "shortcuts": ("mdi6.keyboard-outline", "&Keyboard shortcuts", ("F1",), "Every key and gesture of the editor"),
+    "about": ("", "&About Tempera", (), "Version, model and where the results are"),
 }
 CHECKABLE = {"attention", "temperature", "show_mask", "show_sketch", "split",
              "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso", "tool_object", "tool_protect"}

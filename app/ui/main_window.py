@@ -21,6 +21,7 @@ from app.core.maskops import grow_mask, invert_mask, shrink_mask
 from app.core.names import EDITOR_ENGINES, engine_label
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
+from app.ui import help as help_dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
 from app.ui.attention import AttentionViewer
 from app.ui.autosave_ui import AutosaveController
@@ -117,6 +118,9 @@ class MainWindow(QMainWindow):
         a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
         a.batch.triggered.connect(self.open_batch)
         a.quit.triggered.connect(self.close)
+        a.shortcuts.triggered.connect(lambda: help_dialogs.show_shortcuts(self))
+        a.about.triggered.connect(lambda: help_dialogs.show_about(
+            self, *((engine_label(i.name), i.device) if (i := self.inference.engine) else (None, None))))
         e = self.edits
         a.undo.triggered.connect(lambda: e.step_history(undo=True))
         a.redo.triggered.connect(lambda: e.step_history(undo=False))

@@ -1,0 +1,79 @@
+"""Help > Keyboard shortcuts and Help > About: what the editor's keys do, and what it runs.
+
+The shortcut list is made from the actions' own table (actions.py), so it cannot drift from
+the keys that work, plus the gestures that are not actions (modifier keys, mouse).
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
+
+from app import __version__
+from app.ui.actions import SPECS
+
+# keys and gestures that are not QActions (canvas and tool behaviour)
+GESTURES: tuple[tuple[str, str], ...] = (
+    ("Alt + drag", "with Rectangle, Lasso or Object selection: subtract from the mask"),
+    ("Tab (hold)", "show the original photo"),
+    ("Space + drag, middle button", "pan"),
+    ("Ctrl + wheel", "zoom at the cursor"),
+    ("Wheel, scrollbars", "scroll"),
+    ("Drag a photo onto the window", "open it"),
+    ("Click a filled pixel (attention viewer on)", "where that pixel borrowed from"),
+)
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    """(keys, what they do) for every action with a shortcut, then the gestures."""
+    rows = []
+    for _icon, text, keys, tip in SPECS.values():
+        if not keys:
+            continue
+        names = [QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys]
+        what = text.replace("&", "").rstrip("…")
+        for group in ", ".join(names), *names:  # the tooltip's own "(key)" is the left column here
+            tip = tip.replace(f" ({group})", "").replace(f"({group})", "")
+        if tip.startswith(what):  # "Fill the hole", "Mask brush: paint the hole to fill"
+            what = tip
+        elif tip:  # "Use variation 1: show the last fill's first candidate"
+            what = f"{what}: {tip[0].lower()}{tip[1:]}"
+        rows.append((", ".join(names), what))
+    return rows + list(GESTURES)
+
+
+def shortcuts_html() -> str:
+    cells = "".join(f"<tr><td width='30%' style='padding-right:12px'><b>{html.escape(k)}</b></td>"
+                    f"<td>{html.escape(v)}</td></tr>" for k, v in shortcut_rows())
+    return f"<h3>Keyboard shortcuts</h3><table width='100%' cellspacing='2'>{cells}</table>"
+
+
+def show_shortcuts(parent: QWidget | None) -> QDialog:
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Tempera: keyboard shortcuts")
+    layout = QVBoxLayout(dialog)
+    text = QTextBrowser(dialog)
+    text.setHtml(shortcuts_html())
+    layout.addWidget(text)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    dialog.resize(640, 560)
+    dialog.show()
+    return dialog
+
+
+def about_text(engine: str | None, device: str | None) -> str:
+    lines = [f"<b>Tempera {html.escape(__version__)}</b>: inpainting for photos, on your own computer.",
+             "The network is the project's implementation of MTSA (learned-temperature multi-head masked "
+             "self-attention, arXiv 2302.06130); texture is copied from the photo itself with PatchMatch.",
+             "Model cards and measured results: model_weights/*.md and docs/RESULTS.md."]
+    if engine:
+        lines.append(f"Engine now: {html.escape(engine)} on {html.escape(device or 'CPU')}.")
+    return "<br><br>".join(lines)
+
+
+def show_about(parent: QWidget | None, engine: str | None = None, device: str | None = None) -> None:
+    QMessageBox.about(parent, "About Tempera", about_text(engine, device))
