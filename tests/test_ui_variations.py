@@ -96,8 +96,10 @@ def test_a_deterministic_engine_offers_no_variations(window, photo_path, qtbot) 
     assert not window.actions_.variation_2.isEnabled() and window.actions_.variation_1.isEnabled()
     assert not window.variations.pick(1)
     assert "No variation 2" in window.statusBar().currentMessage()
+    assert window.actions_.undo.text() == "&Undo Fill (seeded)"  # the Edit menu names the step
     window.actions_.undo.trigger()
     assert window.statusBar().currentMessage() == "Undid: Fill (seeded)"
+    assert window.actions_.redo.text() == "&Redo Fill (seeded)"
 
 
 def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbot) -> None:

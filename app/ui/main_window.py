@@ -221,6 +221,9 @@ class MainWindow(QMainWindow):
             getattr(a, name).setEnabled(has)
         a.undo.setEnabled(self.undo_stack.canUndo())
         a.redo.setEnabled(self.undo_stack.canRedo())
+        # the Edit menu names the step, as editors do: "Undo Fill (Auto)"
+        a.undo.setText(f"&Undo {self.undo_stack.undoText()}".rstrip())
+        a.redo.setText(f"&Redo {self.undo_stack.redoText()}".rstrip())
         a.restore_mask.setEnabled(has and self.doc.last_mask is not None)  # type: ignore[union-attr]
         for k in range(1, 4):  # the last fill's candidates that can be shown now
             # a candidate still being computed stays enabled, so its key says so when pressed
