@@ -79,6 +79,7 @@ def test_inpaint_mask_from_alpha_makes_filled_pixels_opaque(tmp_path):
         ("corrupt", "photo_bad.jpg"),
         ("wrong_size", "120"),
         ("overwrite_mask", "refusing to overwrite"),
+        ("overwrite_photo", "refusing to overwrite the input photo.jpg"),
         ("bad_engine_missing", "not installed"),
     ],
 )
@@ -97,15 +98,17 @@ def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect
         args[3] = str(small)
     elif case == "overwrite_mask":
         args += ["-o", str(mask)]
+    elif case == "overwrite_photo":  # even named with -o, the photo is never written over
+        args += ["-o", str(img)]
     elif case == "bad_engine_missing":
         args[-1] = "mtsa-const"
-    before = _digest(mask)
+    before, photo_before = _digest(mask), _digest(img)
     proc = _run(*args)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
     assert "Traceback" not in proc.stderr
-    assert _digest(mask) == before
+    assert _digest(mask) == before and _digest(img) == photo_before
     assert not img.with_name("photo-inpainted.jpg").exists()
 
 

@@ -31,8 +31,8 @@ inside the hole. Protect: a mask of the same kind; no fill may copy from its whi
 (pixels farther away never change; 0 disables). --seed picks the variation of the
 engines that search (patchmatch, mtsa-texture, and auto when it chooses them);
 --variations K writes K files, OUT-v1 ... OUT-vK, with seeds N ... N+K-1; the networks
-alone are deterministic. The input is never overwritten unless you name it with -o
-yourself. A JPEG written from a JPEG keeps the original's quality and chroma subsampling unless
+alone are deterministic. No input (photo, mask, sketch, protect) is ever overwritten: an -o
+that names one is refused before the fill. A JPEG written from a JPEG keeps the original's quality and chroma subsampling unless
 --quality is given. A transparent image written as JPEG (or BMP) is flattened onto white,
 with a note on stderr, as image editors do when they export to JPEG."""
 
@@ -86,7 +86,16 @@ def _progress(done: int, total: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.feather import feather_composite, feather_hole
-    from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, mask_from_alpha, save_image
+    from app.core.imageio import (
+        KEEP,
+        alpha_would_be_lost,
+        load_image,
+        load_mask,
+        load_sketch,
+        mask_from_alpha,
+        refuse_overwrite,
+        save_image,
+    )
 
     if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
@@ -104,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
         raise TemperaError("the protect mask covers everything outside the hole: nothing is left to copy from")
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
-    inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p]
-    if not args.output:
-        inputs.append(image_path)  # only an explicit -o may name the input
+    inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
+    for path in out_paths:  # before the fill, not after it: no time lost on a refusal
+        refuse_overwrite(path, inputs)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
 

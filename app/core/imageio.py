@@ -44,6 +44,7 @@ __all__ = [
     "mask_from_alpha",
     "load_sketch",
     "pixel_limit",
+    "refuse_overwrite",
 ]
 
 IMAGE_SUFFIXES = frozenset(IMAGE_FORMATS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
@@ -100,6 +101,15 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def refuse_overwrite(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Raise TemperaError when ``path`` is one of ``inputs`` (also through a hard link)."""
+    path = Path(path)
+    for other in inputs:
+        if _same_file(path, Path(other)):
+            raise TemperaError(f"refusing to overwrite the input {path.name}; "
+                               f"choose another output name or folder")
 
 
 def _check_array(rgb: np.ndarray, alpha: np.ndarray | None) -> None:
@@ -201,10 +211,7 @@ def save_image(
         known = ", ".join(sorted(IMAGE_FORMATS))
         raise TemperaError(f"cannot save {path.name}: unknown extension "
                            f"{path.suffix or '(none)'!r}; use one of {known}")
-    for other in protect:
-        if _same_file(path, Path(other)):
-            raise TemperaError(f"refusing to overwrite the input {path.name}; "
-                               f"choose another output name or folder")
+    refuse_overwrite(path, protect)
     folder = path.parent
     if not folder.is_dir():
         raise TemperaError(f"cannot save {path.name}: the folder {folder} does not exist")
