@@ -92,7 +92,7 @@ class Actions:
             raise AttributeError(name) from exc
 
 
-def _shortcut_text(keys: tuple) -> str:
+def shortcut_text(keys: tuple) -> str:
     return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
 
 
@@ -104,7 +104,7 @@ def create_actions(parent: QWidget) -> Actions:
             action.setIcon(qta.icon(icon, color="#dddddd", color_disabled="#666666"))
         if keys:
             action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setToolTip(tip if not keys or "(" in tip else f"{tip} ({_shortcut_text(keys)})")
+        action.setToolTip(tip if not keys or "(" in tip else f"{tip} ({shortcut_text(keys)})")
         action.setStatusTip(tip)
         action.setCheckable(name in CHECKABLE)
         parent.addAction(action)  # shortcuts work even when the action is in no toolbar

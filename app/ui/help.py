@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app import __version__
-from app.ui.actions import SPECS
+from app.ui.actions import SPECS, shortcut_text
 
 # keys and gestures that are not QActions (canvas and tool behaviour)
 GESTURES: tuple[tuple[str, str], ...] = (
@@ -32,15 +31,15 @@ def shortcut_rows() -> list[tuple[str, str]]:
     for _icon, text, keys, tip in SPECS.values():
         if not keys:
             continue
-        names = [QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys]
+        shown = shortcut_text(keys)
         what = text.replace("&", "").rstrip("…")
-        for group in ", ".join(names), *names:  # the tooltip's own "(key)" is the left column here
+        for group in shown, *(shortcut_text((k,)) for k in keys):  # the tooltip's "(key)": the left column here
             tip = tip.replace(f" ({group})", "").replace(f"({group})", "")
         if tip.startswith(what):  # "Fill the hole", "Mask brush: paint the hole to fill"
             what = tip
         elif tip:  # "Use variation 1: show the last fill's first candidate"
             what = f"{what}: {tip[0].lower()}{tip[1:]}"
-        rows.append((", ".join(names), what))
+        rows.append((shown, what))
     return rows + list(GESTURES)
 
 

@@ -120,13 +120,13 @@ class VariationController(QObject):
     # -- picking -------------------------------------------------------------------------
     def pick(self, index: int) -> bool:
         """Show candidate ``index`` (0-based) in the photo, as one undo step."""
-        if not self.available(index) and self.pending(index):
-            self.changed.emit(f"Variation {index + 1} of {COUNT} is still being computed; "
-                              "the status line says when it is ready")
-            return False
         if not self.available(index):
-            self.changed.emit(f"No variation {index + 1} for the last fill" if self.request is not None
-                              else "Fill first: a fill offers up to three variations (1, 2, 3)")
+            if self.pending(index):
+                self.changed.emit(f"Variation {index + 1} of {COUNT} is still being computed; "
+                                  "the status line says when it is ready")
+            else:
+                self.changed.emit(f"No variation {index + 1} for the last fill" if self.request is not None
+                                  else "Fill first: a fill offers up to three variations (1, 2, 3)")
             return False
         if index == self.current:
             self.changed.emit(f"Variation {index + 1} of {COUNT} is shown")
