@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -172,11 +173,43 @@ def test_sketches_are_paired_and_passed_to_the_engine(job: dict[str, Path]) -> N
 def test_never_writes_over_inputs(job: dict[str, Path]) -> None:
     Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
     before = _digest(job["images"])
-    report = run_batch(job["images"], job["masks"], job["images"], engine=FakeEngine())
-    reasons = dict(report.failed)
-    assert report.ok == []
-    assert reasons["a.png"].startswith("refusing to overwrite the input a.png")
-    assert _digest(job["images"]) == before
+    engine = FakeEngine()
+    # the images folder as the output folder: one error before anything is filled
+    with pytest.raises(TemperaError, match=r"replace the batch's own files \(a.png.*choose another output folder"):
+        run_batch(job["images"], job["masks"], job["images"], engine=engine)
+    assert engine.calls == [] and _digest(job["images"]) == before
+    # the masks folder as the output folder: the masks are inputs too
+    with pytest.raises(TemperaError, match="choose another output folder"):
+        run_batch(job["images"], job["masks"], job["masks"], engine=engine, fmt="png")
+
+
+def test_rerun_counts_the_outputs_it_replaced(job: dict[str, Path]) -> None:
+    first = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine())
+    assert first.ok == ["a.png"] and first.replaced == []
+    again = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine())
+    assert again.ok == ["a.png"] and again.replaced == ["a.png"]
+    assert "1 earlier output replaced" in again.summary()
+    skipped = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine(), skip_existing=True)
+    assert skipped.skipped == ["a.png"] and skipped.replaced == []
+
+
+def test_a_batch_that_writes_nothing_leaves_no_new_folder(job: dict[str, Path], tmp_path: Path) -> None:
+    Image.fromarray(_mask_arr()[:5, :5]).save(job["masks"] / "a.png")  # wrong size: a.png fails
+    out = tmp_path / "new" / "out"
+    report = run_batch(job["images"], job["masks"], out, engine=FakeEngine())
+    assert report.ok == [] and report.failed and not out.exists()
+    job["out"].mkdir()  # a folder that was there before stays
+    run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine())
+    assert job["out"].is_dir()
+
+
+def test_started_names_each_image_before_it_is_filled(job: dict[str, Path]) -> None:
+    events: list[tuple[str, int, str]] = []
+    run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine(),
+              started=lambda n, t, name: events.append(("start", n, name)),
+              progress=lambda d, t, name: events.append(("done", d, name)))
+    assert [e[:2] for e in events][:2] == [("start", 1), ("done", 1)]
+    assert [e[0] for e in events] == ["start", "done"] * (len(events) // 2)
 
 
 def test_masks_beside_the_photos(tmp_path: Path) -> None:
@@ -273,7 +306,8 @@ def test_command_exit_1_with_progress_and_summary(
     assert args.func(args) == 1
     assert fake_engine.loaded_with == {"name": "telea", "device": "cpu"}  # type: ignore[attr-defined]
     captured = capsys.readouterr()
-    assert "\r[" in captured.err and "] 3/3 c.png" in captured.err
+    assert "1/3 a.png\n" in captured.err and "3/3 c.png\n" in captured.err  # a log, not a terminal: no \\r
+    assert "\r" not in captured.err
     assert "3 images: 1 filled, 0 skipped, 2 failed" in captured.out
     assert "failed: b.jpg:" in captured.out
     assert (job["out"] / "a.png").is_file()
@@ -340,16 +374,32 @@ def test_choices_match_the_inference_layer() -> None:
     assert args.device == "cuda:1"  # one GPU of several, as inpaint accepts it
 
 
-def test_progress_bar_format() -> None:
-    import io
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
-    stream = io.StringIO()
+
+def test_progress_bar_format() -> None:
+    stream = _Terminal()
     bar = batch_cmd.ProgressBar(stream, width=10)
     bar(12, 40, "a_long_name.jpg")
-    bar(13, 40, "b.jpg")
+    bar.start(14, 40, "b.jpg")  # names the image being filled, before it is done
+    bar(14, 40, "b.jpg")
     bar.close()
     assert stream.getvalue().startswith("\r[###.......] 12/40 a_long_name.jpg")
-    assert "\r[###.......] 13/40 b.jpg          \n" in stream.getvalue()
+    assert "\r[###.......] 13/40 b.jpg…         \r" in stream.getvalue()
+    assert stream.getvalue().endswith("\r[###.......] 14/40 b.jpg \n")
+
+
+def test_progress_into_a_log_file_is_plain_lines() -> None:
+    stream = io.StringIO()  # not a terminal: a log file or a pipe
+    bar = batch_cmd.ProgressBar(stream, width=10)
+    bar.start(1, 2, "a.jpg")
+    bar(1, 2, "a.jpg")
+    bar.start(2, 2, "b.jpg")
+    bar(2, 2, "b.jpg")
+    bar.close()
+    assert stream.getvalue() == "1/2 a.jpg\n2/2 b.jpg\n"
 
 
 def test_real_telea_engine_end_to_end(job: dict[str, Path]) -> None:
@@ -374,7 +424,7 @@ def test_through_main_py_with_the_real_telea_engine(job: dict[str, Path]) -> Non
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     assert "3 images: 1 filled, 0 skipped, 2 failed" in result.stdout
-    assert "] 3/3 c.png" in result.stderr and "Traceback" not in result.stderr
+    assert "3/3 c.png\n" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in job["out"].iterdir()) == ["a.png"]
     assert _digest(job["images"]) == before
     missing = subprocess.run(argv[:4] + [str(job["root"] / "missing")] + argv[5:], cwd=ROOT,

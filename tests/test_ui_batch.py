@@ -82,3 +82,69 @@ def test_batch_dialog_reports_an_output_folder_it_cannot_create(qtbot, tmp_path:
     dialog.start_batch()
     assert errors and "cannot create the output folder" in errors[0]
     assert dialog.thread is None and dialog.start.isEnabled()
+
+
+def test_batch_dialog_fills_as_the_cli_does(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Same photos, mask, engine and settings: the dialog's files are the CLI's, byte for
+    byte (the dialog once left the feather out)."""
+    import argparse
+
+    from app.commands import batch as batch_cmd
+
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    images, mask = photos_and_mask(tmp_path)
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    settings = load_settings()
+    settings.engine, settings.device = "telea", "cpu"
+    dialog = BatchDialog(None, settings)
+    qtbot.addWidget(dialog)
+    assert dialog.feather.value() == settings.feather_px == 3  # the editor's default soft edge
+    dialog.images.setText(str(images))
+    dialog.masks.setText(str(tmp_path / "mask.png"))
+    dialog.out.setText(str(tmp_path / "gui"))
+    dialog.start_batch()
+    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
+    assert "2 filled" in dialog.log.toPlainText()
+    parser = argparse.ArgumentParser()
+    batch_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["batch", "--images", str(images), "--masks", str(tmp_path / "mask.png"),
+                              "--out", str(tmp_path / "cli"), "--engine", "telea", "--device", "cpu"])
+    assert args.func(args) == 0
+    for name in ("a.png", "b.png"):
+        assert (tmp_path / "gui" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+
+
+def test_closing_a_running_batch_asks_and_keeps_the_summary(qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    images, mask = photos_and_mask(tmp_path)
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    settings = load_settings()
+    settings.engine, settings.device = "telea", "cpu"
+    dialog = BatchDialog(None, settings)
+    qtbot.addWidget(dialog)
+    dialog.images.setText(str(images))
+    dialog.masks.setText(str(tmp_path / "mask.png"))
+    dialog.out.setText(str(tmp_path / "out"))
+    asked: list[bool] = []
+    monkeypatch.setattr("app.ui.dialogs.ask_stop_batch", lambda parent: asked.append(True) or False)
+    # hold the batch at its first image until the test has pressed Close
+    import threading
+
+    import app.inference.batch as batch_mod
+
+    release, real_process = threading.Event(), batch_mod._process
+    monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
+    dialog.start_batch()
+    qtbot.waitUntil(lambda: "Filling 1 of 2: a.png" in dialog.log.toPlainText(), timeout=30_000)
+    dialog.reject()  # "No": the batch goes on, the dialog stays
+    assert asked == [True] and dialog.worker is not None and not dialog.worker.cancelled.is_set()
+    monkeypatch.setattr("app.ui.dialogs.ask_stop_batch", lambda parent: asked.append(True) or True)
+    dialog.reject()  # "Yes": it stops after the current image and says so
+    assert dialog.worker is not None and dialog.worker.cancelled.is_set()
+    release.set()
+    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
+    text = dialog.log.toPlainText()
+    assert "1 filled" in text and "1 not done (cancelled)" in text
+    assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "b.png").exists()
+    dialog.reject()  # idle now: closes without asking
+    assert len(asked) == 2

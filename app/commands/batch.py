@@ -32,7 +32,9 @@ EPILOG = """examples:
 
 Masks: white (or opaque, for a transparent PNG) = the area to fill. Outputs are named
 after the input (beach.jpg -> filled/beach.jpg with --format keep) and are never written
-over an input. A JPEG written from a JPEG keeps its quality and chroma subsampling unless
+over an input (an output folder that would replace the batch's own photos, masks or
+sketches is refused before anything runs); outputs of an earlier run are replaced, and
+the summary counts them (--skip-existing leaves them). A JPEG written from a JPEG keeps its quality and chroma subsampling unless
 --quality is given; transparent photos written as JPEG are flattened onto white, with a
 note in the summary. Ctrl+C stops after the current image.
 exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
@@ -69,14 +71,29 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 class ProgressBar:
-    """``\\r[#####.....] 12/40 name.jpg`` on one stderr line, no dependency."""
+    """``\\r[#####.....] 12/40 name.jpg`` on one stderr line, no dependency. ``start`` names
+    the image being filled; ``__call__`` moves the bar after it. Into a file or a pipe
+    (not a terminal) it writes one plain line per image instead, with no ``\\r``."""
 
     def __init__(self, stream: TextIO, width: int = 30) -> None:
         self.stream = stream
         self.width = width
         self._last_len = 0
+        isatty = getattr(stream, "isatty", None)
+        self.live = bool(isatty and isatty())
+
+    def start(self, number: int, total: int, name: str) -> None:
+        if self.live:
+            self._draw(number - 1, total, f"{name}…")
+        else:
+            self.stream.write(f"{number}/{total} {name}\n")
+            self.stream.flush()
 
     def __call__(self, done: int, total: int, name: str) -> None:
+        if self.live:
+            self._draw(done, total, name)
+
+    def _draw(self, done: int, total: int, name: str) -> None:
         filled = self.width * done // max(total, 1)
         line = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {name}"
         columns = shutil.get_terminal_size((100, 20)).columns
@@ -149,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
             report = run_batch(args.images, args.masks, args.out, sketches=args.sketches,
                                fmt=args.fmt, quality=quality, engine=engine,
                                skip_existing=args.skip_existing, progress=bar, cancel=stop,
-                               feather=args.feather)
+                               feather=args.feather, started=bar.start)
     except TemperaError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)

@@ -48,6 +48,7 @@ VALID: dict[str, Callable[[Any], bool]] = {
     "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "batch_paths": lambda v: isinstance(v, dict) and all(k in BATCH_KEYS and isinstance(p, str) for k, p in v.items()),
     "batch_format": lambda v: v in BATCH_FORMATS,
+    "batch_quality": _int(0, 100),
     "grow_step": _int(1, 500),
     "feather_px": _int(0, 100),
 }
@@ -69,6 +70,7 @@ class Settings:
     recent_files: list[str]
     batch_paths: dict[str, str]  # last folders of the batch dialog, by BATCH_KEYS
     batch_format: str
+    batch_quality: int  # the batch dialog's JPEG / WebP quality; 0 = the same as each photo
     grow_step: int  # px that Grow / Shrink mask move the edge (the panel's step)
     feather_px: int  # the fill's soft edge in px; 0 = feathering off
     problems: list[str] = field(default_factory=list, compare=False)

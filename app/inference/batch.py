@@ -58,6 +58,7 @@ class BatchItem:
 class BatchReport:
     ok: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # filled over an output of an earlier run
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, one-line reason)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was done to it)
     seconds: float = 0.0
@@ -77,6 +78,9 @@ class BatchReport:
                  f"{len(self.failed)} failed"]
         if self.cancelled:
             parts.append(f"{self.not_done} not done (cancelled)")
+        if self.replaced:
+            n = len(self.replaced)
+            parts.append(f"{n} earlier output{'s' if n != 1 else ''} replaced")
         where = f" -> {self.out_dir}" if self.out_dir is not None else ""
         engine = f" with {self.engine}" if self.engine else ""
         lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{engine}{where}"]
@@ -198,7 +202,19 @@ def plan_batch(
                   if sketch_dir else None)
         out = out_dir / f"{image.stem}{_output_ext(image, fmt)}"
         items.append(BatchItem(image=image, mask=mask, sketch=sketch, out=out))
+    _refuse_outputs_over_inputs(items, out_dir)
     return items
+
+
+def _refuse_outputs_over_inputs(items: list[BatchItem], out_dir: Path) -> None:
+    """One up-front error, before any engine loads, when outputs would land on the batch's
+    own photos, masks or sketches (typically: the output folder is the images folder)."""
+    inputs = {p.resolve() for item in items for p in (item.image, item.mask, item.sketch) if p}
+    clashes = [item.out.name for item in items if item.out.resolve() in inputs]
+    if clashes:
+        shown = ", ".join(clashes[:3]) + (f" and {len(clashes) - 3} more" if len(clashes) > 3 else "")
+        raise TemperaError(f"the outputs would replace the batch's own files ({shown}) in {out_dir}; "
+                           "choose another output folder")
 
 
 def run_batch(
@@ -215,6 +231,7 @@ def run_batch(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     feather: int = 0,
+    started: ProgressFn | None = None,
 ) -> BatchReport:
     """Fill every image in ``images_dir`` (not recursive, sorted by name) into ``out_dir``.
 
@@ -223,7 +240,10 @@ def run_batch(
     are in use) is an optional folder paired the same way (photo.png, photo_sketch.png,
     photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``quality`` 1-100, or KEEP: a JPEG
     from a JPEG keeps its tables and subsampling, anything else gets 95. ``progress(done, total, name)``
-    is called after each item; ``cancel()`` returning True stops before the next item.
+    is called after each item, ``started(number, total, name)`` before it (number counts
+    from 1); ``cancel()`` returning True stops before the next item. An output left by an
+    earlier run is replaced (``skip_existing`` leaves it) and counted in the summary; an
+    output folder this run created and wrote nothing into is removed again.
     ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
     the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
     Bad arguments raise TemperaError; per-item failures go into the report.
@@ -236,6 +256,7 @@ def run_batch(
     items = plan_batch(images_dir, masks, out_dir, sketches=sketches or sketches_dir,
                        fmt=fmt, quality=quality)
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -251,6 +272,8 @@ def run_batch(
             report.cancelled = True
             break
         name = item.image.name
+        if started is not None:
+            started(done, len(items), name)
         try:
             outcome = _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
                                inputs=inputs, written=written, notes=report.notes,
@@ -263,23 +286,32 @@ def run_batch(
             report.failed.append((name, f"unexpected {type(exc).__name__}: {first}"))
         else:
             (report.skipped if outcome == "skipped" else report.ok).append(name)
+            if outcome == "replaced":
+                report.replaced.append(name)
         if progress is not None:
             progress(done, len(items), name)
     report.seconds = time.monotonic() - start
+    if created and not report.ok:
+        try:  # leave no empty folder behind a batch that wrote nothing
+            out_dir.rmdir()
+        except OSError:
+            pass
     return report
 
 
 def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
              inputs: set[Path], written: dict[Path, str], notes: list[tuple[str, str]],
              mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
-    """Fill one item; returns "ok" or "skipped", raises TemperaError on failure."""
+    """Fill one item; returns "ok", "replaced" (an earlier output was filled over) or
+    "skipped", raises TemperaError on failure."""
     out_key = item.out.resolve()
     if out_key in inputs:
-        raise TemperaError(f"refusing to overwrite the input {item.out.name}; use another --out folder")
+        raise TemperaError(f"refusing to overwrite the input {item.out.name}; choose another output folder")
     if out_key in written:
         raise TemperaError(f"{item.out.name} was already written from {written[out_key]} in this "
                            f"batch (two inputs share the name {item.image.stem})")
-    if skip_existing and item.out.exists():
+    existed = item.out.exists()
+    if skip_existing and existed:
         return "skipped"
     if item.mask is None:
         raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}, "
@@ -306,4 +338,4 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     if alpha_would_be_lost(item.out, img.alpha):
         notes.append((item.image.name, f"transparency flattened onto white ({item.out.suffix} cannot store it)"))
     written[out_key] = item.image.name
-    return "ok"
+    return "replaced" if existed else "ok"

@@ -30,6 +30,7 @@ from app.ui import dialogs
 
 
 class BatchWorker(QObject):
+    started = Signal(int, int, str)  # number (from 1), total, name: about to be filled
     progress = Signal(int, int, str)
     done = Signal(str, bool)  # summary text, all ok
 
@@ -47,6 +48,7 @@ class BatchWorker(QObject):
             engine = load_engine(self.args.pop("engine"), self.args.pop("device"))
             report = run_batch(**self.args, engine=engine,
                                progress=lambda d, t, n: self.progress.emit(d, t, n),
+                               started=lambda i, t, n: self.started.emit(i, t, n),
                                cancel=self.cancelled.is_set)
         except TemperaError as exc:
             self.done.emit(f"error: {exc}", False)
@@ -58,7 +60,10 @@ class BatchWorker(QObject):
 
 
 class BatchDialog(QDialog):
-    def __init__(self, parent: QWidget | None, settings: Settings) -> None:
+    """``feather``: the editor's soft edge in px (0 = off), so a batch fills as the editor
+    and ``python main.py batch`` do; the settings' value when not given."""
+
+    def __init__(self, parent: QWidget | None, settings: Settings, feather: int | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("Batch export")
@@ -78,10 +83,18 @@ class BatchDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(0, 100)
         self.quality.setSpecialValueText("Same as each photo")  # shown for 0 (= KEEP)
-        self.quality.setValue(0)
-        self.quality.setToolTip("JPEG / WebP quality. Same as each photo: a JPEG keeps its own quality "
-                                "and colour subsampling, anything else gets 95")
+        self.quality.setValue(settings.batch_quality)
+        self.quality.setToolTip("JPEG / WebP quality. Same as each photo: a JPEG written as JPEG keeps "
+                                "its own quality and colour subsampling; every other output gets 95")
         form.addRow("Quality", self.quality)
+        self.feather = QSpinBox()
+        self.feather.setRange(0, 100)
+        self.feather.setSuffix(" px")
+        self.feather.setSpecialValueText("Off")
+        self.feather.setValue(settings.feather_px if feather is None else feather)
+        self.feather.setToolTip("Blend each fill's edge into the photo over this many pixels "
+                                "(the editor's Feather; python main.py batch --feather PX)")
+        form.addRow("Feather", self.feather)
         self.engine = QComboBox()
         for name in EDITOR_ENGINES:
             self.engine.addItem(engine_label(name), name)
@@ -141,14 +154,16 @@ class BatchDialog(QDialog):
         missing = [name for name, key in (("images folder", "images"), ("masks", "masks"),
                                           ("output folder", "out")) if not paths[key]]
         if missing:
-            dialogs.show_error(self, f"choose the {', '.join(missing)} first")
+            names = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
+            dialogs.show_error(self, f"Choose the {names} first.")
             return
         self.settings.batch_paths = {key: path for key, path in paths.items() if path}
         self.settings.batch_format = self.fmt.currentText()
+        self.settings.batch_quality = self.quality.value()
         args = {"images_dir": paths["images"], "masks": paths["masks"],
                 "out_dir": paths["out"], "sketches": paths["sketches"] or None,
                 "fmt": self.fmt.currentText(), "quality": self.quality.value() or KEEP,
-                "skip_existing": self.skip.isChecked(),
+                "skip_existing": self.skip.isChecked(), "feather": self.feather.value(),
                 "engine": self.engine.currentData(), "device": self.settings.device}
         try:
             Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
@@ -161,16 +176,23 @@ class BatchDialog(QDialog):
         self.worker = BatchWorker(args)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
+        self.worker.started.connect(self._started)
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.start.setEnabled(False)
         self.stop.setEnabled(True)
         self.thread.start()
 
+    def _started(self, number: int, total: int, name: str) -> None:
+        self.bar.setRange(0, total)
+        self.bar.setValue(number - 1)
+        self.log.setPlainText(f"Filling {number} of {total}: {name}…")
+        if self.worker is not None and self.worker.cancelled.is_set():
+            self.log.appendPlainText("Cancelling after this image…")
+
     def _progress(self, done: int, total: int, name: str) -> None:
         self.bar.setRange(0, total)
         self.bar.setValue(done)
-        self.log.setPlainText(f"{done} / {total}: {name}")
 
     def _done(self, summary: str, ok: bool) -> None:
         self.log.setPlainText(summary)
@@ -195,8 +217,12 @@ class BatchDialog(QDialog):
             self.thread = None
             self.worker = None
 
-    def reject(self) -> None:  # Close / Esc: stop cleanly before the dialog goes
+    def reject(self) -> None:
+        """Close / Esc. While a batch runs it asks first; stopping lets the current image
+        finish and shows the summary here (the dialog stays open), so nothing stops unseen."""
         if self.worker is not None:
-            self.worker.cancelled.set()
+            if not self.worker.cancelled.is_set() and dialogs.ask_stop_batch(self):
+                self.cancel_batch()
+            return
         self._stop_thread()
         super().reject()

@@ -58,11 +58,19 @@ def ask_unsaved(parent: QWidget | None, name: str) -> str:
 
 def ask_restore(parent: QWidget | None, state: AutosaveState) -> bool:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.saved_at))
-    what = Path(state.source_path).name if state.source_path else "a pasted image"
+    what = state.name
     answer = QMessageBox.question(
         parent, "Restore work?",
         f"Tempera was not closed cleanly. Restore the work on {what} from {when}?",
         Button.Yes | Button.No, Button.Yes)
+    return answer == Button.Yes
+
+
+def ask_stop_batch(parent: QWidget | None) -> bool:
+    answer = QMessageBox.question(
+        parent, "Stop the batch?",
+        "A batch is running. Stop it after the current image? Photos already written stay.",
+        Button.Yes | Button.No, Button.No)
     return answer == Button.Yes
 
 
@@ -100,7 +108,8 @@ class QualityDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Save options")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"{path.name} is a lossy format."))
+        kind = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else path.suffix.lstrip(".").upper()
+        form.addRow(QLabel(f"{path.name}: {kind} is a lossy format; choose its quality."))
         self.same: QRadioButton | None = None
         if keep is not None:
             self.same = QRadioButton(f"Same as the original ({keep.describe()})")

@@ -359,7 +359,7 @@ class MainWindow(QMainWindow):
     def open_batch(self) -> None:
         from app.ui.batch_dialog import BatchDialog
 
-        dialog = BatchDialog(self, self.settings)
+        dialog = BatchDialog(self, self.settings, feather=self.panel.feather_px())
         dialog.exec()
         dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
