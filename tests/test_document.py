@@ -112,6 +112,11 @@ def test_autosave_round_trip_and_clear(tmp_path: Path) -> None:
     assert got is not None and got.source_path == "/p.jpg" and got.saved_at == 123.0
     assert np.array_equal(got.mask, mask) and np.array_equal(got.sketch, sketch)
     assert got.image is not None and np.array_equal(got.image, image)
+    assert got.save_path is None and got.save_quality == "keep" and got.name == "p.jpg"
+    store.write(AutosaveState("/p.jpg", mask, sketch, image, 123.5, image_key=1, save_path="/out/q.jpg",
+                              save_quality=88))
+    got = AutosaveStore(tmp_path).read()
+    assert (got.save_path, got.save_quality, got.name) == ("/out/q.jpg", 88, "q.jpg")  # the name saved as
     store.write(AutosaveState("/p.jpg", mask, sketch, None, 124.0))
     assert list(tmp_path.glob("image-*.npy")) == []  # the unreferenced image is gone
     store.clear()

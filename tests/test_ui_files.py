@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from app.core import brush
 from app.core.imageio import KEEP
@@ -96,14 +96,24 @@ def test_paste_makes_an_untitled_document_and_save_asks_for_a_name(window: MainW
     window.actions_.paste.trigger()
     doc = window.doc
     assert doc.path is None and doc.size_wh == (40, 30) and tuple(doc.image[3, 3]) == (0x33, 0x66, 0x99)
-    assert window.windowTitle().startswith("Pasted image")
+    assert window.windowTitle().startswith("*Pasted image")  # exists nowhere else: unsaved
+    assert window.files.is_modified()
     asked: list[Path] = []
     out = tmp_path / "named.png"
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
     _mask_some(window)
     window.actions_.save.trigger()
     assert [p.name for p in asked] == ["pasted-inpainted.png"] and out.is_file()
-    assert window.windowTitle().startswith("named.png")
+    assert window.windowTitle().startswith("named.png") and not window.files.is_modified()
+    assert window.settings.recent_files[0] == str(out.resolve())  # a saved file is a recent file
+
+
+def test_without_a_photo_fill_and_copy_are_disabled(window: MainWindow, tmp_path: Path) -> None:
+    fill_button = next(b for b in window.panel.findChildren(QPushButton) if b.text().startswith("Fill"))
+    assert not window.actions_.fill.isEnabled() and not fill_button.isEnabled()
+    assert not window.actions_.copy.isEnabled()
+    window.files.open_path(_photo(tmp_path, "p.png"))
+    assert window.actions_.fill.isEnabled() and fill_button.isEnabled() and window.actions_.copy.isEnabled()
 
 
 def test_copy_puts_the_current_result_on_the_clipboard(window: MainWindow, tmp_path: Path) -> None:

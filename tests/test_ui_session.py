@@ -152,6 +152,26 @@ def test_quit_with_fill_in_flight_exits_cleanly(window: MainWindow, photo_path: 
     assert not window.isVisible()
 
 
+def test_save_waits_for_a_running_fill(window: MainWindow, photo_path: Path, qtbot, monkeypatch) -> None:
+    """Ctrl+S while a fill runs would write the photo without it under the new name."""
+    window.files.open_path(photo_path)
+    engine = SlowEngine(0.5)
+    window.inference.worker.engine = engine
+    paint_hole(window)
+    out = photo_path.with_name("photo-inpainted.png")
+    asked: list[Path] = []
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
+    window.fill()
+    assert window.inference.filling
+    assert not window.files.save() and not window.files.save_as()
+    assert asked == [] and not out.exists()
+    assert "still running" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=10_000)
+    assert not window.inference.filling
+    assert window.files.save() and out.is_file()
+    assert (np.asarray(Image.open(out)) == 7).all(axis=-1).any()  # the fill is in the file
+
+
 def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, qtbot, monkeypatch) -> None:
     window.files.open_path(photo_path)
     paint_hole(window)
@@ -240,6 +260,29 @@ def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot,
     assert w2.files.is_modified()
     w2.close()  # discarded on purpose: nothing left to recover
     assert AutosaveStore().read() is None
+
+
+def test_restore_after_a_crash_keeps_the_name_saved_as(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    w = make_window(qtbot)
+    w.files.open_path(photo_path)
+    out = photo_path.with_name("renamed.png")
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
+    assert w.files.save_as()
+    paint_hole(w)  # edits after the save, then a crash
+    w.autosave.flush()
+    w.undo_stack.blockSignals(True)
+    w.inference.shutdown()
+    w.autosave.shutdown()
+    w.hide()
+    questions: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: questions.append(text) or Button.Yes)
+    w2 = make_window(qtbot)
+    assert offer_restore(w2)
+    assert "renamed.png" in questions[0]
+    assert w2.doc.path == photo_path and w2.doc.save_path == out  # Ctrl+S goes where it went before
+    assert w2.windowTitle().startswith("*renamed.png")
+    w2.close()
 
 
 def test_bad_file_shows_one_line_error_and_keeps_document(window: MainWindow, photo_path: Path,

@@ -38,6 +38,14 @@ class AutosaveState:
     saved_at: float
     image_key: int = 0  # identifies the image version so it is written only when it changes
     protect: np.ndarray | None = None  # bool (H, W); None: nothing protected
+    save_path: str | None = None  # where Ctrl+S wrote the work, once chosen (Save As)
+    save_quality: int | str = "keep"  # the quality chosen with save_path
+
+    @property
+    def name(self) -> str:
+        """What the work is called: the file it was saved as, else the photo opened."""
+        shown = self.save_path or self.source_path
+        return Path(shown).name if shown else "a pasted image"
 
     @property
     def size_wh(self) -> tuple[int, int]:
@@ -66,7 +74,7 @@ class AutosaveStore:
                 self._written_image_key = state.image_key
         h, w = state.mask.shape
         meta = {"source_path": state.source_path, "saved_at": state.saved_at, "image_file": image_file,
-                "width": w, "height": h}
+                "width": w, "height": h, "save_path": state.save_path, "save_quality": state.save_quality}
         self._atomic(SESSION, lambda fh: np.savez_compressed(
             fh, mask=np.packbits(state.mask), sketch=state.sketch,
             protect=np.packbits(state.protect if state.protect is not None else np.zeros_like(state.mask)),
@@ -94,8 +102,13 @@ class AutosaveStore:
                 return None
         except (OSError, ValueError, KeyError, EOFError):
             return None
+        quality = meta.get("save_quality", "keep")
+        if not (quality == "keep" or (isinstance(quality, int) and 1 <= quality <= 100)):
+            quality = "keep"
+        save_path = meta.get("save_path")
         return AutosaveState(meta.get("source_path"), mask, sketch, image, float(meta.get("saved_at", 0)),
-                             protect=protect)
+                             protect=protect, save_path=save_path if isinstance(save_path, str) else None,
+                             save_quality=quality)
 
     def clear(self) -> None:
         self.session_path.unlink(missing_ok=True)

@@ -56,6 +56,8 @@ def offer_restore(window) -> bool:
     else:
         dialogs.show_error(window, f"cannot restore: {state.source_path} is missing or changed")
         return False
+    if state.save_path:  # Ctrl+S goes where it went before the crash, and the title says so
+        doc.save_path, doc.save_quality = Path(state.save_path), state.save_quality
     window.set_document(doc)
     layers = {"mask": state.mask, "sketch": state.sketch}
     if state.protect is not None:

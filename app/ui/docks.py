@@ -165,6 +165,8 @@ class SidePanel(QWidget):
         fill = QPushButton(actions.fill.icon(), "Fill  (Ctrl+Return)")
         fill.setToolTip(actions.fill.toolTip())
         fill.clicked.connect(actions.fill.trigger)
+        fill.setEnabled(actions.fill.isEnabled())  # no photo, no fill: the button follows the action
+        actions.fill.changed.connect(lambda: fill.setEnabled(actions.fill.isEnabled()))
         form.addRow(fill)
         layout.addWidget(engine_box)
 

@@ -38,7 +38,12 @@ class FileController:
 
     # -- unsaved changes ----------------------------------------------------------------
     def is_modified(self) -> bool:
-        return self.doc is not None and not self.w.undo_stack.isClean()
+        """Edits since the last save, or a pasted / dropped image that was never saved (it
+        exists nowhere else: quitting must not lose it silently)."""
+        doc = self.doc
+        if doc is None:
+            return False
+        return not self.w.undo_stack.isClean() or (doc.path is None and doc.save_path is None)
 
     def confirm_discard(self) -> bool:
         """True when it is fine to drop the current document (saved, or the user agreed)."""
@@ -159,9 +164,16 @@ class FileController:
         return True
 
     # -- saving -------------------------------------------------------------------------
+    def _fill_running(self) -> bool:
+        """A save while a fill is on its way would write the photo without it: say so instead."""
+        if not self.w.inference.filling:
+            return False
+        self.w.statusBar().showMessage("A fill is still running: save once it is done (Esc cancels it)", 6000)
+        return True
+
     def save(self) -> bool:
         doc = self.doc
-        if doc is None:
+        if doc is None or self._fill_running():
             return False
         if doc.save_path is None:  # first save: never straight over the original
             return self.save_as()
@@ -170,7 +182,7 @@ class FileController:
 
     def save_as(self) -> bool:
         doc = self.doc
-        if doc is None:
+        if doc is None or self._fill_running():
             return False
         folder = (doc.save_path or doc.path or (self.last_dir or Path.home()) / "x").parent
         suggested = folder / doc.suggested_save_name()
@@ -218,6 +230,8 @@ class FileController:
         QGuiApplication.restoreOverrideCursor()
         doc.save_path = Path(written)
         self.last_dir = doc.save_path.parent
+        self.w.settings.add_recent(doc.save_path)  # Open recent lists what was saved, too
+        self._recent_changed()
         self.w.undo_stack.setClean()
         self.w.autosave.clear()
         self.w.update_title()

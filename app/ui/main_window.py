@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
     def _update_enabled(self) -> None:
         has = self.doc is not None
         a = self.actions_
-        for name in ("save", "save_as", "import_mask", "export_mask", "import_sketch", "export_sketch",
+        for name in ("save", "save_as", "copy", "import_mask", "export_mask", "import_sketch", "export_sketch",
                      "clear_mask", "clear_sketch", "clear_protect", "fill", "fit", "actual", "zoom_in", "zoom_out",
                      "grow_mask", "shrink_mask", "invert_mask", "split"):
             getattr(a, name).setEnabled(has)

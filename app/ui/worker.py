@@ -189,6 +189,14 @@ class InferenceController(QObject):
         running = self._running is not None and self._running.id == self._latest
         return running or self._pending is not None or self.loading
 
+    @property
+    def filling(self) -> bool:
+        """A fill the user asked for (not a variation, not an attention map) is on its way:
+        the photo is about to change."""
+        live = [r for r in (self._running, self._pending)
+                if r is not None and (r is self._pending or r.id == self._latest)]
+        return any(r.kind == "fill" and "variation" not in r.extra for r in live)
+
     def load_engine(self, name: str, device: str) -> None:
         self.loading = True
         self.busy_changed.emit(True)
