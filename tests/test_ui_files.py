@@ -218,3 +218,27 @@ def test_saving_transparency_as_jpeg_asks_first(window: MainWindow, tmp_path: Pa
     else:
         back = np.asarray(Image.open(tmp_path / "cut-out.jpg").convert("RGB")).astype(int)
         assert saved and back[:, :8].min() >= 245 and back[:, 12:, 0].min() >= 190
+
+
+def test_transparent_areas_are_drawn_over_a_checkerboard(window: MainWindow, tmp_path: Path) -> None:
+    from app.ui.render import CHECKER_GREYS, CHECKER_PX
+
+    rgb = np.full((40, 48, 3), (200, 30, 30), np.uint8)  # red everywhere, hidden on the left
+    alpha = np.full((40, 48), 255, np.uint8)
+    alpha[:, :16] = 0
+    path = tmp_path / "clear.png"
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(path)
+    window.files.open_path(path)
+    shown = window.canvas._pixels("image")
+    assert tuple(shown[0, 0]) == (CHECKER_GREYS[0],) * 3 and tuple(shown[0, CHECKER_PX]) == (CHECKER_GREYS[1],) * 3
+    assert tuple(shown[0, 30]) == (200, 30, 30)  # opaque pixels as they are
+    assert window.doc.image[0, 0].tolist() == [200, 30, 30]  # only the display changes
+    from app.ui.commands import replace_layers
+
+    image = window.doc.image.copy()
+    image[:, 20:30] = (10, 200, 10)
+    window.undo_stack.push(replace_layers(window.doc, "Fill", image=image))
+    shown = window.canvas._pixels("image")
+    assert tuple(shown[5, 25]) == (10, 200, 10) and tuple(shown[0, 0]) == (CHECKER_GREYS[0],) * 3
+    window.files.open_path(_photo(tmp_path, "opaque.png"))
+    assert window.canvas._pixels("image") is window.doc.image  # no copy for an opaque photo

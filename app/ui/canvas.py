@@ -21,7 +21,7 @@ from app.core.brush import Box, clip_box
 from app.core.document import Document
 from app.ui import qimage
 from app.ui.overlays import SPLIT_GRAB_PX, draw_decorations
-from app.ui.render import LevelCache, level_for
+from app.ui.render import LevelCache, level_for, over_checker
 from app.ui.tools import CLICK_PX, ToolController
 
 MIN_SCALE, MAX_SCALE = 1 / 64, 32.0
@@ -54,6 +54,8 @@ class Canvas(QWidget):
         self.split_dragging = False
         self._tables: dict[str, list[int]] = {}
         self._caches: dict[str, LevelCache] = {}
+        self._shown: dict[str, np.ndarray] = {}  # "image" / "original" over a checkerboard (transparent photos)
+        self._alpha: np.ndarray | None = None
         self._cursor: QPointF | None = None
         self._pan_from: QPointF | None = None
         self._space = False
@@ -73,11 +75,18 @@ class Canvas(QWidget):
         self.doc = doc
         self.heatmap = None
         self.heat_point = None
+        self._shown = {}
         if doc is not None:
             doc.add_listener(self._doc_changed)
+            alpha = getattr(doc.source, "alpha", None)
+            if alpha is not None and alpha.shape == doc.mask.shape and (alpha < 255).any():
+                # transparent areas drawn over a checkerboard, not as the colours hidden there
+                self._alpha = alpha
+                self._shown = {"image": over_checker(doc.image, alpha),
+                               "original": over_checker(doc.original, alpha)}
             self._caches = {
-                "image": LevelCache(lambda: doc.image),
-                "original": LevelCache(lambda: doc.original),
+                "image": LevelCache(lambda: self._pixels("image")),
+                "original": LevelCache(lambda: self._pixels("original")),
                 "mask": LevelCache(lambda: doc.mask.view(np.uint8), gain=255),
                 "sketch": LevelCache(lambda: doc.sketch),
                 "protect": LevelCache(lambda: doc.protect.view(np.uint8), gain=255),
@@ -85,7 +94,20 @@ class Canvas(QWidget):
             self.fit()
         self.update()
 
+    def _pixels(self, layer: str) -> np.ndarray:
+        """The photo's pixels as drawn: over the checkerboard where the photo is transparent."""
+        shown = self._shown.get(layer)
+        if shown is not None:
+            return shown
+        return self.doc.image if layer == "image" else self.doc.original  # type: ignore[union-attr]
+
     def _doc_changed(self, layer: str, box: Box | None) -> None:
+        if layer == "image" and "image" in self._shown:
+            if box is None or self._shown["image"].shape != self.doc.image.shape:  # type: ignore[union-attr]
+                self._shown["image"] = over_checker(self.doc.image, self._alpha)  # type: ignore[union-attr]
+            else:
+                x0, y0, x1, y1 = box
+                self._shown["image"][y0:y1, x0:x1] = over_checker(self.doc.image, self._alpha, box)  # type: ignore[union-attr]
         cache = self._caches.get(layer)
         if cache is not None:
             cache.invalidate(box)
@@ -221,9 +243,9 @@ class Canvas(QWidget):
             k = level_for(self.scale)
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 1.0)
             if self.show_original:
-                self._draw(p, "original", doc.original, vis, k, None)
+                self._draw(p, "original", self._pixels("original"), vis, k, None)
             else:
-                self._draw(p, "image", doc.image, vis, k, None)
+                self._draw(p, "image", self._pixels("image"), vis, k, None)
                 if self.show_mask and self.heatmap is None:
                     self._draw(p, "protect", doc.protect.view(np.uint8), vis, k, "protect0" if k == 0 else "protect")
                     self._draw(p, "mask", doc.mask.view(np.uint8), vis, k, "mask0" if k == 0 else "mask")
@@ -232,7 +254,7 @@ class Canvas(QWidget):
                 if self.split:  # left of the line: the photo as opened, no overlays
                     p.save()
                     p.setClipRect(QRectF(0, 0, self.split_px(), self.height()))
-                    self._draw(p, "original", doc.original, vis, k, None)
+                    self._draw(p, "original", self._pixels("original"), vis, k, None)
                     p.restore()
         if self.heatmap is not None and not self.show_original:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)

@@ -16,6 +16,8 @@ import numpy as np
 from app.core.brush import Box, clip_box, union_box
 
 MAX_LEVEL = 6
+CHECKER_PX = 8  # image pixels per square of the transparency checkerboard
+CHECKER_GREYS = (204, 153)  # light and dark squares, as image editors show transparency
 
 
 def level_for(scale: float) -> int:
@@ -23,6 +25,21 @@ def level_for(scale: float) -> int:
     if scale >= 0.5:
         return 0
     return min(MAX_LEVEL, int(math.floor(math.log2(1.0 / scale))))
+
+
+def over_checker(rgb: np.ndarray, alpha: np.ndarray, box: Box | None = None) -> np.ndarray:
+    """``rgb`` (H, W, 3) composited over a grey checkerboard by ``alpha`` (H, W), in ``box``
+    (x0, y0, x1, y1; None = all): what the photo looks like where it is (partly)
+    transparent. The squares are fixed to the image, so a repaint of a box matches its
+    surroundings."""
+    h, w = alpha.shape
+    x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    light = ((yy // CHECKER_PX + xx // CHECKER_PX) % 2 == 0)
+    grey = np.where(light, CHECKER_GREYS[0], CHECKER_GREYS[1]).astype(np.float32)[..., None]
+    a = alpha[y0:y1, x0:x1, None].astype(np.float32) / 255.0
+    out = rgb[y0:y1, x0:x1].astype(np.float32) * a + grey * (1.0 - a)
+    return np.round(out).astype(np.uint8)
 
 
 class LevelCache:
