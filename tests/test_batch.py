@@ -212,6 +212,14 @@ def test_started_names_each_image_before_it_is_filled(job: dict[str, Path]) -> N
     assert [e[0] for e in events] == ["start", "done"] * (len(events) // 2)
 
 
+def test_tiff_and_bmp_outputs(job: dict[str, Path]) -> None:
+    for fmt in ("tif", "bmp"):
+        report = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine(), fmt=fmt)
+        assert report.ok == ["a.png"]
+        with Image.open(job["out"] / f"a.{fmt}") as im:
+            assert im.format == {"tif": "TIFF", "bmp": "BMP"}[fmt] and im.size == (W, H)
+
+
 def test_masks_beside_the_photos(tmp_path: Path) -> None:
     folder = tmp_path / "shots"
     folder.mkdir()

@@ -40,7 +40,9 @@ def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, mon
     dialog.images.setText(str(images))
     dialog.masks.setText(str(masks))
     dialog.out.setText(str(out))
-    dialog.fmt.setCurrentText("png")
+    assert [dialog.fmt.itemText(i) for i in range(dialog.fmt.count())] == [
+        "Same as each photo", "PNG", "JPEG", "WebP", "TIFF", "BMP"]
+    dialog.fmt.setCurrentText("PNG")
     with qtbot.waitSignal(dialog.start.clicked):
         dialog.start.click()
     qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
@@ -54,7 +56,7 @@ def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, mon
     again = BatchDialog(None, settings)
     qtbot.addWidget(again)
     assert (again.images.text(), again.masks.text(), again.out.text()) == (str(images), str(masks), str(out))
-    assert again.sketches.text() == "" and again.fmt.currentText() == "png"
+    assert again.sketches.text() == "" and again.fmt.currentData() == "png"
     save_settings(settings)
     assert load_settings().batch_paths == {"images": str(images), "masks": str(masks), "out": str(out)}
 

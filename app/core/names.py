@@ -12,7 +12,7 @@ from app.core.errors import TemperaError
 ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "patchmatch", "telea", "ns")
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
 TEXTURE_ENGINE = "mtsa-texture"  # the networks + the texture stage (PatchMatch at full resolution)
-BATCH_FORMATS = ("keep", "png", "jpg", "webp")  # "keep": the format of each input photo
+BATCH_FORMATS = ("keep", "png", "jpg", "webp", "tif", "bmp")  # "keep": the format of each input photo
 
 # ----------------------------------------------------------------------------- devices
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # the kinds; "cuda:N" picks one of several GPUs

@@ -238,7 +238,7 @@ def run_batch(
     ``masks`` is a folder (paired by stem: photo.png, photo_mask.png, photo-mask.png) or
     one file used for every image. ``sketches``/``sketches_dir`` (same thing, both names
     are in use) is an optional folder paired the same way (photo.png, photo_sketch.png,
-    photo-sketch.png). ``fmt``: keep | png | jpg | webp. ``quality`` 1-100, or KEEP: a JPEG
+    photo-sketch.png). ``fmt``: keep | png | jpg | webp | tif | bmp. ``quality`` 1-100, or KEEP: a JPEG
     from a JPEG keeps its tables and subsampling, anything else gets 95. ``progress(done, total, name)``
     is called after each item, ``started(number, total, name)`` before it (number counts
     from 1); ``cancel()`` returning True stops before the next item. An output left by an

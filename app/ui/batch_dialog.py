@@ -29,6 +29,9 @@ from app.core.settings import Settings
 from app.ui import dialogs
 
 
+FORMAT_LABELS = {"keep": "Same as each photo", "jpg": "JPEG", "webp": "WebP", "tif": "TIFF"}
+
+
 class BatchWorker(QObject):
     started = Signal(int, int, str)  # number (from 1), total, name: about to be filled
     progress = Signal(int, int, str)
@@ -74,9 +77,10 @@ class BatchDialog(QDialog):
         self.sketches = self._path_row(form, "Sketches (optional)", folder=True)
         self.out = self._path_row(form, "Output folder", folder=True)
         self.fmt = QComboBox()
-        self.fmt.addItems(list(BATCH_FORMATS))
-        self.fmt.setToolTip("keep: the same format as each input photo")
-        self.fmt.setCurrentText(settings.batch_format)
+        for code in BATCH_FORMATS:
+            self.fmt.addItem(FORMAT_LABELS.get(code, code.upper()), code)
+        self.fmt.setToolTip("The output files' format (python main.py batch --format)")
+        self.fmt.setCurrentIndex(max(0, self.fmt.findData(settings.batch_format)))
         for key, edit in self._edits().items():
             edit.setText(settings.batch_paths.get(key, ""))
         form.addRow("Format", self.fmt)
@@ -158,11 +162,11 @@ class BatchDialog(QDialog):
             dialogs.show_error(self, f"Choose the {names} first.")
             return
         self.settings.batch_paths = {key: path for key, path in paths.items() if path}
-        self.settings.batch_format = self.fmt.currentText()
+        self.settings.batch_format = self.fmt.currentData()
         self.settings.batch_quality = self.quality.value()
         args = {"images_dir": paths["images"], "masks": paths["masks"],
                 "out_dir": paths["out"], "sketches": paths["sketches"] or None,
-                "fmt": self.fmt.currentText(), "quality": self.quality.value() or KEEP,
+                "fmt": self.fmt.currentData(), "quality": self.quality.value() or KEEP,
                 "skip_existing": self.skip.isChecked(), "feather": self.feather.value(),
                 "engine": self.engine.currentData(), "device": self.settings.device}
         try:
