@@ -28,7 +28,6 @@ from app.core.names import BATCH_FORMATS, EDITOR_ENGINES, engine_label
 from app.core.settings import Settings
 from app.ui import dialogs
 
-
 FORMAT_LABELS = {"keep": "Same as each photo", "jpg": "JPEG", "webp": "WebP", "tif": "TIFF"}
 
 
