@@ -221,3 +221,12 @@ def test_attention_caption_states_effective_keys_and_distinct_sources(window: Ma
     assert text.startswith("Bright = where pixel (25, 15) borrowed from.")
     assert "Effective keys: 2.5 (1 = it copied one place)." in text
     assert "Distinct sources per hole token: 0.06 " in text
+
+
+def test_error_boxes_read_as_sentences() -> None:
+    from app.ui.dialogs import sentence
+
+    assert sentence("cannot read x.jpg: the file is truncated") == "Cannot read x.jpg: the file is truncated"
+    assert sentence("photo.jpg no longer exists") == "photo.jpg no longer exists"  # a file name keeps its case
+    assert sentence("Choose the masks first.") == "Choose the masks first."
+    assert sentence("") == ""

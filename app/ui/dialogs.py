@@ -44,8 +44,18 @@ LOSSY = {ext for ext, fmt in IMAGE_FORMATS.items() if fmt in ("JPEG", "WEBP")}  
 Button = QMessageBox.StandardButton
 
 
+def sentence(message: str) -> str:
+    """A message box's text starts with a capital, as a sentence does. Core errors are
+    worded for the command line ("error: cannot read x.jpg: ..."); a first word that is a
+    file name ("photo.jpg no longer exists") keeps its case."""
+    first = message.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        return message[0].upper() + message[1:]
+    return message
+
+
 def show_error(parent: QWidget | None, message: str, title: str = "Tempera") -> None:
-    QMessageBox.critical(parent, title, message)
+    QMessageBox.critical(parent, title, sentence(message))
 
 
 def ask_unsaved(parent: QWidget | None, name: str) -> str:
