@@ -86,13 +86,9 @@ def test_batch_dialog_reports_an_output_folder_it_cannot_create(qtbot, tmp_path:
     assert dialog.thread is None and dialog.start.isEnabled()
 
 
-def test_batch_dialog_fills_as_the_cli_does(qtbot, tmp_path: Path, monkeypatch) -> None:
-    """Same photos, mask, engine and settings: the dialog's files are the CLI's, byte for
-    byte (the dialog once left the feather out)."""
-    import argparse
-
-    from app.commands import batch as batch_cmd
-
+def telea_dialog(qtbot, tmp_path: Path, monkeypatch, out: str) -> tuple[BatchDialog, Path]:
+    """A dialog filling a.png and b.png with one mask file by Telea into ``tmp_path / out``;
+    returns it and the images folder."""
     monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
     images, mask = photos_and_mask(tmp_path)
     Image.fromarray(mask).save(tmp_path / "mask.png")
@@ -100,10 +96,21 @@ def test_batch_dialog_fills_as_the_cli_does(qtbot, tmp_path: Path, monkeypatch) 
     settings.engine, settings.device = "telea", "cpu"
     dialog = BatchDialog(None, settings)
     qtbot.addWidget(dialog)
-    assert dialog.feather.value() == settings.feather_px == 3  # the editor's default soft edge
     dialog.images.setText(str(images))
     dialog.masks.setText(str(tmp_path / "mask.png"))
-    dialog.out.setText(str(tmp_path / "gui"))
+    dialog.out.setText(str(tmp_path / out))
+    return dialog, images
+
+
+def test_batch_dialog_fills_as_the_cli_does(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Same photos, mask, engine and settings: the dialog's files are the CLI's, byte for
+    byte (the dialog once left the feather out)."""
+    import argparse
+
+    from app.commands import batch as batch_cmd
+
+    dialog, images = telea_dialog(qtbot, tmp_path, monkeypatch, "gui")
+    assert dialog.feather.value() == dialog.settings.feather_px == 3  # the editor's default soft edge
     dialog.start_batch()
     qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
     assert "2 filled" in dialog.log.toPlainText()
@@ -117,16 +124,7 @@ def test_batch_dialog_fills_as_the_cli_does(qtbot, tmp_path: Path, monkeypatch) 
 
 
 def test_closing_a_running_batch_asks_and_keeps_the_summary(qtbot, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
-    images, mask = photos_and_mask(tmp_path)
-    Image.fromarray(mask).save(tmp_path / "mask.png")
-    settings = load_settings()
-    settings.engine, settings.device = "telea", "cpu"
-    dialog = BatchDialog(None, settings)
-    qtbot.addWidget(dialog)
-    dialog.images.setText(str(images))
-    dialog.masks.setText(str(tmp_path / "mask.png"))
-    dialog.out.setText(str(tmp_path / "out"))
+    dialog, _ = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
     asked: list[bool] = []
     monkeypatch.setattr("app.ui.dialogs.ask_stop_batch", lambda parent: asked.append(True) or False)
     # hold the batch at its first image until the test has pressed Close
