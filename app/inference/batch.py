@@ -263,7 +263,6 @@ def run_batch(
         raise TemperaError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
 
     report = BatchReport(total=len(items), out_dir=out_dir, engine=str(getattr(engine, "name", "")))
-    inputs = {p.resolve() for item in items for p in (item.image, item.mask, item.sketch) if p}
     written: dict[Path, str] = {}  # output -> the input that produced it in this run
     mask_cache: dict[tuple[int, int], np.ndarray] = {}  # single-mask mode: one load per size
 
@@ -276,7 +275,7 @@ def run_batch(
             started(done, len(items), name)
         try:
             outcome = _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
-                               inputs=inputs, written=written, notes=report.notes,
+                               written=written, notes=report.notes,
                                mask_cache=mask_cache if Path(masks).is_file() else None)
         except TemperaError as exc:
             report.failed.append((name, str(exc)))
@@ -300,13 +299,12 @@ def run_batch(
 
 
 def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
-             inputs: set[Path], written: dict[Path, str], notes: list[tuple[str, str]],
+             written: dict[Path, str], notes: list[tuple[str, str]],
              mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
     """Fill one item; returns "ok", "replaced" (an earlier output was filled over) or
-    "skipped", raises TemperaError on failure."""
+    "skipped", raises TemperaError on failure. No output is an input: plan_batch refused
+    that up front (and save_image's ``protect`` checks again, through hard links too)."""
     out_key = item.out.resolve()
-    if out_key in inputs:
-        raise TemperaError(f"refusing to overwrite the input {item.out.name}; choose another output folder")
     if out_key in written:
         raise TemperaError(f"{item.out.name} was already written from {written[out_key]} in this "
                            f"batch (two inputs share the name {item.image.stem})")
