@@ -28,8 +28,6 @@ from app.core.names import BATCH_FORMATS, EDITOR_ENGINES, engine_label
 from app.core.settings import Settings
 from app.ui import dialogs
 
-FORMAT_LABELS = {"keep": "Same as each photo", "jpg": "JPEG", "webp": "WebP", "tif": "TIFF"}
-
 
 class BatchWorker(QObject):
     started = Signal(int, int, str)  # number (from 1), total, name: about to be filled
@@ -77,7 +75,7 @@ class BatchDialog(QDialog):
         self.out = self._path_row(form, "Output folder", folder=True)
         self.fmt = QComboBox()
         for code in BATCH_FORMATS:
-            self.fmt.addItem(FORMAT_LABELS.get(code, code.upper()), code)
+            self.fmt.addItem("Same as each photo" if code == "keep" else dialogs.format_label(f".{code}"), code)
         self.fmt.setToolTip("The output files' format (python main.py batch --format)")
         self.fmt.setCurrentIndex(max(0, self.fmt.findData(settings.batch_format)))
         for key, edit in self._edits().items():

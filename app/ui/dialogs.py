@@ -28,13 +28,18 @@ def _patterns(extensions: Iterable[str]) -> str:
     return " ".join(f"*{ext}" for ext in extensions)
 
 
+def format_label(ext: str) -> str:
+    """What a user calls the format of extension ``ext`` (".jpg" -> "JPEG", ".webp" -> "WebP")."""
+    fmt = IMAGE_FORMATS[ext.lower()]
+    return {"WEBP": "WebP"}.get(fmt, fmt)
+
+
 def _save_filter() -> str:
     """One entry per format, e.g. ``PNG (*.png);;JPEG (*.jpg *.jpeg);;...``."""
     by_format: dict[str, list[str]] = {}
-    for ext, fmt in IMAGE_FORMATS.items():
-        by_format.setdefault(fmt, []).append(ext)
-    label = {"WEBP": "WebP"}
-    return ";;".join(f"{label.get(fmt, fmt)} ({_patterns(exts)})" for fmt, exts in by_format.items())
+    for ext in IMAGE_FORMATS:
+        by_format.setdefault(format_label(ext), []).append(ext)
+    return ";;".join(f"{label} ({_patterns(exts)})" for label, exts in by_format.items())
 
 
 IMAGE_FILTER = f"Images ({_patterns(IMAGE_EXTENSIONS)});;All files (*)"
@@ -118,8 +123,7 @@ class QualityDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Save options")
         form = QFormLayout(self)
-        kind = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else path.suffix.lstrip(".").upper()
-        form.addRow(QLabel(f"{path.name}: {kind} is a lossy format; choose its quality."))
+        form.addRow(QLabel(f"{path.name}: {format_label(path.suffix)} is a lossy format; choose its quality."))
         self.same: QRadioButton | None = None
         if keep is not None:
             self.same = QRadioButton(f"Same as the original ({keep.describe()})")
