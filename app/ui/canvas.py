@@ -75,7 +75,7 @@ class Canvas(QWidget):
         self.doc = doc
         self.heatmap = None
         self.heat_point = None
-        self._shown = {}
+        self._shown, self._alpha = {}, None
         if doc is not None:
             doc.add_listener(self._doc_changed)
             alpha = getattr(doc.source, "alpha", None)
@@ -103,7 +103,7 @@ class Canvas(QWidget):
 
     def _doc_changed(self, layer: str, box: Box | None) -> None:
         if layer == "image" and "image" in self._shown:
-            if box is None or self._shown["image"].shape != self.doc.image.shape:  # type: ignore[union-attr]
+            if box is None:
                 self._shown["image"] = over_checker(self.doc.image, self._alpha)  # type: ignore[union-attr]
             else:
                 x0, y0, x1, y1 = box
