@@ -20,11 +20,13 @@ EPILOG = """examples:
       --grid runs/eval.png --device cuda
   python main.py evaluate --data data/photos/holdout --guided --checkpoint runs/g/mtsa-guided.pt
   python main.py evaluate --data data/photos/holdout --engines auto,patchmatch --masks object
+  python main.py evaluate --data my/photos --mask-dir my/masks --engines auto,patchmatch,telea
 
 Each photo is resized to a short side of --crop and centre-cropped; the holes are fixed
 masks in five hole-ratio buckets (10-20 ... 50-60 %), the same for every engine: free-form
 by default, or --masks strokes / box / object (smooth object outlines) to score holes drawn
-another way than the networks' training masks.
+another way than the networks' training masks. --mask-dir scores your own holes instead
+(each in the bucket of the share of the crop it covers; 0-10 and 60-100 % get their own).
 --checkpoint files are matched to engines by their JSON config (guided -> mtsa-guided,
 constant temperature -> mtsa-const, else mtsa) and replace installed ones. Network
 engines without a checkpoint are skipped with a note. --guided scores guided engines
@@ -53,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--masks", choices=MASK_KINDS, default="free_form",
                    help="hole shapes: free-form brush strokes and boxes (default, what the networks train "
                         "on), strokes only, boxes only, or smooth object outlines (object removal)")
+    p.add_argument("--mask-dir", metavar="DIR",
+                   help="holes from your own mask files instead: DIR/NAME.png for a photo NAME.jpg, or several in "
+                        "DIR/NAME/ (white = hole, the photo's size); replaces --masks, --seed and --per-bucket")
     p.add_argument("--sketches", choices=SKETCH_SOURCES, default="project",
                    help="guided runs: the project's sketch generator (default) or Canny edges of the truth, "
                         "sketches drawn another way")
@@ -119,6 +124,21 @@ def load_engines(names: list[str], checkpoints: list[str], device: Any, guided: 
     return loaded
 
 
+def _user_cases(args: argparse.Namespace, images: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The photos that have masks in --mask-dir, and one case per mask."""
+    from app.evaluation import evaluate as ev
+    from app.evaluation.user_masks import load_user_holes
+
+    holes = load_user_holes(args.mask_dir, [(im.name, im.size) for im in images],
+                            lambda a: ev.center_crop(a, args.crop), note=_note)
+    kept = sorted({i for i, _ in holes})
+    where = {old: new for new, old in enumerate(kept)}
+    images = [images[i] for i in kept]
+    cases = ev.cases_from_holes(images, [(where[i], m) for i, m in holes], guided=args.guided,
+                                sketches=args.sketches)
+    return images, cases
+
+
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
 
@@ -142,8 +162,11 @@ def _run(args: argparse.Namespace) -> int:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     device = resolve_device(args.device)
     images = ev.load_eval_images(args.data, args.crop)[: args.limit]
-    cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided, sketches=args.sketches,
-                           masks=args.masks)
+    if args.mask_dir:
+        images, cases = _user_cases(args, images)
+    else:
+        cases = ev.build_cases(images, args.per_bucket, seed=args.seed, guided=args.guided,
+                               sketches=args.sketches, masks=args.masks)
     names = [n.strip().lower() for n in args.engines.split(",") if n.strip()]
     engines = load_engines(names, args.checkpoint, device, args.guided)
     if not engines:
@@ -152,8 +175,8 @@ def _run(args: argparse.Namespace) -> int:
 
     scorers = ev.load_scorers(images, device, lpips=not args.no_lpips, fid=not args.no_fid, note=_note)
 
-    print(f"evaluating {len(variants)} engine variant(s) on {len(images)} image(s) x {len(cases) // len(images)} "
-          f"hole(s) at {args.crop}px on {device}", file=sys.stderr, flush=True)
+    print(f"evaluating {len(variants)} engine variant(s) on {len(cases)} hole(s) in {len(images)} image(s) "
+          f"at {args.crop}px on {device}", file=sys.stderr, flush=True)
     result = ev.evaluate(images, cases, variants, **scorers,
                          guided=args.guided, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(ev.markdown_table(result.rows))

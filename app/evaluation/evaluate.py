@@ -49,6 +49,7 @@ class FillEngine(Protocol):
 class EvalImage:
     name: str
     rgb: np.ndarray  # (crop, crop, 3) uint8
+    size: tuple[int, int] | None = None  # the photo's own (width, height), before the crop
 
 
 @dataclass
@@ -104,7 +105,8 @@ def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
     images = []
     for p in paths:
         # the app's own reader: EXIF orientation, 16-bit, palette, a one-line error naming the file
-        images.append(EvalImage(p.stem, center_crop(load_image(p).rgb, crop)))
+        rgb = load_image(p).rgb
+        images.append(EvalImage(p.stem, center_crop(rgb, crop), (rgb.shape[1], rgb.shape[0])))
     if not images:
         raise TemperaError(f"no images found under {root}")
     return images
@@ -121,6 +123,11 @@ def canny_sketch(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if width > 1:
         edges = cv2.dilate(edges.astype(np.uint8), np.ones((width, width), np.uint8)) > 0
     return ((edges & mask).astype(np.uint8)) * 255
+
+
+def _sketch_for(rgb: np.ndarray, mask: np.ndarray, sketches: str) -> np.ndarray:
+    """A guided case's sketch: the project's generator (fixed seed) or Canny edges of the truth."""
+    return make_sketch(rgb, mask, seed=SKETCH_SEED) if sketches == "project" else canny_sketch(rgb, mask)
 
 
 def build_cases(
@@ -143,11 +150,25 @@ def build_cases(
         for i, img in enumerate(images):
             for k in range(per_bucket):
                 m = ms[i * per_bucket + k]
-                sk = None
-                if guided:
-                    sk = make_sketch(img.rgb, m, seed=SKETCH_SEED) if sketches == "project" else canny_sketch(img.rgb, m)
+                sk = _sketch_for(img.rgb, m, sketches) if guided else None
                 cases.append(EvalCase(i, bucket, m, sk))
     return cases
+
+
+def cases_from_holes(
+    images: Sequence[EvalImage], holes: Sequence[tuple[int, np.ndarray]], *, guided: bool = False,
+    sketches: str = "project",
+) -> list[EvalCase]:
+    """Cases from given holes (``(image index, bool mask)``, e.g. the user's mask files:
+    app/evaluation/user_masks.py), each in the bucket of the share it covers, ordered by
+    bucket; guided runs get sketches as :func:`build_cases` draws them."""
+    from app.evaluation.user_masks import ORDER, bucket_label
+
+    cases = []
+    for i, m in holes:
+        sk = _sketch_for(images[i].rgb, m, sketches) if guided else None
+        cases.append(EvalCase(i, bucket_label(float(m.mean())), m, sk))
+    return sorted(cases, key=lambda c: ORDER.index(c.bucket))
 
 
 def variants_for(engines: Iterable[FillEngine], guided: bool) -> list[Variant]:
@@ -366,7 +387,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows restricted to the documented keys; non-finite numbers become null (valid JSON)."""
+    """Rows restricted to the documented keys and ``n`` (the holes behind the row); non-finite
+    numbers become null (valid JSON)."""
     out = []
     for r in rows:
         o: dict[str, Any] = {"engine": r["engine"], "bucket": r["bucket"]}
@@ -374,6 +396,8 @@ def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if k in r or k in ("psnr", "ssim", "l1", "lpips", "lpips_vgg"):
                 v = r.get(k)
                 o[k] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+        if "n" in r:
+            o["n"] = r["n"]
         out.append(o)
     return out
 

@@ -1,0 +1,83 @@
+"""Evaluation holes from mask files: score the engines on holes drawn another way.
+
+``evaluate --mask-dir DIR`` replaces the generated holes with the user's own: for a photo
+``NAME.jpg`` in ``--data``, the mask ``DIR/NAME.<ext>`` (one hole) or every mask file in
+``DIR/NAME/`` (several). A mask is drawn on the photo as it is (its size, upright by EXIF,
+the app's mask rules: white or opaque = hole) and goes through the same resize and centre
+crop as the photo. Each hole is scored in the bucket of the share of the crop it covers;
+holes under 10 % or over 60 % get buckets of their own (``0-10``, ``60-100``) rather than
+being counted with the nearest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from app.core.errors import TemperaError
+from app.core.masks_io import load_mask
+from app.core.names import BUCKETS, IMAGE_EXTENSIONS, bucket_name
+
+BELOW, ABOVE = (0.0, BUCKETS[0][0]), (BUCKETS[-1][1], 1.0)
+ORDER = [bucket_name(b) for b in (BELOW, *BUCKETS, ABOVE)]
+
+
+def bucket_label(ratio: float) -> str:
+    """The evaluation bucket of a hole covering ``ratio`` of the crop, not clamped."""
+    for bucket in (BELOW, *BUCKETS):
+        if ratio < bucket[1]:
+            return bucket_name(bucket)
+    return bucket_name(ABOVE)
+
+
+def _mask_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                  and not p.name.startswith("."))
+
+
+def masks_for(mask_dir: Path, name: str) -> list[Path]:
+    """The mask files for the photo whose file stem is ``name`` (none: an empty list)."""
+    files = [p for p in _mask_files(mask_dir) if p.stem == name]
+    sub = mask_dir / name
+    if sub.is_dir():
+        files += _mask_files(sub)
+    return files
+
+
+def load_user_holes(
+    mask_dir: str | Path,
+    photos: Sequence[tuple[str, tuple[int, int]]],
+    to_crop: Callable[[np.ndarray], np.ndarray],
+    note: Callable[[str], None] | None = None,
+) -> list[tuple[int, np.ndarray]]:
+    """``(photo index, hole)`` for every mask in ``mask_dir``; ``photos`` gives each photo's
+    file stem and (width, height), ``to_crop`` maps an image of that size to the evaluation
+    crop. Photos without a mask are left out (``note`` hears how many); a mask of the wrong
+    size or an unreadable one is an error that names the file; an empty hole is skipped."""
+    root = Path(mask_dir)
+    if not root.is_dir():
+        raise TemperaError(f"--mask-dir {root} is not a folder")
+    holes: list[tuple[int, np.ndarray]] = []
+    missing, empty = 0, []
+    for i, (name, size) in enumerate(photos):
+        files = masks_for(root, name)
+        if not files:
+            missing += 1
+        for path in files:
+            full = load_mask(path, size)
+            hole = to_crop(full.astype(np.uint8) * 255) > 127
+            if hole.any():
+                holes.append((i, hole))
+            else:
+                empty.append(path.name)
+    if not holes:
+        raise TemperaError(f"no masks in {root} match the photos' names (NAME.png or NAME/*.png for a photo "
+                           "NAME.jpg), or every hole misses the evaluation crop")
+    if note and missing:
+        note(f"{missing} of {len(photos)} photo(s) have no mask in {root}: left out")
+    if note and empty:
+        note(f"{len(empty)} mask(s) leave no hole inside the centre crop, skipped: {', '.join(empty[:3])}"
+             + (" ..." if len(empty) > 3 else ""))
+    return holes
