@@ -235,7 +235,8 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     assert rows[("fake", "10-20")]["l1"] < 0.2 * rows[("fake", "10-20")]["l1_hole"] + 1e-9
     out = ev.write_json(tmp_path / "r.json", res.rows)
     data = json.loads(out.read_text())
-    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "kid_se", "n"}
+    assert set(data[0]) == {"engine", "bucket", "psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid",
+                            "kid_se", "n"}
     assert data[0]["psnr"] is None  # inf is not JSON: written as null
     table = ev.markdown_table(res.rows)
     assert table.count("\n") == 1 + len(res.rows) and "| oracle | all |" in table
