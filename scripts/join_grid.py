@@ -1,6 +1,8 @@
 """Draw what the texture join does on held-out holes: one row per hole, columns = the photo
 with its hole, PatchMatch alone, the join without reading the hole's shape (every region
-treated as a stroke), the shipped join, the truth.
+treated as a stroke, ``join="stroke"``), the shape-reading join of session 8
+(``join="shape"``), the truth. (The figure in docs/results/join_shape.jpg; the join shipped
+since 3 Dec 2026, ``"gentle"``, treats every region as that one treats compact blobs.)
 
     python scripts/join_grid.py --data data/photos/holdout --out docs/results/join_shape.jpg
 """
@@ -39,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in cases[: args.rows]:
         rgb, mask = images[c.image].rgb, c.mask.astype(bool)
         base, copied = net.fill(rgb, mask).image, patchmatch_fill(rgb, mask, seed=0)
-        shipped = texture.combine(rgb, mask, base, copied, "blend")
-        strokes_only = texture.combine(rgb, mask, base, copied, "blend", compact=None)
+        shipped = texture.combine(rgb, mask, base, copied, "blend", join="shape")
+        strokes_only = texture.combine(rgb, mask, base, copied, "blend", join="stroke")
         holed = rgb.copy()
         holed[mask] = 255
         rows.append(np.concatenate([holed, copied, strokes_only, shipped, rgb], 1))

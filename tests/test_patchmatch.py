@@ -121,7 +121,14 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     out = texture_stage(rgb, mask, lambda: base, method=method, seed=0)
     assert np.array_equal(out[~mask], rgb[~mask])
     hole = out[mask].astype(float)
-    assert hole[:, 2].mean() > 150 and hole[:, 0].mean() < 110  # it followed the base: blue
+    if method == "blend":  # the gentle join: part of the way toward the base's blue, deep in the hole
+        yellow = out[24:40, 56:88].reshape(-1, 3).astype(float).mean(0)
+        assert yellow[2] > 60 and yellow[0] < 200
+        stroke = texture_stage(rgb, mask, lambda: base, method=method, seed=0, join="stroke")
+        assert stroke[mask].astype(float)[:, 2].mean() > 150  # the join that takes all of it: blue
+        assert stroke[24:40, 56:88, 2].mean() > yellow[2] + 20
+    else:
+        assert hole[:, 2].mean() > 150 and hole[:, 0].mean() < 110  # it followed the base: blue
     assert hole.std(0).mean() > 6  # with grain, where the base is flat
     with pytest.raises(ValueError, match="texture method"):
         texture_stage(rgb, mask, lambda: base, method="blur")
@@ -145,8 +152,9 @@ def test_compactness_share_tells_blobs_from_strokes_at_any_scale():
 
 
 def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
-    """The network's flat blue in a grainy yellow photo: deep inside a round hole the join
-    moves the copy only part of the way to it (COMPACT_CAP); in a stroke all the way."""
+    """The network's flat blue in a grainy yellow photo: deep inside a round hole the
+    shape-reading join moves the copy only part of the way to it (COMPACT_CAP), in a stroke
+    all the way; the shipped gentle join part of the way in both."""
     from app.inference.texture import combine
 
     rng = np.random.default_rng(2)
@@ -158,12 +166,17 @@ def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
     mask = shapes.astype(bool)
     base = rgb.copy()
     base[mask] = (40, 60, 200)
-    out = combine(rgb, mask, base, rgb, "blend").astype(float)  # the copy: the photo itself
+    out = combine(rgb, mask, base, rgb, "blend", join="shape").astype(float)  # the copy: the photo itself
     blob_centre, stroke_centre = out[64, 64], out[65, 190]
     assert 90 < blob_centre[2] < 160  # about halfway to the network's blue
     assert stroke_centre[2] > 170  # all the way
-    # without reading shapes (compact=None) the blob is joined like a stroke
-    assert combine(rgb, mask, base, rgb, "blend", compact=None)[64, 64, 2] > 170
+    # without reading shapes ("stroke") the blob is joined like a stroke
+    assert combine(rgb, mask, base, rgb, "blend", join="stroke")[64, 64, 2] > 170
+    # the shipped "gentle" join treats both as blobs: about halfway in each
+    gentle = combine(rgb, mask, base, rgb, "blend").astype(float)
+    assert 90 < gentle[64, 64, 2] < 160 and 90 < gentle[65, 190, 2] < 160
+    with pytest.raises(ValueError, match="join"):
+        combine(rgb, mask, base, rgb, "blend", join="soft")
 
 
 @pytest.mark.parametrize("method", ["split", "blend"])

@@ -12,11 +12,12 @@ see docs/RESULTS.md):
   (image minus its blur) of a free PatchMatch fill above it.
 - ``blend`` (the default, measured best): a free PatchMatch fill whose low frequencies are
   moved toward the network's with depth into the hole: none at the hole's edge, where
-  PatchMatch copies from right beside it and is hard to beat, all of them ``depth`` and
-  more inside, where the network knows the layout better than a patch search. How much
-  of it, and down to which scale, depends on the hole region's shape (COMPACT): a
-  brush stroke takes all of it, a compact blob (an object's outline, a box) only its
-  broadest layout and at most half.
+  PatchMatch copies from right beside it and is hard to beat, the most ``depth`` and
+  more inside, where the network knows the layout better than a patch search. The
+  ``join`` says how much and down to which scale (JOINS): "gentle" (shipped) takes only
+  the network's broadest layout (COMPACT_SIGMA) and at most COMPACT_CAP of it in every
+  hole region; "shape" did so only in compact blobs and took all of it, finer, in
+  brush-stroke-like regions (COMPACT); "stroke" did the latter everywhere.
 
 Sketch strokes are where the user said the layout is: there the network's fill (the guided
 network's, which keeps the two sides of a stroke apart) takes over. Within STROKE_REACH of
@@ -53,16 +54,22 @@ SPLIT_SIGMA = 3.0  # px at REFERENCE_SIDE
 BLEND_DEPTH = 32.0  # px at REFERENCE_SIDE: from the hole's edge to where the network's layout rules
 STROKE_REACH = 16.0  # px at REFERENCE_SIDE: how far from a stroke its low frequencies rule (16, 32 measured alike)
 STROKE_CORE = 2.0  # px at REFERENCE_SIDE: the network's own pixels fade out over this from a stroke (2, 3, 4, 6, 10 measured)
-# The join reads each hole region's shape. Its compactness k = area / (pi * depth^2), depth
-# the distance from its deepest pixel to its edge, is 1 for a disc and grows with how
-# stroke-like it is (brush-stroke masks: median 4.3; object outlines and boxes: 2.3). A
-# compact region (k <= COMPACT[0]) takes the network's layout only at COMPACT_SIGMA and at
-# most COMPACT_CAP of it: deep inside a blob the network's fill is smooth, and copying its
-# finer layout onto the texture costs realism (KID) for little; a stroke-like one
-# (k >= COMPACT[1]) gets the full BLEND_DEPTH join; shapes between, a mix.
+# The gentle join takes the network's layout only at COMPACT_SIGMA and at most COMPACT_CAP
+# of it: deep in a hole the network's fill is smooth, and copying its finer layout onto the
+# texture costs realism (KID) for little. Within STROKE_REACH of a sketch stroke the full,
+# finer join rules all the same. JOIN says which hole regions take it: "gentle" every one
+# (shipped 3 Dec 2026: on held-out photos KID came closer to PatchMatch's or below it while
+# ST-LPIPS-vgg and PSNR stayed ahead of it in every bucket, docs/RESULTS.md); "shape" (2 Dec)
+# read each region's shape: its compactness k = area / (pi * depth^2), depth the distance
+# from its deepest pixel to its edge, is 1 for a disc and grows with how stroke-like it is
+# (brush-stroke masks: median 4.3; object outlines and boxes: 2.3); a compact region
+# (k <= COMPACT[0]) took the gentle join, a stroke-like one (k >= COMPACT[1]) the full
+# BLEND_DEPTH join at SPLIT_SIGMA, shapes between a mix; "stroke" took the full join everywhere.
 COMPACT = (2.0, 4.0)
 COMPACT_SIGMA = 8.0  # px at REFERENCE_SIDE
 COMPACT_CAP = 0.5
+JOINS = ("gentle", "shape", "stroke")
+JOIN = "gentle"
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -84,6 +91,7 @@ def texture_stage(
     guide_weight: float = 1.0,
     progress=None,
     strokes: np.ndarray | None = None,
+    join: str = JOIN,
 ) -> np.ndarray:
     """Put the photo's texture on the network's fill of ``rgb``.
 
@@ -92,7 +100,7 @@ def texture_stage(
     library releases the GIL) and the two cost about the longer one; "guided" needs it
     first. ``progress(done, total)`` counts the network's fill as one part and each hole
     region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
-    them to the network ("split" and "blend"). Returns the composited uint8 image; pixels outside
+    them to the network ("split" and "blend"); ``join``: see JOINS ("blend"). Returns the composited uint8 image; pixels outside
     ``mask`` are ``rgb``'s exactly.
     """
     if method not in METHODS:
@@ -122,7 +130,7 @@ def texture_stage(
         base = network_fill()
         step()
         # the network's side of the join, while the search is still running
-        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes)
+        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join)
         return layout.apply(rgb, copied.result())
 
 
@@ -136,6 +144,19 @@ def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
     small = cv2.resize(image.astype(np.float32), (max(1, round(w / f)), max(1, round(h / f))),
                        interpolation=cv2.INTER_AREA)
     return cv2.resize(_blur(small, 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def gentle_share(hole: np.ndarray, depth: np.ndarray, join: str = JOIN) -> np.ndarray | None:
+    """Per hole pixel (``hole``'s True pixels, in order), the share in [0, 1] of the gentle
+    join the ``join`` gives it; None where no pixel takes any."""
+    if join not in JOINS:
+        raise ValueError(f"join must be one of {JOINS}, got {join!r}")
+    if join == "stroke":
+        return None
+    if join == "gentle":
+        return np.ones(int(hole.sum()), np.float32)
+    share = compactness_share(hole, depth)[hole]
+    return share if share.any() else None
 
 
 def compactness_share(hole: np.ndarray, depth: np.ndarray,
@@ -163,7 +184,7 @@ class _Layout:
     hole's pixels only (a 24 MP photo's box is mostly known pixels)."""
 
     def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
-                 strokes: np.ndarray | None = None, compact: tuple[float, float] | None = COMPACT) -> None:
+                 strokes: np.ndarray | None = None, join: str = JOIN) -> None:
         s = _scale(mask)
         self.sigma = max(1.0, sigma * s)
         self.wide_sigma = max(1.0, COMPACT_SIGMA * s)
@@ -174,13 +195,13 @@ class _Layout:
         box = base[self.box]
         self.base_low = _low_pass(box, self.sigma)[self.hole]
         self.weight, self.compact = None, None
+        self.base_wide = _low_pass(box, self.wide_sigma)[self.hole] if method == "blend" and join != "stroke" else None
         if method == "blend":
             deep = depth_in_hole(self.hole)
             self.weight = np.clip(deep[self.hole] / max(1.0, depth * s), 0.0, 1.0)[:, None]
-            share = compactness_share(self.hole, deep, compact)[self.hole] if compact else None
-            if share is not None and share.any():  # compact regions: a wider low-pass and a capped share
+            share = gentle_share(self.hole, deep, join)
+            if share is not None:  # the gentle join: a wider low-pass and a capped share
                 self.compact = share[:, None]
-                self.base_wide = _low_pass(box, self.wide_sigma)[self.hole]
                 self.weight = self.weight * (1.0 - (1.0 - COMPACT_CAP) * self.compact)
         self.base, self.core = None, None
         inside = strokes[self.box] & self.hole if strokes is not None else None
@@ -189,6 +210,8 @@ class _Layout:
             if self.weight is not None:
                 near = np.clip(1.0 - away / max(1.0, STROKE_REACH * s), 0.0, 1.0)[:, None]
                 self.weight = np.maximum(self.weight, near)
+                if self.compact is not None:  # along a stroke the network's finer layout rules
+                    self.compact = self.compact * (1.0 - near)
             self.core = np.clip(1.0 - away / max(1.0, STROKE_CORE * s), 0.0, 1.0)[:, None]
             self.base = box[self.hole].astype(np.float32)
 
@@ -210,10 +233,10 @@ class _Layout:
 
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
             sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, strokes: np.ndarray | None = None,
-            compact: tuple[float, float] | None = COMPACT) -> np.ndarray:
+            join: str = JOIN) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
     "blend"; ``sigma`` and ``depth`` in px at REFERENCE_SIDE); the composited uint8 image.
-    ``compact`` = None blends every region as a stroke (the join before it read shapes).
+    ``join`` ("blend" only): which hole regions take the gentle join (JOINS).
     Only the holes' bounding box (with room for the blur) is computed, so a small hole in
     a 24 MP photo costs what a small image does."""
     if method not in ("split", "blend"):
@@ -221,4 +244,4 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     mask = mask.astype(bool)
     if not mask.any():
         return rgb.copy()
-    return _Layout(mask, base, method, sigma, depth, strokes, compact).apply(rgb, copied)
+    return _Layout(mask, base, method, sigma, depth, strokes, join).apply(rgb, copied)
