@@ -179,6 +179,26 @@ def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
         combine(rgb, mask, base, rgb, "blend", join="soft")
 
 
+@needs_pm
+def test_texture_stage_is_the_join_of_its_own_search_and_leaves_its_inputs_alone():
+    """texture_stage writes the join into its own PatchMatch fill (no copy of the photo):
+    the same pixels as combine() on that fill, and the caller's arrays untouched."""
+    from app.inference.patchmatch import patchmatch_fill
+    from app.inference.texture import combine
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 255, (80, 120, 3), dtype=np.uint8)
+    mask = np.zeros((80, 120), bool)
+    mask[20:60, 30:90] = True
+    base = rgb.copy()
+    base[mask] = (40, 60, 200)
+    before, base_before = rgb.copy(), base.copy()
+    out = texture_stage(rgb, mask, lambda: base, method="blend", seed=3)
+    assert np.array_equal(out, combine(rgb, mask, base, patchmatch_fill(rgb, mask, seed=3), "blend"))
+    assert np.array_equal(rgb, before) and np.array_equal(base, base_before)
+    assert out is not rgb and np.array_equal(out[~mask], rgb[~mask])
+
+
 @pytest.mark.parametrize("method", ["split", "blend"])
 def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
     """Grainy blue above, grainy yellow below, a hole across the boundary near the left edge

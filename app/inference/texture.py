@@ -131,7 +131,7 @@ def texture_stage(
         step()
         # the network's side of the join, while the search is still running
         layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join)
-        return layout.apply(rgb, copied.result())
+        return layout.apply(rgb, copied.result(), own=True)
 
 
 def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -215,7 +215,11 @@ class _Layout:
             self.core = np.clip(1.0 - away / max(1.0, STROKE_CORE * s), 0.0, 1.0)[:, None]
             self.base = box[self.hole].astype(np.float32)
 
-    def apply(self, rgb: np.ndarray, copied: np.ndarray) -> np.ndarray:
+    def apply(self, rgb: np.ndarray, copied: np.ndarray, *, own: bool = False) -> np.ndarray:
+        """The joined image. ``own``: ``copied`` is the caller's to give away (a fresh
+        PatchMatch fill, ``rgb``'s pixels outside the hole), so the join is written into it
+        instead of into a copy of ``rgb``: on a 24 MP photo that copy costs about 80 ms,
+        after the search, when nothing else runs beside it."""
         c = copied[self.box]
         low = self.base_low - _low_pass(c, self.sigma)[self.hole]  # where the network's layout differs
         if self.compact is not None:
@@ -226,7 +230,7 @@ class _Layout:
         filled = np.clip(c[self.hole].astype(np.float32) + low, 0, 255)
         if self.core is not None:  # on a stroke: the network's own edge
             filled = filled * (1.0 - self.core) + self.base * self.core
-        out = rgb.copy()
+        out = copied if own else rgb.copy()
         out[self.box][self.hole] = filled.round().astype(np.uint8)
         return out
 
