@@ -193,15 +193,14 @@ class _Layout:
         self.box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
         self.hole = mask[self.box]
         box = base[self.box]
-        self.base_low = _low_pass(box, self.sigma)[self.hole]
-        self.weight, self.compact = None, None
-        self.base_wide = _low_pass(box, self.wide_sigma)[self.hole] if method == "blend" and join != "stroke" else None
+        self.weight, self.compact, self.base_wide = None, None, None
         if method == "blend":
             deep = depth_in_hole(self.hole)
             self.weight = np.clip(deep[self.hole] / max(1.0, depth * s), 0.0, 1.0)[:, None]
             share = gentle_share(self.hole, deep, join)
             if share is not None:  # the gentle join: a wider low-pass and a capped share
                 self.compact = share[:, None]
+                self.base_wide = _low_pass(box, self.wide_sigma)[self.hole]
                 self.weight = self.weight * (1.0 - (1.0 - COMPACT_CAP) * self.compact)
         self.base, self.core = None, None
         inside = strokes[self.box] & self.hole if strokes is not None else None
@@ -214,6 +213,10 @@ class _Layout:
                     self.compact = self.compact * (1.0 - near)
             self.core = np.clip(1.0 - away / max(1.0, STROKE_CORE * s), 0.0, 1.0)[:, None]
             self.base = box[self.hole].astype(np.float32)
+        # the finer layout (``sigma``) only where some pixel is not wholly on the gentle join:
+        # with the shipped join and no strokes it would be computed to be multiplied by 0
+        fine = self.compact is None or bool((self.compact < 1.0).any())
+        self.base_low = _low_pass(box, self.sigma)[self.hole] if fine else None
 
     def apply(self, rgb: np.ndarray, copied: np.ndarray, *, own: bool = False) -> np.ndarray:
         """The joined image. ``own``: ``copied`` is the caller's to give away (a fresh
@@ -221,7 +224,8 @@ class _Layout:
         instead of into a copy of ``rgb``: on a 24 MP photo that copy cost 40-80 ms after
         the search, when nothing else runs beside it."""
         c = copied[self.box]
-        low = self.base_low - _low_pass(c, self.sigma)[self.hole]  # where the network's layout differs
+        # where the network's layout differs from the copy's, finely and broadly
+        low = self.base_low - _low_pass(c, self.sigma)[self.hole] if self.base_low is not None else 0.0
         if self.compact is not None:
             wide = self.base_wide - _low_pass(c, self.wide_sigma)[self.hole]
             low = low * (1.0 - self.compact) + wide * self.compact
