@@ -29,10 +29,11 @@ def _mask(path, size, box):
     Image.fromarray(m).save(path)
 
 
-def test_bucket_label_keeps_holes_outside_the_five_buckets_apart():
-    from app.evaluation.user_masks import ORDER, bucket_label
+def test_unclamped_buckets_keep_holes_outside_the_five_apart():
+    from app.core.names import bucket_of
+    from app.evaluation.user_masks import ORDER
 
-    assert [bucket_label(r) for r in (0.02, 0.1, 0.25, 0.59, 0.6, 0.9)] == \
+    assert [bucket_of(r, clamp=False) for r in (0.02, 0.1, 0.25, 0.59, 0.6, 0.9)] == \
         ["0-10", "10-20", "20-30", "50-60", "60-100", "60-100"]
     assert ORDER[0] == "0-10" and ORDER[-1] == "60-100" and "30-40" in ORDER
 

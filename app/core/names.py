@@ -58,12 +58,19 @@ def bucket_name(bucket: tuple[float, float]) -> str:
     return f"{round(bucket[0] * 100)}-{round(bucket[1] * 100)}"
 
 
-def bucket_of(ratio: float) -> str:
-    """The bucket label a hole covering ``ratio`` of the image falls in, clamped at both ends."""
+# Holes outside the five buckets, for evaluations of given holes (evaluate --mask-dir),
+# which report them apart rather than with the nearest bucket
+BELOW_BUCKETS = (0.0, BUCKETS[0][0])
+ABOVE_BUCKETS = (BUCKETS[-1][1], 1.0)
+
+
+def bucket_of(ratio: float, *, clamp: bool = True) -> str:
+    """The bucket label a hole covering ``ratio`` of the image falls in, clamped at both ends
+    (``clamp=False``: ``BELOW_BUCKETS`` / ``ABOVE_BUCKETS`` outside them)."""
     for bucket in BUCKETS:
         if ratio < bucket[1]:
-            return bucket_name(bucket)
-    return bucket_name(BUCKETS[-1])
+            return bucket_name(bucket if clamp or ratio >= bucket[0] else BELOW_BUCKETS)
+    return bucket_name(BUCKETS[-1] if clamp else ABOVE_BUCKETS)
 
 
 # ----------------------------------------------------------------------------- evaluation holes and sketches

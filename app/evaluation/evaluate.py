@@ -162,12 +162,13 @@ def cases_from_holes(
     """Cases from given holes (``(image index, bool mask)``, e.g. the user's mask files:
     app/evaluation/user_masks.py), each in the bucket of the share it covers, ordered by
     bucket; guided runs get sketches as :func:`build_cases` draws them."""
-    from app.evaluation.user_masks import ORDER, bucket_label
+    from app.core.names import bucket_of
+    from app.evaluation.user_masks import ORDER
 
     cases = []
     for i, m in holes:
         sk = _sketch_for(images[i].rgb, m, sketches) if guided else None
-        cases.append(EvalCase(i, bucket_label(float(m.mean())), m, sk))
+        cases.append(EvalCase(i, bucket_of(float(m.mean()), clamp=False), m, sk))
     return sorted(cases, key=lambda c: ORDER.index(c.bucket))
 
 

@@ -18,18 +18,9 @@ import numpy as np
 
 from app.core.errors import TemperaError
 from app.core.masks_io import load_mask
-from app.core.names import BUCKETS, IMAGE_EXTENSIONS, bucket_name
+from app.core.names import ABOVE_BUCKETS, BELOW_BUCKETS, BUCKETS, IMAGE_EXTENSIONS, bucket_name
 
-BELOW, ABOVE = (0.0, BUCKETS[0][0]), (BUCKETS[-1][1], 1.0)
-ORDER = [bucket_name(b) for b in (BELOW, *BUCKETS, ABOVE)]
-
-
-def bucket_label(ratio: float) -> str:
-    """The evaluation bucket of a hole covering ``ratio`` of the crop, not clamped."""
-    for bucket in (BELOW, *BUCKETS):
-        if ratio < bucket[1]:
-            return bucket_name(bucket)
-    return bucket_name(ABOVE)
+ORDER = [bucket_name(b) for b in (BELOW_BUCKETS, *BUCKETS, ABOVE_BUCKETS)]
 
 
 def _mask_files(folder: Path) -> list[Path]:
@@ -37,9 +28,10 @@ def _mask_files(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def masks_for(mask_dir: Path, name: str) -> list[Path]:
-    """The mask files for the photo whose file stem is ``name`` (none: an empty list)."""
-    files = [p for p in _mask_files(mask_dir) if p.stem == name]
+def masks_for(mask_dir: Path, name: str, top: list[Path] | None = None) -> list[Path]:
+    """The mask files for the photo whose file stem is ``name`` (none: an empty list);
+    ``top``: ``mask_dir``'s own mask files, when the caller has listed them already."""
+    files = [p for p in (_mask_files(mask_dir) if top is None else top) if p.stem == name]
     sub = mask_dir / name
     if sub.is_dir():
         files += _mask_files(sub)
@@ -61,8 +53,9 @@ def load_user_holes(
         raise TemperaError(f"--mask-dir {root} is not a folder")
     holes: list[tuple[int, np.ndarray]] = []
     missing, empty = 0, []
+    top = _mask_files(root)  # listed once, not once per photo
     for i, (name, size) in enumerate(photos):
-        files = masks_for(root, name)
+        files = masks_for(root, name, top)
         if not files:
             missing += 1
         for path in files:
