@@ -35,8 +35,9 @@ after the input (beach.jpg -> filled/beach.jpg with --format keep) and are never
 over an input (an output folder that would replace the batch's own photos, masks or
 sketches is refused before anything runs); outputs of an earlier run are replaced, and
 the summary counts them (--skip-existing leaves them). A JPEG written from a JPEG keeps
-its quality and chroma subsampling unless --quality is given; transparent photos written as JPEG are flattened onto white, with a
-note in the summary. Ctrl+C stops after the current image.
+its quality and chroma subsampling unless --quality is given; transparent photos written
+as JPEG are flattened onto white, with a note in the summary. Ctrl+C stops after the
+current image.
 exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
 
 
