@@ -121,9 +121,18 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     out = texture_stage(rgb, mask, lambda: base, method=method, seed=0)
     assert np.array_equal(out[~mask], rgb[~mask])
     hole = out[mask].astype(float)
-    if method == "blend":  # the gentle join: part of the way toward the base's blue, deep in the hole
-        yellow = out[24:40, 56:88].reshape(-1, 3).astype(float).mean(0)
-        assert yellow[2] > 60 and yellow[0] < 200
+    if method == "blend":
+        # the gentle join: toward the base's blue deep in the hole, but by no more than
+        # GENTLE_LIMIT grey levels (a disagreement this large is a ghost, not a shade)
+        from app.inference.texture import GENTLE_LIMIT
+
+        copy = patchmatch.patchmatch_fill(rgb, mask, seed=0)
+        moved = out[24:40, 56:88].astype(float) - copy[24:40, 56:88]
+        assert moved[..., 2].mean() > 5 and moved[..., 0].mean() < -5  # toward blue
+        assert np.sqrt((moved ** 2).sum(-1)).max() <= GENTLE_LIMIT + 1
+        unlimited = texture_stage(rgb, mask, lambda: base, method=method, seed=0, limit=None)
+        yellow = unlimited[24:40, 56:88].reshape(-1, 3).astype(float).mean(0)
+        assert yellow[2] > 60 and yellow[0] < 200  # without the limit: about halfway
         stroke = texture_stage(rgb, mask, lambda: base, method=method, seed=0, join="stroke")
         assert stroke[mask].astype(float)[:, 2].mean() > 150  # the join that takes all of it: blue
         assert stroke[24:40, 56:88, 2].mean() > yellow[2] + 20
@@ -166,15 +175,21 @@ def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
     mask = shapes.astype(bool)
     base = rgb.copy()
     base[mask] = (40, 60, 200)
-    out = combine(rgb, mask, base, rgb, "blend", join="shape").astype(float)  # the copy: the photo itself
+    out = combine(rgb, mask, base, rgb, "blend", join="shape", limit=None).astype(float)  # the copy: the photo itself
     blob_centre, stroke_centre = out[64, 64], out[65, 190]
     assert 90 < blob_centre[2] < 160  # about halfway to the network's blue
     assert stroke_centre[2] > 170  # all the way
     # without reading shapes ("stroke") the blob is joined like a stroke
     assert combine(rgb, mask, base, rgb, "blend", join="stroke")[64, 64, 2] > 170
-    # the shipped "gentle" join treats both as blobs: about halfway in each
-    gentle = combine(rgb, mask, base, rgb, "blend").astype(float)
+    # the "gentle" join treats both as blobs: about halfway in each without its limit, and
+    # with it (shipped) no pixel moves further than GENTLE_LIMIT
+    from app.inference.texture import GENTLE_LIMIT
+
+    gentle = combine(rgb, mask, base, rgb, "blend", limit=None).astype(float)
     assert 90 < gentle[64, 64, 2] < 160 and 90 < gentle[65, 190, 2] < 160
+    limited = combine(rgb, mask, base, rgb, "blend").astype(float)
+    moved = np.sqrt(((limited - rgb) ** 2).sum(-1))
+    assert moved.max() <= GENTLE_LIMIT + 1 and moved[64, 64] > GENTLE_LIMIT - 1
     with pytest.raises(ValueError, match="join"):
         combine(rgb, mask, base, rgb, "blend", join="soft")
 
@@ -227,6 +242,11 @@ def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
     far = np.zeros_like(mask)
     far[20:28] = True  # 20 px from the stroke: beyond its reach at this size
     assert np.array_equal(steered[far & mask], plain[far & mask])
+    if method == "blend":  # beside the stroke the gentle join's limit gives way to the network
+        from app.inference.texture import GENTLE_LIMIT
+
+        beside = np.sqrt(((steered[50, 22:74] - copied[50, 22:74].astype(int)) ** 2).sum(-1))
+        assert beside.min() > 2 * GENTLE_LIMIT
 
 
 def test_situation_tells_scratches_sizes_textures_and_strokes():

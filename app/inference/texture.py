@@ -15,9 +15,10 @@ see docs/RESULTS.md):
   PatchMatch copies from right beside it and is hard to beat, the most ``depth`` and
   more inside, where the network knows the layout better than a patch search. The
   ``join`` says how much and down to which scale (JOINS): "gentle" (shipped) takes only
-  the network's broadest layout (COMPACT_SIGMA) and at most COMPACT_CAP of it in every
-  hole region; "shape" did so only in compact blobs and took all of it, finer, in
-  brush-stroke-like regions (COMPACT); "stroke" did the latter everywhere.
+  the network's broadest layout (COMPACT_SIGMA), at most COMPACT_CAP of it and never more
+  than GENTLE_LIMIT grey levels, in every hole region; "shape" did so only in compact
+  blobs and took all of it, finer, in brush-stroke-like regions (COMPACT); "stroke" did
+  the latter everywhere.
 
 Sketch strokes are where the user said the layout is: there the network's fill (the guided
 network's, which keeps the two sides of a stroke apart) takes over. Within STROKE_REACH of
@@ -68,6 +69,12 @@ STROKE_CORE = 2.0  # px at REFERENCE_SIDE: the network's own pixels fade out ove
 COMPACT = (2.0, 4.0)
 COMPACT_SIGMA = 8.0  # px at REFERENCE_SIDE
 COMPACT_CAP = 0.5
+# The gentle join moves no pixel further than GENTLE_LIMIT grey levels (the length of the
+# RGB change) from PatchMatch's copy. Where the network and the copy disagree a lot, the
+# network is most often smearing the removed object or a far region into the hole, and
+# half of that (COMPACT_CAP) is a muddy ghost over copied texture; small corrections of
+# colour and shading pass whole. Along strokes the limit does not apply.
+GENTLE_LIMIT = 16.0
 JOINS = ("gentle", "shape", "stroke")
 JOIN = "gentle"
 
@@ -92,6 +99,7 @@ def texture_stage(
     progress=None,
     strokes: np.ndarray | None = None,
     join: str = JOIN,
+    limit: float | None = GENTLE_LIMIT,
 ) -> np.ndarray:
     """Put the photo's texture on the network's fill of ``rgb``.
 
@@ -100,7 +108,8 @@ def texture_stage(
     library releases the GIL) and the two cost about the longer one; "guided" needs it
     first. ``progress(done, total)`` counts the network's fill as one part and each hole
     region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
-    them to the network ("split" and "blend"); ``join``: see JOINS ("blend"). Returns the
+    them to the network ("split" and "blend"); ``join``: see JOINS ("blend"); ``limit``: how
+far in grey levels the gentle join may move a pixel (GENTLE_LIMIT; None: no limit). Returns the
     composited uint8 image; pixels outside ``mask`` are ``rgb``'s exactly.
     """
     if method not in METHODS:
@@ -130,7 +139,7 @@ def texture_stage(
         base = network_fill()
         step()
         # the network's side of the join, while the search is still running
-        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join)
+        layout = _Layout(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join, limit)
         return layout.apply(rgb, copied.result(), own=True)
 
 
@@ -184,7 +193,8 @@ class _Layout:
     hole's pixels only (a 24 MP photo's box is mostly known pixels)."""
 
     def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
-                 strokes: np.ndarray | None = None, join: str = JOIN) -> None:
+                 strokes: np.ndarray | None = None, join: str = JOIN,
+                 limit: float | None = GENTLE_LIMIT) -> None:
         s = _scale(mask)
         self.sigma = max(1.0, sigma * s)
         self.wide_sigma = max(1.0, COMPACT_SIGMA * s)
@@ -194,6 +204,7 @@ class _Layout:
         self.hole = mask[self.box]
         box = base[self.box]
         self.weight, self.compact, self.base_wide = None, None, None
+        self.limit = limit
         if method == "blend":
             deep = depth_in_hole(self.hole)
             self.weight = np.clip(deep[self.hole] / max(1.0, depth * s), 0.0, 1.0)[:, None]
@@ -231,6 +242,11 @@ class _Layout:
             low = low * (1.0 - self.compact) + wide * self.compact
         if self.weight is not None:
             low *= self.weight
+        if self.limit is not None and self.compact is not None:
+            # the gentle join's share of each pixel moves it at most ``limit`` grey levels
+            length = np.sqrt((low * low).sum(1, keepdims=True))
+            shrink = np.minimum(1.0, self.limit / np.maximum(length, 1e-6))
+            low *= 1.0 - self.compact * (1.0 - shrink)
         filled = np.clip(c[self.hole].astype(np.float32) + low, 0, 255)
         if self.core is not None:  # on a stroke: the network's own edge
             filled = filled * (1.0 - self.core) + self.base * self.core
@@ -241,10 +257,11 @@ class _Layout:
 
 def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndarray, method: str = "blend", *,
             sigma: float = SPLIT_SIGMA, depth: float = BLEND_DEPTH, strokes: np.ndarray | None = None,
-            join: str = JOIN) -> np.ndarray:
+            join: str = JOIN, limit: float | None = GENTLE_LIMIT) -> np.ndarray:
     """Join the network's fill ``base`` and a free PatchMatch fill ``copied`` ("split" or
     "blend"; ``sigma`` and ``depth`` in px at REFERENCE_SIDE); the composited uint8 image.
-    ``join`` ("blend" only): which hole regions take the gentle join (JOINS).
+    ``join`` ("blend" only): which hole regions take the gentle join (JOINS); ``limit``: how
+    far in grey levels the gentle join may move a pixel (None: no limit).
     Only the holes' bounding box (with room for the blur) is computed, so a small hole in
     a 24 MP photo costs what a small image does."""
     if method not in ("split", "blend"):
@@ -252,4 +269,4 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     mask = mask.astype(bool)
     if not mask.any():
         return rgb.copy()
-    return _Layout(mask, base, method, sigma, depth, strokes, join).apply(rgb, copied)
+    return _Layout(mask, base, method, sigma, depth, strokes, join, limit).apply(rgb, copied)
