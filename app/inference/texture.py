@@ -244,8 +244,8 @@ class _Layout:
             low *= self.weight
         if self.limit is not None and self.compact is not None:
             # the gentle join's share of each pixel moves it at most ``limit`` grey levels
-            length = np.sqrt((low * low).sum(1, keepdims=True))
-            shrink = np.minimum(1.0, self.limit / np.maximum(length, 1e-6))
+            length = np.sqrt(np.einsum("ij,ij->i", low, low))[:, None]
+            shrink = np.minimum(1.0, self.limit / np.maximum(length, 1e-6, out=length), out=length)
             low *= 1.0 - self.compact * (1.0 - shrink)
         filled = np.clip(c[self.hole].astype(np.float32) + low, 0, 255)
         if self.core is not None:  # on a stroke: the network's own edge
