@@ -73,7 +73,8 @@ COMPACT_CAP = 0.5
 # RGB change) from PatchMatch's copy. Where the network and the copy disagree a lot, the
 # network is most often smearing the removed object or a far region into the hole, and
 # half of that (COMPACT_CAP) is a muddy ghost over copied texture; small corrections of
-# colour and shading pass whole. Along strokes the limit does not apply.
+# colour and shading pass whole. Near strokes the limit gives way as the gentle join does
+# (within STROKE_REACH), so the network's layout along them still rules.
 GENTLE_LIMIT = 16.0
 JOINS = ("gentle", "shape", "stroke")
 JOIN = "gentle"
@@ -109,8 +110,8 @@ def texture_stage(
     first. ``progress(done, total)`` counts the network's fill as one part and each hole
     region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
     them to the network ("split" and "blend"); ``join``: see JOINS ("blend"); ``limit``: how
-far in grey levels the gentle join may move a pixel (GENTLE_LIMIT; None: no limit). Returns the
-    composited uint8 image; pixels outside ``mask`` are ``rgb``'s exactly.
+    far in grey levels the gentle join may move a pixel (GENTLE_LIMIT; None: no limit).
+    Returns the composited uint8 image; pixels outside ``mask`` are ``rgb``'s exactly.
     """
     if method not in METHODS:
         raise ValueError(f"texture method must be one of {METHODS}, got {method!r}")
