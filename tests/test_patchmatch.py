@@ -15,7 +15,7 @@ from app.core.errors import TemperaError
 from app.inference import patchmatch
 from app.inference.engines import load_engine
 from app.inference.situation import is_thin, ring_texture, situation
-from app.inference.texture import combine, texture_stage
+from app.inference.texture import GENTLE_LIMIT, combine, texture_stage
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_pm = pytest.mark.skipif(patchmatch.unavailable_reason() is not None, reason="pypatchmatch not installed")
@@ -124,8 +124,6 @@ def test_texture_stage_follows_the_base_and_adds_detail(method):
     if method == "blend":
         # the gentle join: toward the base's blue deep in the hole, but by no more than
         # GENTLE_LIMIT grey levels (a disagreement this large is a ghost, not a shade)
-        from app.inference.texture import GENTLE_LIMIT
-
         copy = patchmatch.patchmatch_fill(rgb, mask, seed=0)
         moved = out[24:40, 56:88].astype(float) - copy[24:40, 56:88]
         assert moved[..., 2].mean() > 5 and moved[..., 0].mean() < -5  # toward blue
@@ -183,8 +181,6 @@ def test_blend_takes_less_of_the_network_deep_in_a_blob_than_in_a_stroke():
     assert combine(rgb, mask, base, rgb, "blend", join="stroke")[64, 64, 2] > 170
     # the "gentle" join treats both as blobs: about halfway in each without its limit, and
     # with it (shipped) no pixel moves further than GENTLE_LIMIT
-    from app.inference.texture import GENTLE_LIMIT
-
     gentle = combine(rgb, mask, base, rgb, "blend", limit=None).astype(float)
     assert 90 < gentle[64, 64, 2] < 160 and 90 < gentle[65, 190, 2] < 160
     limited = combine(rgb, mask, base, rgb, "blend").astype(float)
@@ -243,8 +239,6 @@ def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
     far[20:28] = True  # 20 px from the stroke: beyond its reach at this size
     assert np.array_equal(steered[far & mask], plain[far & mask])
     if method == "blend":  # beside the stroke the gentle join's limit gives way to the network
-        from app.inference.texture import GENTLE_LIMIT
-
         beside = np.sqrt(((steered[50, 22:74] - copied[50, 22:74].astype(int)) ** 2).sum(-1))
         assert beside.min() > 2 * GENTLE_LIMIT
 
