@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from app.core.atomic import atomic_write
-from app.core.names import BUCKETS, IMAGE_EXTENSIONS, REFERENCE_SIDE, bucket_name
+from app.core.names import BUCKETS, REFERENCE_SIDE, bucket_name
+from app.evaluation.evaluate import load_eval_images
 
 KINDS = ("lasso", "noise")
 
@@ -79,15 +80,14 @@ GENERATORS = {"lasso": lasso_mask, "noise": noise_mask}
 
 
 def write_masks(data: Path, out: Path, kind: str, per_bucket: int, seed: int) -> int:
-    photos = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
     written = 0
-    for photo in photos:
-        with Image.open(photo) as im:
-            w, h = ImageOps.exif_transpose(im).size
+    # the photos and their upright sizes exactly as ``evaluate --data`` reads them
+    for photo in load_eval_images(data, REFERENCE_SIDE):
+        w, h = photo.size
         s = min(w, h)
         x0, y0 = (w - s) // 2, (h - s) // 2
-        rng = np.random.default_rng([seed, zlib.crc32(photo.stem.encode()), KINDS.index(kind)])
-        folder = out / photo.stem
+        rng = np.random.default_rng([seed, zlib.crc32(photo.name.encode()), KINDS.index(kind)])
+        folder = out / photo.name
         folder.mkdir(parents=True, exist_ok=True)
         for lo, hi in BUCKETS:
             for i in range(per_bucket):
