@@ -84,6 +84,20 @@ def test_hd_resize_strategy_keeps_size_and_known_pixels(generator):
     assert out.shape == rgb.shape and np.array_equal(out[~mask], rgb[~mask])
 
 
+def test_work_side_fills_at_that_short_side_and_keeps_known_pixels(generator):
+    rgb, mask = _photo(120, 200)
+    seen, remove = _network_inputs(generator)
+    try:
+        out = predict(generator, rgb, mask, work_side=48)
+        small = predict(generator, rgb[20:60, 60:120], mask[20:60, 60:120], work_side=48)  # already smaller
+    finally:
+        remove()
+    assert seen[0][0] >= 48 and seen[0][0] < 120  # 48 rounded up to the network's multiple of 8
+    assert seen[1] == (40, 64)  # filled as it is (padded to a multiple of 8)
+    assert out.shape == rgb.shape and np.array_equal(out[~mask], rgb[~mask])
+    assert not np.array_equal(out[mask], rgb[mask]) and small.shape == (40, 60, 3)
+
+
 def test_explain_attention_avoids_the_hole(generator):
     rgb, mask = _photo(96, 128)
     result = explain(generator, rgb, mask, None, (60, 30))

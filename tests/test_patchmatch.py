@@ -358,3 +358,30 @@ def test_texture_engine_hands_the_strokes_in_the_hole_to_the_join(tmp_path, monk
     engine.fill(rgb, mask)
     assert seen[0] is not None and seen[0][14, 30] and not seen[0][5, 30]
     assert seen[1] is None
+
+
+@needs_pm
+def test_texture_engine_runs_the_network_at_layout_size_unless_strokes_need_its_detail(tmp_path):
+    from app.inference.checkpoint import save_checkpoint
+    from app.inference.texture_engine import LAYOUT_SIDE
+    from app.model import InpaintGenerator, ModelConfig
+
+    for name, guided in (("mtsa", False), ("mtsa-guided", True)):
+        g = InpaintGenerator(ModelConfig(channels=8, heads=2, guided=guided))
+        save_checkpoint(tmp_path / f"{name}.pt", g, g.config)
+    engine = load_engine("mtsa-texture", "cpu", tmp_path)
+    side = LAYOUT_SIDE + 64
+    rgb = stripes(side, side)
+    mask = np.zeros((side, side), bool)
+    mask[100:140, 120:170] = True
+    sketch = np.zeros(mask.shape, np.uint8)
+    sketch[120, :] = 255  # crosses the hole
+    seen: list[tuple[int, int]] = []
+    for net in (engine.network, engine.guided_network):
+        net.generator.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape[-2:])))
+    plain = engine.fill(rgb, mask)
+    stroked = engine.fill(rgb, mask, sketch)
+    engine.explain(rgb, mask, None, (140, 120))  # the map is of the pass the fill used
+    assert seen == [(LAYOUT_SIDE, LAYOUT_SIDE), (side, side), (LAYOUT_SIDE, LAYOUT_SIDE)]
+    for result in (plain, stroked):
+        assert np.array_equal(result.image[~mask], rgb[~mask])

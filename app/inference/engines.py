@@ -189,9 +189,12 @@ class NetworkEngine(Engine):
         return on_cpu_after_oom(lambda device: fn(self.generator, *args, device=device, **kwargs),
                                 self.torch_device, to_cpu)
 
-    def network_fill(self, rgb, mask, sketch, protect=None) -> tuple[np.ndarray, str | None]:
-        """The network's composited fill and the notice of a device fallback, if any."""
-        return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect)
+    def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None
+                     ) -> tuple[np.ndarray, str | None]:
+        """The network's composited fill and the notice of a device fallback, if any;
+        ``work_side``: see :func:`predict`."""
+        return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect,
+                          work_side=work_side)
 
     def _delegate(self, mask, sketch) -> NetworkEngine | None:
         if self.without_strokes is not None and not has_strokes(sketch, mask):
@@ -205,15 +208,15 @@ class NetworkEngine(Engine):
         out, notice = self.network_fill(rgb, mask, sketch, protect)
         return FillResult(out, self.name, self.device, notice, seed)
 
-    def explain(self, rgb, mask, sketch, point_xy, protect=None):
+    def explain(self, rgb, mask, sketch, point_xy, protect=None, work_side: int | None = None):
         check_inputs(rgb, mask, sketch, protect)
         if not mask.any():
             return None
         other = self._delegate(mask, sketch)
         if other is not None:
-            return other.explain(rgb, mask, None, point_xy, protect)
+            return other.explain(rgb, mask, None, point_xy, protect, work_side)
         out, _ = self._call(explain, rgb, mask.astype(bool), sketch if self.guided else None, point_xy,
-                            protect=protect)
+                            protect=protect, work_side=work_side)
         return out
 
 

@@ -125,10 +125,10 @@ def _shrunk_protect(protect: np.ndarray | None, size: tuple[int, int]) -> np.nda
     return cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
 
 
-def _resize_fill(generator, rgb, mask, sketch, device, trigger: int, protect=None) -> np.ndarray:
-    """Fill at a reduced size, upscale the prediction, paste it into the hole at full size."""
+def _resize_fill(generator, rgb, mask, sketch, device, scale: float, protect=None) -> np.ndarray:
+    """Fill at ``scale`` (< 1) of the size, upscale the prediction, paste it into the hole
+    at full size."""
     h, w = mask.shape
-    scale = trigger / max(h, w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
@@ -152,6 +152,7 @@ def predict(
     trigger: int = DEFAULT_TRIGGER,
     margin: int = DEFAULT_MARGIN,
     protect: np.ndarray | None = None,
+    work_side: int | None = None,
 ) -> np.ndarray:
     """Fill ``mask`` (bool, True = hole) in ``rgb`` (uint8 HxWx3); pixels outside stay exact.
 
@@ -161,6 +162,11 @@ def predict(
     ``hd="crop"`` each hole region is filled in a crop with ``margin`` of context at full
     resolution (crops that are still too large are filled by resizing that crop); with
     ``hd="resize"`` the whole image is filled at reduced size and the hole upscaled.
+
+    ``work_side``: an image that goes through whole is filled at most at this short side
+    (resized down, the fill upscaled into the hole). For callers that want only the fill's
+    layout, not its detail: the texture stage, whose join takes the network's low
+    frequencies only, at a quarter of the network's cost for a 512-px photo.
     """
     if hd not in HD_STRATEGIES:
         raise ValueError(f"hd must be one of {HD_STRATEGIES}, got {hd!r}")
@@ -175,9 +181,11 @@ def predict(
     h, w = mask.shape
     protect = protect.astype(bool) if protect is not None else None
     if max(h, w) <= trigger:
+        if work_side is not None and min(h, w) > work_side:
+            return _resize_fill(generator, rgb, mask, sketch, device, work_side / min(h, w), protect)
         return _run(generator, rgb, mask, sketch, device, protect)
     if hd == "resize":
-        return _resize_fill(generator, rgb, mask, sketch, device, trigger, protect)
+        return _resize_fill(generator, rgb, mask, sketch, device, trigger / max(h, w), protect)
     out = rgb.copy()
     for y0, y1, x0, x1 in _regions(mask, margin):
         crop = (slice(y0, y1), slice(x0, x1))
@@ -186,7 +194,8 @@ def predict(
         if max(y1 - y0, x1 - x0) <= trigger:
             filled = _run(generator, out[crop], mask[crop], sub_sketch, device, sub_protect)
         else:
-            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device, trigger, sub_protect)
+            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device,
+                                  trigger / max(y1 - y0, x1 - x0), sub_protect)
         out[crop] = filled
     return out
 
@@ -212,11 +221,13 @@ def explain(
     device: torch.device | None = None,
     trigger: int = DEFAULT_TRIGGER,
     protect: np.ndarray | None = None,
+    work_side: int | None = None,
 ) -> dict[str, np.ndarray | float]:
     """Where the MTSA layer borrowed from for the pixel at ``point_xy``, and its temperatures.
 
     ``protect`` (bool, True = never borrow from here) is applied as in :func:`predict`, so
-    the map shows no source inside a protected area.
+    the map shows no source inside a protected area; ``work_side`` as in :func:`predict`, so
+    the map is of the pass whose fill the caller uses.
 
     Returns ``attention`` (H, W) float32 summing to about one over the image and
     ``temperature`` (H, W) float32 (mean over heads), both at the image's size; ``attn_keys``,
@@ -227,6 +238,8 @@ def explain(
     device = device or next(generator.parameters()).device
     h, w = mask.shape
     scale = min(1.0, trigger / max(h, w))
+    if work_side is not None:
+        scale = min(scale, work_side / min(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
     small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 if scale < 1 else mask.astype(bool)

@@ -1,6 +1,11 @@
 """``mtsa-texture``: an MTSA network fills at its working size, the texture stage puts the
 photo's own texture on it at full resolution (``texture.py``). A sketch in the hole
-selects the guided network, so the fill keeps following the strokes."""
+selects the guided network, so the fill keeps following the strokes.
+
+Without strokes the join takes only the network's broadest layout, so the network fills
+a photo that goes through it whole at LAYOUT_SIDE (its training scale) rather than at full
+size: on a 512-px photo a quarter of the work beside the patch search, for fills that
+score alike (docs/RESULTS.md, "The network at its training scale in the texture stage")."""
 
 from __future__ import annotations
 
@@ -9,13 +14,16 @@ from contextlib import contextmanager, nullcontext
 import torch
 
 from app.core.fill_result import FillResult
-from app.core.names import TEXTURE_ENGINE
+from app.core.names import REFERENCE_SIDE, TEXTURE_ENGINE
 
 from .engines import Engine, NetworkEngine
 from .situation import has_strokes
 from .texture import texture_stage
 
 TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
+# the short side at which the network fills for the join when no stroke asks for its detail:
+# its training crops (0.5-1 of a photo's short side, resized to 256 px)
+LAYOUT_SIDE = REFERENCE_SIDE
 
 
 @contextmanager
@@ -49,13 +57,20 @@ class TextureEngine(Engine):
     def device(self) -> str:
         return self.network.device
 
+    def _work_side(self, stroked: bool) -> int | None:
+        """The join takes only the network's broad layout, except along strokes, where the
+        network's own pixels draw the edge: without strokes it fills at the scale it was
+        trained at (LAYOUT_SIDE), which leaves the patch search more of the machine."""
+        return LAYOUT_SIDE if self.method == "blend" and not stroked else None
+
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
         stroked = has_strokes(sketch, mask)
         net = self._network_for(stroked)
         notices: list[str | None] = []
+        work_side = self._work_side(stroked)
 
         def network_fill():
-            base, notice = net.network_fill(rgb, mask, sketch, protect)
+            base, notice = net.network_fill(rgb, mask, sketch, protect, work_side=work_side)
             notices.append(notice)
             return base
 
@@ -72,4 +87,5 @@ class TextureEngine(Engine):
                 net.warmup()
 
     def explain(self, rgb, mask, sketch, point_xy, protect=None):
-        return self._network_for(has_strokes(sketch, mask)).explain(rgb, mask, sketch, point_xy, protect)
+        stroked = has_strokes(sketch, mask)
+        return self._network_for(stroked).explain(rgb, mask, sketch, point_xy, protect, self._work_side(stroked))
