@@ -276,6 +276,20 @@ def test_lpips_scorer_matches_direct_call(tmp_path):
     assert np.allclose(got, want, atol=1e-6) and got[1] == pytest.approx(0, abs=1e-7) and got[0] > 0
 
 
+def test_lpips_scorer_keeps_memory_bounded_with_the_same_scores(tmp_path):
+    perceptual = _perceptual()
+    from app.evaluation import evaluate as ev
+
+    images = ev.load_eval_images(_images(tmp_path, n=3), crop=64)
+    net = perceptual.load_stlpips("vgg")
+    fills = np.stack([images[1].rgb, images[0].rgb, images[2].rgb, images[0].rgb])
+    cached = ev.LpipsScorer(net, images, "cpu")
+    bounded = ev.LpipsScorer(net, images, "cpu", cache_bytes=0)
+    assert np.allclose(cached(fills, [0, 0, 1, 2]), bounded(fills, [0, 0, 1, 2]), atol=1e-6)
+    assert len(cached._ref) == 3 and not bounded._ref  # nothing kept over the budget
+    assert cached._batch(fills) == 8 and ev.LpipsScorer(net, images, "cpu")._batch(np.zeros((2, 1024, 1024, 3))) == 1
+
+
 def _parser():
     import argparse
 

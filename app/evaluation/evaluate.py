@@ -27,7 +27,7 @@ import numpy as np
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
-from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS, MASK_KINDS, SKETCH_SOURCES
+from app.core.names import ALL_BUCKET, IMAGE_EXTENSIONS, MASK_KINDS, REFERENCE_SIDE, SKETCH_SOURCES
 from app.data.masks import evaluation_masks
 from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
 from app.evaluation import metrics
@@ -308,14 +308,22 @@ class LpipsScorer:
     """ST-LPIPS of fills against their ground-truth crops. The ground truth's trunk
     features are computed once per image (every engine and hole reuses them), which
     halves the cost of the metric: the shift-tolerant AlexNet runs its first conv at
-    stride 1 and is the slowest part of a CPU evaluation after the Inception."""
+    stride 1 and is the slowest part of a CPU evaluation after the Inception.
 
-    def __init__(self, net: Any, images: Sequence[EvalImage], device: Any, batch_size: int = 8) -> None:
+    Memory stays bounded at any ``--crop``: the features of one 1024-px crop take about
+    half a GB, so references are kept only up to ``cache_bytes`` (later ones are computed
+    again when needed), and a batch holds at most ``batch_size`` crops of 256 x 256 px
+    worth of pixels (a 1024-px crop goes one at a time)."""
+
+    def __init__(self, net: Any, images: Sequence[EvalImage], device: Any, batch_size: int = 8,
+                 cache_bytes: int = 2 << 30) -> None:
         import torch
 
         self.net, self.device, self.batch_size = net, device, batch_size
+        self.cache_bytes = cache_bytes
         self._torch = torch
         self._ref: dict[int, list[Any]] = {}
+        self._cached = 0
         self.images = images
 
     def _tensor(self, stack: np.ndarray) -> Any:
@@ -323,17 +331,27 @@ class LpipsScorer:
         return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
     def _reference(self, idx: int) -> list[Any]:
-        if idx not in self._ref:
-            with self._torch.no_grad():
-                self._ref[idx] = self.net.features(self._tensor(self.images[idx].rgb[None]))
-        return self._ref[idx]
+        if idx in self._ref:
+            return self._ref[idx]
+        with self._torch.no_grad():
+            features = self.net.features(self._tensor(self.images[idx].rgb[None]))
+        size = sum(f.element_size() * f.nelement() for f in features)
+        if self._cached + size <= self.cache_bytes:
+            self._ref[idx] = features
+            self._cached += size
+        return features
+
+    def _batch(self, fills: np.ndarray) -> int:
+        pixels = fills.shape[1] * fills.shape[2] if fills.ndim == 4 else 1
+        return max(1, min(self.batch_size, self.batch_size * REFERENCE_SIDE * REFERENCE_SIDE // max(1, pixels)))
 
     def __call__(self, fills: np.ndarray, image_indices: list[int]) -> np.ndarray:
         out = []
+        step = self._batch(fills)
         with self._torch.no_grad():
-            for i in range(0, len(fills), self.batch_size):
-                fx = self.net.features(self._tensor(fills[i : i + self.batch_size]))
-                refs = [self._reference(j) for j in image_indices[i : i + self.batch_size]]
+            for i in range(0, len(fills), step):
+                fx = self.net.features(self._tensor(fills[i : i + step]))
+                refs = [self._reference(j) for j in image_indices[i : i + step]]
                 fy = [self._torch.cat([r[k] for r in refs]) for k in range(len(fx))]
                 out.append(self.net.compare(fx, fy).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)
