@@ -203,6 +203,7 @@ class _Layout:
         pad = int(3 * (self.wide_sigma if method == "blend" else self.sigma)) + 2
         self.box = (slice(max(0, y - pad), y + bh + pad), slice(max(0, x - pad), x + bw + pad))
         self.hole = mask[self.box]
+        self.index = np.flatnonzero(self.hole)
         box = base[self.box]
         self.weight, self.compact, self.base_wide = None, None, None
         self.limit = limit
@@ -230,6 +231,13 @@ class _Layout:
         fine = self.compact is None or bool((self.compact < 1.0).any())
         self.base_low = _low_pass(box, self.sigma)[self.hole] if fine else None
 
+    def _at_hole(self, image: np.ndarray) -> np.ndarray:
+        """``image[self.hole]`` (the box's hole pixels, in order) by index: about three times
+        faster than a boolean mask, and :meth:`apply` runs after the search, with nothing
+        beside it."""
+        flat = np.ascontiguousarray(image).reshape(-1, *image.shape[2:])
+        return np.take(flat, self.index, axis=0)
+
     def apply(self, rgb: np.ndarray, copied: np.ndarray, *, own: bool = False) -> np.ndarray:
         """The joined image. ``own``: ``copied`` is the caller's to give away (a fresh
         PatchMatch fill, ``rgb``'s pixels outside the hole), so the join is written into it
@@ -237,9 +245,9 @@ class _Layout:
         the search, when nothing else runs beside it."""
         c = copied[self.box]
         # where the network's layout differs from the copy's, finely and broadly
-        low = self.base_low - _low_pass(c, self.sigma)[self.hole] if self.base_low is not None else 0.0
+        low = self.base_low - self._at_hole(_low_pass(c, self.sigma)) if self.base_low is not None else 0.0
         if self.compact is not None:
-            wide = self.base_wide - _low_pass(c, self.wide_sigma)[self.hole]
+            wide = self.base_wide - self._at_hole(_low_pass(c, self.wide_sigma))
             low = low * (1.0 - self.compact) + wide * self.compact
         if self.weight is not None:
             low *= self.weight
@@ -248,7 +256,7 @@ class _Layout:
             length = np.sqrt(np.einsum("ij,ij->i", low, low))[:, None]
             shrink = np.minimum(1.0, self.limit / np.maximum(length, 1e-6, out=length), out=length)
             low *= 1.0 - self.compact * (1.0 - shrink)
-        filled = np.clip(c[self.hole].astype(np.float32) + low, 0, 255)
+        filled = np.clip(self._at_hole(c).astype(np.float32) + low, 0, 255)
         if self.core is not None:  # on a stroke: the network's own edge
             filled = filled * (1.0 - self.core) + self.base * self.core
         out = copied if own else rgb.copy()
