@@ -342,7 +342,7 @@ class LpipsScorer:
         return features
 
     def _batch(self, fills: np.ndarray) -> int:
-        pixels = fills.shape[1] * fills.shape[2] if fills.ndim == 4 else 1
+        pixels = fills.shape[1] * fills.shape[2]  # an (N, H, W, 3) stack
         return max(1, min(self.batch_size, self.batch_size * REFERENCE_SIDE * REFERENCE_SIDE // max(1, pixels)))
 
     def __call__(self, fills: np.ndarray, image_indices: list[int]) -> np.ndarray:

@@ -125,6 +125,12 @@ def _shrunk_protect(protect: np.ndarray | None, size: tuple[int, int]) -> np.nda
     return cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
 
 
+def _work_scale(h: int, w: int, work_side: int | None) -> float:
+    """The scale at which an h x w image goes through the network for ``work_side`` (see
+    :func:`predict`): 1.0 without one, or when the image is no larger."""
+    return 1.0 if work_side is None else min(1.0, work_side / min(h, w))
+
+
 def _resize_fill(generator, rgb, mask, sketch, device, scale: float, protect=None) -> np.ndarray:
     """Fill at ``scale`` (< 1) of the size, upscale the prediction, paste it into the hole
     at full size."""
@@ -181,8 +187,9 @@ def predict(
     h, w = mask.shape
     protect = protect.astype(bool) if protect is not None else None
     if max(h, w) <= trigger:
-        if work_side is not None and min(h, w) > work_side:
-            return _resize_fill(generator, rgb, mask, sketch, device, work_side / min(h, w), protect)
+        scale = _work_scale(h, w, work_side)
+        if scale < 1.0:
+            return _resize_fill(generator, rgb, mask, sketch, device, scale, protect)
         return _run(generator, rgb, mask, sketch, device, protect)
     if hd == "resize":
         return _resize_fill(generator, rgb, mask, sketch, device, trigger / max(h, w), protect)
@@ -237,9 +244,7 @@ def explain(
     """
     device = device or next(generator.parameters()).device
     h, w = mask.shape
-    scale = min(1.0, trigger / max(h, w))
-    if work_side is not None:
-        scale = min(scale, work_side / min(h, w))
+    scale = min(1.0, trigger / max(h, w), _work_scale(h, w, work_side))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
     small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 if scale < 1 else mask.astype(bool)
