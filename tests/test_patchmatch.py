@@ -89,6 +89,79 @@ def test_crop_boxes_hold_each_region_with_context_and_merge_overlaps():
     assert covered[mask].all()
 
 
+@needs_pm
+def test_separate_holes_are_searched_at_once_with_the_same_fill_as_one_by_one(monkeypatch):
+    rgb = stripes(120, 480, seed=5)
+    mask = np.zeros(rgb.shape[:2], bool)
+    for x in (20, 140, 260, 380):  # four holes whose crops do not meet
+        mask[40:70, x : x + 40] = True
+    boxes = patchmatch.crop_boxes(mask, min_margin=16, max_margin=32)
+    assert len(boxes) == 4
+    threads: set[str] = set()
+    real = patchmatch._fill_crop
+
+    def spy(*args, **kw):
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(patchmatch, "_fill_crop", spy)
+    monkeypatch.setattr(patchmatch, "search_threads", lambda n: min(n, 2))
+    seen: list[tuple[int, int]] = []
+    together = patchmatch.patchmatch_fill(rgb, mask, seed=3, boxes=boxes, progress=lambda d, t: seen.append((d, t)))
+    assert len(threads) == 2 and all(name.startswith("patchmatch-crop") for name in threads)
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    monkeypatch.setattr(patchmatch, "search_threads", lambda n: 1)
+    threads.clear()
+    alone = patchmatch.patchmatch_fill(rgb, mask, seed=3, boxes=boxes)
+    assert len(threads) == 1
+    assert np.array_equal(together, alone) and np.array_equal(together[~mask], rgb[~mask])
+
+
+def test_search_threads_are_bounded_by_regions_and_cores():
+    assert patchmatch.search_threads(1) == 1 and patchmatch.search_threads(0) == 1
+    assert 1 <= patchmatch.search_threads(100) <= patchmatch.MAX_SEARCH_THREADS
+
+
+def test_the_seed_gate_lets_one_seed_in_together_and_holds_another_back():
+    import threading
+    import time
+
+    class Lib:
+        def __init__(self):
+            self.seeds: list[int] = []
+
+        def set_random_seed(self, seed):
+            self.seeds.append(seed)
+
+    gate, lib, order = patchmatch._SeedGate(), Lib(), []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def run(seed, wait):
+        with gate.hold(lib, seed):
+            order.append(("in", seed))
+            inside.set()
+            if wait:
+                release.wait(5)
+            order.append(("out", seed))
+
+    first = threading.Thread(target=run, args=(1, True))
+    first.start()
+    inside.wait(5)
+    run(1, False)  # the same seed goes in beside the running fill
+    other = threading.Thread(target=run, args=(2, False))
+    other.start()
+    time.sleep(0.1)
+    assert ("in", 2) not in order  # another seed waits for the running fill
+    release.set()
+    first.join(5)
+    other.join(5)
+    last_out = max(i for i, event in enumerate(order) if event == ("out", 1))
+    assert order.index(("in", 2)) > last_out and lib.seeds == [1, 2]
+
+
 def test_unavailable_library_is_one_line_and_nothing_else_breaks(monkeypatch):
     monkeypatch.setattr(patchmatch, "_STATE", {"module": None, "why": "OSError: libpatchmatch.so: cannot open"})
     with pytest.raises(TemperaError, match=r"PatchMatch is not available .*pip install pypatchmatch") as info:

@@ -14,14 +14,14 @@ EPILOG = """examples:
   python main.py benchmark                                  # 256,512,1024 on the best device
   python main.py benchmark --sizes 512 --device cpu --repeats 10
   python main.py benchmark --engines mtsa,mtsa-const,telea --json bench.json
-  python main.py benchmark --sizes 512 --engines telea,patchmatch,auto --large   # + two 24 MP photos
+  python main.py benchmark --sizes 512 --engines telea,patchmatch,auto --large   # + 24 MP photos
 
 Networks use the installed checkpoints, or random weights when none is installed (speed
 does not depend on the weights). Peak memory is the GPU's peak allocation on CUDA and, on the
 CPU, the peak of the C heap in use above its level before the engine's first fill (glibc;
 resident-memory growth elsewhere). Sizes above 800 px go through the
 large-photo crop strategy, as real fills do. --large adds a 24 MP photo with a 200 x 150
-hole and one with a 5 % hole (timed once each: no warm-up fill). Each square has a 25 %
+hole, with six such holes and with a 5 % hole (timed once each: no warm-up fill). Each square has a 25 %
 hole, timed without a sketch (rows "512") and with a stroke through it (rows "512 stroke",
 where auto may pick a guided engine); --strokes picks one. An engine that cannot run
 here (no PatchMatch library, no checkpoint for mtsa-texture) is skipped with a note. The
@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_device_arg(p)
     p.add_argument("--engines", default="telea,ns,patchmatch,mtsa,mtsa-const,mtsa-guided,mtsa-texture,auto",
                    help="comma-separated engines")
-    p.add_argument("--large", action="store_true", help="also time two 24 MP photos (200 x 150 and 5 %% holes)")
+    p.add_argument("--large", action="store_true", help="also time a 24 MP photo (a 200 x 150 hole, six of them, a 5 %% hole)")
     p.add_argument("--strokes", choices=BENCH_STROKES, default="both",
                    help="time the square holes without a sketch (rows '512'), with a stroke through them "
                         "(rows '512 stroke': the guided path), or both (default)")

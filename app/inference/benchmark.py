@@ -3,8 +3,9 @@
 The network engines use the installed checkpoints when there are any and random weights
 otherwise (speed does not depend on the weights). The constant-temperature ablation,
 PatchMatch and OpenCV's fills run beside them on the same inputs. Besides the square
-sizes (a 25 % hole), ``large=True`` adds two 24 MP photos: one with a 200 x 150 hole and
-one with a 5 % hole, the cases a photographer's camera files make.
+sizes (a 25 % hole), ``large=True`` adds a 24 MP photo with a 200 x 150 hole, with six
+such holes (several distractions or dust spots removed in one fill) and with a 5 % hole,
+the cases a photographer's camera files make.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class BenchRow:
     gmacs: float | None
     repeats: int
     case: str = ""  # "512" (a square with a 25 % hole), "512 stroke" (the same with a sketch stroke
-    # through the hole), "24MP 200x150" / "24MP 5%"
+    # through the hole), "24MP 200x150" / "24MP 6x200x150" / "24MP 5%"
 
 
 def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,19 +71,24 @@ def bench_inputs(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def large_cases(seed: int = 0) -> list[BenchCase]:
-    """24 MP photos: a 200 x 150 hole, and a 5 % hole (a 1095 x 1095 square)."""
+    """A 24 MP photo with a 200 x 150 hole, with six of them (two rows of three, far
+    apart), and with a 5 % hole (a 1095 x 1095 square)."""
     w, h = LARGE_WH
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 255, (h // 50, w // 50, 3), dtype=np.uint8)
     rgb = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
     rgb = np.clip(rgb.astype(np.int16) + rng.integers(-12, 13, rgb.shape, dtype=np.int16), 0, 255).astype(np.uint8)
-    out = []
-    for label, (bw, bh) in (("24MP 200x150", (200, 150)), ("24MP 5%", (1095, 1095))):
+    def holes(bw: int, bh: int, centres: list[tuple[int, int]]) -> np.ndarray:
         mask = np.zeros((h, w), bool)
-        y0, x0 = (h - bh) // 2, (w - bw) // 2
-        mask[y0 : y0 + bh, x0 : x0 + bw] = True
-        out.append(BenchCase(label, rgb, mask, None))
-    return out
+        for cy, cx in centres:
+            y0, x0 = cy - (bh + 1) // 2, cx - (bw + 1) // 2  # centred as (h - bh) // 2 puts it
+            mask[y0 : y0 + bh, x0 : x0 + bw] = True
+        return mask
+
+    spots = [(h * r // 4, w * c // 6) for r in (1, 3) for c in (1, 3, 5)]
+    return [BenchCase("24MP 200x150", rgb, holes(200, 150, [(h // 2, w // 2)]), None),
+            BenchCase("24MP 6x200x150", rgb, holes(200, 150, spots), None),
+            BenchCase("24MP 5%", rgb, holes(1095, 1095, [(h // 2, w // 2)]), None)]
 
 
 def _network(name: str, device: torch.device, weights_dir: Path | None) -> tuple[Engine, str]:

@@ -5,25 +5,32 @@ compiled or downloaded at import. Where the library cannot load (no wheel for th
 platform, Python < 3.11), :func:`unavailable_reason` says so in one line and every other
 engine keeps working.
 
-The native library keeps its random seed in a global, so calls are serialised by a lock:
-two threads filling at once would otherwise change each other's seed.
+The native library keeps its random seed in a global that each fill reads as it starts.
+Fills with the same seed may run at once (the library releases the GIL and its search keeps
+its state per call: the outputs are the same as one after another); a fill with another
+seed waits until none is running (:class:`_SeedGate`).
 
 Large photos are filled region by region: each hole gets a crop with context around it
 (:func:`crop_boxes`), so a 24 MP photo with a small hole never goes through the search
-whole. ``protect`` (True = never copy from here) becomes the library's global mask, which
-takes those pixels out of the search; they stay as they are.
+whole. The crops do not overlap, so separate holes are searched at once, one per core
+(:func:`search_threads`). ``protect`` (True = never copy from here) becomes the library's
+global mask, which takes those pixels out of the search; they stay as they are.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
 
 PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
 GUIDE_MAX = 0.49  # the library's guide distance wraps above 0.5
-_LOCK = threading.Lock()
+MAX_SEARCH_THREADS = 4  # crops searched at once, at most (and never more than the cores)
 _STATE: dict[str, object] = {}
 
 
@@ -46,6 +53,50 @@ def _library():
         finally:
             logger.setLevel(level)
     return _STATE["module"]
+
+
+class _SeedGate:
+    """Lets fills with one seed into the library together; another seed waits its turn.
+
+    The library reads its global seed when a fill starts, so the seed may only change
+    while no fill is running. A steady stream of one seed can keep another waiting; the
+    callers here (a photo's crops, a batch) use one seed at a time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._seed: int | None = None
+        self._running = 0
+
+    @contextmanager
+    def hold(self, lib, seed: int) -> Iterator[None]:
+        with self._cond:
+            while self._running and self._seed != seed:
+                self._cond.wait()
+            if not self._running:
+                lib.set_random_seed(seed)
+                self._seed = seed
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                if not self._running:
+                    self._cond.notify_all()
+
+
+_GATE = _SeedGate()
+
+
+def search_threads(regions: int) -> int:
+    """How many crops to search at once: one per core this process may use, at most
+    MAX_SEARCH_THREADS, and no more than there are ``regions``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(regions, cores, MAX_SEARCH_THREADS))
 
 
 def unavailable_reason() -> str | None:
@@ -115,8 +166,7 @@ def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, se
         shield = (protect & ~mask).astype(np.uint8)
         if not shield.any():
             shield = None
-    with _LOCK:
-        lib.set_random_seed(int(seed) % 2**32)
+    with _GATE.hold(lib, int(seed) % 2**32):
         if guide is None:
             out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
         else:
@@ -142,20 +192,40 @@ def patchmatch_fill(
     ``guide`` (uint8 HxWx3, e.g. a network's fill) steers the search: a source patch must
     also match the guide's colours where the hole is ("guided PatchMatch"). ``protect``
     (bool) marks pixels that may not be copied from. Pixels outside the hole stay exact.
-    ``progress(done, total)`` is called after each hole region; ``boxes`` are the regions'
-    crops when the caller has them already (:func:`crop_boxes`).
+    ``progress(done, total)`` is called after each hole region, from the calling thread;
+    ``boxes`` are the regions' crops when the caller has them already (:func:`crop_boxes`).
+    Separate regions are searched at once (:func:`search_threads`); the result is the same
+    as one after another, since the crops do not overlap.
     """
     mask = mask.astype(bool)
     out = rgb.copy()
     if not mask.any():
         return out
     boxes = crop_boxes(mask) if boxes is None else boxes
-    for n, (y0, y1, x0, x1) in enumerate(boxes, 1):
-        crop = (slice(y0, y1), slice(x0, x1))
+
+    def fill(box: tuple[int, int, int, int]) -> None:
+        crop = (slice(box[0], box[1]), slice(box[2], box[3]))
         sub_protect = protect[crop] if protect is not None else None
         sub_guide = guide[crop] if guide is not None else None
-        filled = _fill_crop(out[crop], mask[crop], sub_protect, seed, patch_size, sub_guide, guide_weight)
-        out[crop] = np.where(mask[crop][..., None], filled, out[crop])
-        if progress is not None:
-            progress(n, len(boxes))
+        filled = _fill_crop(rgb[crop], mask[crop], sub_protect, seed, patch_size, sub_guide, guide_weight)
+        np.copyto(out[crop], filled, where=mask[crop][..., None])
+
+    threads = search_threads(len(boxes))
+    if threads == 1:
+        for n, box in enumerate(boxes, 1):
+            fill(box)
+            if progress is not None:
+                progress(n, len(boxes))
+        return out
+    with ThreadPoolExecutor(threads, thread_name_prefix="patchmatch-crop") as pool:
+        futures = [pool.submit(fill, box) for box in boxes]
+        try:
+            for n, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if progress is not None:
+                    progress(n, len(boxes))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     return out
