@@ -276,6 +276,84 @@ def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]
     assert not job["out"].exists() or list(job["out"].iterdir()) == []
 
 
+class OneCoreEngine(FakeEngine):
+    """A fake whose fills take a while and keep one core busy: the batch runs it two at a
+    time; it records how many fills overlapped."""
+
+    one_core = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self._lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def fill(self, rgb, mask, sketch=None):
+        import time
+
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05 if int(rgb[0, 0, 0]) % 2 else 0.01)  # uneven: later photos finish first
+        try:
+            if int(rgb[0, 0, 1]) % 5 == 0:
+                raise RuntimeError("odd photo")
+            return super().fill(rgb, mask, sketch)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_photos_filled_at_once_give_the_report_progress_and_files_of_one_by_one(tmp_path: Path) -> None:
+    from app.inference.batch import default_jobs
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(9):
+        Image.fromarray(_photo(i)).save(images / f"p{i}.png")
+    (images / "p9.png").write_bytes(b"not a png")  # a failure among them
+    rgba = np.dstack([_photo(20), np.full((H, W), 77, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(images / "q.png")  # a note: flattened as JPEG
+    Image.fromarray(_photo(21)).save(images / "q.tif")  # the same output name as q.png
+    Image.fromarray(_mask_arr()).save(tmp_path / "m.png")
+    runs = {}
+    for jobs in (1, 2):
+        engine, started, done = OneCoreEngine(), [], []
+        report = run_batch(images, tmp_path / "m.png", tmp_path / f"out{jobs}", engine=engine, fmt="jpg",
+                           jobs=jobs, started=lambda i, t, n, seen=started: seen.append((i, t, n)),
+                           progress=lambda d, t, n, seen=done: seen.append((d, t, n)))
+        runs[jobs] = (report.ok, report.failed, report.notes, report.replaced, started, done,
+                      _digest(tmp_path / f"out{jobs}"))
+        assert engine.most == jobs
+    assert runs[1] == runs[2]
+    ok, failed, notes, _, started, done, files = runs[2]
+    assert [n for _, _, n in started] == [n for _, _, n in done] == sorted(p.name for p in images.iterdir())
+    assert [d for d, _, _ in done] == list(range(1, 13))
+    assert ("q.tif", "q.jpg was already written from q.png in this batch (two inputs share the name q)") in failed
+    assert notes and notes[0][0] == "q.png" and {"p9.png", "q.tif"} <= {n for n, _ in failed}
+    assert any("odd photo" in why for _, why in failed) and len(files) == len(ok)
+    assert default_jobs(OneCoreEngine()) >= 1 and default_jobs(FakeEngine()) == 1
+
+
+def test_a_cancel_lets_the_photos_being_filled_finish_and_starts_no_more(job: dict[str, Path]) -> None:
+    for name in ("c", "d", "e"):
+        Image.fromarray(_photo(5)).save(job["images"] / f"{name}.png")
+        Image.fromarray(_mask_arr()).save(job["masks"] / f"{name}.png")
+    started = []
+    report = run_batch(job["images"], job["masks"], job["out"], engine=OneCoreEngine(), jobs=2,
+                       started=lambda i, t, n: started.append(n), cancel=lambda: len(started) >= 2)
+    assert report.cancelled and started == ["a.png", "b.jpg"] and report.not_done == 3
+    assert report.ok == ["a.png"] and [n for n, _ in report.failed] == ["b.jpg"]
+
+
+def test_jobs_out_of_range_are_a_bad_argument(job: dict[str, Path]) -> None:
+    for jobs in (0, 17):
+        with pytest.raises(TemperaError, match="jobs must be 1-16"):
+            run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine(), jobs=jobs)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"images_dir": "nope"}, "images folder"),
@@ -439,6 +517,28 @@ def test_through_main_py_with_the_real_telea_engine(job: dict[str, Path]) -> Non
                              capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: the images folder") and "Traceback" not in missing.stderr
+
+
+def test_cli_jobs_says_how_many_photos_at_a_time_and_refuses_nonsense(job: dict[str, Path], capsys) -> None:
+    import argparse
+
+    from app.commands import batch as batch_cmd
+
+    parser = argparse.ArgumentParser()
+    batch_cmd.register(parser.add_subparsers())
+    base = ["batch", "--images", str(job["images"]), "--masks", str(job["masks"]), "--engine", "telea",
+            "--device", "cpu", "--format", "png"]
+    args = parser.parse_args(base + ["--out", str(job["out"]), "--jobs", "0"])
+    assert args.func(args) == 2 and "--jobs must be 1-16, got 0" in capsys.readouterr().err
+    assert not job["out"].exists()
+    args = parser.parse_args(base + ["--out", str(job["out"]), "--jobs", "2"])
+    assert args.func(args) == 1  # b.jpg and c.png fail, as one by one
+    captured = capsys.readouterr()
+    assert "engine: telea on CPU, 2 photos at a time" in captured.err
+    assert "3 images: 1 filled, 0 skipped, 2 failed" in captured.out
+    args = parser.parse_args(base + ["--out", str(job["root"] / "one"), "--jobs", "1"])
+    assert args.func(args) == 1 and "photos at a time" not in capsys.readouterr().err
+    assert _digest(job["out"]) == _digest(job["root"] / "one")
 
 
 def test_pairing_names_and_preferences(tmp_path: Path) -> None:

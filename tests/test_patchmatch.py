@@ -458,3 +458,38 @@ def test_texture_engine_runs_the_network_at_layout_size_unless_strokes_need_its_
     assert seen == [(LAYOUT_SIDE, LAYOUT_SIDE), (side, side), (LAYOUT_SIDE, LAYOUT_SIDE)]
     for result in (plain, stroked):
         assert np.array_equal(result.image[~mask], rgb[~mask])
+
+
+def test_fills_at_once_leave_torchs_threads_as_they_found_them():
+    import threading
+
+    import torch
+
+    from app.inference.texture_engine import _one_core_less
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        inside, leave = threading.Barrier(2), threading.Event()
+        seen: list[int] = []
+
+        def fill():
+            with _one_core_less():
+                inside.wait(5)
+                seen.append(torch.get_num_threads())
+                leave.wait(5)
+
+        other = threading.Thread(target=fill)
+        other.start()
+        with _one_core_less():
+            inside.wait(5)
+            seen.append(torch.get_num_threads())
+            leave.set()
+            other.join(5)
+        # the second fill came in while the first held a core back: it still restores 2
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        with _one_core_less():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

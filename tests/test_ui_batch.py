@@ -134,6 +134,7 @@ def test_closing_a_running_batch_asks_and_keeps_the_summary(qtbot, tmp_path: Pat
 
     release, real_process = threading.Event(), batch_mod._process
     monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
+    monkeypatch.setattr(batch_mod, "default_jobs", lambda engine: 1)  # one photo at a time here
     dialog.start_batch()
     qtbot.waitUntil(lambda: "Filling 1 of 2: a.png" in dialog.log.toPlainText(), timeout=30_000)
     dialog.reject()  # "No": the batch goes on, the dialog stays
@@ -148,3 +149,29 @@ def test_closing_a_running_batch_asks_and_keeps_the_summary(qtbot, tmp_path: Pat
     assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "b.png").exists()
     dialog.reject()  # idle now: closes without asking
     assert len(asked) == 2
+
+
+def test_two_photos_at_once_show_a_line_each_and_a_cancel_lets_both_finish(qtbot, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    import threading
+
+    import app.inference.batch as batch_mod
+
+    dialog, images = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(images / "c.png")
+    release, real_process = threading.Event(), batch_mod._process
+    monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
+    monkeypatch.setattr(batch_mod, "default_jobs", lambda engine: 2)
+    dialog.start_batch()
+    both = "Filling 1 of 3: a.png…\nFilling 2 of 3: b.png…"
+    qtbot.waitUntil(lambda: dialog.log.toPlainText() == both, timeout=30_000)
+    assert dialog.bar.value() == 0 and dialog.bar.maximum() == 3  # nothing done yet
+    dialog.cancel_batch()
+    assert dialog.log.toPlainText().endswith("Cancelling after these images…")
+    release.set()
+    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
+    text = dialog.log.toPlainText()
+    assert "2 filled" in text and "1 not done (cancelled)" in text
+    assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "b.png").exists()
+    assert not (tmp_path / "out" / "c.png").exists() and dialog.bar.value() == 2

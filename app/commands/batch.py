@@ -36,8 +36,10 @@ over an input (an output folder that would replace the batch's own photos, masks
 sketches is refused before anything runs); outputs of an earlier run are replaced, and
 the summary counts them (--skip-existing leaves them). A JPEG written from a JPEG keeps
 its quality and chroma subsampling unless --quality is given; transparent photos written
-as JPEG are flattened onto white, with a note in the summary. Ctrl+C stops after the
-current image.
+as JPEG are flattened onto white, with a note in the summary. Engines whose fill keeps
+one core busy (auto, mtsa-texture, patchmatch, telea, ns) fill one photo per core at once
+(--jobs sets how many); the outputs are the same as one by one. Ctrl+C stops after the
+images being filled.
 exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
 
 
@@ -65,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_device_arg(p, what="where networks run")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave images whose output already exists")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="photos filled at once (default: one per core for engines whose fill keeps one "
+                        "core busy: auto, mtsa-texture, patchmatch, telea, ns; 1 for the networks)")
     p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
                    help=f"blend each fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.set_defaults(func=run)
@@ -129,7 +134,7 @@ class _StopAfterCurrent:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        sys.stderr.write("\nstopping after the current image (Ctrl+C again to abort)\n")
+        sys.stderr.write("\nstopping after the images being filled (Ctrl+C again to abort)\n")
 
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
@@ -142,13 +147,15 @@ class _StopAfterCurrent:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import KEEP
-    from app.inference.batch import plan_batch, run_batch
+    from app.inference.batch import MAX_JOBS, default_jobs, plan_batch, run_batch
 
     quality = KEEP if args.quality is None else args.quality
     try:
         # Check the folders before loading an engine: a typo should not wait for torch.
         if not 0 <= args.feather <= 100:
             raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
+        if args.jobs is not None and not 1 <= args.jobs <= MAX_JOBS:
+            raise TemperaError(f"--jobs must be 1-{MAX_JOBS}, got {args.jobs}")
         plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
                    quality=quality)
         from app.inference.engines import load_engine
@@ -158,8 +165,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     notice = engine.startup_notice
+    jobs = default_jobs(engine) if args.jobs is None else args.jobs
     print(f"engine: {engine.name} on {engine.device}"
-          + (f" ({notice})" if notice else ""), file=sys.stderr)
+          + (f" ({notice})" if notice else "")
+          + (f", {jobs} photos at a time" if jobs > 1 else ""), file=sys.stderr)
 
     bar = ProgressBar(sys.stderr)
     try:
@@ -167,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
             report = run_batch(args.images, args.masks, args.out, sketches=args.sketches,
                                fmt=args.fmt, quality=quality, engine=engine,
                                skip_existing=args.skip_existing, progress=bar, cancel=stop,
-                               feather=args.feather, started=bar.start)
+                               feather=args.feather, started=bar.start, jobs=jobs)
     except TemperaError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)

@@ -55,6 +55,7 @@ def read_routes(weights_dir: Path | None = None) -> tuple[dict[str, list[str]], 
 class AutoEngine(Engine):
     name = "auto"
     randomized = True
+    one_core = True  # its routes are patch searches and diffusion; with strokes a network
 
     def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
         self.hd = hd

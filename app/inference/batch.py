@@ -4,6 +4,11 @@ One bad file never stops a batch: every per-item problem (unreadable image, miss
 wrong-size mask, engine error) is recorded with a one-line reason and the run goes on.
 Outputs are written atomically by ``save_image``, so an interrupted run leaves complete
 files or none, and an input is never written over.
+
+Engines whose fill keeps one core busy (a patch search, OpenCV's diffusion, ``auto``'s
+texture stage; ``Engine.one_core``) fill several photos at once, one per core
+(:func:`default_jobs`); the report, the progress and the outputs are the same as one
+photo after another.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import logging
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +44,9 @@ _EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bm
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
+
+
+MAX_JOBS = 16
 
 
 class FillEngine(Protocol):
@@ -87,6 +97,18 @@ class BatchReport:
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
         lines += [f"note: {name}: {text}" for name, text in self.notes]
         return "\n".join(lines)
+
+
+def default_jobs(engine: FillEngine) -> int:
+    """Photos filled at once: one per core for an engine whose fill keeps one core busy
+    (``one_core``), else 1 (a network already spreads over every core)."""
+    if not getattr(engine, "one_core", False):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS))
 
 
 def _is_image(path: Path) -> bool:
@@ -232,6 +254,7 @@ def run_batch(
     cancel: CancelFn | None = None,
     feather: int = 0,
     started: ProgressFn | None = None,
+    jobs: int | None = None,
 ) -> BatchReport:
     """Fill every image in ``images_dir`` (not recursive, sorted by name) into ``out_dir``.
 
@@ -246,10 +269,15 @@ def run_batch(
     output folder this run created and wrote nothing into is removed again.
     ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
     the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
+    ``jobs``: photos filled at once (None: :func:`default_jobs`); items are still started,
+    reported and counted in order, and a cancel lets the photos being filled finish.
     Bad arguments raise TemperaError; per-item failures go into the report.
     """
     if not 0 <= int(feather) <= 100:
         raise TemperaError(f"feather must be 0-100 pixels, got {feather}")
+    jobs = default_jobs(engine) if jobs is None else int(jobs)
+    if not 1 <= jobs <= MAX_JOBS:
+        raise TemperaError(f"jobs must be 1-{MAX_JOBS}, got {jobs}")
     if sketches is not None and sketches_dir is not None and Path(sketches) != Path(sketches_dir):
         raise TemperaError("give the sketches folder once (sketches or sketches_dir)")
     start = time.monotonic()
@@ -266,29 +294,67 @@ def run_batch(
     written: dict[Path, str] = {}  # output -> the input that produced it in this run
     mask_cache: dict[tuple[int, int], np.ndarray] = {}  # single-mask mode: one load per size
 
-    for done, item in enumerate(items, start=1):
-        if cancel is not None and cancel():
-            report.cancelled = True
-            break
+    single = Path(masks).is_file()
+
+    def work(item: BatchItem) -> tuple[str, str | None]:
+        return _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
+                        written=written, mask_cache=mask_cache if single else None)
+
+    def record(number: int, item: BatchItem, future: Future) -> None:
         name = item.image.name
-        if started is not None:
-            started(done, len(items), name)
         try:
-            outcome = _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
-                               written=written, notes=report.notes,
-                               mask_cache=mask_cache if Path(masks).is_file() else None)
+            outcome, note = future.result()
         except TemperaError as exc:
             report.failed.append((name, str(exc)))
         except Exception as exc:
-            log.exception("batch: unexpected error on %s", name)
+            log.error("batch: unexpected error on %s", name, exc_info=exc)
             first = " ".join(str(exc).split())[:200]
             report.failed.append((name, f"unexpected {type(exc).__name__}: {first}"))
         else:
             (report.skipped if outcome == "skipped" else report.ok).append(name)
             if outcome == "replaced":
                 report.replaced.append(name)
+            if note is not None:
+                report.notes.append((name, note))
         if progress is not None:
-            progress(done, len(items), name)
+            progress(number, len(items), name)
+
+    pending: deque[tuple[int, BatchItem, Future]] = deque()  # submitted, not yet recorded, in order
+
+    def settle(busy: int) -> None:
+        """Record finished items in order until at most ``busy`` are still being filled."""
+        while True:
+            while pending and pending[0][2].done():
+                record(*pending.popleft())
+            running = [f for _, _, f in pending if not f.done()]
+            if len(running) <= busy:
+                return
+            wait(running, return_when=FIRST_COMPLETED)
+
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="batch") if jobs > 1 else None
+    try:
+        for number, item in enumerate(items, start=1):
+            if cancel is not None and cancel():
+                report.cancelled = True
+                break
+            if any(other.out.resolve() == item.out.resolve() for _, other, _ in pending):
+                settle(0)  # two inputs for one output: the second is judged once the first is written
+            if started is not None:
+                started(number, len(items), item.image.name)
+            if pool is None:
+                future: Future = Future()
+                try:
+                    future.set_result(work(item))
+                except Exception as exc:  # noqa: BLE001 - recorded as the item's failure
+                    future.set_exception(exc)
+            else:
+                future = pool.submit(work, item)
+            pending.append((number, item, future))
+            settle(jobs - 1)
+        settle(0)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     report.seconds = time.monotonic() - start
     if created and not report.ok:
         try:  # leave no empty folder behind a batch that wrote nothing
@@ -299,18 +365,19 @@ def run_batch(
 
 
 def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
-             written: dict[Path, str], notes: list[tuple[str, str]],
-             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> str:
-    """Fill one item; returns "ok", "replaced" (an earlier output was filled over) or
-    "skipped", raises TemperaError on failure. No output is an input: plan_batch refused
-    that up front (and save_image's ``protect`` checks again, through hard links too)."""
+             written: dict[Path, str],
+             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> tuple[str, str | None]:
+    """Fill one item; returns ("ok", "replaced" (an earlier output was filled over) or
+    "skipped", a note on what was done to it or None), raises TemperaError on failure. No
+    output is an input: plan_batch refused that up front (and save_image's ``protect``
+    checks again, through hard links too)."""
     out_key = item.out.resolve()
     if out_key in written:
         raise TemperaError(f"{item.out.name} was already written from {written[out_key]} in this "
                            f"batch (two inputs share the name {item.image.stem})")
     existed = item.out.exists()
     if skip_existing and existed:
-        return "skipped"
+        return "skipped", None
     if item.mask is None:
         raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}, "
                            f"{item.image.stem}_mask, {item.image.stem}-mask, "
@@ -333,7 +400,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect)
+    note = None
     if alpha_would_be_lost(item.out, img.alpha):
-        notes.append((item.image.name, f"transparency flattened onto white ({item.out.suffix} cannot store it)"))
+        note = f"transparency flattened onto white ({item.out.suffix} cannot store it)"
     written[out_key] = item.image.name
-    return "replaced" if existed else "ok"
+    return ("replaced" if existed else "ok"), note

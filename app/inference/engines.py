@@ -70,6 +70,9 @@ class Engine:
     guided: bool = False
     startup_notice: str | None = None
     randomized: bool = False  # whether different seeds give different fills
+    # whether a fill keeps about one core busy (a patch search, OpenCV's diffusion), so a
+    # batch fills several photos at once; a network on the CPU already uses every core
+    one_core: bool = False
 
     @property
     def device(self) -> str:
@@ -112,6 +115,8 @@ def check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = 
 class ClassicalEngine(Engine):
     """OpenCV's Telea (fast marching) or Navier-Stokes fill; ignores sketches."""
 
+    one_core = True
+
     def __init__(self, name: str) -> None:
         if name not in CLASSICAL_ENGINES:
             raise TemperaError(f"unknown classical engine {name!r}")
@@ -130,6 +135,7 @@ class PatchMatchEngine(Engine):
 
     name = "patchmatch"
     randomized = True
+    one_core = True
 
     def __init__(self) -> None:
         why = patchmatch.unavailable_reason()

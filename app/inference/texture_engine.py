@@ -9,6 +9,7 @@ score alike (docs/RESULTS.md, "The network at its training scale in the texture 
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -26,22 +27,36 @@ TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out ph
 LAYOUT_SIDE = REFERENCE_SIDE
 
 
+_CORES = threading.Lock()
+_CORES_HELD = {"count": 0, "threads": 0}
+
+
 @contextmanager
 def _one_core_less():
     """While PatchMatch runs on one core, a network on the CPU leaves that core to it
-    (torch's threads would otherwise compete with it; a GPU network is unaffected)."""
-    threads = torch.get_num_threads()
-    if threads > 1:
-        torch.set_num_threads(threads - 1)
+    (torch's threads would otherwise compete with it; a GPU network is unaffected).
+    Fills running at once (a batch) all take the setting from before the first of them,
+    so none of them can lower it for good (torch keeps it per thread with OpenMP)."""
+    with _CORES:
+        if _CORES_HELD["count"] == 0:
+            _CORES_HELD["threads"] = torch.get_num_threads()
+        _CORES_HELD["count"] += 1
+        threads = _CORES_HELD["threads"]
+        if threads > 1:
+            torch.set_num_threads(threads - 1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        with _CORES:
+            _CORES_HELD["count"] -= 1
+            if threads > 1:
+                torch.set_num_threads(threads)
 
 
 class TextureEngine(Engine):
     name = TEXTURE_ENGINE
     randomized = True
+    one_core = True  # the patch search; the network beside it takes one core less
 
     def __init__(self, network: NetworkEngine, guided: NetworkEngine | None = None, *,
                  method: str = TEXTURE_METHOD) -> None:

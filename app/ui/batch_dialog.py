@@ -66,6 +66,7 @@ class BatchDialog(QDialog):
     def __init__(self, parent: QWidget | None, settings: Settings, feather: int | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self._filling: dict[str, str] = {}  # name -> its "Filling n of N" line, while it is
         self.setWindowTitle("Batch export")
         self.setMinimumWidth(560)
         form = QFormLayout(self)
@@ -172,6 +173,7 @@ class BatchDialog(QDialog):
             dialogs.show_error(self, f"cannot create the output folder {args['out_dir']}: {exc.strerror or exc}")
             return
         self.log.setPlainText("Loading the engine…")
+        self._filling = {}
         self.bar.setRange(0, 0)
         self.thread = QThread(self)
         self.worker = BatchWorker(args)
@@ -185,15 +187,28 @@ class BatchDialog(QDialog):
         self.thread.start()
 
     def _started(self, number: int, total: int, name: str) -> None:
-        self.bar.setRange(0, total)
-        self.bar.setValue(number - 1)
-        self.log.setPlainText(f"Filling {number} of {total}: {name}…")
-        if self.worker is not None and self.worker.cancelled.is_set():
-            self.log.appendPlainText("Cancelling after this image…")
+        """An image is being filled; with an engine that fills one photo per core, several
+        are at once: one line each."""
+        if self.bar.maximum() == 0:  # the first photo: from "busy" to a count
+            self.bar.setRange(0, total)
+            self.bar.setValue(0)
+        self._filling[name] = f"Filling {number} of {total}: {name}…"
+        self._show_filling()
 
     def _progress(self, done: int, total: int, name: str) -> None:
         self.bar.setRange(0, total)
         self.bar.setValue(done)
+        self._filling.pop(name, None)
+        if self._filling:
+            self._show_filling()
+
+    def _show_filling(self) -> None:
+        self.log.setPlainText("\n".join(self._filling.values()))
+        if self.worker is not None and self.worker.cancelled.is_set():
+            self.log.appendPlainText(self._cancelling())
+
+    def _cancelling(self) -> str:
+        return "Cancelling after this image…" if len(self._filling) <= 1 else "Cancelling after these images…"
 
     def _done(self, summary: str, ok: bool) -> None:
         self.log.setPlainText(summary)
@@ -209,7 +224,7 @@ class BatchDialog(QDialog):
     def cancel_batch(self) -> None:
         if self.worker is not None:
             self.worker.cancelled.set()
-            self.log.appendPlainText("Cancelling after the current image…")
+            self.log.appendPlainText(self._cancelling())
 
     def _stop_thread(self) -> None:
         if self.thread is not None:
