@@ -324,13 +324,15 @@ def test_photos_filled_at_once_give_the_report_progress_and_files_of_one_by_one(
         report = run_batch(images, tmp_path / "m.png", tmp_path / f"out{jobs}", engine=engine, fmt="jpg",
                            jobs=jobs, started=lambda i, t, n, seen=started: seen.append((i, t, n)),
                            progress=lambda d, t, n, seen=done: seen.append((d, t, n)))
-        runs[jobs] = (report.ok, report.failed, report.notes, report.replaced, started, done,
-                      _digest(tmp_path / f"out{jobs}"))
         assert engine.most == jobs
+        assert [d for d, _, _ in done] == list(range(1, 13))  # counted as they finish
+        runs[jobs] = (report.ok, report.failed, report.notes, report.replaced, started,
+                      sorted(n for _, _, n in done), _digest(tmp_path / f"out{jobs}"))
+        if jobs == 2:  # uneven fills: some later photos finished before earlier ones
+            assert [n for _, _, n in done] != [n for _, _, n in started]
     assert runs[1] == runs[2]
-    ok, failed, notes, _, started, done, files = runs[2]
-    assert [n for _, _, n in started] == [n for _, _, n in done] == sorted(p.name for p in images.iterdir())
-    assert [d for d, _, _ in done] == list(range(1, 13))
+    ok, failed, notes, _, started, finished, files = runs[2]
+    assert [n for _, _, n in started] == finished == sorted(p.name for p in images.iterdir())
     assert ("q.tif", "q.jpg was already written from q.png in this batch (two inputs share the name q)") in failed
     assert notes and notes[0][0] == "q.png" and {"p9.png", "q.tif"} <= {n for n, _ in failed}
     assert any("odd photo" in why for _, why in failed) and len(files) == len(ok)

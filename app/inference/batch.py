@@ -7,8 +7,8 @@ files or none, and an input is never written over.
 
 Engines whose fill keeps one core busy (a patch search, OpenCV's diffusion, ``auto``'s
 texture stage; ``Engine.one_core``) fill several photos at once, one per core
-(:func:`default_jobs`); the report, the progress and the outputs are the same as one
-photo after another.
+(:func:`default_jobs`); the report and the outputs are the same as one photo after
+another.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -269,8 +268,9 @@ def run_batch(
     output folder this run created and wrote nothing into is removed again.
     ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
     the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
-    ``jobs``: photos filled at once (None: :func:`default_jobs`); items are still started,
-    reported and counted in order, and a cancel lets the photos being filled finish.
+    ``jobs``: photos filled at once (None: :func:`default_jobs`); items are started in
+    order, ``progress`` counts them as they finish, the report lists them in order, and a
+    cancel lets the photos being filled finish.
     Bad arguments raise TemperaError; per-item failures go into the report.
     """
     if not 0 <= int(feather) <= 100:
@@ -300,7 +300,7 @@ def run_batch(
         return _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
                         written=written, mask_cache=mask_cache if single else None)
 
-    def record(number: int, item: BatchItem, future: Future) -> None:
+    def record(item: BatchItem, future: Future) -> None:
         name = item.image.name
         try:
             outcome, note = future.result()
@@ -317,19 +317,20 @@ def run_batch(
             if note is not None:
                 report.notes.append((name, note))
         if progress is not None:
-            progress(number, len(items), name)
+            progress(len(report.ok) + len(report.skipped) + len(report.failed), len(items), name)
 
-    pending: deque[tuple[int, BatchItem, Future]] = deque()  # submitted, not yet recorded, in order
+    pending: list[tuple[BatchItem, Future]] = []  # being filled
 
     def settle(busy: int) -> None:
-        """Record finished items in order until at most ``busy`` are still being filled."""
+        """Record the items that are done, as they finish, until at most ``busy`` are
+        still being filled."""
         while True:
-            while pending and pending[0][2].done():
-                record(*pending.popleft())
-            running = [f for _, _, f in pending if not f.done()]
-            if len(running) <= busy:
+            for entry in [e for e in pending if e[1].done()]:
+                pending.remove(entry)
+                record(*entry)
+            if len(pending) <= busy:
                 return
-            wait(running, return_when=FIRST_COMPLETED)
+            wait([f for _, f in pending], return_when=FIRST_COMPLETED)
 
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="batch") if jobs > 1 else None
     try:
@@ -337,7 +338,7 @@ def run_batch(
             if cancel is not None and cancel():
                 report.cancelled = True
                 break
-            if any(other.out.resolve() == item.out.resolve() for _, other, _ in pending):
+            if any(other.out.resolve() == item.out.resolve() for other, _ in pending):
                 settle(0)  # two inputs for one output: the second is judged once the first is written
             if started is not None:
                 started(number, len(items), item.image.name)
@@ -349,12 +350,18 @@ def run_batch(
                     future.set_exception(exc)
             else:
                 future = pool.submit(work, item)
-            pending.append((number, item, future))
+            pending.append((item, future))
             settle(jobs - 1)
         settle(0)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    # the report lists the photos in the batch's order, whichever finished first
+    order = {item.image.name: n for n, item in enumerate(items)}
+    for names in (report.ok, report.skipped, report.replaced):
+        names.sort(key=order.__getitem__)
+    for pairs in (report.failed, report.notes):
+        pairs.sort(key=lambda pair: order[pair[0]])
     report.seconds = time.monotonic() - start
     if created and not report.ok:
         try:  # leave no empty folder behind a batch that wrote nothing
