@@ -98,6 +98,29 @@ def test_work_side_fills_at_that_short_side_and_keeps_known_pixels(generator):
     assert not np.array_equal(out[mask], rgb[mask]) and small.shape == (40, 60, 3)
 
 
+def test_work_side_fills_a_large_photos_crops_at_its_scale_but_not_below_the_floor(generator):
+    from app.inference import predict as predict_mod
+
+    # a 1000 x 600 photo at work side 300 has a work scale of 0.5: a crop of 300 x 260
+    # goes through at half size, a crop whose half would be under MIN_CROP_SIDE at that floor
+    assert predict_mod._crop_scale((600, 1000), (260, 300), 300) == 0.5
+    assert predict_mod._crop_scale((600, 1000), (200, 160), 300) == 128 / 160
+    assert predict_mod._crop_scale((600, 1000), (100, 90), 300) == 1.0
+    assert predict_mod._crop_scale((600, 1000), (260, 300), None) == 1.0
+    rgb, _ = _photo(600, 1000)
+    mask = np.zeros((600, 1000), bool)
+    mask[100:230, 100:200] = True  # its crop: 258 x 228 with the margin of 64 on each side
+    seen, remove = _network_inputs(generator)
+    try:
+        out = predict(generator, rgb, mask, trigger=800, margin=128, work_side=300)
+        full = predict(generator, rgb, mask, trigger=800, margin=128)
+    finally:
+        remove()
+    assert max(seen[0]) < 200 and min(seen[1]) >= 228  # half size with work_side, full without
+    assert np.array_equal(out[~mask], rgb[~mask]) and not np.array_equal(out[mask], rgb[mask])
+    assert np.array_equal(full[~mask], rgb[~mask])
+
+
 def test_explain_attention_avoids_the_hole(generator):
     rgb, mask = _photo(96, 128)
     result = explain(generator, rgb, mask, None, (60, 30))

@@ -23,6 +23,9 @@ from .prior import classical_prior
 HD_STRATEGIES = ("crop", "resize")
 DEFAULT_TRIGGER = 800  # long side above which the HD strategy takes over
 DEFAULT_MARGIN = 128  # context kept around each hole region in the crop strategy
+# with ``work_side``, a region's crop goes through the network at the photo's work scale,
+# but never below this short side (a network needs some context around the hole to read)
+MIN_CROP_SIDE = 128
 PAD_MULTIPLE = 8
 
 
@@ -131,6 +134,16 @@ def _work_scale(h: int, w: int, work_side: int | None) -> float:
     return 1.0 if work_side is None else min(1.0, work_side / min(h, w))
 
 
+def _crop_scale(photo_hw: tuple[int, int], crop_hw: tuple[int, int], work_side: int | None) -> float:
+    """The scale at which a region's crop of a large photo goes through the network: 1.0
+    without ``work_side``; with it, the whole photo's work scale, raised so that the crop's
+    short side stays at least MIN_CROP_SIDE (and never above 1.0)."""
+    if work_side is None:
+        return 1.0
+    floor = MIN_CROP_SIDE / min(crop_hw)
+    return min(1.0, max(_work_scale(*photo_hw, work_side), floor))
+
+
 def _resize_fill(generator, rgb, mask, sketch, device, scale: float, protect=None) -> np.ndarray:
     """Fill at ``scale`` (< 1) of the size, upscale the prediction, paste it into the hole
     at full size."""
@@ -172,7 +185,9 @@ def predict(
     ``work_side``: an image that goes through whole is filled at most at this short side
     (resized down, the fill upscaled into the hole). For callers that want only the fill's
     layout, not its detail: the texture stage, whose join takes the network's low
-    frequencies only, at a quarter of the network's cost for a 512-px photo.
+    frequencies only, at a quarter of the network's cost for a 512-px photo. A larger
+    photo's region crops are filled at the same scale as the whole photo would be, but
+    with a short side of at least MIN_CROP_SIDE (:func:`_crop_scale`).
     """
     if hd not in HD_STRATEGIES:
         raise ValueError(f"hd must be one of {HD_STRATEGIES}, got {hd!r}")
@@ -198,11 +213,11 @@ def predict(
         crop = (slice(y0, y1), slice(x0, x1))
         sub_sketch = sketch[crop] if sketch is not None else None
         sub_protect = protect[crop] if protect is not None else None
-        if max(y1 - y0, x1 - x0) <= trigger:
+        scale = min(_crop_scale((h, w), (y1 - y0, x1 - x0), work_side), trigger / max(y1 - y0, x1 - x0))
+        if scale >= 1.0:
             filled = _run(generator, out[crop], mask[crop], sub_sketch, device, sub_protect)
         else:
-            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device,
-                                  trigger / max(y1 - y0, x1 - x0), sub_protect)
+            filled = _resize_fill(generator, out[crop], mask[crop], sub_sketch, device, scale, sub_protect)
         out[crop] = filled
     return out
 

@@ -5,7 +5,10 @@ selects the guided network, so the fill keeps following the strokes.
 Without strokes the join takes only the network's broadest layout, so the network fills
 a photo that goes through it whole at LAYOUT_SIDE (its training scale) rather than at full
 size: on a 512-px photo a quarter of the work beside the patch search, for fills that
-score alike (docs/RESULTS.md, "The network at its training scale in the texture stage")."""
+score alike (docs/RESULTS.md, "The network at its training scale in the texture stage").
+A larger photo's hole regions are filled in crops at the same scale, each at least
+MIN_CROP_SIDE on its short side (``predict``), which leaves the patch searches of several
+holes the machine (RESULTS.md, "Separate holes at once")."""
 
 from __future__ import annotations
 
