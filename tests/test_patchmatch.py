@@ -493,3 +493,29 @@ def test_fills_at_once_leave_torchs_threads_as_they_found_them():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_holes_far_apart_join_in_boxes_of_their_own_as_one_box_would():
+    from app.inference import texture
+
+    rng = np.random.default_rng(4)
+    rgb = cv2.resize(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), (1600, 1200), interpolation=cv2.INTER_CUBIC)
+    mask = np.zeros((1200, 1600), bool)
+    for y, x in ((100, 100), (100, 1300), (900, 200), (950, 1350)):  # four corners: four groups
+        mask[y : y + 80, x : x + 120] = True
+    base = np.clip(rgb.astype(int) + (30, -20, 10), 0, 255).astype(np.uint8)  # a network that disagrees
+    copied = rgb.copy()
+    copied[mask] = np.clip(rgb[mask].astype(int) + rng.integers(-20, 20, (int(mask.sum()), 3)), 0, 255)
+    joins = texture._Joins(mask, base, "blend", texture.SPLIT_SIGMA, texture.BLEND_DEPTH)
+    assert len(joins.layouts) == 4
+    covered = sum(layout.hole.size for layout in joins.layouts)
+    assert covered < mask.size / 3  # their boxes, not the photo
+    whole = texture._Layout(mask, base, "blend", texture.SPLIT_SIGMA, texture.BLEND_DEPTH).apply(rgb, copied)
+    grouped = joins.apply(rgb, copied)
+    assert np.abs(whole.astype(int) - grouped.astype(int)).max() <= 1  # the same join, to rounding
+    assert not np.array_equal(grouped[mask], copied[mask]) and np.array_equal(grouped[~mask], rgb[~mask])
+    # given away (``own``), the search's fill is joined in place, group by group, to the same result
+    assert np.array_equal(joins.apply(rgb, copied.copy(), own=True), grouped)
+    near = np.zeros_like(mask)
+    near[100:180, 100:220] = near[100:180, 260:380] = True  # two holes 40 px apart: one group
+    assert len(texture._Joins(near, base, "blend", texture.SPLIT_SIGMA, texture.BLEND_DEPTH).layouts) == 1
