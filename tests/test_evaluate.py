@@ -203,6 +203,41 @@ def test_load_and_cases_are_fixed(tmp_path):
         ev.build_cases(images, masks="lasso")
 
 
+def test_one_core_engines_fill_cases_at_once_with_the_fills_of_one_by_one(tmp_path, monkeypatch):
+    import threading
+
+    from app.evaluation import evaluate as ev
+    from app.inference import patchmatch
+    from app.inference.engines import load_engine
+
+    if patchmatch.unavailable_reason() is not None:
+        pytest.skip("pypatchmatch not installed")
+    images = ev.load_eval_images(_images(tmp_path), crop=48)
+    cases = ev.build_cases(images, per_bucket=1)
+    engine = load_engine("patchmatch")
+    threads: set[str] = set()
+    real = engine.fill
+
+    def spy(*args, **kw):
+        import time
+
+        threads.add(threading.current_thread().name)
+        time.sleep(0.01)  # long enough that the second thread takes a case too
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine, "fill", spy)
+    variant = ev.Variant("patchmatch", engine, False)
+    monkeypatch.setattr(ev, "default_jobs", lambda e: 2)
+    together = ev.run_fills(variant, images, cases)
+    assert len(threads) == 2 and all(t.startswith("evaluate") for t in threads)
+    monkeypatch.setattr(ev, "default_jobs", lambda e: 1)
+    threads.clear()
+    alone = ev.run_fills(variant, images, cases)
+    assert threads == {threading.current_thread().name}
+    assert len(together) == len(cases) and all(np.array_equal(a, b) for a, b in zip(together, alone, strict=True))
+    assert ev.default_jobs(FakeEngine()) == 1 and ev.default_jobs(engine) >= 1
+
+
 def test_center_crop():
     from app.evaluation.evaluate import center_crop
 

@@ -147,7 +147,8 @@ class _StopAfterCurrent:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import KEEP
-    from app.inference.batch import MAX_JOBS, default_jobs, plan_batch, run_batch
+    from app.inference.batch import plan_batch, run_batch
+    from app.inference.jobs import MAX_JOBS, default_jobs
 
     quality = KEEP if args.quality is None else args.quality
     try:

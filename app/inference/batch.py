@@ -7,7 +7,7 @@ files or none, and an input is never written over.
 
 Engines whose fill keeps one core busy (a patch search, OpenCV's diffusion, ``auto``'s
 texture stage; ``Engine.one_core``) fill several photos at once, one per core
-(:func:`default_jobs`); the report and the outputs are the same as one photo after
+(``jobs.default_jobs``); the report and the outputs are the same as one photo after
 another.
 """
 
@@ -31,6 +31,8 @@ from app.core.fill_result import FillResult
 from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
+from .jobs import MAX_JOBS, default_jobs
+
 log = logging.getLogger(__name__)
 
 # Pairing by name: photo.jpg <- photo.png, photo_mask.png, photo-mask.png, or LaMa's
@@ -43,9 +45,6 @@ _EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bm
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
-
-
-MAX_JOBS = 16
 
 
 class FillEngine(Protocol):
@@ -96,18 +95,6 @@ class BatchReport:
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
         lines += [f"note: {name}: {text}" for name, text in self.notes]
         return "\n".join(lines)
-
-
-def default_jobs(engine: FillEngine) -> int:
-    """Photos filled at once: one per core for an engine whose fill keeps one core busy
-    (``one_core``), else 1 (a network already spreads over every core)."""
-    if not getattr(engine, "one_core", False):
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_JOBS))
 
 
 def _is_image(path: Path) -> bool:
@@ -268,7 +255,7 @@ def run_batch(
     output folder this run created and wrote nothing into is removed again.
     ``feather`` (pixels, 0 = off) blends each fill's edge into the photo (app/core/feather.py;
     the CLI passes its --feather, by default DEFAULT_FEATHER_PX like the editor).
-    ``jobs``: photos filled at once (None: :func:`default_jobs`); items are started in
+    ``jobs``: photos filled at once (None: ``jobs.default_jobs``); items are started in
     order, ``progress`` counts them as they finish, the report lists them in order, and a
     cancel lets the photos being filled finish.
     Bad arguments raise TemperaError; per-item failures go into the report.

@@ -19,7 +19,6 @@ global mask, which takes those pixels out of the search; they stay as they are.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,6 +26,8 @@ from contextlib import contextmanager
 
 import cv2
 import numpy as np
+
+from .jobs import usable_cores
 
 PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
 GUIDE_MAX = 0.49  # the library's guide distance wraps above 0.5
@@ -92,11 +93,7 @@ _GATE = _SeedGate()
 def search_threads(regions: int) -> int:
     """How many crops to search at once: one per core this process may use, at most
     MAX_SEARCH_THREADS, and no more than there are ``regions``."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(regions, cores, MAX_SEARCH_THREADS))
+    return max(1, min(regions, usable_cores(), MAX_SEARCH_THREADS))
 
 
 def unavailable_reason() -> str | None:
