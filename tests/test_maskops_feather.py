@@ -93,3 +93,18 @@ def test_feather_hole_covers_the_ring() -> None:
     hole = feather_hole(m, DEFAULT_FEATHER_PX)
     assert hole[feather_alpha(m, DEFAULT_FEATHER_PX) > 0].all()
     assert DEFAULT_FEATHER_PX > 0
+
+
+def test_masks_go_to_bool_and_to_opencv_without_a_copy_when_they_can():
+    from app.core.maskops import as_bool, as_uint8
+
+    mask = np.zeros((6, 8), bool)
+    mask[2:4, 3:6] = True
+    assert as_bool(mask) is mask  # already bool: the same array
+    grey = mask.astype(np.uint8) * 255
+    assert as_bool(grey).dtype == bool and np.array_equal(as_bool(grey), mask)
+    view = as_uint8(mask)
+    assert view.dtype == np.uint8 and np.shares_memory(view, mask) and np.array_equal(view, mask.astype(np.uint8))
+    strided = mask[:, ::2]  # not contiguous: a copy, the same values
+    assert not np.shares_memory(as_uint8(strided), mask) and np.array_equal(as_uint8(strided), strided)
+    assert np.array_equal(as_uint8(grey), mask.astype(np.uint8))  # 0/255 becomes 0/1

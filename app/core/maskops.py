@@ -15,6 +15,20 @@ from app.core.brush import Box, clip_box
 DEFAULT_STEP_PX = 4  # Grow / Shrink mask step (image pixels, i.e. screen pixels at 100 %)
 
 
+def as_bool(mask: np.ndarray) -> np.ndarray:
+    """``mask`` as a bool array; the array itself when it already is one (a copy of a 24 MP
+    mask costs 24 MB and, on a fresh process, the time to fault its pages in)."""
+    return np.asarray(mask, dtype=bool)
+
+
+def as_uint8(mask: np.ndarray) -> np.ndarray:
+    """A bool mask as 0/1 uint8 for OpenCV to read: a view of the same bytes when it is a
+    contiguous bool array, else a copy. Never write through it."""
+    if mask.dtype == bool and mask.flags.c_contiguous:
+        return mask.view(np.uint8)
+    return np.asarray(mask, dtype=bool).astype(np.uint8)
+
+
 def bounds(mask: np.ndarray, pad: int = 0) -> Box | None:
     """Bounding box of the set pixels, padded by ``pad`` and clipped; None when empty."""
     rows = np.flatnonzero(mask.any(axis=1))

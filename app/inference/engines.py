@@ -19,6 +19,7 @@ import torch
 
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
+from app.core.maskops import as_bool
 from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, TEXTURE_ENGINE
 from app.model import InpaintGenerator
 
@@ -81,8 +82,8 @@ class Engine:
     def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
              protect: np.ndarray | None = None, seed: int = 0, progress: Progress | None = None) -> FillResult:
         check_inputs(rgb, mask, sketch, protect)
-        mask = mask.astype(bool)
-        protect = protect.astype(bool) if protect is not None and protect.any() else None
+        mask = as_bool(mask)
+        protect = as_bool(protect) if protect is not None and protect.any() else None
         if not mask.any():
             return FillResult(rgb.copy(), self.name, self.device, None, seed)
         return self._fill(rgb, mask, sketch, protect, seed, progress)

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
+from app.core.maskops import as_bool, as_uint8
+
 from .jobs import usable_cores
 
 PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
@@ -113,7 +115,7 @@ def crop_boxes(mask: np.ndarray, *, min_margin: int = 48, max_margin: int = 384)
     whose boxes overlap are merged, so every hole pixel is filled exactly once.
     """
     h, w = mask.shape
-    m8 = mask.astype(np.uint8)
+    m8 = as_uint8(mask)
     # label the holes inside their bounding box only: a small hole in a 24 MP photo
     # should not cost a pass over 24 million pixels
     bx, by, bbw, bbh = cv2.boundingRect(m8)
@@ -194,7 +196,7 @@ def patchmatch_fill(
     Separate regions are searched at once (:func:`search_threads`); the result is the same
     as one after another, since the crops do not overlap.
     """
-    mask = mask.astype(bool)
+    mask = as_bool(mask)
     out = rgb.copy()
     if not mask.any():
         return out

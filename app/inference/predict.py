@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 
+from app.core.maskops import as_bool, as_uint8
 from app.model import InpaintGenerator
 from app.model.attention_stats import attention_stats, effective_keys
 from app.model.config import CLASSICAL_PRIORS
@@ -100,7 +101,7 @@ def _run(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch:
 def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     """Boxes (y0, y1, x0, x1) around hole regions, with holes closer than the margin merged."""
     h, w = mask.shape
-    m8 = mask.astype(np.uint8)
+    m8 = as_uint8(mask)
     # only the holes' bounding box, grown by the margin, can change: a small hole in a
     # 24 MP photo should not cost two passes over 24 million pixels (0.19 s)
     bx, by, bbw, bbh = cv2.boundingRect(m8)
@@ -195,7 +196,7 @@ def predict(
         raise ValueError("rgb must be an (H, W, 3) uint8 array")
     if mask.shape != rgb.shape[:2]:
         raise ValueError(f"mask is {mask.shape[1]} x {mask.shape[0]} but the image is {rgb.shape[1]} x {rgb.shape[0]}")
-    mask = mask.astype(bool)
+    mask = as_bool(mask)
     device = device or next(generator.parameters()).device
     if not mask.any():
         return rgb.copy()

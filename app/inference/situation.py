@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.core.maskops import depth_in_hole
+from app.core.maskops import as_bool, as_uint8, depth_in_hole
 from app.core.names import REFERENCE_SIDE, bucket_of
 
 RING_PX = 16  # width of the band around the hole whose texture is measured
@@ -44,7 +44,7 @@ def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> floa
     24 MP photo and its 256-px crop of the same scene get the same texture class."""
     h, w = mask.shape
     scale = min(1.0, REFERENCE_SIDE / min(h, w))
-    m = mask.astype(np.uint8)
+    m = as_uint8(mask)
     x, y, bw, bh = cv2.boundingRect(m)
     if bw == 0 or bh == 0:
         return 0.0
@@ -70,7 +70,7 @@ def ring_texture(rgb: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> floa
 
 def is_thin(mask: np.ndarray, half_width: float = THIN_PX) -> bool:
     """True when no hole pixel lies farther than ``half_width`` from the hole's edge."""
-    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    x, y, w, h = cv2.boundingRect(as_uint8(mask))
     if w == 0 or h == 0:
         return False
     # the holes' box is enough: depths are the same there
@@ -79,12 +79,12 @@ def is_thin(mask: np.ndarray, half_width: float = THIN_PX) -> bool:
 
 def has_strokes(sketch: np.ndarray | None, mask: np.ndarray) -> bool:
     """Whether ``sketch`` has any stroke inside the hole (the only place strokes count)."""
-    return sketch is not None and bool((sketch[mask.astype(bool)] > 127).any())
+    return sketch is not None and bool((sketch[as_bool(mask)] > 127).any())
 
 
 def situation(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
               texture_threshold: float = TEXTURE_THRESHOLD) -> Situation:
     """The situation of this hole; ``texture_threshold`` is the one recorded with the routes."""
-    mask = mask.astype(bool)
+    mask = as_bool(mask)
     return Situation(bucket_of(float(mask.mean())), ring_texture(rgb, mask) > texture_threshold,
                      has_strokes(sketch, mask), is_thin(mask))

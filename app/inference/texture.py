@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from app.core.maskops import depth_in_hole
+from app.core.maskops import as_bool, as_uint8, depth_in_hole
 from app.core.names import REFERENCE_SIDE
 
 from . import patchmatch
@@ -115,7 +115,7 @@ def texture_stage(
     """
     if method not in METHODS:
         raise ValueError(f"texture method must be one of {METHODS}, got {method!r}")
-    mask = mask.astype(bool)
+    mask = as_bool(mask)
     if not mask.any():
         return rgb.copy()
     boxes = patchmatch.crop_boxes(mask)
@@ -200,7 +200,7 @@ class _Layout:
         self.sigma = max(1.0, sigma * s)
         self.wide_sigma = max(1.0, COMPACT_SIGMA * s)
         if box is None:  # every hole: their bounding box with room for the blur
-            x, y, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
+            x, y, bw, bh = cv2.boundingRect(as_uint8(mask))
             pad = _pad(mask, method, sigma)
             box = (max(0, y - pad), y + bh + pad, max(0, x - pad), x + bw + pad)
         self.box = (slice(box[0], box[1]), slice(box[2], box[3]))
@@ -315,7 +315,7 @@ def combine(rgb: np.ndarray, mask: np.ndarray, base: np.ndarray, copied: np.ndar
     a 24 MP photo costs what a small image does."""
     if method not in ("split", "blend"):
         raise ValueError(f"combine method must be 'split' or 'blend', got {method!r}")
-    mask = mask.astype(bool)
+    mask = as_bool(mask)
     if not mask.any():
         return rgb.copy()
     return _Joins(mask, base, method, sigma, depth, strokes, join, limit).apply(rgb, copied)
