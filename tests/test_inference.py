@@ -330,6 +330,34 @@ def test_cuda_out_of_memory_retries_on_cpu(generator, monkeypatch):
     assert engine.fill(rgb, mask).notice is None and calls[-1] == "cpu"  # stays on the CPU, said once
 
 
+def test_a_fill_whose_network_moved_to_the_cpu_under_it_follows_it_there(generator, monkeypatch):
+    rgb, mask = _photo(48, 48)
+    engine = NetworkEngine("mtsa", generator, torch.device("cpu"))
+    engine.torch_device = torch.device("cuda")  # pretend: two fills run at once on a GPU
+    calls = []
+
+    def fake_predict(gen, *args, device, **kwargs):
+        calls.append(device.type)
+        if device.type == "cuda":
+            # the other fill ran out of memory and moved the network: this one now fails
+            # with a device mismatch, not with an out-of-memory error of its own
+            engine.torch_device = torch.device("cpu")
+            raise RuntimeError("Expected all tensors to be on the same device")
+        return predict(gen, *args, device=device, **kwargs)
+
+    monkeypatch.setattr(engines_mod, "predict", fake_predict)
+    result = engine.fill(rgb, mask)
+    assert calls == ["cuda", "cpu"] and "continuing on the CPU" in result.notice
+    engine.torch_device = torch.device("cuda")
+
+    def broken(gen, *args, device, **kwargs):
+        raise RuntimeError("a real bug")  # the device did not change: the error stands
+
+    monkeypatch.setattr(engines_mod, "predict", broken)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        engine.fill(rgb, mask)
+
+
 def test_device_resolution(monkeypatch):
     monkeypatch.delenv("TEMPERA_DEVICE", raising=False)
     assert resolve_device("cpu").type == "cpu"

@@ -193,8 +193,16 @@ class NetworkEngine(Engine):
             self.generator.to(self.torch_device)
             return self.torch_device
 
-        return on_cpu_after_oom(lambda device: fn(self.generator, *args, device=device, **kwargs),
-                                self.torch_device, to_cpu)
+        device = self.torch_device
+        try:
+            return on_cpu_after_oom(lambda d: fn(self.generator, *args, device=d, **kwargs), device, to_cpu)
+        except Exception:
+            if self.torch_device == device:
+                raise
+            # a fill running at once with this one (a batch) ran out of GPU memory and moved
+            # the network to the CPU under it: this fill goes there too, by the same rule
+            notice = f"{describe(device)} ran out of memory; continuing on the CPU"
+            return fn(self.generator, *args, device=self.torch_device, **kwargs), notice
 
     def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None
                      ) -> tuple[np.ndarray, str | None]:
