@@ -143,3 +143,34 @@ def test_benchmark_strokes_picks_the_square_holes(tmp_path, capsys):
     assert cli_main(["benchmark", "--sizes", "32", "--device", "cpu", "--repeats", "1",
                      "--engines", "telea", "--strokes", "with", "--json", str(out)]) == 0
     assert [r["case"] for r in json.loads(out.read_text())["rows"]] == ["32 stroke"]
+
+
+def test_benchmark_large_photos_warm_up_on_the_first_only(monkeypatch):
+    import numpy as np
+    import torch
+
+    from app.core.fill_result import FillResult
+    from app.inference import benchmark as bench
+
+    rgb = np.zeros((1200, 1200, 3), np.uint8)  # "big" (over 4 million values), yet quick
+    photos = []
+    for label in ("24MP 200x150", "24MP 6x200x150", "24MP 5%"):
+        mask = np.zeros((1200, 1200), bool)
+        mask[500:600, 500:650] = True
+        photos.append(bench.BenchCase(label, rgb, mask, None))
+    labels = {id(p.mask): p.label for p in photos}
+    calls: list[str] = []
+
+    class Counting:
+        name = "telea"
+
+        def fill(self, image, hole, sketch=None):
+            calls.append(labels[id(hole)])
+            return FillResult(image.copy(), self.name)
+
+    monkeypatch.setattr(bench, "large_cases", lambda: photos)
+    monkeypatch.setattr(bench, "_engine", lambda name, device, weights: (Counting(), "-", torch.device("cpu")))
+    rows = bench.run_benchmark([], torch.device("cpu"), engines=("telea",), repeats=3, large=True)
+    assert [r.case for r in rows] == [p.label for p in photos] and all(r.repeats == 1 for r in rows)
+    # one untimed fill before the first 24 MP case only, then one timed fill of each
+    assert calls == ["24MP 200x150", "24MP 200x150", "24MP 6x200x150", "24MP 5%"]
