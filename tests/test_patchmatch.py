@@ -162,6 +162,41 @@ def test_the_seed_gate_lets_one_seed_in_together_and_holds_another_back():
     assert order.index(("in", 2)) > last_out and lib.seeds == [1, 2]
 
 
+def test_the_seed_gate_takes_turns_in_order_so_a_stream_of_one_seed_cannot_starve_another():
+    import threading
+    import time
+
+    class Lib:
+        def set_random_seed(self, seed):
+            pass
+
+    gate, lib, order = patchmatch._SeedGate(), Lib(), []
+    lock = threading.Lock()
+
+    def run(seed, tag, hold=0.05):
+        with gate.hold(lib, seed):
+            with lock:
+                order.append(("in", tag))
+            time.sleep(hold)
+            with lock:
+                order.append(("out", tag))
+
+    threads = []
+    for seed, tag in ((1, "a"), (2, "other"), (1, "b"), (1, "c")):  # "other" arrives before b and c
+        threads.append(threading.Thread(target=run, args=(seed, tag), kwargs={"hold": 0.2 if tag == "a" else 0.05}))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while gate._tickets < len(threads) and time.monotonic() < deadline:  # it has arrived
+            time.sleep(0.001)
+    for t in threads:
+        t.join(5)
+    entered = [tag for event, tag in order if event == "in"]
+    assert entered == ["a", "other", "b", "c"] or entered == ["a", "other", "c", "b"]
+    # b and c (one seed) went in together once "other" was done
+    assert order.index(("in", "b")) > order.index(("out", "other"))
+    assert order.index(("in", "c")) < order.index(("out", "b")) or order.index(("in", "b")) < order.index(("out", "c"))
+
+
 def test_unavailable_library_is_one_line_and_nothing_else_breaks(monkeypatch):
     monkeypatch.setattr(patchmatch, "_STATE", {"module": None, "why": "OSError: libpatchmatch.so: cannot open"})
     with pytest.raises(TemperaError, match=r"PatchMatch is not available .*pip install pypatchmatch") as info:

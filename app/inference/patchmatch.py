@@ -62,20 +62,33 @@ class _SeedGate:
     """Lets fills with one seed into the library together; another seed waits its turn.
 
     The library reads its global seed when a fill starts, so the seed may only change
-    while no fill is running. A steady stream of one seed can keep another waiting; the
-    callers here (a photo's crops, a batch) use one seed at a time.
+    while no fill is running. Turns are taken in the order of arrival: a fill may join the
+    running ones only if no fill with another seed came before it and still waits, so a
+    stream of one seed (a batch filling photos at once) cannot keep another (the editor's
+    next variation) waiting for good.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._seed: int | None = None
         self._running = 0
+        self._tickets = 0
+        self._waiting: dict[int, int] = {}  # ticket -> seed, in the order of arrival
+
+    def _may_enter(self, ticket: int, seed: int) -> bool:
+        if self._running and self._seed != seed:
+            return False
+        return all(s == seed for t, s in self._waiting.items() if t < ticket)
 
     @contextmanager
     def hold(self, lib, seed: int) -> Iterator[None]:
         with self._cond:
-            while self._running and self._seed != seed:
+            ticket = self._tickets
+            self._tickets += 1
+            self._waiting[ticket] = seed
+            while not self._may_enter(ticket, seed):
                 self._cond.wait()
+            del self._waiting[ticket]
             if not self._running:
                 lib.set_random_seed(seed)
                 self._seed = seed
@@ -85,8 +98,7 @@ class _SeedGate:
         finally:
             with self._cond:
                 self._running -= 1
-                if not self._running:
-                    self._cond.notify_all()
+                self._cond.notify_all()
 
 
 _GATE = _SeedGate()
