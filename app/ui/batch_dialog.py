@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -192,8 +192,16 @@ class BatchDialog(QDialog):
         if self.bar.maximum() == 0:  # the first photo: from "busy" to a count
             self.bar.setRange(0, total)
             self.bar.setValue(0)
-        self._filling[name] = f"Filling {number} of {total}: {name}…"
+        self._filling[name] = self._filling_line(number, total, name)
         self._show_filling()
+
+    def _filling_line(self, number: int, total: int, name: str) -> str:
+        """"Filling n of N: name…" on one line of the log: a long name loses its middle."""
+        prefix = f"Filling {number} of {total}: "
+        metrics = self.log.fontMetrics()
+        room = self.log.viewport().width() - metrics.horizontalAdvance(prefix + "…") - 2 * metrics.averageCharWidth()
+        room = max(room, 24 * metrics.averageCharWidth())  # before the dialog is laid out
+        return f"{prefix}{metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, room)}…"
 
     def _progress(self, done: int, total: int, name: str) -> None:
         self.bar.setRange(0, total)
