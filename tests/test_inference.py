@@ -121,6 +121,24 @@ def test_work_side_fills_a_large_photos_crops_at_its_scale_but_not_below_the_flo
     assert np.array_equal(full[~mask], rgb[~mask])
 
 
+def test_sparse_predict_gives_a_large_photos_crops_over_it_without_a_copy(generator):
+    from app.inference.predict import PatchedImage
+
+    rgb, _ = _photo(600, 1000)
+    mask = np.zeros((600, 1000), bool)
+    mask[100:160, 100:200] = True
+    mask[400:450, 700:800] = True  # far apart: two crops
+    dense = predict(generator, rgb, mask, trigger=800, margin=128, work_side=300)
+    sparse = predict(generator, rgb, mask, trigger=800, margin=128, work_side=300, sparse=True)
+    assert isinstance(sparse, PatchedImage) and len(sparse.patches) == 2 and sparse.shape == rgb.shape
+    assert np.array_equal(np.asarray(sparse), dense)
+    for box in ((slice(50, 300), slice(20, 260)), (slice(0, 600), slice(650, 1000)), (slice(500, 600), slice(0, 50)),
+                (slice(None), slice(None))):
+        assert np.array_equal(sparse[box], dense[box])  # any box: the same pixels
+    small = predict(generator, rgb[:200, :300], mask[:200, :300], sparse=True)  # goes through whole
+    assert isinstance(small, np.ndarray)
+
+
 def test_explain_attention_avoids_the_hole(generator):
     rgb, mask = _photo(96, 128)
     result = explain(generator, rgb, mask, None, (60, 30))

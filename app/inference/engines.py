@@ -204,12 +204,12 @@ class NetworkEngine(Engine):
             notice = f"{describe(device)} ran out of memory; continuing on the CPU"
             return fn(self.generator, *args, device=self.torch_device, **kwargs), notice
 
-    def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None
+    def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None, sparse: bool = False
                      ) -> tuple[np.ndarray, str | None]:
         """The network's composited fill and the notice of a device fallback, if any;
-        ``work_side``: see :func:`predict`."""
+        ``work_side`` and ``sparse``: see :func:`predict`."""
         return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect,
-                          work_side=work_side)
+                          work_side=work_side, sparse=sparse)
 
     def _delegate(self, mask, sketch) -> NetworkEngine | None:
         if self.without_strokes is not None and not has_strokes(sketch, mask):

@@ -104,10 +104,11 @@ def texture_stage(
 ) -> np.ndarray:
     """Put the photo's texture on the network's fill of ``rgb``.
 
-    ``network_fill()`` returns the network's composited fill. "split" and "blend" do not
-    need it for the patch search, so PatchMatch runs beside it in a thread (the native
-    library releases the GIL) and the two cost about the longer one; "guided" needs it
-    first. ``progress(done, total)`` counts the network's fill as one part and each hole
+    ``network_fill()`` returns the network's composited fill: an array, or anything that
+    gives a box's pixels when indexed with two slices (``predict.PatchedImage``). "split"
+    and "blend" do not need it for the patch search, so PatchMatch runs beside it in a
+    thread (the native library releases the GIL) and the two cost about the longer one;
+    "guided" needs it first. ``progress(done, total)`` counts the network's fill as one part and each hole
     region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
     them to the network ("split" and "blend"); ``join``: see JOINS ("blend"); ``limit``: how
     far in grey levels the gentle join may move a pixel (GENTLE_LIMIT; None: no limit).
@@ -132,7 +133,7 @@ def texture_stage(
                                           guide_weight=guide_weight, progress=step, boxes=boxes)
 
     if method == "guided":
-        base = network_fill()
+        base = np.asarray(network_fill())
         step()
         return search(cv2.GaussianBlur(base, (0, 0), GUIDE_BLUR))
     with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:

@@ -88,7 +88,10 @@ class TextureEngine(Engine):
         work_side = self._work_side(stroked)
 
         def network_fill():
-            base, notice = net.network_fill(rgb, mask, sketch, protect, work_side=work_side)
+            # the join reads the network's fill near the holes only: a large photo's crops
+            # come back over the photo without a copy of it (predict's ``sparse``)
+            base, notice = net.network_fill(rgb, mask, sketch, protect, work_side=work_side,
+                                            sparse=self.method != "guided")
             notices.append(notice)
             return base
 
