@@ -107,6 +107,7 @@ class BatchDialog(QDialog):
         self.skip.setToolTip("Resume an interrupted batch: outputs already in the folder are left alone")
         form.addRow(self.skip)
         self.bar = QProgressBar()
+        self.bar.setFormat("%v of %m")  # photos done, not a rounded percentage
         form.addRow(self.bar)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
