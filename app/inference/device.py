@@ -60,6 +60,11 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
+def cpu_fallback_notice(device: torch.device) -> str:
+    """What a fill says when it continued on the CPU after ``device`` ran out of memory."""
+    return f"{describe(device)} ran out of memory; continuing on the CPU"
+
+
 def on_cpu_after_oom(run, device: torch.device, move_to_cpu) -> tuple[object, str | None]:
     """The one device-fallback rule: ``run(device)``; if a GPU runs out of memory, call
     ``move_to_cpu()`` (which returns the CPU device) and run again there, for good.
@@ -72,7 +77,7 @@ def on_cpu_after_oom(run, device: torch.device, move_to_cpu) -> tuple[object, st
     except Exception as exc:
         if device.type == "cpu" or not is_out_of_memory(exc):
             raise
-        notice = f"{describe(device)} ran out of memory; continuing on the CPU"
+        notice = cpu_fallback_notice(device)
         log.warning("%s (%s)", notice, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         cpu = move_to_cpu()
         if torch.cuda.is_available():

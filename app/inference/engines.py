@@ -25,7 +25,7 @@ from app.model import InpaintGenerator
 
 from . import patchmatch
 from .checkpoint import load_generator
-from .device import describe, on_cpu_after_oom, resolve_device
+from .device import cpu_fallback_notice, describe, on_cpu_after_oom, resolve_device
 from .predict import explain, predict
 from .situation import has_strokes
 
@@ -201,8 +201,7 @@ class NetworkEngine(Engine):
                 raise
             # a fill running at once with this one (a batch) ran out of GPU memory and moved
             # the network to the CPU under it: this fill goes there too, by the same rule
-            notice = f"{describe(device)} ran out of memory; continuing on the CPU"
-            return fn(self.generator, *args, device=self.torch_device, **kwargs), notice
+            return fn(self.generator, *args, device=self.torch_device, **kwargs), cpu_fallback_notice(device)
 
     def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None, sparse: bool = False
                      ) -> tuple[np.ndarray, str | None]:

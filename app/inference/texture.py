@@ -108,8 +108,8 @@ def texture_stage(
     gives a box's pixels when indexed with two slices (``predict.PatchedImage``). "split"
     and "blend" do not need it for the patch search, so PatchMatch runs beside it in a
     thread (the native library releases the GIL) and the two cost about the longer one;
-    "guided" needs it first. ``progress(done, total)`` counts the network's fill as one part and each hole
-    region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
+    "guided" needs it first. ``progress(done, total)`` counts the network's fill as one part
+    and each hole region PatchMatch fills as one more. ``strokes`` (bool, the sketch) hand the layout along
     them to the network ("split" and "blend"); ``join``: see JOINS ("blend"); ``limit``: how
     far in grey levels the gentle join may move a pixel (GENTLE_LIMIT; None: no limit).
     Returns the composited uint8 image; pixels outside ``mask`` are ``rgb``'s exactly.
@@ -196,15 +196,16 @@ class _Layout:
 
     def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
                  strokes: np.ndarray | None = None, join: str = JOIN,
-                 limit: float | None = GENTLE_LIMIT, box: tuple[int, int, int, int] | None = None) -> None:
+                 limit: float | None = GENTLE_LIMIT, bounds: tuple[int, int, int, int] | None = None) -> None:
         s = _scale(mask)
         self.sigma = max(1.0, sigma * s)
         self.wide_sigma = max(1.0, COMPACT_SIGMA * s)
-        if box is None:  # every hole: their bounding box with room for the blur
+        if bounds is None:  # every hole: their bounding box with room for the blur
             x, y, bw, bh = cv2.boundingRect(as_uint8(mask))
             pad = _pad(mask, method, sigma)
-            box = (max(0, y - pad), y + bh + pad, max(0, x - pad), x + bw + pad)
-        self.box = (slice(box[0], box[1]), slice(box[2], box[3]))
+            bounds = (max(0, y - pad), y + bh + pad, max(0, x - pad), x + bw + pad)
+        y0, y1, x0, x1 = bounds
+        self.box = (slice(y0, y1), slice(x0, x1))
         self.hole = mask[self.box]
         self.index = np.flatnonzero(self.hole)
         box = base[self.box]
@@ -288,13 +289,11 @@ class _Joins:
     def __init__(self, mask: np.ndarray, base: np.ndarray, method: str, sigma: float, depth: float,
                  strokes: np.ndarray | None = None, join: str = JOIN,
                  limit: float | None = GENTLE_LIMIT) -> None:
-        from .patchmatch import crop_boxes
-
         pad = _pad(mask, method, sigma)
-        boxes = crop_boxes(mask, min_margin=pad, max_margin=pad)
-        if len(boxes) <= 1:  # one group: the holes' bounding box, as always
-            boxes = [None]
-        self.layouts = [_Layout(mask, base, method, sigma, depth, strokes, join, limit, box) for box in boxes]
+        groups = patchmatch.crop_boxes(mask, min_margin=pad, max_margin=pad)
+        if len(groups) <= 1:  # one group: the holes' bounding box, as always
+            groups = [None]
+        self.layouts = [_Layout(mask, base, method, sigma, depth, strokes, join, limit, bounds) for bounds in groups]
 
     def apply(self, rgb: np.ndarray, copied: np.ndarray, *, own: bool = False) -> np.ndarray:
         """As :meth:`_Layout.apply`. The groups' boxes do not overlap, so writing one group's

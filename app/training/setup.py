@@ -5,7 +5,6 @@ weights without gradients. The loop (app/training/loop.py) puts them together.""
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,11 +71,9 @@ def default_workers(cuda: bool, world_size: int) -> int:
     the cores, keeping one for the main processes. On the CPU the step itself needs them."""
     if not cuda:
         return 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(16, (cores - world_size) // max(world_size, 1)))
+    from app.inference.jobs import usable_cores
+
+    return max(1, min(16, (usable_cores() - world_size) // max(world_size, 1)))
 
 
 def has_unused_parameters(generator: nn.Module, model_config: ModelConfig, device: torch.device) -> bool:
