@@ -174,3 +174,62 @@ def test_benchmark_large_photos_warm_up_on_the_first_only(monkeypatch):
     assert [r.case for r in rows] == [p.label for p in photos] and all(r.repeats == 1 for r in rows)
     # one untimed fill before the first 24 MP case only, then one timed fill of each
     assert calls == ["24MP 200x150", "24MP 200x150", "24MP 6x200x150", "24MP 5%"]
+
+
+def _eval_folder(tmp_path: Path) -> Path:
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(3)
+    for name in ("a", "b"):
+        Image.fromarray((rng.random((80, 96, 3)) * 255).astype(np.uint8)).save(data / f"{name}.png")
+    return data
+
+
+@pytest.mark.parametrize("flag, target", [("--json", "a.png"), ("--grid", "b.png"), ("--json", "new.json")])
+def test_evaluate_refuses_to_write_into_its_photos_before_running(tmp_path, capsys, flag, target):
+    data = _eval_folder(tmp_path)
+    before = {p.name: _digest(p) for p in data.iterdir()}
+    code = cli_main(["evaluate", "--data", str(data), "--engines", "telea", "--no-fid", "--no-lpips",
+                     "--crop", "32", "--device", "cpu", flag, str(data / target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to write" in err and "evaluating" not in err  # refused before the run
+    assert {p.name: _digest(p) for p in data.iterdir()} == before
+
+
+@pytest.mark.parametrize("flag, name, expect", [
+    ("--json", "folder", "is a folder"), ("--grid", "grid.gif", "unknown extension"),
+])
+def test_evaluate_and_benchmark_check_report_paths_first(tmp_path, capsys, flag, name, expect):
+    data = _eval_folder(tmp_path)
+    (tmp_path / "folder").mkdir()
+    code = cli_main(["evaluate", "--data", str(data), "--engines", "telea", "--no-fid", "--no-lpips",
+                     "--crop", "32", "--device", "cpu", flag, str(tmp_path / name)])
+    err = capsys.readouterr().err
+    assert code == 2 and expect in err and "evaluating" not in err and len(err.strip().splitlines()) == 1
+    if flag == "--json":
+        assert cli_main(["benchmark", "--sizes", "32", "--engines", "telea", "--repeats", "1",
+                         "--strokes", "without", "--device", "cpu", "--json", str(tmp_path / name)]) == 2
+        assert "is a folder" in capsys.readouterr().err
+
+
+def test_evaluate_json_goes_to_a_new_folder_atomically(tmp_path, capsys):
+    data = _eval_folder(tmp_path)
+    out = tmp_path / "runs" / "eval.json"
+    assert cli_main(["evaluate", "--data", str(data), "--engines", "telea", "--no-fid", "--no-lpips",
+                     "--crop", "32", "--limit", "1", "--device", "cpu", "--json", str(out)]) == 0
+    assert json.loads(out.read_text()) and not list(out.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("argv", [
+    ["fetch-data", "--out", "{file}"],
+    ["fetch-data", "--out", "{tmp}/d", "--manifest", "{file}"],
+    ["train", "--data", "{tmp}", "--out", "{file}", "--steps", "1", "--device", "cpu"],
+    ["evaluate", "--data", "{tmp}", "--crop", "100000", "--engines", "telea"],
+])
+def test_bad_folders_and_sizes_give_one_line(tmp_path, capsys, argv):
+    file = tmp_path / "x.png"
+    file.write_bytes(b"\x89PNG not really")
+    argv = [a.format(file=file, tmp=tmp_path) for a in argv]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and len(err.splitlines()) == 1

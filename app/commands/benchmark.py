@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from app.commands.common import add_device_arg
+from app.commands.common import add_device_arg, check_report_path
 from app.core.names import BENCH_STROKES
 
 EPILOG = """examples:
@@ -63,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.atomic import atomic_write_text
     from app.core.errors import TemperaError
     from app.inference.benchmark import BENCH_ENGINES, format_table, rows_as_dicts, run_benchmark
     from app.inference.device import resolve_device
@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise TemperaError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(BENCH_ENGINES)}")
     if args.repeats < 1:
         raise TemperaError("--repeats must be at least 1")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise TemperaError(f"folder of {args.json} does not exist")
+    check_report_path(args.json, "--json")
     device = resolve_device(args.device)
     rows = run_benchmark(
         args.sizes, device, engines=engines, repeats=args.repeats, large=args.large, strokes=args.strokes,
@@ -85,6 +84,6 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         payload = {"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows_as_dicts(rows)}
-        Path(args.json).write_text(json.dumps(payload, indent=2))
+        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     return 0

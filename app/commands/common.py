@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
+from pathlib import Path
 
 from app.core.errors import TemperaError
-from app.core.names import DEVICE_HELP, ENGINE_NAMES, parse_device
+from app.core.names import DEVICE_HELP, ENGINE_NAMES, IMAGE_FORMATS, parse_device
 
 
 def device_arg(text: str) -> str:
@@ -25,3 +27,28 @@ def add_device_arg(parser: argparse.ArgumentParser, *, default: str | None = "au
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default="auto", choices=ENGINE_NAMES, help="fill engine (default: auto)")
     add_device_arg(parser)
+
+
+def check_report_path(path: str | None, flag: str, *, image: bool = False,
+                      inside: Iterable[str | None] = (), inputs: Iterable[str] = ()) -> None:
+    """Refuse a report output (``--json``, ``--grid``) before any work is done: a folder,
+    an image format that cannot be written, a file inside an input folder (``inside``: it
+    would overwrite a photo or mask, or be read as one next time) or one of ``inputs``.
+    Its folder is created when missing, as a report usually goes to a new runs/ folder."""
+    if not path:
+        return
+    from app.core.atomic import ensure_folder
+    from app.core.imageio import refuse_overwrite, save_format
+
+    out = Path(path)
+    if out.is_dir():
+        raise TemperaError(f"{flag} {out} is a folder; give a file name")
+    if image and save_format(out) is None:
+        raise TemperaError(f"{flag} {out.name}: unknown extension {out.suffix or '(none)'!r}; "
+                           f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
+    for folder in inside:
+        if folder and Path(folder).is_dir() and out.resolve().is_relative_to(Path(folder).resolve()):
+            raise TemperaError(f"refusing to write {flag} into the input folder {folder}; "
+                               f"choose another folder")
+    refuse_overwrite(out, inputs)
+    ensure_folder(out.parent, flag)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_device_arg
+from app.commands.common import add_device_arg, check_report_path
 from app.core.names import MASK_KINDS, SKETCH_SOURCES
 
 NAME = "evaluate"
@@ -157,11 +157,13 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise TemperaError("--limit must be at least 1")
-    for out in (args.json, args.grid):
-        if out and not Path(out).parent.exists():
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
+    checkpoints = [str(Path(c).with_suffix(x)) for c in args.checkpoint for x in (".pt", ".json")]
+    check_report_path(args.json, "--json", inside=(args.data, args.mask_dir), inputs=checkpoints)
+    check_report_path(args.grid, "--grid", image=True, inside=(args.data, args.mask_dir), inputs=checkpoints)
+    if args.json and args.grid and Path(args.json).resolve() == Path(args.grid).resolve():
+        raise TemperaError("--json and --grid name the same file; give each its own")
     device = resolve_device(args.device)
-    images = ev.load_eval_images(args.data, args.crop)[: args.limit]
+    images = ev.load_eval_images(args.data, args.crop, limit=args.limit)
     if args.mask_dir:
         images, cases = _user_cases(args, images)
     else:

@@ -63,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=int, default=None, metavar="N",
                    help="sample grid every N steps, 0 = never (default 250)")
     p.add_argument("--log-every", type=int, default=None, metavar="N",
-                   help="progress every N steps (default 1 on the CPU, 10 on CUDA)")
+                   help="progress every N steps (default 1 on the CPU, 10 on CUDA); in a log (stderr not a "
+                        "terminal) the default prints a line every 10 s at most, an explicit N every N steps")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="data-loader processes per rank (default 0 on the CPU, the free cores on CUDA)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
@@ -105,6 +106,8 @@ def build_config(args: argparse.Namespace) -> Any:
     from app.training.setup import run_dir_paths
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a run folder; choose a folder")
     paths = run_dir_paths(out)
     if args.resume:
         if not paths["last"].is_file():
@@ -237,7 +240,9 @@ def run(args: argparse.Namespace) -> int:
         from app.training.loop import train  # heavy: torch and the model
 
         with StopOnSignal() as stop:
-            train(config, progress_fn=ProgressBar(), abort_fn=stop)
+            # an explicit --log-every is obeyed in a log too; the default is throttled there
+            bar = ProgressBar(log_interval_s=0.0 if args.log_every else 10.0)
+            train(config, progress_fn=bar, abort_fn=stop)
     except (TemperaError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import TemperaError
+
 
 def _read_umask() -> int:
     # os.umask can only be read by setting it; do it once, at import, before any threads.
@@ -64,4 +66,23 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(folder)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """:func:`atomic_write` of ``text`` as UTF-8 (reports, configs, JSON)."""
+    data = text.encode("utf-8")
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def ensure_folder(path: str | os.PathLike[str], what: str) -> Path:
+    """Make ``path`` a folder (with its parents) or raise a one-line error saying why not;
+    ``what`` names it for the user (e.g. "--out")."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise TemperaError(f"{what} {path} is a file, not a folder; choose a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TemperaError(f"cannot create the folder {path} for {what}: {exc.strerror or exc}") from None
     return path

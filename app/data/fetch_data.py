@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from app.core.atomic import atomic_write_text, ensure_folder
 from app.data.manifest import MANIFEST_PATH, MAX_SHORT_SIDE, PhotoEntry, capped_size, read_manifest
 from app.data.rcc import RccError
 from app.data.sources import Source, SourceError, open_source
@@ -98,7 +99,7 @@ def fetch(
     # absolute: the download tools run with their own working directories
     out_dir = Path(out_dir).resolve()
     entries = read_manifest(manifest)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out_dir, "--out")
     cache = out_dir / ".cache"
     cache.mkdir(exist_ok=True)
     _train, holdout = split_holdout([e.id for e in entries], n_holdout=n_holdout, seed=seed,
@@ -180,4 +181,4 @@ def _write_outputs(out_dir: Path, entries: list[PhotoEntry], split_of: dict[str,
     os.replace(tmp, out_dir / "manifest.csv")
     split = {"seed": seed, "n_holdout": n_holdout, "stratified_by": "category",
              "holdout": sorted(holdout), "train": sorted(i for i, s in split_of.items() if s == "train")}
-    (out_dir / "split.json").write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "split.json", json.dumps(split, indent=1) + "\n")

@@ -56,6 +56,8 @@ def read_manifest(path: str | Path = MANIFEST_PATH) -> list[PhotoEntry]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TemperaError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError:
+        raise TemperaError(f"manifest {path} is not a UTF-8 CSV file") from None
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

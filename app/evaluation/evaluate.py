@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from app.core.atomic import atomic_write_text
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
@@ -35,6 +36,7 @@ from app.data.sketch import edge_map, make_sketch, zhang_suen_thin
 from app.evaluation import metrics
 from app.inference.jobs import default_jobs
 
+MAX_CROP = 4096  # a 4096-px crop already holds 16 MP per case; beyond that a typo, not a protocol
 SKETCH_SEED = 0  # the guided evaluation's sketches are fixed, like its masks
 EDGE_TOLERANCE = 2.0
 METRIC_KEYS = ("psnr", "ssim", "l1", "lpips", "lpips_vgg", "l1_hole", "fid", "kid", "kid_se", "edge_f1",
@@ -96,17 +98,18 @@ def center_crop(rgb: np.ndarray, crop: int) -> np.ndarray:
     return np.ascontiguousarray(rgb[y0 : y0 + crop, x0 : x0 + crop])
 
 
-def load_eval_images(data_dir: str | Path, crop: int = 256) -> list[EvalImage]:
-    """Every image under ``data_dir`` (sorted, hidden folders skipped) as a centre crop."""
+def load_eval_images(data_dir: str | Path, crop: int = 256, limit: int | None = None) -> list[EvalImage]:
+    """Every image under ``data_dir`` (sorted, hidden folders skipped), or its first
+    ``limit``, as a centre crop."""
     root = Path(data_dir)
     if not root.is_dir():
         raise TemperaError(f"--data {root} is not a folder")
-    if crop < 16 or crop % 8:
-        raise TemperaError(f"--crop must be a multiple of 8 and at least 16, got {crop}")
+    if crop < 16 or crop % 8 or crop > MAX_CROP:
+        raise TemperaError(f"--crop must be a multiple of 8 from 16 to {MAX_CROP}, got {crop}")
     paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     images = []
-    for p in paths:
+    for p in paths[:limit]:
         # the app's own reader: EXIF orientation, 16-bit, palette, a one-line error naming the file
         rgb = load_image(p).rgb
         images.append(EvalImage(p.stem, center_crop(rgb, crop), (rgb.shape[1], rgb.shape[0])))
@@ -434,10 +437,7 @@ def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_json(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_rows(rows), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(json_rows(rows), indent=1, allow_nan=False) + "\n")
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from app.core.atomic import atomic_write_text, ensure_folder
 from app.data.sampler import StepBatchSampler
 from app.model import InpaintGenerator, ModelConfig, PatchDiscriminator
 from app.training import distributed
@@ -273,15 +274,15 @@ class Trainer:
     def write_config(self) -> None:
         if not self.is_main:
             return
-        Path(self.config.out).mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.config.out, "--out")
         resolved = self.config.to_dict()
         resolved["model"] = self.model_config.to_dict()
         resolved["world_size"] = self.dist.world_size
         resolved["resolved_device"] = str(self.device)
-        self.paths["config"].write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(self.paths["config"], json.dumps(resolved, indent=2, sort_keys=True) + "\n")
         # the photos training never saw: the only fair evaluation set for this run
         held = "".join(f"{p}\n" for p in sorted(str(p) for p in self.held_out))
-        self.paths["holdout"].write_text(held)
+        atomic_write_text(self.paths["holdout"], held)
 
     # ------------------------------------------------------------------ the loop
     def _stop_reason(self, session_start: float) -> str | None:
