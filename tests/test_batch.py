@@ -573,3 +573,35 @@ def test_same_folder_pairs_only_suffixed_names(tmp_path: Path) -> None:
     report = run_batch(folder, folder, tmp_path / "out", engine=FakeEngine(), fmt="png")
     assert report.ok == [] and [name for name, _ in report.failed] == ["a.jpg", "a.png"]
     assert all(reason.startswith("no mask for") for _, reason in report.failed)
+
+
+class ChoosingEngine(FakeEngine):
+    """Like auto: names the engine it chose, by the photo's first pixel."""
+
+    name = "auto"
+
+    def fill(self, rgb, mask, sketch=None):
+        result = super().fill(rgb, mask, sketch)
+        return FillResult(result.image, "patchmatch" if rgb[0, 0, 0] % 2 else "mtsa-texture")
+
+
+def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path: Path) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for i in range(4):
+        photo = _photo(i)
+        photo[0, 0, 0] = i
+        Image.fromarray(photo).save(images / f"p{i}.png")
+        Image.fromarray(_mask_arr()).save(masks / f"p{i}.png")
+    Image.fromarray(np.zeros((H, W), np.uint8)).save(images.parent / "masks" / "p3.png")  # empty
+    Image.fromarray(_photo(9)).save(images / "whole.png")
+    Image.fromarray(np.full((H, W), 255, np.uint8)).save(masks / "whole.png")
+    report = run_batch(images, masks, tmp_path / "out", engine=ChoosingEngine(), feather=0)
+    first = report.summary().splitlines()[0]
+    assert "with auto (mtsa-texture 2, patchmatch 2)" in first  # p3 (empty) counts as a fill too
+    assert dict(report.notes) == {"p3.png": "the mask is empty; written unchanged"}
+    assert "whole.png: the hole covers the whole image" in dict(report.failed)["whole.png"]
+    assert not (tmp_path / "out" / "whole.png").exists()
+    plain = run_batch(images, masks, tmp_path / "out2", engine=FakeEngine(), feather=0)
+    assert " with fake -> " in plain.summary().splitlines()[0]

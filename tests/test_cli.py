@@ -233,3 +233,34 @@ def test_bad_folders_and_sizes_give_one_line(tmp_path, capsys, argv):
     assert cli_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("whole", "the hole covers the whole image"),
+    ("grey", "no pixel brighter than 127 (its brightest is 100"),
+    ("gif", "unknown extension '.gif'"),
+    ("seed", "--seed must be 0-4294967295"),
+    ("v2_folder", "cannot save photo-inpainted-v2.png: it is a folder"),
+])
+def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, expect):
+    from app.inference import engines
+
+    img, mask = photo
+    out = tmp_path / "photo-inpainted.png"
+    args = ["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o", str(out)]
+    if case in ("whole", "grey"):
+        bad = tmp_path / f"{case}.png"
+        Image.new("L", (160, 120), 255 if case == "whole" else 100).save(bad)
+        args[3] = str(bad)
+    elif case == "gif":
+        args[-1] = str(tmp_path / "out.gif")
+    elif case == "seed":
+        args += ["--seed", str(2**32)]
+    else:
+        (tmp_path / "photo-inpainted-v2.png").mkdir()
+        args += ["--variations", "2"]
+    monkeypatch.setattr(engines, "load_engine", lambda *a, **k: pytest.fail("the fill ran"))
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expect in err
+    assert not out.exists() and not (tmp_path / "photo-inpainted-v1.png").exists()

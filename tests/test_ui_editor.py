@@ -212,3 +212,13 @@ def test_space_drag_pans_and_escape_abandons_a_lasso(window: MainWindow) -> None
     window.actions_.cancel.trigger()  # Esc
     send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas.to_widget(20, 80), LEFT, Qt.MouseButton.NoButton)
     assert not window.doc.mask.any() and window.undo_stack.count() == 0
+
+
+def test_a_hole_over_the_whole_photo_is_refused_with_a_message(window: MainWindow) -> None:
+    doc = window.doc
+    window.actions_.invert_mask.trigger()  # nothing was masked: now everything is
+    assert doc.mask.all()
+    before = doc.image.copy()
+    window.fill()
+    assert "covers the whole image" in window.statusBar().currentMessage()
+    assert not window.inference.filling and np.array_equal(doc.image, before)

@@ -23,8 +23,8 @@ EPILOG = """examples:
   python main.py inpaint photo.jpg --mask hole.png --feather 0       # hard edge, as the engine fills
   python main.py inpaint photo.jpg --mask hole.png --protect keep.png  # never copy from keep.png's white
 
-Masks: white (non-zero, or opaque in a transparent PNG) = the area to fill; the mask must
-have the image's size. Sketch: white strokes on black, same size; strokes only count
+Masks: white (above 127, or any non-zero pixel of a 0/1 mask, or opaque in a transparent
+PNG) = the area to fill; the mask must have the image's size. Sketch: white strokes on black, same size; strokes only count
 inside the hole. Protect: a mask of the same kind; no fill may copy from its white area
 (PatchMatch, the texture stage and the network's attention all leave it out).
 --feather PX fills PX pixels beyond the hole too and fades that ring into the photo
@@ -94,13 +94,19 @@ def run(args: argparse.Namespace) -> int:
         load_sketch,
         mask_from_alpha,
         refuse_overwrite,
+        save_format,
         save_image,
     )
+    from app.core.maskops import nothing_to_fill_from
+    from app.core.names import IMAGE_FORMATS, MAX_SEED
 
     if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
     if not 1 <= args.variations <= 100:
         raise TemperaError(f"--variations must be 1-100, got {args.variations}")
+    if not 0 <= args.seed <= MAX_SEED - args.variations + 1:
+        raise TemperaError(f"--seed must be 0-{MAX_SEED - args.variations + 1} (with --variations "
+                           f"{args.variations}), got {args.seed}")
     if not 0 <= args.feather <= 100:
         raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
     image_path = Path(args.image)
@@ -109,15 +115,21 @@ def run(args: argparse.Namespace) -> int:
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
     # areas no fill may copy from
     protect_mask = load_mask(args.protect, img.size) if args.protect else None
-    if protect_mask is not None and mask.any() and (protect_mask | mask).all():
-        raise TemperaError("the protect mask covers everything outside the hole: nothing is left to copy from")
+    problem = nothing_to_fill_from(feather_hole(mask, args.feather), protect_mask)
+    if problem:
+        raise TemperaError(problem)
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
+    if save_format(out_path) is None:
+        raise TemperaError(f"cannot save {out_path.name}: unknown extension {out_path.suffix or '(none)'!r}; "
+                           f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
     for path in out_paths:  # before the fill, not after it: no time lost on a refusal
         refuse_overwrite(path, inputs)
+        if path.is_dir():
+            raise TemperaError(f"cannot save {path.name}: it is a folder")
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
 
@@ -150,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         used = result.engine
         if used != engine.name:  # as the editor words it: auto names its choice, a guided network hands on
             used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"
+        seed = f"(seed {result.seed}) " if engine.randomized else ""  # Telea, NS and the networks take none
         print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {used} on {result.device} "
-              f"(seed {result.seed}) in {seconds:.2f} s -> {saved}")
+              f"{seed}in {seconds:.2f} s -> {saved}")
     return 0

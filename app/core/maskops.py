@@ -101,3 +101,19 @@ def shrink_mask(mask: np.ndarray, px: int) -> np.ndarray:
 
 def invert_mask(mask: np.ndarray) -> np.ndarray:
     return ~np.asarray(mask, bool)
+
+
+def nothing_to_fill_from(mask: np.ndarray, protect: np.ndarray | None = None) -> str | None:
+    """Why a fill of ``mask`` (the hole the engine gets, feather ring included) would have
+    no pixel to fill it from, as one line; None when it has some (or the hole is empty).
+    Every engine builds the hole from the photo outside it: a hole over the whole photo
+    gives black, a blur of what was to be removed, or the photo unchanged."""
+    hole = as_bool(mask)
+    if not hole.any():
+        return None
+    if hole.all():
+        return ("the hole covers the whole image: nothing is left to fill it from; "
+                "leave part of the photo outside the mask")
+    if protect is not None and (as_bool(protect) | hole).all():
+        return "the protect mask covers everything outside the hole: nothing is left to copy from"
+    return None

@@ -8,7 +8,9 @@ Rules (the same for the GUI, the batch runner and evaluation):
 * Otherwise the luminance decides, thresholded at > 127 rather than > 0: masks saved as
   JPEG carry compression noise around the edges and in the "black" area. The exception
   is a 0/1 label map (max value 1, as written by ``np.save``-style scripts), where
-  non-zero marks, so it does not come out empty.
+  non-zero marks, so it does not come out empty. A mask whose brightest pixel is 2-127
+  (a grey hole, a label map with more classes) is refused with a one-line error instead
+  of coming out empty.
 * Sketches: strokes are bright (luminance > 127); for a file with real transparency they
   must also be opaque.
 * EXIF orientation is applied, so a mask drawn on the camera's sideways JPEG lines up with
@@ -78,8 +80,14 @@ def load_mask(
     gray, alpha = _gray_and_alpha(opened.image)
     if alpha is not None:
         return alpha > _THRESHOLD
-    if gray.size and gray.max() == 1:
+    top = int(gray.max()) if gray.size else 0
+    if top == 1:
         return gray > 0
+    if 1 < top <= _THRESHOLD:
+        # grey or a label map (0/1/2): nothing would count, and the fill would silently
+        # do nothing; say so rather than write the photo unchanged
+        raise TemperaError(f"{path.name} has no pixel brighter than {_THRESHOLD} (its brightest is {top} of "
+                           f"255): paint the hole white, or give a 0/1 mask")
     return gray > _THRESHOLD
 
 

@@ -12,6 +12,7 @@ from app.core.errors import TemperaError
 ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "patchmatch", "telea", "ns")
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
 TEXTURE_ENGINE = "mtsa-texture"  # the networks + the texture stage (PatchMatch at full resolution)
+MAX_SEED = 2**32 - 1  # variation seeds: PatchMatch's native search keeps a 32-bit unsigned seed
 BATCH_FORMATS = ("keep", "png", "jpg", "webp", "tif", "bmp")  # "keep": the format of each input photo
 
 # ----------------------------------------------------------------------------- devices

@@ -29,6 +29,7 @@ from app.core.errors import TemperaError
 from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
 from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
+from app.core.maskops import nothing_to_fill_from
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
 from .jobs import MAX_JOBS, default_jobs
@@ -74,6 +75,17 @@ class BatchReport:
     cancelled: bool = False
     out_dir: Path | None = None
     engine: str = ""
+    used: dict[str, int] = field(default_factory=dict)  # engine that really filled -> photos
+
+    def _engine_words(self) -> str:
+        """" with telea", or what auto chose (or a guided network handed on to) for how many
+        photos: " with auto (mtsa-texture 3, patchmatch 1)"."""
+        if not self.engine:
+            return ""
+        if not self.used or set(self.used) == {self.engine}:
+            return f" with {self.engine}"
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(self.used.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f" with {self.engine} ({counts})"
 
     @property
     def not_done(self) -> int:
@@ -90,8 +102,7 @@ class BatchReport:
             n = len(self.replaced)
             parts.append(f"{n} earlier output{'s' if n != 1 else ''} replaced")
         where = f" -> {self.out_dir}" if self.out_dir is not None else ""
-        engine = f" with {self.engine}" if self.engine else ""
-        lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{engine}{where}"]
+        lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{self._engine_words()}{where}"]
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
         lines += [f"note: {name}: {text}" for name, text in self.notes]
         return "\n".join(lines)
@@ -283,14 +294,14 @@ def run_batch(
 
     single = Path(masks).is_file()
 
-    def work(item: BatchItem) -> tuple[str, str | None]:
+    def work(item: BatchItem) -> tuple[str, str | None, str | None]:
         return _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
                         written=written, mask_cache=mask_cache if single else None)
 
     def record(item: BatchItem, future: Future) -> None:
         name = item.image.name
         try:
-            outcome, note = future.result()
+            outcome, note, used = future.result()
         except TemperaError as exc:
             report.failed.append((name, str(exc)))
         except Exception as exc:
@@ -303,6 +314,8 @@ def run_batch(
                 report.replaced.append(name)
             if note is not None:
                 report.notes.append((name, note))
+            if used is not None:
+                report.used[used] = report.used.get(used, 0) + 1
         if progress is not None:
             progress(len(report.ok) + len(report.skipped) + len(report.failed), len(items), name)
 
@@ -360,9 +373,10 @@ def run_batch(
 
 def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
              written: dict[Path, str],
-             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> tuple[str, str | None]:
+             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> tuple[str, str | None, str | None]:
     """Fill one item; returns ("ok", "replaced" (an earlier output was filled over) or
-    "skipped", a note on what was done to it or None), raises TemperaError on failure. No
+    "skipped", a note on what was done to it or None, the engine that really filled or
+    None), raises TemperaError on failure. No
     output is an input: plan_batch refused that up front (and save_image's ``protect``
     checks again, through hard links too)."""
     out_key = item.out.resolve()
@@ -371,7 +385,7 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
                            f"batch (two inputs share the name {item.image.stem})")
     existed = item.out.exists()
     if skip_existing and existed:
-        return "skipped", None
+        return "skipped", None, None
     if item.mask is None:
         raise TemperaError(f"no mask for {item.image.name} (looked for {item.image.stem}, "
                            f"{item.image.stem}_mask, {item.image.stem}-mask, "
@@ -386,7 +400,12 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         mask = load_mask(item.mask, img.size)
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
-    result = engine.fill(img.rgb, feather_hole(mask, feather), sketch).image  # the feather ring too
+    hole = feather_hole(mask, feather)  # the engine fills the feather ring too
+    problem = nothing_to_fill_from(hole)
+    if problem:
+        raise TemperaError(f"{item.mask.name}: {problem}")
+    filled = engine.fill(img.rgb, hole, sketch)
+    result = filled.image
     if result.shape != img.rgb.shape:
         raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
     result = feather_composite(img.rgb, result, mask, feather)
@@ -394,8 +413,11 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect)
-    note = None
+    notes = []
+    if not mask.any():
+        notes.append("the mask is empty; written unchanged")
     if alpha_would_be_lost(item.out, img.alpha):
-        note = f"transparency flattened onto white ({item.out.suffix} cannot store it)"
+        notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
+    note = "; ".join(notes) or None
     written[out_key] = item.image.name
-    return ("replaced" if existed else "ok"), note
+    return ("replaced" if existed else "ok"), note, filled.engine

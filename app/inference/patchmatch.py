@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from app.core.maskops import as_bool, as_uint8
+from app.core.names import MAX_SEED
 
 from .jobs import usable_cores
 
@@ -177,7 +178,7 @@ def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, se
         shield = (protect & ~mask).astype(np.uint8)
         if not shield.any():
             shield = None
-    with _GATE.hold(lib, int(seed) % 2**32):
+    with _GATE.hold(lib, int(seed) % (MAX_SEED + 1)):
         if guide is None:
             out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
         else:

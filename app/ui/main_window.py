@@ -17,7 +17,7 @@ from app.core.autosave import AutosaveStore
 from app.core.document import Document
 from app.core.feather import feather_hole
 from app.core.fill_result import FillResult
-from app.core.maskops import grow_mask, invert_mask, shrink_mask
+from app.core.maskops import grow_mask, invert_mask, nothing_to_fill_from, shrink_mask
 from app.core.names import EDITOR_ENGINES, engine_label
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
@@ -290,6 +290,10 @@ class MainWindow(QMainWindow):
         hole = snap.mask
         if px:  # the engine fills the feather ring too; apply_fill blends it (feather.py)
             snap = dataclasses.replace(snap, mask=feather_hole(hole, px))
+        problem = nothing_to_fill_from(snap.mask, snap.protect)
+        if problem:  # a fill would give black or a blur of what was to go
+            self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
+            return
         request = Request("fill", snap, extra={"doc": id(doc), "image_version": doc.image_version,
                                                "hole": hole, "feather": px})
         self.inference.submit(request)
