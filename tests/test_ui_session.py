@@ -480,3 +480,38 @@ def test_the_real_app_process_exits_cleanly(tmp_path: Path, mode: str, arg: str)
     assert not (tmp_path / "state" / "session.npz").exists()  # quit, not crashed: nothing to restore
     if mode == "batch":
         assert "1 filled" in proc.stdout and (Path(arg) / "big.png").exists(), proc.stdout
+
+
+def test_a_second_editor_neither_offers_nor_clears_a_running_editor_s_work(
+        env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    from app.core.autosave import state_dir
+    from app.ui.autosave_ui import claim_slot
+
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    first = make_window(qtbot)
+    first.files.open_path(photo_path)
+    paint_hole(first)
+    first.autosave.flush()
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask_restore", lambda *a: asked.append("restore") or False)
+    second = make_window(qtbot)  # started while the first runs
+    assert not offer_restore(second) and not asked
+    assert second.autosave.store.directory == state_dir() / "instance-1"
+    assert AutosaveStore().read() is not None  # the first editor's work is still there
+    second.files.open_path(photo_path)
+    paint_hole(second, (1, 1, 3, 3))
+    second.autosave.flush()
+    assert np.array_equal(AutosaveStore().read().mask, first.doc.mask)  # each writes its own slot
+    # a lock left by a process that is gone (a crash) is stale: its slot is taken and offered back
+    gone = state_dir() / "instance-2"
+    gone.mkdir()
+    code = ("import os, sys; from PySide6.QtCore import QLockFile; "
+            "lock = QLockFile(sys.argv[1]); assert lock.tryLock(0); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(gone / "owner.lock")], check=True)
+    assert (gone / "owner.lock").exists()
+    slot = claim_slot()
+    assert slot is not None and slot[0] == gone
+    slot[1].unlock()

@@ -38,10 +38,10 @@ def _dark_palette(app: QApplication) -> None:
 
 def offer_restore(window) -> bool:
     """Offer back the autosaved work of a session that did not end cleanly."""
-    state = window.autosave.store.read()
+    state = window.autosave.read()  # this editor's slot only: a running editor's work is its own
     if state is None or not dialogs.ask_restore(window, state):
         if state is not None:
-            window.autosave.store.clear()
+            window.autosave.clear()
         return False
     source = None
     try:

@@ -24,7 +24,7 @@ from app.ui import dialogs
 from app.ui import help as help_dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
 from app.ui.attention import AttentionViewer
-from app.ui.autosave_ui import AutosaveController
+from app.ui.autosave_ui import AutosaveController, claim_slot
 from app.ui.canvas import Canvas
 from app.ui.commands import FillCommand
 from app.ui.docks import PanelScroll, SidePanel, StatusWidgets
@@ -61,7 +61,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.frame)
         self.actions_ = create_actions(self)
         self.files = FileController(self)
-        self.autosave = AutosaveController(AutosaveStore(), settings.autosave_delay_ms, self)
+        slot = claim_slot()  # this editor's own autosave folder: others running keep theirs
+        self.autosave = AutosaveController(AutosaveStore(slot[0]) if slot else None, settings.autosave_delay_ms,
+                                           self, lock=slot[1] if slot else None)
         self.inference = InferenceController(self)
         self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
         self.variations = VariationController(self)
