@@ -36,3 +36,54 @@ def test_failure_leaves_the_old_file_and_no_temp(tmp_path):
         atomic_write(target, boom)
     assert target.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.bin"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the sweep reads process ids on POSIX only")
+def test_a_killed_writer_s_leftover_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    old = time.time() - 3600
+    leftover = tmp_path / f".out.png.{dead_pid}.abc123.tmp"
+    fresh = tmp_path / f".out.png.{dead_pid}.def456.tmp"  # too recent: maybe a writer of another machine
+    alive = tmp_path / f".out.png.{os.getppid()}.ghi789.tmp"  # its writer still runs
+    other = tmp_path / f".other.png.{dead_pid}.jkl000.tmp"  # another target's
+    for p in (leftover, fresh, alive, other):
+        p.write_bytes(b"half")
+    for p in (leftover, alive, other):
+        os.utime(p, (old, old))
+    atomic_write(tmp_path / "out.png", lambda fh: fh.write(b"whole"))
+    assert (tmp_path / "out.png").read_bytes() == b"whole"
+    assert not leftover.exists()
+    assert fresh.exists() and alive.exists() and other.exists()
+
+
+def test_sigterm_during_a_write_leaves_no_temporary(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\n"
+            "from app.cli import _terminate_as_interrupt\n"
+            "from app.core.atomic import atomic_write\n"
+            "def slow(fh):\n"
+            "    fh.write(b'x'); fh.flush(); print('writing', flush=True); time.sleep(30)\n"
+            "try:\n"
+            "    with _terminate_as_interrupt():\n"
+            "        atomic_write(sys.argv[1], slow)\n"
+            "except KeyboardInterrupt:\n"
+            "    sys.exit(130)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "out.png")], cwd=root,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".out.png.*.tmp"))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 130
+    time.sleep(0.1)
+    assert list(tmp_path.iterdir()) == []

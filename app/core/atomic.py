@@ -2,14 +2,17 @@
 
 A temporary file in the target's own folder is written, flushed, fsynced, given the
 final permissions and renamed over the target; on any failure it is removed and an
-existing target is left as it was. Every writer in the project (images, checkpoints,
-training state, settings, autosave, layer PNGs) goes through :func:`atomic_write`.
+existing target is left as it was. A writer killed outright (``kill -9``) cannot remove its
+temporary; the next write to the same target does, once that writer's process is gone.
+Every writer in the project (images, checkpoints, training state, settings, autosave,
+layer PNGs, reports) goes through :func:`atomic_write`.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +44,44 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dfd)
 
 
+STALE_AFTER_S = 600.0  # a temporary untouched this long whose writer is gone is a leftover
+
+
+def _process_gone(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. another user's process: alive
+        return False
+    return False
+
+
+def _sweep_stale(folder: Path, name: str) -> None:
+    """Remove the temporaries of ``name`` that a killed writer (``kill -9``, a power cut)
+    left in ``folder``: its process is gone and the file has not changed for
+    STALE_AFTER_S. A writer still at work, or of another machine, is never touched."""
+    prefix = f".{name}."
+    now = time.time()
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+                    continue
+                pid_text = entry.name[len(prefix):].split(".", 1)[0]
+                try:
+                    if (pid_text.isdigit() and int(pid_text) != os.getpid()
+                            and now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+                            and _process_gone(int(pid_text))):
+                        os.unlink(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        return
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(fh)`` on a temporary binary file, then rename it over ``path``.
 
@@ -53,7 +94,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         mode = path.stat().st_mode & 0o7777
     except OSError:
         mode = 0o666 & ~_UMASK
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    _sweep_stale(folder, path.name)
+    # the writer's pid in the name lets a later write tell a killed writer's leftover
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
