@@ -64,6 +64,16 @@ def test_protected_pixels_are_never_copied_from():
     assert np.array_equal(shielded[~mask], rgb[~mask])  # protected pixels themselves stay
 
 
+@pytest.mark.parametrize("name", ["telea", "ns"])
+def test_diffusion_reads_no_protected_pixel(name):
+    rgb, mask, protect = two_halves()
+    free = load_engine(name).fill(rgb, mask).image[mask].astype(int)
+    shielded = load_engine(name).fill(rgb, mask, protect=protect).image
+    assert free[:, 0].mean() > 150  # unprotected: red from around the hole
+    assert shielded[mask][:, 1].mean() > 150 and shielded[mask][:, 0].mean() < 80  # only green was allowed
+    assert np.array_equal(shielded[~mask], rgb[~mask])  # protected pixels themselves stay
+
+
 @needs_pm
 def test_seeds_give_variations_and_repeat_exactly():
     rgb = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)

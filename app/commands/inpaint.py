@@ -24,9 +24,10 @@ EPILOG = """examples:
   python main.py inpaint photo.jpg --mask hole.png --protect keep.png  # never copy from keep.png's white
 
 Masks: white (above 127, or any non-zero pixel of a 0/1 mask, or opaque in a transparent
-PNG) = the area to fill; the mask must have the image's size. Sketch: white strokes on black, same size; strokes only count
-inside the hole. Protect: a mask of the same kind; no fill may copy from its white area
-(PatchMatch, the texture stage and the network's attention all leave it out).
+PNG) = the area to fill; the mask must have the image's size. Sketch: white strokes on
+black, same size; strokes only count inside the hole. Protect: a mask of the same kind; no fill may copy from its white area
+(PatchMatch, the texture stage and the network's attention all leave it out; Telea and NS
+fill over it beside the hole and discard that, so they read none of it).
 --feather PX fills PX pixels beyond the hole too and fades that ring into the photo
 (pixels farther away never change; 0 disables). --seed picks the variation of the
 engines that search (patchmatch, mtsa-texture, and auto when it chooses them);

@@ -19,7 +19,7 @@ import torch
 
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
-from app.core.maskops import as_bool
+from app.core.maskops import as_bool, as_uint8
 from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, TEXTURE_ENGINE
 from app.model import InpaintGenerator
 
@@ -125,10 +125,23 @@ class ClassicalEngine(Engine):
         self._flag = CLASSICAL_ENGINES[name]
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
-        # diffusion reads only the hole's edge, so protected pixels inside the band it
-        # reads are the only ones it could use; it has no search to steer
-        out = cv2.inpaint(rgb, mask.astype(np.uint8) * 255, CLASSICAL_RADIUS, self._flag)
+        # diffusion reads the pixels around the hole's edge; protected ones there are
+        # filled too (and thrown away), so it reads none of them
+        reach = mask if protect is None else _with_protected_neighbours(mask, protect)
+        out = cv2.inpaint(rgb, as_uint8(reach) * np.uint8(255), CLASSICAL_RADIUS, self._flag)
         return FillResult(np.where(mask[..., None], out, rgb), self.name, self.device, None, seed)
+
+
+def _with_protected_neighbours(mask: np.ndarray, protect: np.ndarray) -> np.ndarray:
+    """``mask`` plus every protected area within diffusion's reach of it (whole connected
+    areas: diffusing into one reads its far side next)."""
+    side = 2 * CLASSICAL_RADIUS + 3
+    near = cv2.dilate(as_uint8(mask), np.ones((side, side), np.uint8)).view(bool) & protect & ~mask
+    if not near.any():
+        return mask
+    _, labels = cv2.connectedComponents(as_uint8(protect & ~mask), connectivity=8)
+    touching = np.unique(labels[near])
+    return mask | np.isin(labels, touching[touching > 0])
 
 
 class PatchMatchEngine(Engine):
