@@ -140,15 +140,23 @@ def test_closing_a_running_batch_asks_and_keeps_the_summary(qtbot, tmp_path: Pat
     dialog.reject()  # "No": the batch goes on, the dialog stays
     assert asked == [True] and dialog.worker is not None and not dialog.worker.cancelled.is_set()
     monkeypatch.setattr("app.ui.dialogs.ask_stop_batch", lambda parent: asked.append(True) or True)
-    dialog.reject()  # "Yes": it stops after the current image and says so
-    assert dialog.worker is not None and dialog.worker.cancelled.is_set()
+    dialog.show()
+    dialog.reject()  # "Yes": it stops after the photo being filled, then closes
+    assert dialog.worker is not None and dialog.worker.cancelled.is_set() and dialog.isVisible()
     release.set()
-    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
-    text = dialog.log.toPlainText()
-    assert "1 filled" in text and "1 not done (cancelled)" in text
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=30_000)
+    assert dialog.thread is None and len(asked) == 2
+    assert "1 filled" in dialog.last_summary and "1 not done (cancelled)" in dialog.last_summary
     assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "b.png").exists()
-    dialog.reject()  # idle now: closes without asking
-    assert len(asked) == 2
+
+
+def test_a_refused_batch_shows_no_count_of_photos(qtbot, tmp_path: Path, monkeypatch) -> None:
+    dialog, images = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
+    dialog.out.setText(str(images))  # would write over the photos: refused before any
+    dialog.start_batch()
+    qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
+    assert "would replace the batch's own files" in dialog.log.toPlainText()
+    assert dialog.bar.text() == ""
 
 
 def test_two_photos_at_once_show_a_line_each_and_a_cancel_lets_both_finish(qtbot, tmp_path: Path,

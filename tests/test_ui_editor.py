@@ -222,3 +222,20 @@ def test_a_hole_over_the_whole_photo_is_refused_with_a_message(window: MainWindo
     window.fill()
     assert "covers the whole image" in window.statusBar().currentMessage()
     assert not window.inference.filling and np.array_equal(doc.image, before)
+
+
+def test_the_position_readout_names_pixels_of_this_photo_only(window: MainWindow, tmp_path: Path) -> None:
+    canvas, pos = window.canvas, window.status.pos
+    send_mouse(canvas, QEvent.Type.MouseMove, canvas.to_widget(50.5, 40.5), Qt.MouseButton.NoButton,
+               Qt.MouseButton.NoButton)
+    assert pos.text() == "50, 40"
+    send_mouse(canvas, QEvent.Type.MouseMove, canvas.to_widget(250.5, 40.5), Qt.MouseButton.NoButton,
+               Qt.MouseButton.NoButton)  # right of the 200-px photo
+    assert pos.text() == ""
+    send_mouse(canvas, QEvent.Type.MouseMove, canvas.to_widget(10.5, 10.5), Qt.MouseButton.NoButton,
+               Qt.MouseButton.NoButton)
+    assert pos.text() == "10, 10"
+    other = tmp_path / "other.png"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(other)
+    assert window.files.open_path(other)
+    assert pos.text() == ""  # not the last photo's position

@@ -382,6 +382,10 @@ def test_temperature_key_opens_the_attention_viewer(window: MainWindow, photo_pa
     window.inference.explain_done.emit(req, {"attention": temp, "temperature": temp})
     assert "Learned temperature" in window.panel.attention_info.text()
     assert window.canvas.heatmap is not None
+    window.actions_.attention.setChecked(False)  # A closes the viewer, and its temperature view
+    assert not window.actions_.temperature.isChecked() and window.canvas.heatmap is None
+    window.actions_.temperature.setChecked(True)  # so one T opens it again
+    assert window.actions_.attention.isChecked()
 
 
 def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, monkeypatch) -> None:
@@ -515,3 +519,18 @@ def test_a_second_editor_neither_offers_nor_clears_a_running_editor_s_work(
     slot = claim_slot()
     assert slot is not None and slot[0] == gone
     slot[1].unlock()
+
+
+def test_a_cancelled_fill_s_progress_no_longer_reaches_the_status_line(window: MainWindow, qtbot) -> None:
+    from types import SimpleNamespace
+
+    inference, seen = window.inference, []
+    inference.status.connect(seen.append)
+    inference._running, inference._latest = SimpleNamespace(id=7), -1  # fill 7 was cancelled
+    inference.worker.progress.emit("Filling with Auto… 2 of 2 parts done")
+    qtbot.wait(50)
+    assert seen == []
+    inference._latest = 7  # the fill the user is waiting for
+    inference.worker.progress.emit("Filling with Auto… 1 of 2 parts done")
+    qtbot.waitUntil(lambda: seen == ["Filling with Auto… 1 of 2 parts done"], timeout=2000)
+    inference._running = None

@@ -63,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
                         "quality and chroma subsampling; otherwise 95)")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
-                   help="fill engine (default: auto = the network where it beats Telea)")
+                   help="fill engine (default: auto = per photo, the engine measured best for its hole's size, "
+                        "surround and strokes)")
     add_device_arg(p, what="where networks run")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave images whose output already exists")

@@ -43,7 +43,7 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "tool_sketch": ("mdi6.pencil", "Sketch pen", ("S",),
                     "Sketch pen (S): draw the edge you want across the hole, side to side; "
                     "the parts it separates are each filled from their own side"),
-    "tool_eraser": ("mdi6.eraser", "Eraser", ("E",), "Eraser (E): erases the active layer (mask or sketch)"),
+    "tool_eraser": ("mdi6.eraser", "Eraser", ("E",), "Eraser (E): erases the active layer (mask, sketch or protect)"),
     "tool_rect": ("mdi6.vector-square", "Rectangle mask", ("R",), "Rectangle mask (R); Alt subtracts"),
     "tool_lasso": ("mdi6.lasso", "Lasso mask", ("L",), "Lasso mask (L); Alt subtracts"),
     "tool_object": ("mdi6.selection-search", "Object selection", ("W",),

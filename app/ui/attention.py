@@ -190,6 +190,9 @@ class AttentionViewer(QObject):
     def _toggled(self, on: bool) -> None:
         self.w.canvas.attention_mode = on
         if not on:
+            # T is a view of the viewer: closing the viewer closes it too, so the next T
+            # opens the map instead of unticking a box that shows nothing
+            self.w.actions_.temperature.setChecked(False)
             self.clear(ATTENTION_HINT)
         elif self.w.last_fill is None:
             self._say(NEED_FILL)
@@ -229,8 +232,8 @@ class AttentionViewer(QObject):
         self.computing = None
         self.w.statusBar().clearMessage()  # "Computing attention…" is over
         if result is None:
-            self.clear("The attention view needs a network engine (Network, Network + sketch, or Auto "
-                       "where it chose the network).")
+            self.clear("The attention view needs a network engine (Network, Network + sketch, Network + "
+                       "texture, or Auto where it chose one of them).")
             self.w.statusBar().showMessage("The attention view needs a network engine", 6000)
             return
         self.explained = {**result, "point": request.point}

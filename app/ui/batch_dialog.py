@@ -127,6 +127,8 @@ class BatchDialog(QDialog):
         form.addRow(row)
         self.thread: QThread | None = None
         self.worker: BatchWorker | None = None
+        self.last_summary: str | None = None  # the last run's report (the window shows its first line)
+        self._close_when_done = False
 
     def _edits(self) -> dict[str, QLineEdit]:
         return {"images": self.images, "masks": self.masks, "sketches": self.sketches, "out": self.out}
@@ -175,6 +177,7 @@ class BatchDialog(QDialog):
             return
         self.log.setPlainText("Loading the engine…")
         self._filling = {}
+        self.bar.setFormat("%v of %m")
         self.bar.setRange(0, 0)
         self.thread = QThread(self)
         self.worker = BatchWorker(args)
@@ -221,14 +224,19 @@ class BatchDialog(QDialog):
 
     def _done(self, summary: str, ok: bool) -> None:
         self.log.setPlainText(summary)
+        self.last_summary = summary
         if self.bar.maximum() == 0:  # still "busy": it stopped before the first photo
             self.bar.setRange(0, 1)
             self.bar.setValue(1 if ok else 0)
-        # else the bar keeps how far it got: 100 % when every photo was tried (failures are
-        # in the summary), less after a cancel
+            self.bar.setFormat("")  # no count of photos it never got to (the log says why)
+        # else the bar keeps how far it got: every photo when every one was tried (failures
+        # are in the summary), fewer after a cancel
         self._stop_thread()
         self.start.setEnabled(True)
         self.stop.setEnabled(False)
+        if self._close_when_done:  # Close was asked for while it ran: the window shows the summary
+            self._close_when_done = False
+            super().reject()
 
     def cancel_batch(self) -> None:
         if self.worker is not None:
@@ -243,11 +251,14 @@ class BatchDialog(QDialog):
             self.worker = None
 
     def reject(self) -> None:
-        """Close / Esc. While a batch runs it asks first; stopping lets the current image
-        finish and shows the summary here (the dialog stays open), so nothing stops unseen."""
+        """Close / Esc. While a batch runs it asks first; stopping lets the photos being
+        filled finish, then the dialog closes and the window's status line gives the
+        summary (``last_summary``), so nothing stops unseen."""
         if self.worker is not None:
-            if not self.worker.cancelled.is_set() and dialogs.ask_stop_batch(self):
-                self.cancel_batch()
+            if self.worker.cancelled.is_set() or dialogs.ask_stop_batch(self):
+                if not self.worker.cancelled.is_set():
+                    self.cancel_batch()
+                self._close_when_done = True
             return
         self._stop_thread()
         super().reject()

@@ -31,7 +31,7 @@ BACKGROUND = QColor(42, 42, 46)
 class Canvas(QWidget):
     view_changed = Signal()  # zoom or pan changed
     point_clicked = Signal(int, int)  # image pixel clicked in attention mode
-    hover = Signal(int, int)  # image pixel under the cursor
+    hover = Signal(int, int)  # image pixel under the cursor; (-1, -1): none (off the photo)
 
     def __init__(self, tools: ToolController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -327,6 +327,7 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         old = self._outline_rect()
         self._cursor = event.position()
+        self._emit_hover(event.position())
         if self.split_dragging:
             self.split_pos = min(1.0, max(0.0, event.position().x() / max(1, self.width())))
             self.update()
@@ -343,9 +344,16 @@ class Canvas(QWidget):
         if self.doc is not None:
             if event.buttons() & Qt.MouseButton.LeftButton and self.tools.dragging:
                 self.tools.move(self._image_point(event))
-            x, y = self.to_image(event.position())
-            self.hover.emit(int(math.floor(x)), int(math.floor(y)))
         self.update(old.united(self._outline_rect()))
+
+    def _emit_hover(self, pos: QPointF) -> None:
+        """The image pixel under the cursor, or (-1, -1) off the photo (or with none open)."""
+        if self.doc is None:
+            self.hover.emit(-1, -1)
+            return
+        x, y = (int(math.floor(v)) for v in self.to_image(pos))
+        w, h = self.doc.size_wh
+        self.hover.emit(*((x, y) if 0 <= x < w and 0 <= y < h else (-1, -1)))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.split_dragging and event.button() == Qt.MouseButton.LeftButton:
@@ -359,6 +367,7 @@ class Canvas(QWidget):
     def leaveEvent(self, event) -> None:
         old = self._outline_rect()
         self._cursor = None
+        self.hover.emit(-1, -1)
         self.update(old)
 
     def enterEvent(self, event) -> None:

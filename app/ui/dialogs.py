@@ -84,7 +84,8 @@ def ask_restore(parent: QWidget | None, state: AutosaveState) -> bool:
 def ask_stop_batch(parent: QWidget | None) -> bool:
     answer = QMessageBox.question(
         parent, "Stop the batch?",
-        "A batch is running. Stop it after the current image? Photos already written stay.",
+        "A batch is running. Stop it and close once the photos being filled are done? "
+        "Photos already written stay.",
         Button.Yes | Button.No, Button.No)
     return answer == Button.Yes
 

@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         self.tools.stroke_finished.connect(self._stroke_finished)
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
-        c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}"))
+        c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}" if x >= 0 else ""))
         p = self.panel
         p.brush_size_changed.connect(self.tools.set_brush_size)
         p.layer_chosen.connect(self.tools.set_active_layer)
@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self.doc = doc
         self.last_fill = None
         self.status.last_fill.setText("Last fill: –")  # that fill was of another photo
+        self.status.pos.setText("")  # a position on the previous photo means nothing here
         self.attention.reset()
         self.tools.set_document(doc)
         self.canvas.set_document(doc)
@@ -367,6 +368,8 @@ class MainWindow(QMainWindow):
 
         dialog = BatchDialog(self, self.settings, feather=self.panel.feather_px())
         dialog.exec()
+        if dialog.last_summary:  # also when it was closed while it ran, before the summary could show
+            self.statusBar().showMessage(f"Batch export: {dialog.last_summary.splitlines()[0]}", 15000)
         dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

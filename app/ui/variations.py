@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.feather import feather_composite
 from app.core.fill_result import FillResult
+from app.core.names import engine_label
 from app.core.undo import diff_arrays
 from app.ui.commands import DiffCommand
 from app.ui.worker import Request
@@ -80,7 +81,7 @@ class VariationController(QObject):
         self._computing = None
         image = composite(request, result)
         if any(other is not None and np.array_equal(other, image) for other in self.images):
-            self.changed.emit(f"{result.engine} gives one result for this hole: no variations")
+            self.changed.emit(f"{engine_label(result.engine)} gives one result for this hole: no variations")
             return
         self.images[index] = image
         ready = ", ".join(str(i + 1) for i, im in enumerate(self.images) if im is not None)

@@ -165,7 +165,7 @@ class InferenceController(QObject):
         self._run.connect(self.worker.run)
         self.worker.engine_loaded.connect(self._on_loaded)
         self.worker.engine_failed.connect(self._on_load_failed)
-        self.worker.progress.connect(self.status)
+        self.worker.progress.connect(self._on_progress)
         self.worker.notice.connect(self.notice)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -178,6 +178,13 @@ class InferenceController(QObject):
         self._pending: Request | None = None
         self._latest = -1  # id of the newest request; anything older is stale
         self._stopped = False
+
+    def _on_progress(self, text: str) -> None:
+        """The worker's progress, except a cancelled or superseded fill's: "Cancelled" must
+        not give way to "2 of 2 parts done" of a result that will be dropped."""
+        if self._running is not None and self._running.id != self._latest:
+            return
+        self.status.emit(text)
 
     def new_id(self) -> int:
         self._next_id += 1
