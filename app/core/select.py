@@ -137,9 +137,12 @@ def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np
         if whole:
             return fg
         rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
+        # GrabCut keeps everything outside the box background, and its smoothness leaves an
+        # object cut by the box a few pixels short of the box's side: near counts as touching
+        near = max(3, (x1 - x0) // 24)
         touches = fg.sum() < 0.05 * (x1 - x0) * (y1 - y0) or (  # only the click itself
-            (x0 > 0 and cols[0] <= x0 + 1) or (y0 > 0 and rows[0] <= y0 + 1)
-            or (x1 < sw and cols[-1] >= x1 - 2) or (y1 < sh and rows[-1] >= y1 - 2))
+            (x0 > 0 and cols[0] <= x0 + near) or (y0 > 0 and rows[0] <= y0 + near)
+            or (x1 < sw and cols[-1] >= x1 - 1 - near) or (y1 < sh and rows[-1] >= y1 - 1 - near))
         if not touches:
             return fg
         half = int(half * 1.6) + 1
