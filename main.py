@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -14,9 +15,24 @@ def main(argv: list[str] | None = None) -> int:
         return cli_main(argv)
     if len(argv) > 1:
         return cli_main(argv)  # let argparse explain what is wrong
+    problem = _no_display()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from app.ui.app import run_gui  # PySide6 is imported only when the editor starts
 
     return run_gui(argv[0] if argv else None)
+
+
+def _no_display() -> str | None:
+    """Why the editor cannot open a window here (Linux without X11 or Wayland and no Qt
+    platform chosen), as one line instead of Qt's abort; None when it can try."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the editor on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it in a "
+            "desktop session, or use the commands: python main.py --help")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def test_single_mask_file_for_every_image(tmp_path: Path) -> None:
     engine = FakeEngine()
     report = run_batch(images, tmp_path / "watermark.png", tmp_path / "out", engine=engine, fmt="jpg")
     assert report.ok == ["p0.png", "p1.png", "p2.png"]
-    assert report.failed == [("small.png", "watermark.png is 32 x 24 but the image is 10 x 10 "
+    assert report.failed == [("small.png", "the mask watermark.png is 32 x 24 but the image is 10 x 10 "
                                            "(the mask must have the image's size)")]
     assert all(c["holes"] == 60 for c in engine.calls)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.jpg", "p1.jpg", "p2.jpg"]

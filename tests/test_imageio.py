@@ -426,7 +426,7 @@ def test_protect_refuses_the_input(photo_path: Path) -> None:
 def test_protect_sees_hard_links(photo_path: Path) -> None:
     link = photo_path.with_name("link.jpg")
     os.link(photo_path, link)
-    with pytest.raises(TemperaError, match="refusing"):
+    with pytest.raises(TemperaError, match=r"refusing to overwrite the input photo.jpg \(link.jpg is a link to it\)"):
         save_image(link, gradient_rgb(), protect=[photo_path])
 
 

@@ -79,7 +79,7 @@ def test_wrong_size_names_both_sizes(tmp_path: Path) -> None:
     with pytest.raises(TemperaError) as exc:
         load_mask(tmp_path / "mask.png", (640, 480))
     text = str(exc.value)
-    assert text.startswith("mask.png is 100 x 80 but the image is 640 x 480")
+    assert text.startswith("the mask mask.png is 100 x 80 but the image is 640 x 480")
     assert "\n" not in text
     assert "swapped" not in text  # the hint is only for a transposed size
 

@@ -90,3 +90,29 @@ def test_one_list_of_image_extensions():
     assert IMAGE_EXTENSIONS == tuple(IMAGE_FORMATS) and all(e == e.lower() for e in IMAGE_EXTENSIONS)
     for module in (batch, split, evaluate, imageio):
         assert getattr(module, "IMAGE_EXTENSIONS", IMAGE_EXTENSIONS) is IMAGE_EXTENSIONS
+
+
+def test_a_bad_tempera_device_is_named_in_the_error(monkeypatch):
+    import pytest
+
+    from app.core.errors import TemperaError
+    from app.inference.device import resolve_device
+
+    monkeypatch.setenv("TEMPERA_DEVICE", "bogus")
+    with pytest.raises(TemperaError, match=r"^\$TEMPERA_DEVICE: unknown device 'bogus'"):
+        resolve_device("auto")
+
+
+def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
+    import sys
+
+    import main
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main.main(["photo.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no display") and len(err.splitlines()) == 1
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: Qt is left to try
+    assert main._no_display() is None

@@ -320,8 +320,11 @@ def test_paste_image_and_mask_export_import(window: MainWindow, tmp_path: Path, 
     window.actions_.clear_mask.trigger()
     assert not doc.mask.any()
     monkeypatch.setattr(dialogs, "ask_open_path", lambda *a: out)
+    window.actions_.show_mask.setChecked(False)
     window.files.import_layer("mask")
     assert np.array_equal(doc.mask, mask)
+    said = window.statusBar().currentMessage()
+    assert f"Imported the mask from m.png: {int(mask.sum())} px" in said and "Show mask is off" in said
     window.actions_.undo.trigger()
     assert not doc.mask.any()
 

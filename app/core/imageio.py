@@ -106,9 +106,10 @@ def _same_file(a: Path, b: Path) -> bool:
 def refuse_overwrite(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
     """Raise TemperaError when ``path`` is one of ``inputs`` (also through a hard link)."""
     path = Path(path)
-    for other in inputs:
-        if _same_file(path, Path(other)):
-            raise TemperaError(f"refusing to overwrite the input {path.name}; "
+    for other in map(Path, inputs):
+        if _same_file(path, other):
+            via = "" if other.name == path.name else f" ({path.name} is a link to it)"
+            raise TemperaError(f"refusing to overwrite the input {other.name}{via}; "
                                f"choose another output name or folder")
 
 

@@ -65,7 +65,7 @@ def _check_size(name: str, got: tuple[int, int], want: tuple[int, int], what: st
             else ""
         )
         raise TemperaError(
-            f"{name} is {got[0]} x {got[1]} but the image is {want[0]} x {want[1]}"
+            f"the {what} {name} is {got[0]} x {got[1]} but the image is {want[0]} x {want[1]}"
             f" (the {what} must have the image's size{hint})"
         )
 

@@ -27,7 +27,10 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     """
     choice = parse_device(name)
     if choice == "auto":
-        choice = parse_device(os.environ.get(ENV_VAR))
+        try:
+            choice = parse_device(os.environ.get(ENV_VAR))
+        except TemperaError as exc:
+            raise TemperaError(f"${ENV_VAR}: {exc}") from None
     kind = choice.split(":", 1)[0]
     if kind == "auto":
         if torch.cuda.is_available():

@@ -262,6 +262,12 @@ class FileController:
             self.w.undo_stack.push(command)
         if grown:
             self.w.show_grown_hole(grown)
+        else:  # say what came in, and that it is there even with its overlay hidden
+            count = int(np.count_nonzero(layers[layer]))
+            hidden = not (self.w.actions_.show_mask if layer == "mask" else self.w.actions_.show_sketch).isChecked()
+            self.w.statusBar().showMessage(
+                f"Imported the {layer} from {path.name}: {count:,} px"
+                + (f" (hidden: Show {layer} is off)" if hidden else ""), 6000)
 
     def _around_strokes(self, sketch: np.ndarray) -> np.ndarray:
         """The sketch strokes plus the pen's hole margin on each side."""

@@ -45,3 +45,4 @@ class LayerEdits:
         if doc is not None and doc.last_mask is not None:
             self._push(replace_layers(doc, "Restore last mask", mask=doc.mask | doc.last_mask,
                                       sketch=np.maximum(doc.sketch, doc.last_sketch)))
+            self.w.statusBar().showMessage("Restored the last fill's mask and sketch", 4000)
