@@ -4,7 +4,9 @@ Built on OpenCV's GrabCut, no model: the box plus a margin of context is cut out
 runs on a copy whose long side is at most ``WORK_SIDE`` px, the result is scaled back up
 and its edge is refined by a second GrabCut pass at full resolution that may only change a
 thin band around the upscaled outline. The largest object is kept with its inner holes
-filled, then grown by ``HALO_PX`` so a fill also covers the object's soft edge.
+filled, then grown by ``HALO_PX`` so a fill also covers the object's soft edge. A click
+first finds its object's extent on a copy of at most ``CLICK_SEARCH_SIDE`` px, then cuts
+that extent as a box.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ WORK_SIDE = 800  # GrabCut's long side on the downscaled copy
 REFINE_PIXELS = 6_000_000  # full-resolution refinement up to this many crop pixels
 HALO_PX = 3  # selection grown by this much
 CLICK_START_FRACTION = 0.06  # a click first looks this far (of the long side) around it
+CLICK_SEARCH_SIDE = 256  # a click finds its object's extent on a copy this small (long side)
+CLICK_BOX_PAD = 0.08  # that extent is widened by this much of its larger side for the cut
 
 
 def _grabcut(image: np.ndarray, gc: np.ndarray, rect: tuple[int, int, int, int] | None, iters: int) -> np.ndarray:
@@ -53,21 +57,24 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     pixels), or, with ``box`` None, the object under the click ``point``.
 
     A box: GrabCut starts from "everything outside the box is background". A click:
-    a small disc under the click is object, and GrabCut grows it over what looks like it.
-    Returns a Patch (the box plus a margin of context, or the whole photo for a click), or
-    None when nothing was found.
+    a small disc under the click is object; GrabCut grows a box around it on a small copy
+    of the photo until the object under the click no longer reaches the box's sides
+    (:func:`_grow_click`), and that object's extent, widened a little, is then cut as a
+    dragged box would be, with the click kept as object. Returns a Patch (the box plus a
+    margin of context), or None when nothing was found.
     """
     h, w = image.shape[:2]
     if box is None:
         if point is None:
             raise ValueError("select_object needs a box or a point")
-        crop_box: Box | None = (0, 0, w, h)
-    else:
-        box = clip_box(box, (w, h))
-        if box is None or box[2] - box[0] < 3 or box[3] - box[1] < 3:
+        box = _click_extent(image, point, iterations)
+        if box is None:
             return None
-        margin = max(8, int(0.15 * max(box[2] - box[0], box[3] - box[1]))) + halo
-        crop_box = clip_box((box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin), (w, h))
+    box = clip_box(box, (w, h))
+    if box is None or box[2] - box[0] < 3 or box[3] - box[1] < 3:
+        return None
+    margin = max(8, int(0.15 * max(box[2] - box[0], box[3] - box[1]))) + halo
+    crop_box = clip_box((box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin), (w, h))
     assert crop_box is not None
     cx0, cy0, cx1, cy1 = crop_box
     crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
@@ -81,17 +88,13 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     seed = None
     if point is not None:
         seed = (int(np.clip((point[0] - cx0) * f, 0, sw - 1)), int(np.clip((point[1] - cy0) * f, 0, sh - 1)))
-    if box is not None:
-        rx0, ry0 = int((box[0] - cx0) * f), int((box[1] - cy0) * f)
-        rx1, ry1 = min(sw, int(np.ceil((box[2] - cx0) * f))), min(sh, int(np.ceil((box[3] - cy0) * f)))
-        gc = np.zeros((sh, sw), np.uint8)
-        fg = _grabcut(small, gc, (rx0, ry0, max(2, rx1 - rx0), max(2, ry1 - ry0)), iterations)
-        if seed is not None:
-            cv2.circle(gc, seed, 2, int(cv2.GC_FGD), -1)
-            fg = _grabcut(small, gc, None, 2)
-    else:
-        assert seed is not None
-        fg = _grow_click(small, seed, iterations)
+    rx0, ry0 = int((box[0] - cx0) * f), int((box[1] - cy0) * f)
+    rx1, ry1 = min(sw, int(np.ceil((box[2] - cx0) * f))), min(sh, int(np.ceil((box[3] - cy0) * f)))
+    gc = np.zeros((sh, sw), np.uint8)
+    fg = _grabcut(small, gc, (rx0, ry0, max(2, rx1 - rx0), max(2, ry1 - ry0)), iterations)
+    if seed is not None:
+        cv2.circle(gc, seed, 2, int(cv2.GC_FGD), -1)
+        fg = _grabcut(small, gc, None, 2)
     fg = _keep_object(fg, seed)
     if not fg.any():
         return None
@@ -110,6 +113,24 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     if halo > 0:
         fg = grow_mask(fg, halo)
     return Patch(crop_box, fg)
+
+
+def _click_extent(image: np.ndarray, point: Point, iterations: int) -> Box | None:
+    """The box a click's object fills, found on a copy of at most CLICK_SEARCH_SIDE px (a
+    growing search at the work size took up to a minute for a large object), widened by
+    CLICK_BOX_PAD and kept a pixel inside the photo (GrabCut needs some background)."""
+    h, w = image.shape[:2]
+    g = min(1.0, CLICK_SEARCH_SIDE / max(h, w))
+    small = image if g >= 1.0 else cv2.resize(image, (max(1, round(w * g)), max(1, round(h * g))),
+                                              interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    seed = (int(np.clip(point[0] * g, 0, sw - 1)), int(np.clip(point[1] * g, 0, sh - 1)))
+    found = bounds(_keep_object(_grow_click(small, seed, iterations), seed))
+    if found is None:
+        return None
+    pad = 1 + CLICK_BOX_PAD * max(found[2] - found[0], found[3] - found[1])
+    x0, y0, x1, y1 = ((found[0] - pad) / g, (found[1] - pad) / g, (found[2] + pad) / g, (found[3] + pad) / g)
+    return (max(1, int(x0)), max(1, int(y0)), min(w - 1, int(np.ceil(x1))), min(h - 1, int(np.ceil(y1))))
 
 
 def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np.ndarray:
@@ -139,7 +160,7 @@ def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np
         rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
         # GrabCut keeps everything outside the box background, and its smoothness leaves an
         # object cut by the box a few pixels short of the box's side: near counts as touching
-        near = max(3, (x1 - x0) // 24)
+        near = max(4, (x1 - x0) // 12)
         touches = fg.sum() < 0.05 * (x1 - x0) * (y1 - y0) or (  # only the click itself
             (x0 > 0 and cols[0] <= x0 + near) or (y0 > 0 and rows[0] <= y0 + near)
             or (x1 < sw and cols[-1] >= x1 - 1 - near) or (y1 < sh and rows[-1] >= y1 - 1 - near))

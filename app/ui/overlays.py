@@ -32,8 +32,10 @@ def draw_decorations(c: Canvas, p: QPainter) -> None:
         p.drawEllipse(centre, 7, 7)
         p.setPen(QPen(QColor("black"), 1))
         p.drawEllipse(centre, 9, 9)
-    if c.split:
+    if c.split and not c.show_original:
         draw_split_line(c, p)
+    if c.show_original:  # Tab held: say what is shown, as the split view's labels do
+        _label(p, "Original (release Tab for the result)", c.width() / 2, centred=True)
     d = tools.outline_diameter()
     if c._cursor is not None and d is not None and not c.attention_mode and c._pan_from is None \
             and not c.split_dragging:
@@ -62,14 +64,20 @@ def draw_split_line(c: Canvas, p: QPainter) -> None:
         path.lineTo(grip + QPointF(dx + 3 * sign, 0))
         path.lineTo(grip + QPointF(dx, 4))
         p.drawPath(path)
-    p.setPen(QColor(235, 235, 240))
-    metrics = p.fontMetrics()
     for text, left in (("Original", True), ("Result", False)):
-        tw = metrics.horizontalAdvance(text)
-        tx = x - tw - 12 if left else x + 12
-        box = QRectF(tx - 5, 8, tw + 10, metrics.height() + 4)
-        p.fillRect(box, QColor(0, 0, 0, 150))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        _label(p, text, x - 12 if left else x + 12, right_aligned=left)
+
+
+def _label(p: QPainter, text: str, x: float, *, right_aligned: bool = False, centred: bool = False) -> None:
+    """White words on a dark box near the top of the canvas: ending at ``x``, starting at
+    it, or centred on it."""
+    metrics = p.fontMetrics()
+    tw = metrics.horizontalAdvance(text)
+    tx = x - tw if right_aligned else x - tw / 2 if centred else x
+    box = QRectF(tx - 5, 8, tw + 10, metrics.height() + 4)
+    p.fillRect(box, QColor(0, 0, 0, 150))
+    p.setPen(QColor(235, 235, 240))
+    p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def _dashed(p: QPainter) -> QPainter:
