@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -199,6 +200,11 @@ class ProgressBar:
             self._say(f"interrupted at step {e['step']}; checkpoint saved")
 
 
+def _note_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+               file: TextIO | None = None, line: str | None = None) -> None:
+    print(f"note: {' '.join(str(message).split())}", file=file or sys.stderr, flush=True)
+
+
 class StopOnSignal:
     """The first Ctrl+C (SIGINT) or SIGTERM asks the loop to stop after the current step
     and save; a second one raises KeyboardInterrupt at once. SIGTERM matters under
@@ -239,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
         config.validate()
         from app.training.loop import train  # heavy: torch and the model
 
-        with StopOnSignal() as stop:
+        with StopOnSignal() as stop, warnings.catch_warnings():
+            warnings.showwarning = _note_line  # e.g. an unreadable photo skipped: one line, no source
             # an explicit --log-every is obeyed in a log too; the default is throttled there
             bar = ProgressBar(log_interval_s=0.0 if args.log_every else 10.0)
             train(config, progress_fn=bar, abort_fn=stop)
