@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QBoxLayout, QSizePolicy, QWidget
+from PySide6.QtWidgets import QBoxLayout, QScrollArea, QSizePolicy, QWidget
 
 from app.ui.docks import ATTENTION_HINT
 from app.ui.qimage import rgba_image
@@ -146,7 +146,9 @@ class AttentionViewer(QObject):
         info = window.panel.attention_info
         layout = info.parentWidget().layout()
         if isinstance(layout, QBoxLayout):
-            layout.insertWidget(layout.indexOf(info) + 1, self.legend)
+            # the colour key above the words: at the default window size the words run past
+            # the panel's bottom, and the key must stay in sight with the map
+            layout.insertWidget(layout.indexOf(info), self.legend)
         a = window.actions_
         a.attention.toggled.connect(self._toggled)
         a.temperature.toggled.connect(self._temperature_toggled)
@@ -239,6 +241,13 @@ class AttentionViewer(QObject):
         self.explained = {**result, "point": request.point}
         self.show()
 
+    def _bring_legend_into_view(self) -> None:
+        parent = self.legend.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and self.legend.isVisible():
+            parent.ensureWidgetVisible(self.legend, 0, 8)
+
     def show(self) -> None:
         e = self.explained
         if e is None or not self.w.actions_.attention.isChecked():
@@ -253,5 +262,6 @@ class AttentionViewer(QObject):
             self._say(" ".join(filter(None, (f"Bright = where pixel ({x}, {y}) borrowed from.", attention_numbers(e)))))
             self.legend.set_map(cv2.COLORMAP_INFERNO, *ATTENTION_WORDS, True)
         self.legend.show()
+        QTimer.singleShot(0, self._bring_legend_into_view)  # once the panel has laid it out
         self._shown_version = self.w.doc.image_version if self.w.doc is not None else None
         self.w.canvas.set_heatmap(image, e["point"])
