@@ -241,6 +241,7 @@ def test_bad_folders_and_sizes_give_one_line(tmp_path, capsys, argv):
     ("gif", "unknown extension '.gif'"),
     ("seed", "--seed must be 0-4294967295"),
     ("v2_folder", "cannot save photo-inpainted-v2.png: it is a folder"),
+    ("out_folder", "cannot save photo-inpainted.png: it is a folder; give a file name"),
 ])
 def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, expect):
     from app.inference import engines
@@ -256,6 +257,8 @@ def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, exp
         args[-1] = str(tmp_path / "out.gif")
     elif case == "seed":
         args += ["--seed", str(2**32)]
+    elif case == "out_folder":
+        out.mkdir()
     else:
         (tmp_path / "photo-inpainted-v2.png").mkdir()
         args += ["--variations", "2"]
@@ -263,4 +266,4 @@ def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, exp
     assert cli_main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expect in err
-    assert not out.exists() and not (tmp_path / "photo-inpainted-v1.png").exists()
+    assert (out.is_dir() or not out.exists()) and not (tmp_path / "photo-inpainted-v1.png").exists()

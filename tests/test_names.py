@@ -116,3 +116,17 @@ def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
     assert err.startswith("error: no display") and len(err.splitlines()) == 1
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: Qt is left to try
     assert main._no_display() is None
+
+
+def test_a_missing_gpu_named_in_tempera_device_keeps_its_index_and_source(monkeypatch):
+    import pytest
+    import torch
+
+    from app.core.errors import TemperaError
+    from app.inference.device import resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    monkeypatch.setenv("TEMPERA_DEVICE", "cuda:7")
+    with pytest.raises(TemperaError, match=r"device 'cuda:7' \(from \$TEMPERA_DEVICE\) was asked for"):
+        resolve_device("auto")

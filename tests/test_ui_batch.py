@@ -183,3 +183,25 @@ def test_two_photos_at_once_show_a_line_each_and_a_cancel_lets_both_finish(qtbot
     assert "2 filled" in text and "1 not done (cancelled)" in text
     assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "b.png").exists()
     assert not (tmp_path / "out" / "c.png").exists() and dialog.bar.value() == 2
+
+
+def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import app.inference.batch as batch_mod
+
+    dialog, _ = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
+    release, real_process = threading.Event(), batch_mod._process
+    monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
+    dialog.start_batch()
+    qtbot.waitUntil(lambda: "Filling" in dialog.log.toPlainText(), timeout=30_000)
+
+    def finishes_meanwhile(parent) -> bool:  # the batch ends while the question is open
+        release.set()
+        qtbot.waitUntil(lambda: dialog.worker is None, timeout=30_000)
+        return True
+
+    monkeypatch.setattr("app.ui.dialogs.ask_stop_batch", finishes_meanwhile)
+    dialog.show()
+    dialog.reject()  # used to raise AttributeError on the finished worker
+    assert not dialog.isVisible() and "2 filled" in dialog.last_summary

@@ -520,7 +520,13 @@ def test_a_second_editor_neither_offers_nor_clears_a_running_editor_s_work(
     subprocess.run([sys.executable, "-c", code, str(gone / "owner.lock")], check=True)
     assert (gone / "owner.lock").exists()
     slot = claim_slot()
-    assert slot is not None and slot[0] == gone
+    assert slot is not None and slot[0] == gone  # the first free slot
+    slot[1].unlock()
+    crashed = state_dir() / "instance-3"
+    crashed.mkdir()
+    AutosaveStore(crashed).write(AutosaveStore().read())  # a crashed third editor's work
+    slot = claim_slot()
+    assert slot is not None and slot[0] == crashed  # its work is offered before a free slot is taken
     slot[1].unlock()
 
 

@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
+    if out_path.is_dir():
+        raise TemperaError(f"cannot save {out_path.name}: it is a folder; give a file name")
     if save_format(out_path) is None:
         raise TemperaError(f"cannot save {out_path.name}: unknown extension {out_path.suffix or '(none)'!r}; "
                            f"use one of {', '.join(sorted(IMAGE_FORMATS))}")

@@ -21,7 +21,8 @@ WORK_SIDE = 800  # GrabCut's long side on the downscaled copy
 REFINE_PIXELS = 6_000_000  # full-resolution refinement up to this many crop pixels
 HALO_PX = 3  # selection grown by this much
 CLICK_START_FRACTION = 0.06  # a click first looks this far (of the long side) around it
-CLICK_SEARCH_SIDE = 256  # a click finds its object's extent on a copy this small (long side)
+CLICK_NEAR_FRACTION = 0.16  # a click first searches at the work size while its box's half-side stays this small
+CLICK_SEARCH_SIDE = 400  # beyond that, it finds its object's extent on a copy this small (long side)
 CLICK_BOX_PAD = 0.08  # that extent is widened by this much of its larger side for the cut
 
 
@@ -67,7 +68,7 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     if box is None:
         if point is None:
             raise ValueError("select_object needs a box or a point")
-        box = _click_extent(image, point, iterations)
+        box = _click_extent(image, point, iterations, work_side)
         if box is None:
             return None
     box = clip_box(box, (w, h))
@@ -115,17 +116,24 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     return Patch(crop_box, fg)
 
 
-def _click_extent(image: np.ndarray, point: Point, iterations: int) -> Box | None:
-    """The box a click's object fills, found on a copy of at most CLICK_SEARCH_SIDE px (a
-    growing search at the work size took up to a minute for a large object), widened by
-    CLICK_BOX_PAD and kept a pixel inside the photo (GrabCut needs some background)."""
+def _click_extent(image: np.ndarray, point: Point, iterations: int, work_side: int) -> Box | None:
+    """The box a click's object fills: a search at the work size while the box stays small
+    (CLICK_NEAR_FRACTION: a small object keeps its detail), else on a copy of at most
+    CLICK_SEARCH_SIDE px (a growing search at the work size took up to a minute for a large
+    object); widened by CLICK_BOX_PAD and kept a pixel inside the photo (GrabCut needs some
+    background)."""
     h, w = image.shape[:2]
-    g = min(1.0, CLICK_SEARCH_SIDE / max(h, w))
-    small = image if g >= 1.0 else cv2.resize(image, (max(1, round(w * g)), max(1, round(h * g))),
-                                              interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape[:2]
-    seed = (int(np.clip(point[0] * g, 0, sw - 1)), int(np.clip(point[1] * g, 0, sh - 1)))
-    found = bounds(_keep_object(_grow_click(small, seed, iterations), seed))
+    found, g = None, 1.0
+    for side, limit in ((work_side, CLICK_NEAR_FRACTION), (CLICK_SEARCH_SIDE, None)):
+        g = min(1.0, side / max(h, w))
+        small = image if g >= 1.0 else cv2.resize(image, (max(1, round(w * g)), max(1, round(h * g))),
+                                                  interpolation=cv2.INTER_AREA)
+        sh, sw = small.shape[:2]
+        seed = (int(np.clip(point[0] * g, 0, sw - 1)), int(np.clip(point[1] * g, 0, sh - 1)))
+        fg = _grow_click(small, seed, iterations, None if limit is None else int(limit * max(sh, sw)))
+        if fg is not None:
+            found = bounds(_keep_object(fg, seed))
+            break
     if found is None:
         return None
     pad = 1 + CLICK_BOX_PAD * max(found[2] - found[0], found[3] - found[1])
@@ -133,13 +141,17 @@ def _click_extent(image: np.ndarray, point: Point, iterations: int) -> Box | Non
     return (max(1, int(x0)), max(1, int(y0)), min(w - 1, int(np.ceil(x1))), min(h - 1, int(np.ceil(y1))))
 
 
-def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int) -> np.ndarray:
+def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int,
+                max_half: int | None = None) -> np.ndarray | None:
     """A click: GrabCut in a box around it (with as much context again around the box),
     the box grown until the object under the click fills a fair part of it without running
-    into its sides, or the box is the whole photo."""
+    into its sides, or the box is the whole photo; None when the box's half-side would
+    pass ``max_half`` first."""
     sh, sw = small.shape[:2]
     half = max(8, int(CLICK_START_FRACTION * max(sh, sw)))
     while True:
+        if max_half is not None and half > max_half:
+            return None
         x0, y0 = max(0, seed[0] - half), max(0, seed[1] - half)
         x1, y1 = min(sw, seed[0] + half + 1), min(sh, seed[1] + half + 1)
         whole = x0 == 0 and y0 == 0 and x1 == sw and y1 == sh

@@ -102,7 +102,8 @@ class BatchReport:
             n = len(self.replaced)
             parts.append(f"{n} earlier output{'s' if n != 1 else ''} replaced")
         where = f" -> {self.out_dir}" if self.out_dir is not None else ""
-        lines = [f"{self.total} images: {', '.join(parts)} in {self.seconds:.1f} s{self._engine_words()}{where}"]
+        images = f"{self.total} image{'s' if self.total != 1 else ''}"
+        lines = [f"{images}: {', '.join(parts)} in {self.seconds:.1f} s{self._engine_words()}{where}"]
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
         lines += [f"note: {name}: {text}" for name, text in self.notes]
         return "\n".join(lines)
@@ -403,7 +404,7 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     hole = feather_hole(mask, feather)  # the engine fills the feather ring too
     problem = nothing_to_fill_from(hole)
     if problem:
-        raise TemperaError(f"{item.mask.name}: {problem}")
+        raise TemperaError(problem)
     filled = engine.fill(img.rgb, hole, sketch)
     result = filled.image
     if result.shape != img.rgb.shape:
@@ -420,4 +421,4 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
     note = "; ".join(notes) or None
     written[out_key] = item.image.name
-    return ("replaced" if existed else "ok"), note, filled.engine
+    return ("replaced" if existed else "ok"), note, filled.engine if mask.any() else None  # no hole: nothing chose

@@ -25,12 +25,13 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     An explicit device that is not present is an error rather than a silent fallback: the
     user asked for it by name.
     """
-    choice = parse_device(name)
+    choice, source = parse_device(name), ""
     if choice == "auto":
         try:
             choice = parse_device(os.environ.get(ENV_VAR))
         except TemperaError as exc:
             raise TemperaError(f"${ENV_VAR}: {exc}") from None
+        source = f" (from ${ENV_VAR})" if choice != "auto" else ""
     kind = choice.split(":", 1)[0]
     if kind == "auto":
         if torch.cuda.is_available():
@@ -39,9 +40,9 @@ def resolve_device(name: str | None = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise TemperaError("device 'cuda' was asked for but this torch build sees no CUDA GPU")
+        raise TemperaError(f"device {choice!r}{source} was asked for but this torch build sees no CUDA GPU")
     if kind == "mps" and not _mps_available():
-        raise TemperaError("device 'mps' was asked for but Apple MPS is not available")
+        raise TemperaError(f"device {choice!r}{source} was asked for but Apple MPS is not available")
     return torch.device(choice)
 
 

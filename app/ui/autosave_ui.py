@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QTimer
 
-from app.core.autosave import AutosaveState, AutosaveStore, state_dir
+from app.core.autosave import SESSION, AutosaveState, AutosaveStore, state_dir
 from app.core.document import Document
 
 MAX_SLOTS = 16  # editors running at once that each autosave; more run without autosave
@@ -26,11 +26,13 @@ LOCK_NAME = "owner.lock"
 
 
 def claim_slot(base: Path | None = None) -> tuple[Path, QLockFile] | None:
-    """The first autosave folder under ``base`` (default: the state folder) that no
-    running editor holds, locked for this one; None when all are held or none can be made."""
+    """An autosave folder under ``base`` (default: the state folder) that no running
+    editor holds, locked for this one: first one holding a crashed editor's work (so a
+    lone editor started later offers it back, whichever slot it was in), else the first
+    free one; None when all are held or none can be made."""
     base = Path(base) if base is not None else state_dir()
-    for n in range(MAX_SLOTS):
-        folder = base if n == 0 else base / f"instance-{n}"
+    folders = [base if n == 0 else base / f"instance-{n}" for n in range(MAX_SLOTS)]
+    for folder in [f for f in folders if (f / SESSION).exists()] + folders:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:

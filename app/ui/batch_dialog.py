@@ -255,7 +255,12 @@ class BatchDialog(QDialog):
         filled finish, then the dialog closes and the window's status line gives the
         summary (``last_summary``), so nothing stops unseen."""
         if self.worker is not None:
-            if self.worker.cancelled.is_set() or dialogs.ask_stop_batch(self):
+            stop = self.worker.cancelled.is_set() or dialogs.ask_stop_batch(self)
+            if self.worker is None:  # it finished while the question was open: close now
+                if stop:
+                    super().reject()
+                return
+            if stop:
                 if not self.worker.cancelled.is_set():
                     self.cancel_batch()
                 self._close_when_done = True
