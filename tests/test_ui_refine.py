@@ -58,6 +58,8 @@ def test_object_tool_selects_a_disc_and_alt_drag_subtracts(disc_window, qtbot) -
     selected(window, qtbot)
     assert iou(doc.mask, grow_mask(disc, 3)) > 0.9  # the disc, grown 3 px over its edge halo
     assert doc.mask[disc].mean() > 0.99
+    said = window.statusBar().currentMessage()  # not a blank line once "Selecting…" is over
+    assert said.startswith("Selected an object of ") and "Ctrl+Return fills it" in said
     assert window.undo_stack.count() == 1 and window.undo_stack.command(0).text() == "Object selection"
     chosen = doc.mask.copy()
     drag(window.canvas, [(90, 60), (212, 182)], mods=ALT)  # Alt-drag: the same object out

@@ -285,6 +285,17 @@ class Trainer:
         atomic_write_text(self.paths["holdout"], held)
 
     # ------------------------------------------------------------------ the loop
+    def _eta(self, rate: float, session_start: float) -> float | None:
+        """Seconds to the end of this session: to --steps at the current rate, or to
+        --time-limit when that comes first."""
+        if rate <= 0:
+            return None
+        eta = (self.config.steps - self.step) / rate
+        if self.config.time_limit_min is not None:
+            left = 60.0 * self.config.time_limit_min - (time.perf_counter() - session_start)
+            eta = min(eta, max(0.0, left))
+        return eta
+
     def _stop_reason(self, session_start: float) -> str | None:
         """"aborted" (abort_fn), "time limit" (--time-limit) or None; the same on every rank."""
         reason = 0
@@ -345,7 +356,7 @@ class Trainer:
                                 "adversarial": adversarial, "steps_per_s": rate,
                                 "images_per_s": rate * images_per_step,
                                 "images_seen": self.images_seen,
-                                "eta_s": (cfg.steps - self.step) / rate if rate > 0 else None})
+                                "eta_s": self._eta(rate, session_start)})
                     sums, window_start, window_steps = {}, self.wall_time_s, 0
                 if self.step % cfg.save_every == 0 and self.step < cfg.steps:
                     self.save()

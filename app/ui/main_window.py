@@ -139,6 +139,9 @@ class MainWindow(QMainWindow):
         a.split.toggled.connect(c.set_split)
         self.tools.selection_empty.connect(
             lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
+        self.tools.selection_done.connect(lambda n, added: self.statusBar().showMessage(
+            f"Selected an object of {n:,} px: " + ("Ctrl+Return fills it, Alt+] grows it" if added
+                                                   else "taken out of the mask"), 6000))
         self.tools.selector.busy_changed.connect(
             lambda busy: self.statusBar().showMessage("Selecting the object…", 30000) if busy
             else self.statusBar().clearMessage())

@@ -7,6 +7,7 @@ No widget here: the canvas converts widget coordinates to image pixels once and 
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
@@ -32,6 +33,7 @@ class ToolController(QObject):
     stroke_finished = Signal()  # an edit was committed (autosave listens)
     preview_changed = Signal()  # rectangle / lasso outline moved
     selection_empty = Signal()  # the object tool found nothing in the box
+    selection_done = Signal(int, bool)  # the object tool's pixels, added (True) or taken from the mask
 
     def __init__(self, undo_stack: QUndoStack, brush_size: int, hole_margin: int) -> None:
         super().__init__()
@@ -197,6 +199,7 @@ class ToolController(QObject):
             self.selection_empty.emit()
             return
         self._shape(patch, value, TOOL_TEXT["object"])
+        self.selection_done.emit(int(np.count_nonzero(patch.area)), bool(value))
 
     def _shape(self, patch: brush.Patch | None, value: bool, text: str) -> None:
         doc = self.doc
