@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.core.errors import TemperaError
-from app.core.names import DEVICE_HELP, ENGINE_NAMES, IMAGE_FORMATS, parse_device
+from app.core.names import DEVICE_HELP, ENGINE_NAMES, parse_device
 
 
 def device_arg(text: str) -> str:
@@ -38,14 +38,13 @@ def check_report_path(path: str | None, flag: str, *, image: bool = False,
     if not path:
         return
     from app.core.atomic import ensure_folder
-    from app.core.imageio import refuse_overwrite, save_format
+    from app.core.imageio import refuse_overwrite, require_save_format
 
     out = Path(path)
     if out.is_dir():
         raise TemperaError(f"{flag} {out} is a folder; give a file name")
-    if image and save_format(out) is None:
-        raise TemperaError(f"{flag} {out.name}: unknown extension {out.suffix or '(none)'!r}; "
-                           f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
+    if image:
+        require_save_format(out)
     for folder in inside:
         if folder and Path(folder).is_dir() and out.resolve().is_relative_to(Path(folder).resolve()):
             raise TemperaError(f"refusing to write {flag} into the input folder {folder}; "

@@ -95,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
         load_sketch,
         mask_from_alpha,
         refuse_overwrite,
-        save_format,
+        require_save_format,
         save_image,
     )
     from app.core.maskops import nothing_to_fill_from
-    from app.core.names import IMAGE_FORMATS, MAX_SEED
+    from app.core.names import MAX_SEED
 
     if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
     # areas no fill may copy from
     protect_mask = load_mask(args.protect, img.size) if args.protect else None
-    problem = nothing_to_fill_from(feather_hole(mask, args.feather), protect_mask)
+    hole = feather_hole(mask, args.feather)  # what the engine fills: the feather ring too
+    problem = nothing_to_fill_from(hole, protect_mask)
     if problem:
         raise TemperaError(problem)
     out_path = Path(args.output) if args.output else default_output(image_path)
@@ -124,15 +125,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
-    if out_path.is_dir():
-        raise TemperaError(f"cannot save {out_path.name}: it is a folder; give a file name")
-    if save_format(out_path) is None:
-        raise TemperaError(f"cannot save {out_path.name}: unknown extension {out_path.suffix or '(none)'!r}; "
-                           f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
     for path in out_paths:  # before the fill, not after it: no time lost on a refusal
         refuse_overwrite(path, inputs)
         if path.is_dir():
-            raise TemperaError(f"cannot save {path.name}: it is a folder")
+            raise TemperaError(f"cannot save {path.name}: it is a folder; give a file name")
+    require_save_format(out_path)  # the -vN names share its extension
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
 
@@ -153,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     for n, path in enumerate(out_paths):
         start = time.perf_counter()
         # the feather ring is filled too, then faded into the photo
-        result = engine.fill(img.rgb, feather_hole(mask, args.feather), sketch, protect=protect_mask,
+        result = engine.fill(img.rgb, hole, sketch, protect=protect_mask,
                              seed=args.seed + n, progress=_progress)
         seconds = time.perf_counter() - start
         if result.notice:

@@ -38,6 +38,7 @@ __all__ = [
     "alpha_would_be_lost",
     "flatten_alpha",
     "load_image",
+    "require_save_format",
     "save_format",
     "save_image",
     "load_mask",
@@ -120,6 +121,17 @@ def _check_array(rgb: np.ndarray, alpha: np.ndarray | None) -> None:
                          f"{getattr(rgb, 'shape', '')}")
     if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]):
         raise ValueError(f"alpha must be uint8 {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
+
+
+def require_save_format(path: str | os.PathLike[str]) -> str:
+    """The Pillow format ``path`` saves as; a TemperaError naming the known extensions
+    when there is none (checked before a fill or a run, and again by save_image)."""
+    fmt = save_format(path)
+    if fmt is None:
+        path = Path(path)
+        raise TemperaError(f"cannot save {path.name}: unknown extension {path.suffix or '(none)'!r}; "
+                           f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
+    return fmt
 
 
 def save_format(path: str | os.PathLike[str]) -> str | None:
@@ -207,11 +219,7 @@ def save_image(
     """
     path = Path(path)
     _check_array(rgb, alpha)
-    fmt = IMAGE_FORMATS.get(path.suffix.lower())  # the format comes from the extension
-    if fmt is None:
-        known = ", ".join(sorted(IMAGE_FORMATS))
-        raise TemperaError(f"cannot save {path.name}: unknown extension "
-                           f"{path.suffix or '(none)'!r}; use one of {known}")
+    fmt = require_save_format(path)  # the format comes from the extension
     refuse_overwrite(path, protect)
     folder = path.parent
     if not folder.is_dir():

@@ -415,10 +415,11 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect)
     notes = []
-    if not mask.any():
+    empty = not mask.any()
+    if empty:
         notes.append("the mask is empty; written unchanged")
     if alpha_would_be_lost(item.out, img.alpha):
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
     note = "; ".join(notes) or None
     written[out_key] = item.image.name
-    return ("replaced" if existed else "ok"), note, filled.engine if mask.any() else None  # no hole: nothing chose
+    return ("replaced" if existed else "ok"), note, None if empty else filled.engine  # no hole: nothing chose
