@@ -138,6 +138,9 @@ pack_out() {  # checkpoints as files of their own; everything small in one archi
     ls -l "$OUT" | tee -a "$LOG"
 }
 trap 'say "signal: packing what there is"; pack_out; exit 124' TERM INT
+keep() {  # a trained checkpoint goes to $OUT at once: a run killed later (SIGKILL) still returns it
+    [ -f "$1.pt" ] && [ -f "$1.json" ] && cp "$1.pt" "$1.json" "$OUT/" && say "kept $(basename "$1") in $OUT"
+}
 
 # ----------------------------------------------------------------------------- 0. machine
 say "gpu_pass: tiny=$TINY kit=$KIT out=$OUT work=$WORK budget ${BUDGET_S}s (deadline $(date -u -d "@$DEADLINE" +%H:%M:%S 2>/dev/null))"
@@ -205,6 +208,7 @@ say "plan: ${TRAIN_S}s of training in all: mtsa ${STEPS_MTSA} steps (~${T_MTSA}s
 # ----------------------------------------------------------------------------- 4. train
 phase train_mtsa $(( T_MTSA * 11 / 10 + OVERHEAD + 60 )) "$PY" main.py train $(train_flags) --out "$WORK/mtsa" \
     --init-from "$WEIGHTS/mtsa.pt" --steps "$STEPS_MTSA" --seed 0 --time-limit "$LIMIT_MTSA"
+keep "$WORK/mtsa/mtsa"
 REACHED=$(meta_steps "$WORK/mtsa/mtsa.json")
 MTSA_S=$(meta_seconds "$WORK/mtsa/mtsa.json")
 say "mtsa reached step ${REACHED:-none} in ${MTSA_S:-?}s of training"
@@ -220,6 +224,7 @@ CAP=$(( $(left) - AFTER_RESERVE - 10 - 2 * OVERHEAD - TRAIN_S / 5 ))
 phase train_const $(( T_CONST + OVERHEAD + 60 )) "$PY" main.py train $(train_flags) --out "$WORK/const" \
     --constant-temperature --init-from "$WEIGHTS/mtsa-const.pt" --steps "$STEPS_CONST" --seed 0 \
     --time-limit "$(calc "$T_CONST / 60")"
+keep "$WORK/const/mtsa-const"
 CONST_REACHED=$(meta_steps "$WORK/const/mtsa-const.json")
 if [ "${CONST_REACHED:-x}" = "${REACHED:-y}" ]; then
     say "mtsa-const reached step $CONST_REACHED, the same as mtsa"
@@ -234,6 +239,7 @@ STEPS_GUIDED=$BIG; [ "$STEPS_GUIDED" -gt "$STEP_CAP" ] && STEPS_GUIDED=$STEP_CAP
 phase train_guided $(( T_GUIDED + OVERHEAD + 45 )) "$PY" main.py train $(train_flags) --out "$WORK/guided" \
     --guided --sketch-prob 1.0 --init-from "$WEIGHTS/mtsa-guided.pt" --steps "$STEPS_GUIDED" --seed 1 \
     --time-limit "$(calc "$T_GUIDED / 60")"
+keep "$WORK/guided/mtsa-guided"
 say "mtsa-guided reached step $(meta_steps "$WORK/guided/mtsa-guided.json" || echo none)"
 
 # ----------------------------------------------------------------------------- 5. after
