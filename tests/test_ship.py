@@ -116,6 +116,45 @@ def test_total_steps_of_a_run_shipped_twice_count_its_steps_once(tmp_path, run_c
     assert meta["total_steps"] == 18 and meta["total_images_seen"] == 144
 
 
+def test_total_steps_of_a_new_run_from_a_file_that_was_itself_warm_started_there(tmp_path, run_checkpoint):
+    # the GPU pass: every pass starts from .gpu_kit/weights/mtsa.pt, so the checkpoint found
+    # there (the last pass's) names that same path; the new run recorded its start's SHA-256
+    from app.inference.checkpoint import sha256_of
+    weights = tmp_path / "w"
+    ship(run_checkpoint, TELEA + _rows("mtsa", [0.12, 0.18, 0.25]), weights)  # 10 steps, 80 images
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    kit = tmp_path / "kit" / "mtsa.pt"
+    last_pass = save_checkpoint(tmp_path / "pass1" / "mtsa.pt", g, g.config,
+                                {"steps": 5, "images_seen": 40, "init_from": str(kit)})
+    kit.parent.mkdir()
+    ship(last_pass, TELEA + _rows("mtsa", [0.11, 0.17, 0.24]), kit.parent)  # the kit's copy: 5 more
+    assert json.loads((kit.parent / "mtsa.json").read_text())["meta"]["total_steps"] == 5
+    torch.manual_seed(1)
+    g2 = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    this_pass = save_checkpoint(tmp_path / "pass2" / "mtsa.pt", g2, g2.config,
+                                {"steps": 8, "images_seen": 64, "init_from": str(kit),
+                                 "init_sha256": sha256_of(kit)})
+    assert ship(this_pass, TELEA + _rows("mtsa", [0.10, 0.16, 0.23]), weights).shipped
+    meta = json.loads((weights / "mtsa.json").read_text())["meta"]
+    assert meta["total_steps"] == 13 and meta["total_images_seen"] == 104  # not 8 - 5 + 5
+
+
+def test_total_steps_of_a_run_shipped_twice_with_its_start_recorded(tmp_path, run_checkpoint):
+    from app.inference.checkpoint import sha256_of
+    weights = tmp_path / "w"
+    ship(run_checkpoint, TELEA + _rows("mtsa", [0.12, 0.18, 0.25]), weights)  # 10 steps, 80 images
+    installed = weights / "mtsa.pt"
+    start = {"init_from": str(installed), "init_sha256": sha256_of(installed)}
+    g = InpaintGenerator(ModelConfig(channels=8, heads=2))
+    first = save_checkpoint(tmp_path / "run2" / "a" / "mtsa.pt", g, g.config, {"steps": 5, "images_seen": 40, **start})
+    assert ship(first, TELEA + _rows("mtsa", [0.11, 0.17, 0.24]), weights).shipped
+    assert json.loads((weights / "mtsa.json").read_text())["meta"]["total_steps"] == 15
+    again = save_checkpoint(tmp_path / "run2" / "b" / "mtsa.pt", g, g.config, {"steps": 8, "images_seen": 64, **start})
+    assert ship(again, TELEA + _rows("mtsa", [0.10, 0.16, 0.23]), weights).shipped
+    meta = json.loads((weights / "mtsa.json").read_text())["meta"]
+    assert meta["total_steps"] == 18 and meta["total_images_seen"] == 144
+
+
 def test_ship_script_reads_evaluate_json_for_the_run_and_the_installed_one(tmp_path, run_checkpoint, capsys):
     """Both --eval and --installed-eval take `evaluate --json` files as written ({"rows": [...]})."""
     from scripts.ship_checkpoints import main

@@ -301,3 +301,5 @@ def test_resume_keeps_the_warm_start_in_the_exported_meta(photos: Path, tmp_path
     assert _cli(*base, "--steps", "2", "--resume") == 0
     info = json.loads((run / "mtsa.json").read_text())
     assert info["meta"]["steps"] == 2 and info["meta"]["init_from"] == str(first)
+    from app.inference.checkpoint import sha256_of
+    assert info["meta"]["init_sha256"] == sha256_of(first)  # what it started from, kept by --resume

@@ -133,6 +133,9 @@ def build_config(args: argparse.Namespace) -> Any:
         raise ValueError(f"--data {base.data} is not a folder")
     if base.init_from is not None and not base.init_from.is_file():
         raise ValueError(f"--init-from {base.init_from} does not exist")
+    if base.init_from is not None:
+        from app.inference.checkpoint import sha256_of
+        base.warm_start_sha256 = sha256_of(base.init_from)
     return base
 
 

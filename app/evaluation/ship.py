@@ -101,7 +101,16 @@ def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
             return steps + int(meta.get("init_total_steps", 0)), images + int(meta.get("init_total_images", 0))
         p_steps = int(parent_meta.get("total_steps", parent_meta.get("steps", 0)))
         p_images = int(parent_meta.get("total_images_seen", parent_meta.get("images_seen", 0)))
-        if parent_meta.get("init_from") == parent and int(parent_meta.get("steps", 0)) <= steps:
+        started_here = meta.get("init_sha256")
+        if started_here:
+            # the run recorded the weights it started from: the file there now is either
+            # them, or an earlier install of this same run (resumed, shipped more than once),
+            # which recorded the same start
+            same_run = (read_info(parent_path).get("sha256") != started_here
+                        and parent_meta.get("init_sha256") == started_here)
+        else:  # recorded before 4 Dec 2026: judged by where the file at init_from started
+            same_run = parent_meta.get("init_from") == parent and int(parent_meta.get("steps", 0)) <= steps
+        if same_run:
             # the file at init_from has since been replaced by an earlier install of this
             # same run (resumed and shipped more than once): it already counts the run's
             # steps up to then, so add only those after it

@@ -81,6 +81,9 @@ class TrainConfig:
     # the --init-from checkpoint this run's weights started from; unlike init_from it is
     # kept across --resume, so exported checkpoints can count the steps behind them
     warm_start: Path | None = None
+    # the SHA-256 of warm_start's weights when the run began: tells a later install of the
+    # file at warm_start (this run shipped before) from the checkpoint the run started from
+    warm_start_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if self.warm_start is None and self.init_from is not None:

@@ -231,6 +231,7 @@ class Trainer:
                      "holdout_excluded": self.n_holdout},
             "losses": loss_summary(config=self.config, perceptual=self.perceptual_fn is not None),
             "init_from": None if self.config.warm_start is None else str(self.config.warm_start),
+            "init_sha256": self.config.warm_start_sha256,
         }
 
     def save(self, *, collective: bool = True) -> Path:
