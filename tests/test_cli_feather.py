@@ -66,6 +66,24 @@ def test_inpaint_protect_is_checked_like_a_mask(scene, capsys):
         cli_main(["inpaint", str(img), "--mask", str(mask), "--feather", "x"])
 
 
+@pytest.mark.parametrize("engine", ["telea", "patchmatch", pytest.param("mtsa", marks=pytest.mark.shipped_weights)])
+def test_inpaint_feather_ring_stops_at_protected_pixels(scene, engine):
+    """Protect keeps its pixels as they were, even those inside the feather ring."""
+    tmp, rgb, hole, img, mask = scene
+    keep = np.zeros((60, 80), bool)
+    keep[:, 55:58] = True  # hugging the hole's right side, inside the default ring
+    keep[30:33, 10:60] = True  # and a band through the hole: the hole wins there
+    Image.fromarray(keep.astype(np.uint8) * 255).save(tmp / "keep.png")
+    out = tmp / f"out-{engine}.png"
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--protect", str(tmp / "keep.png"),
+                     "--engine", engine, "--feather", "5", "--device", "cpu", "-o", str(out)]) == 0
+    got = _read(out)
+    outside = keep & ~hole
+    assert np.array_equal(got[outside], rgb[outside])
+    ring = (~hole) & ~keep & (distance_to(hole) <= 5)
+    assert not np.array_equal(got[ring], rgb[ring])  # the rest of the ring is still feathered
+
+
 def test_batch_feather(scene, capsys):
     tmp, rgb, hole, img, mask = scene
     (tmp / "imgs").mkdir()

@@ -95,6 +95,27 @@ def test_feather_hole_covers_the_ring() -> None:
     assert DEFAULT_FEATHER_PX > 0
 
 
+def test_feather_leaves_protected_pixels_outside_the_hole_alone() -> None:
+    rng = np.random.default_rng(1)
+    original = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    filled = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    m = square()
+    protect = np.zeros_like(m)
+    protect[:, :35] = True  # covers part of the hole and the ring on its left
+    kept = protect & ~m
+    assert (feather_alpha(m, 4, protect)[kept] == 0).all()
+    assert np.array_equal(feather_alpha(m, 4, protect)[m], np.ones(m.sum(), np.float32))
+    hole = feather_hole(m, 4, protect)
+    assert hole[m].all() and not hole[kept].any()
+    assert np.array_equal(hole | kept, feather_hole(m, 4) | kept)
+    out = feather_composite(original, filled, m, 4, protect)
+    assert np.array_equal(out[kept], original[kept]) and np.array_equal(out[m], filled[m])
+    ring = (feather_alpha(m, 4) > 0) & ~m & ~protect
+    assert np.array_equal(out[ring], feather_composite(original, filled, m, 4)[ring])
+    with pytest.raises(ValueError):
+        feather_hole(m, 4, protect[:10])
+
+
 def test_masks_go_to_bool_and_to_opencv_without_a_copy_when_they_can():
     from app.core.maskops import as_bool, as_uint8
 

@@ -108,6 +108,27 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     assert window.status.last_fill.text() == "Last fill: –"
 
 
+def test_fill_leaves_protected_pixels_beside_the_hole_unchanged(window: MainWindow, photo_path: Path, qtbot) -> None:
+    """The feather ring stops at the protect mask: protected pixels keep their colour."""
+    assert window.files.open_path(photo_path)
+    doc = window.doc
+    before = doc.image.copy()
+    paint_hole(window)
+    hole = doc.mask.copy()
+    ring = feather_hole(hole, window.panel.feather_px()) & ~hole
+    protect = np.zeros_like(hole)
+    ys, xs = np.nonzero(ring)
+    protect[ys[: len(ys) // 2], xs[: len(xs) // 2]] = True  # half of the ring
+    doc.protect[:] = protect
+    window.inference.worker.engine = SlowEngine(0.0)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
+        window.actions_.fill.trigger()
+    assert np.array_equal(doc.image[protect], before[protect])
+    assert (doc.image[hole] == 7).all()
+    rest = ring & ~protect
+    assert not np.array_equal(doc.image[rest], before[rest])  # the rest of the ring blends
+
+
 def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     engine = SlowEngine(0.3)

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
     # areas no fill may copy from
     protect_mask = load_mask(args.protect, img.size) if args.protect else None
-    hole = feather_hole(mask, args.feather)  # what the engine fills: the feather ring too
+    hole = feather_hole(mask, args.feather, protect_mask)  # what the engine fills: the feather ring too
     problem = nothing_to_fill_from(hole, protect_mask)
     if problem:
         raise TemperaError(problem)
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         if result.notice:
             print(result.notice, file=sys.stderr)
-        filled = feather_composite(img.rgb, result.image, mask, args.feather)
+        filled = feather_composite(img.rgb, result.image, mask, args.feather, protect_mask)
         saved = save_image(path, filled, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=KEEP if args.quality is None else args.quality, jpeg=img.jpeg,
                            original=img.rgb, flatten=True, protect=inputs)

@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
         snap, px = doc.snapshot(self.inference.new_id()), self.panel.feather_px()
         hole = snap.mask
         if px:  # the engine fills the feather ring too; apply_fill blends it (feather.py)
-            snap = dataclasses.replace(snap, mask=feather_hole(hole, px))
+            snap = dataclasses.replace(snap, mask=feather_hole(hole, px, snap.protect))
         problem = nothing_to_fill_from(snap.mask, snap.protect)
         if problem:  # a fill would give black or a blur of what was to go
             self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)

@@ -32,7 +32,7 @@ def composite(request: Request, result: FillResult) -> np.ndarray:
     snapshot (the request carries the user's hole and the feather width)."""
     snap = request.snapshot
     hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
-    return feather_composite(snap.image, result.image, hole, px) if px else result.image
+    return feather_composite(snap.image, result.image, hole, px, snap.protect) if px else result.image
 
 
 class VariationController(QObject):
