@@ -29,10 +29,44 @@ def _no_display() -> str | None:
     platform chosen), as one line instead of Qt's abort; None when it can try."""
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
         return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    display = os.environ.get("DISPLAY", "").strip()
+    if os.environ.get("WAYLAND_DISPLAY"):
         return None
+    if display:
+        if _x_server_answers(display):
+            return None
+        return (f"no X server answers at DISPLAY={display!r}; start one or correct DISPLAY, "
+                "or use the commands: python main.py --help")
     return ("no display to open the editor on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it in a "
             "desktop session, or use the commands: python main.py --help")
+
+
+def _x_server_answers(display: str) -> bool:
+    """False only when DISPLAY names an X server that certainly is not there (its socket
+    refuses), where Qt would abort; a form this does not know is left to Qt."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?P<host>[^:/]*):(?P<num>\d+)(?:\.\d+)?", display)
+    if m is None:
+        return True
+    host, num = m["host"], int(m["num"])
+    if host in ("", "unix"):
+        # the server's socket, on the file system or in Linux's abstract namespace
+        for path in (f"/tmp/.X11-unix/X{num}", f"\0/tmp/.X11-unix/X{num}"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                try:
+                    s.connect(path)
+                    return True
+                except OSError:
+                    continue
+        return False
+    try:
+        socket.create_connection((host, 6000 + num), timeout=3).close()
+        return True
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

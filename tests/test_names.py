@@ -118,6 +118,40 @@ def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
     assert main._no_display() is None
 
 
+def test_the_editor_with_a_display_nobody_answers_says_so_in_one_line(monkeypatch, capsys):
+    import socket
+    import sys
+
+    import main
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    server = None
+    for num in range(700, 800):  # a display whose TCP port is free: nothing answers there
+        try:
+            probe = socket.create_server(("127.0.0.1", 6000 + num))
+        except OSError:
+            continue
+        probe.close()
+        server = num
+        break
+    assert server is not None
+    for dead in (":4711", f"127.0.0.1:{server}", f"127.0.0.1:{server}.0"):
+        monkeypatch.setenv("DISPLAY", dead)
+        assert main.main(["photo.png"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: no X server answers at DISPLAY=") and len(err.splitlines()) == 1
+    with socket.create_server(("127.0.0.1", 6000 + server)):  # a server listening there: Qt may try
+        monkeypatch.setenv("DISPLAY", f"127.0.0.1:{server}")
+        assert main._no_display() is None
+    monkeypatch.setenv("DISPLAY", "/private/tmp/launchd-1/org.xquartz:0")  # a form not known: left to Qt
+    assert main._no_display() is None
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setenv("DISPLAY", ":4711")
+    assert main._no_display() is None
+
+
 def test_a_missing_gpu_named_in_tempera_device_keeps_its_index_and_source(monkeypatch):
     import pytest
     import torch
