@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_main(argv)  # let argparse explain what is wrong
     problem = _no_display()
     if problem:
+        if argv and not os.path.exists(argv[0]):  # the first thing to fix: no editor could open it
+            problem = f"{argv[0]} does not exist"
         print(f"error: {problem}", file=sys.stderr)
         return 2
     from app.ui.app import run_gui  # PySide6 is imported only when the editor starts

@@ -72,6 +72,46 @@ def test_inpaint_mask_from_alpha_makes_filled_pixels_opaque(tmp_path):
     assert result[30:, :, 3].max() == 200  # the rest keeps its own alpha
 
 
+def test_inpaint_of_a_transparent_area_makes_the_fill_visible(tmp_path):
+    rgba = np.full((40, 50, 4), 200, np.uint8)
+    rgba[..., 0] = np.arange(50, dtype=np.uint8)[None, :] * 5
+    rgba[10:20, 10:30, 3] = 0
+    src = tmp_path / "cut.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    hole = np.zeros((40, 50), np.uint8)
+    hole[8:22, 8:32] = 255  # a little larger than the transparent box
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    out = tmp_path / "filled.png"
+    assert cli_main(["inpaint", str(src), "--mask", str(tmp_path / "hole.png"), "-o", str(out),
+                     "--engine", "telea", "--feather", "0"]) == 0
+    alpha = np.asarray(Image.open(out))[..., 3]
+    assert (alpha[hole > 0] == 255).all()
+    assert (alpha[hole == 0] == 200).all()
+
+
+def test_inpaint_notes_a_deeper_photo_and_a_replaced_output(tmp_path, capsys):
+    deep = (np.arange(40 * 50, dtype=np.uint16).reshape(40, 50) * 13)
+    src = tmp_path / "deep.png"
+    Image.fromarray(deep).save(src)  # mode I;16
+    hole = np.zeros((40, 50), np.uint8)
+    hole[10:20, 10:30] = 255
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    out = tmp_path / "out.png"
+    args = ["inpaint", str(src), "--mask", str(tmp_path / "hole.png"), "-o", str(out), "--engine", "telea"]
+    assert cli_main(args) == 0
+    first = capsys.readouterr()
+    assert "note: deep.png has 16 bits per channel; the result is written with 8" in first.err
+    assert "replaced" not in first.out
+    assert cli_main(args) == 0
+    assert "(replaced the earlier file)" in capsys.readouterr().out
+    rgb16 = np.zeros((40, 50, 3), np.uint16)  # a 16-bit RGB PNG opens as 8-bit RGB in Pillow
+    import cv2
+    cv2.imwrite(str(tmp_path / "rgb16.png"), rgb16 + 4000)
+    assert cli_main(["inpaint", str(tmp_path / "rgb16.png"), "--mask", str(tmp_path / "hole.png"),
+                     "--engine", "telea"]) == 0
+    assert "rgb16.png has 16 bits per channel" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "case, expect",
     [

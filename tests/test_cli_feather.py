@@ -100,3 +100,25 @@ def test_batch_feather(scene, capsys):
     assert cli_main(["batch", "--images", str(tmp / "imgs"), "--masks", str(tmp / "masks"),
                      "--out", str(tmp / "x"), "--feather", "-1"]) == 2
     assert "--feather" in capsys.readouterr().err
+
+
+def test_batch_cancelled_exits_130_even_when_something_failed(scene, monkeypatch, capsys):
+    """A script resumes a cancelled batch (--skip-existing) by its exit status, 130."""
+    import app.inference.batch as batch_mod
+    from app.inference.batch import BatchReport
+
+    tmp, _rgb, _hole, img, mask = scene
+    (tmp / "imgs").mkdir()
+    (tmp / "masks").mkdir()
+    img.rename(tmp / "imgs" / "photo.png")
+    mask.rename(tmp / "masks" / "photo.png")
+
+    def fake(*_a, **_k):
+        return BatchReport(failed=[("photo.png", "bad mask")], cancelled=True, total=3, engine="telea")
+
+    monkeypatch.setattr(batch_mod, "run_batch", fake)
+    args = ["batch", "--images", str(tmp / "imgs"), "--masks", str(tmp / "masks"), "--out", str(tmp / "o"),
+            "--engine", "telea"]
+    assert cli_main(args) == 130
+    monkeypatch.setattr(batch_mod, "run_batch", lambda *a, **k: BatchReport(failed=[("photo.png", "x")], total=1))
+    assert cli_main(args) == 1

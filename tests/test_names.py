@@ -113,6 +113,9 @@ def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert main.main(["photo.png"]) == 2
     err = capsys.readouterr().err.strip()
+    assert err.startswith("error: photo.png does not exist") and len(err.splitlines()) == 1
+    assert main.main([]) == 2
+    err = capsys.readouterr().err.strip()
     assert err.startswith("error: no display") and len(err.splitlines()) == 1
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: Qt is left to try
     assert main._no_display() is None
@@ -139,7 +142,7 @@ def test_the_editor_with_a_display_nobody_answers_says_so_in_one_line(monkeypatc
     assert server is not None
     for dead in (":4711", f"127.0.0.1:{server}", f"127.0.0.1:{server}.0"):
         monkeypatch.setenv("DISPLAY", dead)
-        assert main.main(["photo.png"]) == 2
+        assert main.main([]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: no X server answers at DISPLAY=") and len(err.splitlines()) == 1
     with socket.create_server(("127.0.0.1", 6000 + server)):  # a server listening there: Qt may try

@@ -129,6 +129,40 @@ def test_fill_leaves_protected_pixels_beside_the_hole_unchanged(window: MainWind
     assert not np.array_equal(doc.image[rest], before[rest])  # the rest of the ring blends
 
 
+def test_a_fill_of_a_transparent_area_is_opaque_shown_saved_and_undone(window: MainWindow, tmp_path: Path,
+                                                                         qtbot) -> None:
+    from PIL import Image
+
+    rgba = np.full((40, 60, 4), 180, np.uint8)
+    rgba[8:22, 18:32, 3] = 0  # a transparent box, which the hole covers
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    assert window.files.open_path(tmp_path / "cut.png")
+    doc = window.doc
+    assert (doc.alpha()[8:22, 18:32] == 0).all()
+    paint_hole(window)  # (20, 10)-(30, 20)
+    hole = doc.mask.copy()
+    window.inference.worker.engine = SlowEngine(0.0)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
+        window.actions_.fill.trigger()
+    assert (doc.alpha()[hole] == 255).all() and (doc.alpha()[8:10, 18:20] == 0).all()
+    shown = window.canvas._pixels("image")
+    assert (shown[hole] == 7).all()  # the fill itself, not the checkerboard through it
+    window.files._write(tmp_path / "out.png", "keep")
+    saved = np.asarray(Image.open(tmp_path / "out.png"))
+    assert (saved[..., 3][hole] == 255).all() and (saved[8:10, 18:20, 3] == 0).all()
+    window.actions_.undo.trigger()
+    assert (doc.alpha()[hole] == 0).all()
+    assert not (window.canvas._pixels("image")[hole] == 7).all()
+
+
+def test_opening_a_16_bit_photo_says_it_is_edited_with_8(window: MainWindow, tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.arange(40 * 60, dtype=np.uint16).reshape(40, 60) * 20).save(tmp_path / "deep.png")
+    assert window.files.open_path(tmp_path / "deep.png")
+    assert "16 bits per channel; the result is written with 8" in window.statusBar().currentMessage()
+
+
 def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     engine = SlowEngine(0.3)

@@ -40,7 +40,7 @@ as JPEG are flattened onto white, with a note in the summary. Engines whose fill
 one core busy (auto, mtsa-texture, patchmatch, telea, ns) fill one photo per core at once
 (--jobs sets how many); the outputs are the same as one by one. Ctrl+C stops after the
 images being filled.
-exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled."""
+exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled (also when some had failed)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -189,6 +189,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     bar.close()
     print(report.summary())
-    if report.failed:
-        return 1
-    return 130 if report.cancelled else 0
+    if report.cancelled:  # what is left to do matters more to a script than what failed
+        return 130
+    return 1 if report.failed else 0

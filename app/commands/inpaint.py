@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from app.core.feather import DEFAULT_FEATHER_PX
 
 from .common import add_engine_args
@@ -90,10 +88,12 @@ def run(args: argparse.Namespace) -> int:
     from app.core.imageio import (
         KEEP,
         alpha_would_be_lost,
+        depth_note,
         load_image,
         load_mask,
         load_sketch,
         mask_from_alpha,
+        opaque_in_hole,
         refuse_overwrite,
         require_save_format,
         save_image,
@@ -141,13 +141,14 @@ def run(args: argparse.Namespace) -> int:
     if args.variations > 1 and not engine.randomized:
         print(f"note: {engine.name} is deterministic; the {args.variations} variations will be identical",
               file=sys.stderr)
-    alpha = img.alpha
-    if alpha is not None and args.mask_from_alpha:
-        alpha = np.where(mask, np.uint8(255), alpha)  # filled pixels are no longer transparent
+    alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
+    if depth_note(img):
+        print(f"note: {depth_note(img)}", file=sys.stderr)
     if alpha_would_be_lost(out_path, alpha):
         print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
               f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
     for n, path in enumerate(out_paths):
+        replaced = path.exists()
         start = time.perf_counter()
         # the feather ring is filled too, then faded into the photo
         result = engine.fill(img.rgb, hole, sketch, protect=protect_mask,
@@ -164,5 +165,5 @@ def run(args: argparse.Namespace) -> int:
             used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"
         seed = f"(seed {result.seed}) " if engine.randomized else ""  # Telea, NS and the networks take none
         print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {used} on {result.device} "
-              f"{seed}in {seconds:.2f} s -> {saved}")
+              f"{seed}in {seconds:.2f} s -> {saved}{' (replaced the earlier file)' if replaced else ''}")
     return 0

@@ -23,6 +23,8 @@ from app.core.errors import TemperaError
 from app.core.undo import PaintDiff
 
 LAYERS = ("image", "mask", "sketch", "protect")
+# and one the user never paints: pixels a fill made opaque in a photo with transparency
+EDIT_LAYERS = (*LAYERS, "opaque")
 Listener = Callable[[str, "Box | None"], None]
 
 
@@ -59,6 +61,7 @@ class Document:
         self.mask = np.zeros((h, w), bool) if mask is None else self._checked(mask, bool)
         self.sketch = np.zeros((h, w), np.uint8) if sketch is None else self._checked(sketch, np.uint8)
         self.protect = np.zeros((h, w), bool) if protect is None else self._checked(protect, bool)
+        self.opaque = np.zeros((h, w), bool)  # filled pixels: opaque whatever the photo's alpha
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
         self.path = path  # the file that was opened (never overwritten by Ctrl+S)
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
@@ -116,7 +119,7 @@ class Document:
             fn(layer, box)
 
     def layer(self, name: str) -> np.ndarray:
-        if name not in LAYERS:
+        if name not in EDIT_LAYERS:
             raise KeyError(name)
         return getattr(self, name)
 
@@ -151,6 +154,20 @@ class Document:
 
     def image_edited(self) -> bool:
         return self.fills > 0
+
+    def has_alpha(self) -> bool:
+        alpha = getattr(self.source, "alpha", None)
+        return alpha is not None and alpha.shape == self.mask.shape
+
+    def alpha(self, box: Box | None = None) -> np.ndarray | None:
+        """The photo's transparency as edited (None when it has none): the holes filled are
+        opaque (the ``opaque`` layer, set by each fill and undone with it), so a fill of a
+        transparent area shows and is saved. ``box`` (x0, y0, x1, y1) returns that part only."""
+        if not self.has_alpha():
+            return None
+        x0, y0, x1, y1 = box if box is not None else (0, 0, self.width, self.height)
+        part = (slice(y0, y1), slice(x0, x1))
+        return np.where(self.opaque[part], np.uint8(255), self.source.alpha[part])
 
 
 def save_layer_png(path: Path, layer: np.ndarray) -> Path:

@@ -66,11 +66,45 @@ class LoadedImage:
     format: str | None  # Pillow format name, e.g. "JPEG"
     mode: str  # original Pillow mode, e.g. "I;16", "CMYK", "P"
     jpeg: JpegSettings | None = None  # a JPEG source's tables and subsampling
+    bits: int = 8  # bits per channel in the file; every result is written with 8
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height), Pillow order."""
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+
+# Pillow modes with more than 8 bits per channel (a 16-bit RGB PNG opens as "RGB" already
+# cut to 8 bits, so its header is read too: _png_bit_depth)
+_DEEP_MODES = {"I;16": 16, "I;16L": 16, "I;16B": 16, "I;16N": 16, "I": 32, "F": 32}
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """The bit depth in a PNG's IHDR chunk (byte 24 of the file), or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(25)
+    except OSError:
+        return None
+    if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return head[24]
+    return None
+
+
+def depth_note(img: LoadedImage) -> str | None:
+    """One line when the photo holds more than 8 bits per channel: the result has 8."""
+    if img.bits <= 8:
+        return None
+    name = img.path.name if img.path is not None else "the photo"
+    return f"{name} has {img.bits} bits per channel; the result is written with 8"
+
+
+def opaque_in_hole(alpha: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
+    """The alpha to save with a fill: the filled pixels become opaque (a fill of a
+    transparent area would otherwise stay invisible); None stays None."""
+    if alpha is None:
+        return None
+    return np.where(np.asarray(hole, bool), np.uint8(255), alpha)
 
 
 def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> LoadedImage:
@@ -91,6 +125,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         format=opened.format,
         mode=opened.mode,
         jpeg=opened.jpeg,
+        bits=_DEEP_MODES.get(opened.mode) or (16 if opened.format == "PNG" and _png_bit_depth(path) == 16 else 8),
     )
 
 

@@ -28,7 +28,15 @@ import numpy as np
 from app.core.errors import TemperaError
 from app.core.feather import feather_composite, feather_hole
 from app.core.fill_result import FillResult
-from app.core.imageio import KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
+from app.core.imageio import (
+    KEEP,
+    alpha_would_be_lost,
+    load_image,
+    load_mask,
+    load_sketch,
+    opaque_in_hole,
+    save_image,
+)
 from app.core.maskops import nothing_to_fill_from
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
@@ -411,15 +419,18 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
     result = feather_composite(img.rgb, result, mask, feather)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
-    save_image(item.out, result, alpha=img.alpha, icc_profile=img.icc_profile, exif=img.exif,
+    alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
+    save_image(item.out, result, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect)
     notes = []
     empty = not mask.any()
     if empty:
         notes.append("the mask is empty; written unchanged")
-    if alpha_would_be_lost(item.out, img.alpha):
+    if alpha_would_be_lost(item.out, alpha):
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
+    if img.bits > 8:
+        notes.append(f"{img.bits} bits per channel written with 8")
     note = "; ".join(notes) or None
     written[out_key] = item.image.name
     return ("replaced" if existed else "ok"), note, None if empty else filled.engine  # no hole: nothing chose

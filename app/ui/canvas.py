@@ -80,9 +80,10 @@ class Canvas(QWidget):
             doc.add_listener(self._doc_changed)
             alpha = getattr(doc.source, "alpha", None)
             if alpha is not None and alpha.shape == doc.mask.shape and (alpha < 255).any():
-                # transparent areas drawn over a checkerboard, not as the colours hidden there
-                self._alpha = alpha
-                self._shown = {"image": over_checker(doc.image, alpha),
+                # transparent areas drawn over a checkerboard, not as the colours hidden there;
+                # a filled hole is opaque (Document.alpha), so _alpha follows the fills
+                self._alpha = doc.alpha()
+                self._shown = {"image": over_checker(doc.image, self._alpha),
                                "original": over_checker(doc.original, alpha)}
             self._caches = {
                 "image": LevelCache(lambda: self._pixels("image")),
@@ -102,13 +103,17 @@ class Canvas(QWidget):
         return self.doc.image if layer == "image" else self.doc.original  # type: ignore[union-attr]
 
     def _doc_changed(self, layer: str, box: Box | None) -> None:
-        if layer == "image" and "image" in self._shown:
+        if layer in ("image", "opaque") and "image" in self._shown:
+            doc = self.doc
+            assert doc is not None and self._alpha is not None
             if box is None:
-                self._shown["image"] = over_checker(self.doc.image, self._alpha)  # type: ignore[union-attr]
+                self._alpha = doc.alpha()
+                self._shown["image"] = over_checker(doc.image, self._alpha)
             else:
                 x0, y0, x1, y1 = box
-                self._shown["image"][y0:y1, x0:x1] = over_checker(self.doc.image, self._alpha, box)  # type: ignore[union-attr]
-        cache = self._caches.get(layer)
+                self._alpha[y0:y1, x0:x1] = doc.alpha(box)
+                self._shown["image"][y0:y1, x0:x1] = over_checker(doc.image, self._alpha, box)
+        cache = self._caches.get("image" if layer == "opaque" else layer)  # opaque changes how the image looks
         if cache is not None:
             cache.invalidate(box)
         if box is None:

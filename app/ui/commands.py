@@ -68,6 +68,8 @@ class FillCommand(DiffCommand):
             diff_arrays("image", doc.image, result),
             diff_arrays("mask", doc.mask, doc.mask & ~filled_mask),
             diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8)),
+            # in a photo with transparency the filled hole becomes opaque: the fill shows
+            diff_arrays("opaque", doc.opaque, doc.opaque | filled_mask) if doc.has_alpha() else None,
         ) if d is not None]
         super().__init__(doc, diffs, f"Fill ({engine_label(engine)})", applied=False)
         self._mask = _pack(filled_mask)

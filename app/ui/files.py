@@ -17,7 +17,16 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
 from app.core.errors import TemperaError
-from app.core.imageio import IMAGE_SUFFIXES, KEEP, alpha_would_be_lost, load_image, load_mask, load_sketch, save_image
+from app.core.imageio import (
+    IMAGE_SUFFIXES,
+    KEEP,
+    alpha_would_be_lost,
+    depth_note,
+    load_image,
+    load_mask,
+    load_sketch,
+    save_image,
+)
 from app.core.settings import save_settings
 from app.ui import dialogs
 from app.ui.commands import replace_layers
@@ -73,6 +82,9 @@ class FileController:
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
         self.w.settings.add_recent(path)
         self._recent_changed()
+        note = depth_note(loaded)
+        if note:  # edited and saved with 8 bits per channel: say so before any work is done
+            self.w.statusBar().showMessage(note[0].upper() + note[1:], 10000)
         return True
 
     # -- recent files -------------------------------------------------------------------
@@ -111,7 +123,7 @@ class FileController:
         if doc is None:
             self.w.statusBar().showMessage("Nothing to copy: open or paste a photo first", 4000)
             return False
-        alpha = getattr(doc.source, "alpha", None)
+        alpha = doc.alpha()
         if alpha is None:
             alpha = np.full(doc.size_hw, 255, np.uint8)
         image: QImage = rgba_image(np.dstack([doc.image, alpha]))
@@ -186,7 +198,7 @@ class FileController:
             return False
         folder = (doc.save_path or doc.path or (self.last_dir or Path.home()) / "x").parent
         suggested = folder / doc.suggested_save_name()
-        alpha = getattr(doc.source, "alpha", None)
+        alpha = doc.alpha()  # filled pixels are opaque
         while True:
             path = dialogs.ask_save_path(self.w, suggested)
             if path is None:
@@ -218,7 +230,7 @@ class FileController:
         try:
             written = save_image(
                 path, doc.image,
-                alpha=getattr(src, "alpha", None), icc_profile=getattr(src, "icc_profile", None),
+                alpha=doc.alpha(), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
                 original=doc.original, flatten=flatten,
                 protect=(doc.path,) if doc.path is not None else (),
