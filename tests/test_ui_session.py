@@ -317,6 +317,34 @@ def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot,
     assert AutosaveStore().read() is None
 
 
+def test_restore_after_a_crash_keeps_a_filled_transparent_hole_opaque(env: Path, tmp_path: Path, qtbot,
+                                                                        monkeypatch) -> None:
+    from PIL import Image
+
+    rgba = np.full((40, 60, 4), 180, np.uint8)
+    rgba[8:22, 18:32, 3] = 0
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    w = make_window(qtbot)
+    w.files.open_path(tmp_path / "cut.png")
+    paint_hole(w)
+    hole = w.doc.mask.copy()
+    w.inference.worker.engine = SlowEngine(0.0)
+    with qtbot.waitSignal(w.inference.fill_done, timeout=60_000):
+        w.actions_.fill.trigger()
+    w.autosave.flush()
+    w.undo_stack.blockSignals(True)  # "crash"
+    w.inference.shutdown()
+    w.autosave.shutdown()
+    w.hide()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: Button.Yes)
+    w2 = make_window(qtbot)
+    assert offer_restore(w2)
+    assert (w2.doc.image[hole] == 7).all() and (w2.doc.alpha()[hole] == 255).all()
+    assert (w2.doc.alpha()[8:10, 18:20] == 0).all()
+    w2.close()
+
+
 def test_restore_after_a_crash_keeps_the_name_saved_as(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
     monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
     w = make_window(qtbot)

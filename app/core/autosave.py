@@ -40,6 +40,7 @@ class AutosaveState:
     protect: np.ndarray | None = None  # bool (H, W); None: nothing protected
     save_path: str | None = None  # where Ctrl+S wrote the work, once chosen (Save As)
     save_quality: int | str = "keep"  # the quality chosen with save_path
+    opaque: np.ndarray | None = None  # bool (H, W): holes filled in a photo with transparency
 
     @property
     def name(self) -> str:
@@ -78,6 +79,7 @@ class AutosaveStore:
         self._atomic(SESSION, lambda fh: np.savez_compressed(
             fh, mask=np.packbits(state.mask), sketch=state.sketch,
             protect=np.packbits(state.protect if state.protect is not None else np.zeros_like(state.mask)),
+            opaque=np.packbits(state.opaque if state.opaque is not None else np.zeros_like(state.mask)),
             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)))
         for old in self.directory.glob("image-*.npy"):  # images no session names any more
             if old.name != image_file:
@@ -93,6 +95,8 @@ class AutosaveStore:
                 sketch = data["sketch"].astype(np.uint8)
                 protect = (np.unpackbits(data["protect"], count=h * w).astype(bool).reshape(h, w)
                            if "protect" in data.files else None)  # sessions saved before it existed
+                opaque = (np.unpackbits(data["opaque"], count=h * w).astype(bool).reshape(h, w)
+                          if "opaque" in data.files else None)
             image = None
             if meta.get("image_file"):
                 image = np.load(self.directory / meta["image_file"], allow_pickle=False)
@@ -108,7 +112,7 @@ class AutosaveStore:
         save_path = meta.get("save_path")
         return AutosaveState(meta.get("source_path"), mask, sketch, image, float(meta.get("saved_at", 0)),
                              protect=protect, save_path=save_path if isinstance(save_path, str) else None,
-                             save_quality=quality)
+                             save_quality=quality, opaque=opaque)
 
     def clear(self) -> None:
         self.session_path.unlink(missing_ok=True)

@@ -62,6 +62,8 @@ def offer_restore(window) -> bool:
     layers = {"mask": state.mask, "sketch": state.sketch}
     if state.protect is not None:
         layers["protect"] = state.protect
+    if state.opaque is not None and doc.has_alpha():
+        layers["opaque"] = state.opaque  # filled holes of a photo with transparency stay opaque
     if state.image is not None:
         layers["image"] = state.image
     command = replace_layers(doc, "Restore autosaved work", **layers)

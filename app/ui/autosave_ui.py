@@ -82,6 +82,7 @@ class AutosaveController(QObject):
             image=doc.image.copy() if keep_image else None,
             saved_at=time.time(), image_key=doc.image_version, protect=doc.protect.copy(),
             save_path=str(doc.save_path) if doc.save_path else None, save_quality=doc.save_quality,
+            opaque=doc.opaque.copy() if doc.opaque.any() else None,
         )
         self._last = self._pool.submit(self._write, state)
 
