@@ -29,10 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 def _no_display() -> str | None:
     """Why the editor cannot open a window here (Linux without X11 or Wayland and no Qt
     platform chosen), as one line instead of Qt's abort; None when it can try."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").strip()
+    if not sys.platform.startswith("linux") or (platform and not platform.startswith("xcb")):
+        return None  # another platform chosen (offscreen, wayland, vnc...): Qt is left to try
     display = os.environ.get("DISPLAY", "").strip()
-    if os.environ.get("WAYLAND_DISPLAY"):
+    if os.environ.get("WAYLAND_DISPLAY") and not platform:
         return None
     if display:
         if _x_server_answers(display):

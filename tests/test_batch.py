@@ -34,7 +34,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def fill(self, rgb, mask, sketch=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None):
         self.calls.append({"shape": rgb.shape, "holes": int(mask.sum()),
                            "sketch": None if sketch is None else sketch.copy()})
         out = rgb.copy()
@@ -265,7 +265,7 @@ def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]
     Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
 
     class Flaky(FakeEngine):
-        def fill(self, rgb, mask, sketch=None):
+        def fill(self, rgb, mask, sketch=None, *, protect=None):
             out = super().fill(rgb, mask, sketch)
             if len(self.calls) == 1:
                 raise RuntimeError("CUDA error:\nsomething odd")
@@ -292,7 +292,7 @@ class OneCoreEngine(FakeEngine):
         self.running = 0
         self.most = 0
 
-    def fill(self, rgb, mask, sketch=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None):
         import time
 
         with self._lock:
@@ -582,7 +582,7 @@ class ChoosingEngine(FakeEngine):
 
     name = "auto"
 
-    def fill(self, rgb, mask, sketch=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None):
         result = super().fill(rgb, mask, sketch)
         return FillResult(result.image, "patchmatch" if rgb[0, 0, 0] % 2 else "mtsa-texture")
 
@@ -607,3 +607,21 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
     assert not (tmp_path / "out" / "whole.png").exists()
     plain = run_batch(images, masks, tmp_path / "out2", engine=FakeEngine(), feather=0)
     assert " with fake -> " in plain.summary().splitlines()[0]
+
+
+def test_batch_never_copies_the_hidden_colour_of_transparent_pixels(tmp_path: Path) -> None:
+    from app.inference.engines import load_engine
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(5)
+    rgba = np.dstack([rng.integers(120, 220, (H, W, 3), dtype=np.uint8), np.full((H, W), 255, np.uint8)])
+    rgba[:, :8] = 0
+    Image.fromarray(rgba, "RGBA").save(images / "x.png")
+    mask = np.zeros((H, W), np.uint8)
+    mask[4:12, 5:16] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    report = run_batch(images, tmp_path / "m.png", tmp_path / "out", engine=load_engine("patchmatch", "cpu"))
+    assert report.ok == ["x.png"]
+    got = np.asarray(Image.open(tmp_path / "out" / "x.png"))
+    assert (got[mask > 0, 3] == 255).all() and got[mask > 0, :3].max(axis=1).min() > 60

@@ -89,6 +89,29 @@ def test_inpaint_of_a_transparent_area_makes_the_fill_visible(tmp_path):
     assert (alpha[hole == 0] == 200).all()
 
 
+@pytest.mark.parametrize("engine", ["patchmatch", "telea", pytest.param("mtsa", marks=pytest.mark.shipped_weights)])
+def test_a_fill_never_copies_the_hidden_colour_of_transparent_pixels(tmp_path, engine):
+    rng = np.random.default_rng(3)
+    rgba = np.dstack([rng.integers(120, 220, (48, 64, 3), dtype=np.uint8), np.full((48, 64), 255, np.uint8)])
+    rgba[:, :12] = 0  # a transparent strip whose hidden colour is black
+    src = tmp_path / "cut.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    hole = np.zeros((48, 64), np.uint8)
+    hole[14:34, 8:36] = 255  # reaches into the strip
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    out = tmp_path / "out.png"
+    assert cli_main(["inpaint", str(src), "--mask", str(tmp_path / "hole.png"), "-o", str(out),
+                     "--engine", engine, "--device", "cpu"]) == 0
+    got = np.asarray(Image.open(out))
+    filled = got[hole > 0]
+    assert (filled[:, 3] == 255).all()
+    assert filled[:, :3].max(axis=1).min() > 60  # no black borrowed from the strip
+    strip = np.zeros((48, 64), bool)
+    strip[:, :12] = True
+    outside = strip & (hole == 0)
+    assert np.array_equal(got[outside], rgba[outside])  # the rest of the strip is left as it was
+
+
 def test_inpaint_notes_a_deeper_photo_and_a_replaced_output(tmp_path, capsys):
     deep = (np.arange(40 * 50, dtype=np.uint16).reshape(40, 50) * 13)
     src = tmp_path / "deep.png"

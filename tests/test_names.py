@@ -117,7 +117,9 @@ def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
     assert main.main([]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no display") and len(err.splitlines()) == 1
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: Qt is left to try
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # X11 asked for by name: still needs a display
+    assert main._no_display().startswith("no display")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # another platform chosen: Qt is left to try
     assert main._no_display() is None
 
 

@@ -155,12 +155,48 @@ def test_a_fill_of_a_transparent_area_is_opaque_shown_saved_and_undone(window: M
     assert not (window.canvas._pixels("image")[hole] == 7).all()
 
 
+def test_a_fill_next_to_transparency_sees_no_hidden_colour_and_copies_none(window: MainWindow, tmp_path: Path,
+                                                                           qtbot) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    rgba = np.dstack([rng.integers(120, 220, (40, 60, 3), dtype=np.uint8), np.full((40, 60), 255, np.uint8)])
+    rgba[:, :24] = 0  # transparent, hidden colour black; the hole (20,10)-(30,20) reaches into it
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    assert window.files.open_path(tmp_path / "cut.png")
+    doc = window.doc
+    before = doc.image.copy()
+    seen = []
+
+    class Looking(SlowEngine):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+            seen.append((rgb.copy(), None if protect is None else protect.copy()))
+            return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+
+    window.inference.worker.engine = Looking(0.0)
+    paint_hole(window)
+    hole = doc.mask.copy()
+    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
+        window.actions_.fill.trigger()
+    rgb, protect = seen[0]
+    hidden = (rgba[..., 3] == 0) & ~hole
+    assert rgb[hidden].max(axis=1).min() > 60  # no black shown to the engine
+    assert protect is not None and protect[hidden].all()  # nor offered as a source
+    assert np.array_equal(doc.image[hidden], before[hidden])  # the hidden colours stay in the photo
+    far = ~feather_hole(hole, window.panel.feather_px())
+    assert np.array_equal(doc.image[far], before[far])
+    assert (doc.alpha()[hole] == 255).all()
+
+
 def test_opening_a_16_bit_photo_says_it_is_edited_with_8(window: MainWindow, tmp_path: Path) -> None:
     from PIL import Image
 
     Image.fromarray(np.arange(40 * 60, dtype=np.uint16).reshape(40, 60) * 20).save(tmp_path / "deep.png")
     assert window.files.open_path(tmp_path / "deep.png")
-    assert "16 bits per channel; the result is written with 8" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage() == "deep.png has 16 bits per channel; the result is written with 8"
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(tmp_path / "flat.png")
+    assert window.files.open_path(tmp_path / "flat.png")
+    assert "bits per channel" not in window.statusBar().currentMessage()  # said of the last photo only
 
 
 def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, photo_path: Path, qtbot) -> None:

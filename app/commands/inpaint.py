@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         KEEP,
         alpha_would_be_lost,
         depth_note,
+        fill_input,
+        keep_from,
         load_image,
         load_mask,
         load_sketch,
@@ -116,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
     # areas no fill may copy from
     protect_mask = load_mask(args.protect, img.size) if args.protect else None
+    protect_mask = keep_from(protect_mask, img.alpha, mask)  # transparent pixels hide no source either
     hole = feather_hole(mask, args.feather, protect_mask)  # what the engine fills: the feather ring too
     problem = nothing_to_fill_from(hole, protect_mask)
     if problem:
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         replaced = path.exists()
         start = time.perf_counter()
         # the feather ring is filled too, then faded into the photo
-        result = engine.fill(img.rgb, hole, sketch, protect=protect_mask,
+        result = engine.fill(fill_input(img.rgb, img.alpha, mask), hole, sketch, protect=protect_mask,
                              seed=args.seed + n, progress=_progress)
         seconds = time.perf_counter() - start
         if result.notice:

@@ -99,6 +99,34 @@ def depth_note(img: LoadedImage) -> str | None:
     return f"{name} has {img.bits} bits per channel; the result is written with 8"
 
 
+def keep_from(protect: np.ndarray | None, alpha: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
+    """What no fill may copy from: the user's protect mask and the photo's fully transparent
+    pixels outside the hole (their colours are hidden, often black). None when nothing is."""
+    hole = np.asarray(hole, bool)
+    keep = None if protect is None else np.asarray(protect, bool)
+    if alpha is not None:
+        hidden = (alpha == 0) & ~hole
+        if hidden.any():
+            keep = hidden if keep is None else keep | hidden
+    return keep
+
+
+def fill_input(rgb: np.ndarray, alpha: np.ndarray | None, hole: np.ndarray) -> np.ndarray:
+    """The pixels an engine is given: fully transparent pixels outside the hole show the
+    mean colour of the visible ones instead of their hidden colour (often black), which a
+    network's convolutions would otherwise carry into the fill. Results are composited onto
+    the real pixels, so the hidden colours are kept in the file."""
+    if alpha is None:
+        return rgb
+    hidden = (alpha == 0) & ~np.asarray(hole, bool)
+    visible = alpha > 0
+    if not hidden.any() or not visible.any():
+        return rgb
+    out = rgb.copy()
+    out[hidden] = np.round(rgb[visible].reshape(-1, 3).mean(axis=0)).astype(np.uint8)
+    return out
+
+
 def opaque_in_hole(alpha: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
     """The alpha to save with a fill: the filled pixels become opaque (a fill of a
     transparent area would otherwise stay invisible); None stays None."""

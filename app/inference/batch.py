@@ -31,6 +31,8 @@ from app.core.fill_result import FillResult
 from app.core.imageio import (
     KEEP,
     alpha_would_be_lost,
+    fill_input,
+    keep_from,
     load_image,
     load_mask,
     load_sketch,
@@ -409,15 +411,16 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         mask = load_mask(item.mask, img.size)
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
-    hole = feather_hole(mask, feather)  # the engine fills the feather ring too
-    problem = nothing_to_fill_from(hole)
+    keep = keep_from(None, img.alpha, mask)  # transparent pixels: nothing to copy from
+    hole = feather_hole(mask, feather, keep)  # the engine fills the feather ring too
+    problem = nothing_to_fill_from(hole, keep)
     if problem:
         raise TemperaError(problem)
-    filled = engine.fill(img.rgb, hole, sketch)
+    filled = engine.fill(fill_input(img.rgb, img.alpha, mask), hole, sketch, protect=keep)
     result = filled.image
     if result.shape != img.rgb.shape:
         raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
-    result = feather_composite(img.rgb, result, mask, feather)
+    result = feather_composite(img.rgb, result, mask, feather, keep)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
     save_image(item.out, result, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,

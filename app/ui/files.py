@@ -84,7 +84,9 @@ class FileController:
         self._recent_changed()
         note = depth_note(loaded)
         if note:  # edited and saved with 8 bits per channel: say so before any work is done
-            self.w.statusBar().showMessage(note[0].upper() + note[1:], 10000)
+            self.w.statusBar().showMessage(note, 10000)
+        else:  # nothing said about the last photo is true of this one
+            self.w.statusBar().clearMessage()
         return True
 
     # -- recent files -------------------------------------------------------------------

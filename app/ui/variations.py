@@ -32,7 +32,9 @@ def composite(request: Request, result: FillResult) -> np.ndarray:
     snapshot (the request carries the user's hole and the feather width)."""
     snap = request.snapshot
     hole, px = request.extra.get("hole", snap.mask), request.extra.get("feather", 0)
-    return feather_composite(snap.image, result.image, hole, px, snap.protect) if px else result.image
+    # onto the snapshot even without a feather: the engine may have seen other pixels outside
+    # the hole (imageio.fill_input), which must not reach the photo
+    return feather_composite(snap.image, result.image, hole, px, snap.protect)
 
 
 class VariationController(QObject):

@@ -129,7 +129,10 @@ class InferenceWorker(QObject):
                 if total > 1 and not candidate:
                     self.progress.emit(f"Filling with {label}… {done} of {total} parts done")
 
-            return self.engine.fill(snap.image, snap.mask, sketch, protect=protect,
+            # what the engine sees may differ from the photo (hidden colours of transparent
+            # pixels: imageio.fill_input); the result is composited onto snap.image
+            image = request.extra.get("engine_image", snap.image)
+            return self.engine.fill(image, snap.mask, sketch, protect=protect,
                                     seed=int(request.extra.get("seed", 0)), progress=regions)
         self.progress.emit("Computing attention…")
         return self.engine.explain(snap.image, snap.mask, sketch, request.point, protect)
