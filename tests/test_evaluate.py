@@ -157,7 +157,7 @@ class FakeEngine:
         self.name, self.guided, self.junk_outside = name, guided, junk_outside
         self.calls = []
 
-    def fill(self, rgb, mask, sketch=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None):
         self.calls.append(sketch is not None)
         out = rgb.copy()
         out[mask] = rgb[~mask].mean(0).astype(np.uint8)

@@ -128,7 +128,7 @@ class _Grey:
 
     name = "grey"
 
-    def fill(self, rgb, mask, sketch=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None):
         out = rgb.copy()
         out[mask] = 128
         return FillResult(out, self.name)
