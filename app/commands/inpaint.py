@@ -145,16 +145,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {engine.name} is deterministic; the {args.variations} variations will be identical",
               file=sys.stderr)
     alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
-    if depth_note(img):
-        print(f"note: {depth_note(img)}", file=sys.stderr)
+    depth = depth_note(img)
+    if depth:
+        print(f"note: {depth}", file=sys.stderr)
     if alpha_would_be_lost(out_path, alpha):
         print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
               f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
+    seen = fill_input(img.rgb, img.alpha, mask)  # what the engine is shown: no hidden colours
     for n, path in enumerate(out_paths):
         replaced = path.exists()
         start = time.perf_counter()
         # the feather ring is filled too, then faded into the photo
-        result = engine.fill(fill_input(img.rgb, img.alpha, mask), hole, sketch, protect=protect_mask,
+        result = engine.fill(seen, hole, sketch, protect=protect_mask,
                              seed=args.seed + n, progress=_progress)
         seconds = time.perf_counter() - start
         if result.notice:

@@ -99,13 +99,17 @@ def depth_note(img: LoadedImage) -> str | None:
     return f"{name} has {img.bits} bits per channel; the result is written with 8"
 
 
+def _hidden(alpha: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Fully transparent pixels outside the hole: their colour is hidden (often black)."""
+    return (alpha == 0) & ~np.asarray(hole, bool)
+
+
 def keep_from(protect: np.ndarray | None, alpha: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
     """What no fill may copy from: the user's protect mask and the photo's fully transparent
     pixels outside the hole (their colours are hidden, often black). None when nothing is."""
-    hole = np.asarray(hole, bool)
     keep = None if protect is None else np.asarray(protect, bool)
     if alpha is not None:
-        hidden = (alpha == 0) & ~hole
+        hidden = _hidden(alpha, hole)
         if hidden.any():
             keep = hidden if keep is None else keep | hidden
     return keep
@@ -118,7 +122,7 @@ def fill_input(rgb: np.ndarray, alpha: np.ndarray | None, hole: np.ndarray) -> n
     the real pixels, so the hidden colours are kept in the file."""
     if alpha is None:
         return rgb
-    hidden = (alpha == 0) & ~np.asarray(hole, bool)
+    hidden = _hidden(alpha, hole)
     visible = alpha > 0
     if not hidden.any() or not visible.any():
         return rgb

@@ -96,7 +96,8 @@ def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
         if not parent_path.is_absolute():
             parent_path = (Path.cwd() / parent_path).resolve()
         try:
-            parent_meta = read_info(parent_path).get("meta", {})
+            parent_info = read_info(parent_path)
+            parent_meta = parent_info.get("meta", {})
         except TemperaError:
             return steps + int(meta.get("init_total_steps", 0)), images + int(meta.get("init_total_images", 0))
         p_steps = int(parent_meta.get("total_steps", parent_meta.get("steps", 0)))
@@ -106,7 +107,7 @@ def total_steps(meta: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
             # the run recorded the weights it started from: the file there now is either
             # them, or an earlier install of this same run (resumed, shipped more than once),
             # which recorded the same start
-            same_run = (read_info(parent_path).get("sha256") != started_here
+            same_run = (parent_info.get("sha256") != started_here
                         and parent_meta.get("init_sha256") == started_here)
         else:  # recorded before 4 Dec 2026: judged by where the file at init_from started
             same_run = parent_meta.get("init_from") == parent and int(parent_meta.get("steps", 0)) <= steps

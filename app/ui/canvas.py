@@ -78,8 +78,8 @@ class Canvas(QWidget):
         self._shown, self._alpha = {}, None
         if doc is not None:
             doc.add_listener(self._doc_changed)
-            alpha = getattr(doc.source, "alpha", None)
-            if alpha is not None and alpha.shape == doc.mask.shape and (alpha < 255).any():
+            alpha = doc.source.alpha if doc.has_alpha() else None
+            if alpha is not None and (alpha < 255).any():
                 # transparent areas drawn over a checkerboard, not as the colours hidden there;
                 # a filled hole is opaque (Document.alpha), so _alpha follows the fills
                 self._alpha = doc.alpha()

@@ -295,7 +295,8 @@ class MainWindow(QMainWindow):
             return
         snap, px = doc.snapshot(self.inference.new_id()), self.panel.feather_px()
         hole = snap.mask
-        keep = keep_from(snap.protect, doc.alpha(), hole)  # transparent pixels: nothing to copy from
+        alpha = doc.alpha()
+        keep = keep_from(snap.protect, alpha, hole)  # transparent pixels: nothing to copy from
         if keep is not None and keep is not snap.protect:
             snap = dataclasses.replace(snap, protect=keep)
         if px:  # the engine fills the feather ring too; apply_fill blends it (feather.py)
@@ -305,7 +306,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
             return
         extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px}
-        seen = fill_input(snap.image, doc.alpha(), hole)
+        seen = fill_input(snap.image, alpha, hole)
         if seen is not snap.image:  # transparent pixels show the engine no hidden colour
             extra["engine_image"] = seen
         request = Request("fill", snap, extra=extra)
