@@ -55,6 +55,12 @@ def window(qtbot, env: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     return make_window(qtbot)
 
 
+def fill_and_wait(w: MainWindow, qtbot) -> None:
+    """Fill (Ctrl+Return) and wait for the result to be applied."""
+    with qtbot.waitSignal(w.inference.fill_done, timeout=60_000):
+        w.actions_.fill.trigger()
+
+
 def paint_hole(w: MainWindow, box=(20, 10, 30, 20)) -> None:
     patch = brush.rectangle(box[:2], box[2:], w.doc.size_wh)
     w.tools.set_tool("rect")
@@ -88,8 +94,7 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     before = doc.image.copy()
     paint_hole(window)
     hole = doc.mask.copy()
-    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
-        window.actions_.fill.trigger()
+    fill_and_wait(window, qtbot)
     assert not np.array_equal(doc.image[hole], before[hole])
     # composited: outside the hole and its feathered edge, untouched
     near = feather_hole(hole, window.panel.feather_px())
@@ -121,8 +126,7 @@ def test_fill_leaves_protected_pixels_beside_the_hole_unchanged(window: MainWind
     protect[ys[: len(ys) // 2], xs[: len(xs) // 2]] = True  # half of the ring
     doc.protect[:] = protect
     window.inference.worker.engine = SlowEngine(0.0)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
-        window.actions_.fill.trigger()
+    fill_and_wait(window, qtbot)
     assert np.array_equal(doc.image[protect], before[protect])
     assert (doc.image[hole] == 7).all()
     rest = ring & ~protect
@@ -142,8 +146,7 @@ def test_a_fill_of_a_transparent_area_is_opaque_shown_saved_and_undone(window: M
     paint_hole(window)  # (20, 10)-(30, 20)
     hole = doc.mask.copy()
     window.inference.worker.engine = SlowEngine(0.0)
-    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
-        window.actions_.fill.trigger()
+    fill_and_wait(window, qtbot)
     assert (doc.alpha()[hole] == 255).all() and (doc.alpha()[8:10, 18:20] == 0).all()
     shown = window.canvas._pixels("image")
     assert (shown[hole] == 7).all()  # the fill itself, not the checkerboard through it
@@ -176,8 +179,7 @@ def test_a_fill_next_to_transparency_sees_no_hidden_colour_and_copies_none(windo
     window.inference.worker.engine = Looking(0.0)
     paint_hole(window)
     hole = doc.mask.copy()
-    with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
-        window.actions_.fill.trigger()
+    fill_and_wait(window, qtbot)
     rgb, protect = seen[0]
     hidden = (rgba[..., 3] == 0) & ~hole
     assert rgb[hidden].max(axis=1).min() > 60  # no black shown to the engine
@@ -366,8 +368,7 @@ def test_restore_after_a_crash_keeps_a_filled_transparent_hole_opaque(env: Path,
     paint_hole(w)
     hole = w.doc.mask.copy()
     w.inference.worker.engine = SlowEngine(0.0)
-    with qtbot.waitSignal(w.inference.fill_done, timeout=60_000):
-        w.actions_.fill.trigger()
+    fill_and_wait(w, qtbot)
     w.autosave.flush()
     w.undo_stack.blockSignals(True)  # "crash"
     w.inference.shutdown()
