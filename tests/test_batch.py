@@ -34,7 +34,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
         self.calls.append({"shape": rgb.shape, "holes": int(mask.sum()),
                            "sketch": None if sketch is None else sketch.copy()})
         out = rgb.copy()
@@ -265,7 +265,7 @@ def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]
     Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
 
     class Flaky(FakeEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
             out = super().fill(rgb, mask, sketch)
             if len(self.calls) == 1:
                 raise RuntimeError("CUDA error:\nsomething odd")
@@ -292,7 +292,7 @@ class OneCoreEngine(FakeEngine):
         self.running = 0
         self.most = 0
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
         import time
 
         with self._lock:
@@ -582,7 +582,7 @@ class ChoosingEngine(FakeEngine):
 
     name = "auto"
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
         result = super().fill(rgb, mask, sketch)
         return FillResult(result.image, "patchmatch" if rgb[0, 0, 0] % 2 else "mtsa-texture")
 

@@ -128,7 +128,7 @@ class _Grey:
 
     name = "grey"
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
         out = rgb.copy()
         out[mask] = 128
         return FillResult(out, self.name)

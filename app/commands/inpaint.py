@@ -84,24 +84,19 @@ def _progress(done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
-    from app.core.feather import feather_composite, feather_hole
     from app.core.imageio import (
         KEEP,
-        alpha_would_be_lost,
         depth_note,
-        fill_input,
-        keep_from,
         load_image,
         load_mask,
         load_sketch,
         mask_from_alpha,
-        opaque_in_hole,
         refuse_overwrite,
         require_save_format,
         save_image,
     )
-    from app.core.maskops import nothing_to_fill_from
     from app.core.names import MAX_SEED
+    from app.inference.photo_fill import prepare_fill
 
     if args.quality is not None and not 1 <= args.quality <= 100:
         raise TemperaError(f"--quality must be 1-100, got {args.quality}")
@@ -116,13 +111,8 @@ def run(args: argparse.Namespace) -> int:
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
-    # areas no fill may copy from
-    protect_mask = load_mask(args.protect, img.size) if args.protect else None
-    protect_mask = keep_from(protect_mask, img.alpha, mask)  # transparent pixels hide no source either
-    hole = feather_hole(mask, args.feather, protect_mask)  # what the engine fills: the feather ring too
-    problem = nothing_to_fill_from(hole, protect_mask)
-    if problem:
-        raise TemperaError(problem)
+    protect = load_mask(args.protect, img.size) if args.protect else None  # areas no fill may copy from
+    job = prepare_fill(img, mask, sketch=sketch, protect=protect, feather=args.feather)
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
@@ -144,25 +134,20 @@ def run(args: argparse.Namespace) -> int:
     if args.variations > 1 and not engine.randomized:
         print(f"note: {engine.name} is deterministic; the {args.variations} variations will be identical",
               file=sys.stderr)
-    alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
     depth = depth_note(img)
     if depth:
         print(f"note: {depth}", file=sys.stderr)
-    if alpha_would_be_lost(out_path, alpha):
+    if job.loses_alpha(out_path):
         print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
               f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
-    seen = fill_input(img.rgb, img.alpha, mask)  # what the engine is shown: no hidden colours
     for n, path in enumerate(out_paths):
         replaced = path.exists()
         start = time.perf_counter()
-        # the feather ring is filled too, then faded into the photo
-        result = engine.fill(seen, hole, sketch, protect=protect_mask,
-                             seed=args.seed + n, progress=_progress)
+        filled, result = job.fill(engine, seed=args.seed + n, progress=_progress)
         seconds = time.perf_counter() - start
         if result.notice:
             print(result.notice, file=sys.stderr)
-        filled = feather_composite(img.rgb, result.image, mask, args.feather, protect_mask)
-        saved = save_image(path, filled, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
+        saved = save_image(path, filled, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=KEEP if args.quality is None else args.quality, jpeg=img.jpeg,
                            original=img.rgb, flatten=True, protect=inputs)
         used = result.engine

@@ -21,28 +21,15 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from app.core.errors import TemperaError
-from app.core.feather import feather_composite, feather_hole
-from app.core.fill_result import FillResult
-from app.core.imageio import (
-    KEEP,
-    alpha_would_be_lost,
-    fill_input,
-    keep_from,
-    load_image,
-    load_mask,
-    load_sketch,
-    opaque_in_hole,
-    save_image,
-)
-from app.core.maskops import nothing_to_fill_from
+from app.core.imageio import KEEP, load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
 
 from .jobs import MAX_JOBS, default_jobs
+from .photo_fill import FillEngine, prepare_fill
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +43,6 @@ _EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bm
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
-
-
-class FillEngine(Protocol):
-    name: str
-
-    def fill(self, rgb: np.ndarray, mask: np.ndarray,
-             sketch: np.ndarray | None = None) -> FillResult: ...
 
 
 @dataclass
@@ -411,29 +391,19 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         mask = load_mask(item.mask, img.size)
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
-    keep = keep_from(None, img.alpha, mask)  # transparent pixels: nothing to copy from
-    hole = feather_hole(mask, feather, keep)  # the engine fills the feather ring too
-    problem = nothing_to_fill_from(hole, keep)
-    if problem:
-        raise TemperaError(problem)
-    filled = engine.fill(fill_input(img.rgb, img.alpha, mask), hole, sketch, protect=keep)
-    result = filled.image
-    if result.shape != img.rgb.shape:
-        raise TemperaError(f"the {engine.name} engine returned {result.shape} for {item.image.name}")
-    result = feather_composite(img.rgb, result, mask, feather, keep)
+    job = prepare_fill(img, mask, sketch=sketch, feather=feather)
+    filled, outcome = job.fill(engine)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
-    alpha = opaque_in_hole(img.alpha, mask)  # filled pixels are no longer transparent
-    save_image(item.out, result, alpha=alpha, icc_profile=img.icc_profile, exif=img.exif,
+    save_image(item.out, filled, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect)
     notes = []
-    empty = not mask.any()
-    if empty:
+    if job.empty:
         notes.append("the mask is empty; written unchanged")
-    if alpha_would_be_lost(item.out, alpha):
+    if job.loses_alpha(item.out):
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
     if img.bits > 8:
         notes.append(f"{img.bits} bits per channel written with 8")
     note = "; ".join(notes) or None
     written[out_key] = item.image.name
-    return ("replaced" if existed else "ok"), note, None if empty else filled.engine  # no hole: nothing chose
+    return ("replaced" if existed else "ok"), note, None if job.empty else outcome.engine  # no hole: nothing chose

@@ -1,0 +1,81 @@
+"""Filling one loaded photo: the steps around an engine's fill, shared by ``inpaint`` and
+``batch`` so the two can never drift apart.
+
+Before the fill (:func:`prepare_fill`, once per photo, however many variations follow):
+the photo's fully transparent pixels outside the hole join what no fill may copy from
+(``keep_from``), the hole grows by the feather ring (``feather_hole``), a hole with nothing
+left to copy from is refused in one line, and the engine is shown the photo with its hidden
+colours replaced (``fill_input``). The fill (:meth:`PreparedFill.fill`) composites the
+engine's result onto the real pixels, fading the feather ring in. The saved alpha makes the
+filled pixels opaque (``opaque_in_hole``). The editor runs the same steps through its
+document and undo stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from app.core.errors import TemperaError
+from app.core.feather import feather_composite, feather_hole
+from app.core.fill_result import FillResult
+from app.core.imageio import LoadedImage, alpha_would_be_lost, fill_input, keep_from, opaque_in_hole
+from app.core.maskops import nothing_to_fill_from
+
+
+class FillEngine(Protocol):
+    """What a photo fill needs of an engine (``engines.Engine`` is one)."""
+
+    name: str
+
+    def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
+             protect: np.ndarray | None = None, seed: int = 0, progress=None) -> FillResult: ...
+
+
+@dataclass(frozen=True)
+class PreparedFill:
+    """One photo, ready to be filled any number of times (one per seed)."""
+
+    img: LoadedImage
+    mask: np.ndarray  # bool, True = the hole the user asked for
+    sketch: np.ndarray | None
+    protect: np.ndarray | None  # the user's protect mask and the hidden pixels: never copied from
+    feather: int  # px of the ring beyond the hole that is filled and faded in
+    hole: np.ndarray  # what the engine fills: the hole and its feather ring
+    seen: np.ndarray  # the pixels the engine is shown
+    alpha: np.ndarray | None  # the alpha to save: filled pixels opaque
+
+    @property
+    def empty(self) -> bool:
+        return not self.mask.any()
+
+    def fill(self, engine: FillEngine, *, seed: int = 0, progress=None) -> tuple[np.ndarray, FillResult]:
+        """The photo with its hole filled by ``engine`` (uint8 RGB, pixels beyond the feather
+        ring exactly the photo's) and the engine's result (which engine filled, notices)."""
+        result = engine.fill(self.seen, self.hole, self.sketch, protect=self.protect, seed=seed, progress=progress)
+        if result.image.shape != self.img.rgb.shape:
+            name = self.img.path.name if self.img.path is not None else "the photo"
+            raise TemperaError(f"the {engine.name} engine returned {result.image.shape} for {name}")
+        return feather_composite(self.img.rgb, result.image, self.mask, self.feather, self.protect), result
+
+    def loses_alpha(self, out: str | Path) -> bool:
+        """True when ``out``'s format cannot keep the photo's transparency."""
+        return alpha_would_be_lost(out, self.alpha)
+
+
+def prepare_fill(img: LoadedImage, mask: np.ndarray, *, sketch: np.ndarray | None = None,
+                 protect: np.ndarray | None = None, feather: int = 0) -> PreparedFill:
+    """Everything a fill of ``img`` needs that does not depend on the seed; TemperaError
+    when nothing is left to copy from. ``mask`` and ``protect`` are bool masks of the
+    photo's size, ``sketch`` uint8 or None, ``feather`` px (0 = off)."""
+    mask = np.asarray(mask, bool)
+    protect = keep_from(protect, img.alpha, mask)  # transparent pixels hide no source either
+    hole = feather_hole(mask, feather, protect)  # the engine fills the feather ring too
+    problem = nothing_to_fill_from(hole, protect)
+    if problem:
+        raise TemperaError(problem)
+    return PreparedFill(img=img, mask=mask, sketch=sketch, protect=protect, feather=int(feather), hole=hole,
+                        seen=fill_input(img.rgb, img.alpha, mask), alpha=opaque_in_hole(img.alpha, mask))
