@@ -88,6 +88,28 @@ class SlowEngine:
         return FillResult(out, self.used, seed=seed)
 
 
+class MovesToCpu(SlowEngine):
+    """A network on a GPU that runs out of memory in the fill and finishes on the CPU."""
+
+    device = "cuda"
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        self.device = "cpu"
+        out = super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+        return FillResult(out.image, out.engine, "CPU", "CUDA ran out of memory; continuing on the CPU", seed)
+
+
+def test_status_bar_follows_a_fill_that_moved_to_the_cpu(window: MainWindow, photo_path: Path, qtbot) -> None:
+    assert window.files.open_path(photo_path)
+    window.inference.worker.engine = MovesToCpu(0.0)
+    window.status.set_engine("slow", "cuda")
+    assert window.status.device.text() == "Device: CUDA"
+    paint_hole(window)
+    fill_and_wait(window, qtbot)
+    qtbot.waitUntil(lambda: window.status.device.text() == "Device: CPU", timeout=5000)
+    assert "ran out of memory" in window.panel.notice.text()
+
+
 def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
     assert window.files.open_path(photo_path)
     doc = window.doc

@@ -84,8 +84,13 @@ class InferenceWorker(QObject):
             self.engine_failed.emit(f"cannot load engine {name}: {_one_line(exc)}")
             return
         self.engine = engine
-        notes = [n for n in (notice, engine.startup_notice) if n]
-        self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(notes) or None,
+        self._announce(notice, engine.startup_notice)
+
+    def _announce(self, *notes: str | None) -> None:
+        """Say which engine is loaded and on which device it runs now."""
+        engine = self.engine
+        said = [n for n in notes if n]
+        self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(said) or None,
                                            bool(engine.guided), bool(engine.randomized)))
 
     @Slot(object)
@@ -94,6 +99,7 @@ class InferenceWorker(QObject):
             self.failed.emit(request.id, "no inference engine is loaded")
             return
         start = time.perf_counter()
+        device = str(self.engine.device)
         try:
             result = self._call(request)
         except Exception as exc:  # noqa: BLE001
@@ -106,11 +112,16 @@ class InferenceWorker(QObject):
             if self.engine is None or _is_gpu(str(self.engine.device)):
                 self.failed.emit(request.id, _one_line(exc))
                 return
+            device = str(self.engine.device)  # the reload said so already
             try:
                 result = self._call(request)
             except Exception as exc2:  # noqa: BLE001
                 self.failed.emit(request.id, _one_line(exc2))
                 return
+        if str(self.engine.device) != device:
+            # the engine moved itself to the CPU during the fill (a GPU out of memory):
+            # the status bar must not go on naming the GPU
+            self._announce(getattr(result, "notice", None))
         if request.kind == "fill":
             self.notice.emit(result.notice)
         self.finished.emit(request.id, result, time.perf_counter() - start)
