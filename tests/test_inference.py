@@ -47,6 +47,20 @@ def test_pixels_outside_the_hole_are_untouched(generator):
     assert not np.array_equal(out[mask], rgb[mask])
 
 
+def test_the_network_reads_no_protected_pixel(generator):
+    rgb, mask = _photo(64, 80, seed=5)
+    protect = np.zeros_like(mask)
+    protect[8:40, 10:26] = True  # beside the hole, left of it
+    other = rgb.copy()
+    other[protect] = 255 - other[protect]
+    a = predict(generator, rgb, mask, protect=protect)
+    b = predict(generator, other, mask, protect=protect)
+    assert np.array_equal(a[mask], b[mask])  # their colour reaches the fill neither way
+    assert np.array_equal(a[~mask], rgb[~mask])  # and they are not written
+    # without the protection the same change does reach the fill
+    assert not np.array_equal(predict(generator, rgb, mask)[mask], predict(generator, other, mask)[mask])
+
+
 def test_empty_mask_returns_a_copy(generator):
     rgb, _ = _photo(40, 40)
     out = predict(generator, rgb, np.zeros((40, 40), bool))

@@ -24,8 +24,9 @@ EPILOG = """examples:
 Masks: white (above 127, or any non-zero pixel of a 0/1 mask, or opaque in a transparent
 PNG) = the area to fill; the mask must have the image's size. Sketch: white strokes on
 black, same size; strokes only count inside the hole. Protect: a mask of the same kind; no fill may copy from its white area
-(PatchMatch, the texture stage and the network's attention all leave it out; Telea and NS
-fill over it beside the hole and discard that, so they read none of it).
+(PatchMatch and the texture stage leave it out of their search; the networks are shown it
+as hole and their attention leaves it out; Telea and NS fill over it beside the hole and
+discard that: no engine reads any of it).
 --feather PX fills PX pixels beyond the hole too and fades that ring into the photo
 (pixels farther away never change; 0 disables). --seed picks the variation of the
 engines that search (patchmatch, mtsa-texture, and auto when it chooses them);

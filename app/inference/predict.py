@@ -44,7 +44,8 @@ def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
 @dataclass
 class _Prepared:
     image: torch.Tensor
-    mask: torch.Tensor
+    mask: torch.Tensor  # what the network is shown as hole: the hole and protected pixels
+    hole: torch.Tensor  # the hole alone
     sketch: torch.Tensor | None
     prior: torch.Tensor | None
     protect: torch.Tensor | None
@@ -55,10 +56,15 @@ def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, ske
              protect: np.ndarray | None = None) -> _Prepared:
     h, w = mask.shape
     ph, pw = _pad_amounts(h), _pad_amounts(w)
+    shield = protect & ~mask if protect is not None and protect.any() else None
+    # the network reads no protected pixel: it is shown them as hole (the classical prior
+    # fills them from around, as Telea and NS do), its attention takes them out of its keys,
+    # and only the real hole is composited (_run)
+    unseen = mask | shield if shield is not None and shield.any() else mask
     # a guided network's prior already treats the strokes as region boundaries (prior.py)
     strokes = sketch if generator.config.guided else None
     method = generator.config.prior
-    prior = classical_prior(rgb, mask, strokes, method=method) if method in CLASSICAL_PRIORS else None
+    prior = classical_prior(rgb, unseen, strokes, method=method) if method in CLASSICAL_PRIORS else None
 
     def pad(a: np.ndarray) -> np.ndarray:
         # 'symmetric' works for any image size, even smaller than the pad
@@ -66,16 +72,15 @@ def _prepare(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, ske
         return np.pad(a, spec, mode="symmetric") if (ph or pw) else a
 
     image_t = _to_tensor(pad(rgb), device) / 127.5 - 1.0
-    mask_t = _to_tensor(pad(mask.astype(np.float32)), device)
+    mask_t = _to_tensor(pad(unseen.astype(np.float32)), device)
     sketch_t = None
     if sketch is not None and generator.config.guided:
         # strokes only count inside the hole: the network never saw any outside it
         sketch_t = _to_tensor(pad(((sketch > 127) & mask).astype(np.float32)), device)
     prior_t = _to_tensor(pad(prior), device) / 127.5 - 1.0 if prior is not None else None
-    protect_t = None
-    if protect is not None and protect.any():
-        protect_t = _to_tensor(pad((protect & ~mask).astype(np.float32)), device)
-    return _Prepared(image_t, mask_t, sketch_t, prior_t, protect_t, (h, w))
+    protect_t = _to_tensor(pad(shield.astype(np.float32)), device) if shield is not None else None
+    hole_t = _to_tensor(pad(mask.astype(np.float32)), device) if shield is not None else mask_t
+    return _Prepared(image_t, mask_t, hole_t, sketch_t, prior_t, protect_t, (h, w))
 
 
 def _autocast(device: torch.device):
@@ -205,7 +210,9 @@ def predict(
 ) -> np.ndarray | PatchedImage:
     """Fill ``mask`` (bool, True = hole) in ``rgb`` (uint8 HxWx3); pixels outside stay exact.
 
-    ``protect`` (bool, True = never borrow from here) is taken out of the attention's keys.
+    ``protect`` (bool, True = never borrow from here): the network is shown those pixels
+    as hole (its convolutions read none of them) and its attention takes them out of its
+    keys; they are not written.
 
     Images whose long side exceeds ``trigger`` never go through the network whole: with
     ``hd="crop"`` each hole region is filled in a crop with ``margin`` of context at full
@@ -319,7 +326,7 @@ def explain(
     total = float(attention.sum())
     if total > 0:
         attention /= total
-    stats = attention_stats(record, p.mask if p.protect is not None else None)
+    stats = attention_stats(record, p.hole if p.protect is not None else None)
     return {"attention": attention, "temperature": to_image(tau, cv2.INTER_LINEAR), "grid": np.array([row, col, gh, gw]),
             "attn_keys": float(effective_keys(torch.from_numpy(attn).flatten())),
             "attn_distinct": stats.distinct if stats is not None else float("nan")}
