@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.core.names import stroke_width_for
@@ -184,6 +185,25 @@ def test_overlay_hidden_and_canvas_renders_visible_region(window: MainWindow) ->
     r, g, b = doc.image[75, 100]
     assert (plain.red(), plain.green(), plain.blue()) == pytest.approx((r, g, b), abs=2)
     assert tinted != plain
+
+
+def test_protect_has_its_own_show_toggle(window: MainWindow, qtbot) -> None:
+    doc, canvas = window.doc, window.canvas
+    window.actions_.tool_protect.trigger()
+    drag(canvas, [(20, 20), (190, 20)])
+    assert doc.protect.any()
+    centre = canvas.to_widget(30, 20).toPoint()  # far from the brush's outline, which follows the mouse
+    green = canvas.grab().toImage().pixelColor(centre)
+    QTest.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)  # hides the hole overlay only
+    assert not canvas.show_mask and canvas.show_protect
+    assert canvas.grab().toImage().pixelColor(centre) == green
+    QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    assert not window.actions_.show_protect.isChecked() and not canvas.show_protect
+    r, g, b = doc.image[20, 30]
+    plain = canvas.grab().toImage().pixelColor(centre)
+    assert (plain.red(), plain.green(), plain.blue()) == pytest.approx((r, g, b), abs=2) and plain != green
+    window.actions_.tool_protect.trigger()  # choosing the brush shows what it paints
+    assert canvas.show_protect
 
 
 def test_fit_follows_window_resizes_until_the_user_zooms(window: MainWindow, qtbot) -> None:

@@ -69,12 +69,14 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "actual": ("mdi6.numeric-1-box-outline", "100 %", ("Ctrl+1",), "Actual pixels (Ctrl+1)"),
     "split": ("mdi6.compare-horizontal", "Before/after split", ("\\",),
               "Before/after split view (\\): drag the line; left the original, right the result"),
-    "show_mask": ("mdi6.eye", "Show mask", ("Shift+M",), "Show or hide the mask overlay"),
+    "show_mask": ("mdi6.eye", "Show mask", ("Shift+M",), "Show or hide the mask overlay (the hole)"),
+    "show_protect": ("mdi6.shield-outline", "Show protect", ("Shift+P",),
+                     "Show or hide the protected areas (green)"),
     "show_sketch": ("mdi6.eye-outline", "Show sketch", ("Shift+K",), "Show or hide the sketch layer"),
     "shortcuts": ("mdi6.keyboard-outline", "&Keyboard shortcuts", ("F1",), "Every key and gesture of the editor"),
     "about": ("", "&About Tempera", (), "Version, model and where the results are"),
 }
-CHECKABLE = {"attention", "temperature", "show_mask", "show_sketch", "split",
+CHECKABLE = {"attention", "temperature", "show_mask", "show_protect", "show_sketch", "split",
              "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso", "tool_object", "tool_protect"}
 TOOL_ACTIONS = {"tool_mask": "mask", "tool_sketch": "sketch", "tool_eraser": "eraser",
                 "tool_rect": "rect", "tool_lasso": "lasso", "tool_object": "object", "tool_protect": "protect"}
@@ -111,6 +113,7 @@ def create_actions(parent: QWidget) -> Actions:
         by_name[name] = action
     by_name["show_mask"].setChecked(True)
     by_name["show_sketch"].setChecked(True)
+    by_name["show_protect"].setChecked(True)
     group = QActionGroup(parent)
     for name in TOOL_ACTIONS:
         group.addAction(by_name[name])

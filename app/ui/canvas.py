@@ -41,6 +41,7 @@ class Canvas(QWidget):
         self.offset = QPointF(0, 0)  # widget position of image pixel (0, 0)
         self.show_mask = True
         self.show_sketch = True
+        self.show_protect = True
         self.show_original = False  # held Tab
         self.attention_mode = False
         self.heatmap: QImage | None = None  # drawn over the whole image when set
@@ -251,8 +252,9 @@ class Canvas(QWidget):
                 self._draw(p, "original", self._pixels("original"), vis, k, None)
             else:
                 self._draw(p, "image", self._pixels("image"), vis, k, None)
-                if self.show_mask and self.heatmap is None:
+                if self.show_protect and self.heatmap is None:
                     self._draw(p, "protect", doc.protect.view(np.uint8), vis, k, "protect0" if k == 0 else "protect")
+                if self.show_mask and self.heatmap is None:
                     self._draw(p, "mask", doc.mask.view(np.uint8), vis, k, "mask0" if k == 0 else "mask")
                 if self.show_sketch:
                     self._draw(p, "sketch", doc.sketch, vis, k, "sketch")

@@ -131,6 +131,7 @@ class SidePanel(QWidget):
         row.addWidget(self.opacity)
         lay.addLayout(row)
         lay.addWidget(_action_check(actions.show_sketch, "Show sketch"))
+        lay.addWidget(_action_check(actions.show_protect, "Show protect"))
         buttons = QHBoxLayout()
         for name in ("clear_mask", "clear_sketch", "restore_mask"):
             b = QToolButton()

@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         a.actual.triggered.connect(c.actual_size)
         a.show_mask.toggled.connect(lambda on: (setattr(c, "show_mask", on), c.update()))
         a.show_sketch.toggled.connect(lambda on: (setattr(c, "show_sketch", on), c.update()))
+        a.show_protect.toggled.connect(lambda on: (setattr(c, "show_protect", on), c.update()))
+        a.tool_protect.triggered.connect(lambda: a.show_protect.setChecked(True))  # no painting unseen
         self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
         self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
         self.tools.changed.connect(self._tools_changed)
