@@ -138,6 +138,19 @@ def test_mode_i_16_bit_range_and_wide_range(tmp_path: Path) -> None:
     assert out[0] == 0 and out[2] == 255 and out[1] == 23  # 100000 / 1100000 * 255
 
 
+def test_a_32_bit_tiff_of_8_bit_values_and_a_16_bit_pgm(tmp_path: Path) -> None:
+    Image.fromarray(np.array([[0, 100, 255]], np.int32), "I").save(tmp_path / "w.tif")
+    img = load_image(tmp_path / "w.tif")
+    np.testing.assert_array_equal(img.rgb[0, :, 0], [0, 100, 255])  # 8-bit data stored wide, not black
+    assert img.bits == 32
+    Image.fromarray(np.array([[0, 100, 255]], np.uint16)).save(tmp_path / "d.png")
+    np.testing.assert_array_equal(load_image(tmp_path / "d.png").rgb[0, :, 0], [0, 0, 1])  # a dark 16-bit photo stays dark
+    Image.fromarray(np.array([[0, 32768, 65535]], np.uint16)).save(tmp_path / "g.pgm")
+    pgm = load_image(tmp_path / "g.pgm")
+    assert pgm.bits == 16  # opens as mode I, but a PGM holds at most 16 bits
+    np.testing.assert_array_equal(pgm.rgb[0, :, 0], [0, 128, 255])
+
+
 @pytest.mark.parametrize(
     "values, expected",
     [([0.0, 0.5, 1.0], [0, 128, 255]),            # normalised float

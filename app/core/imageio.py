@@ -79,6 +79,17 @@ class LoadedImage:
 _DEEP_MODES = {"I;16": 16, "I;16L": 16, "I;16B": 16, "I;16N": 16, "I": 32, "F": 32}
 
 
+def _bits(opened, path: Path) -> int:
+    """Bits per channel in the file: a PNG or PGM/PPM opens 16-bit gray as mode I too, and a
+    16-bit RGB PNG as RGB, so their containers decide."""
+    if opened.mode == "I" and opened.format in ("PNG", "PPM"):
+        return 16
+    deep = _DEEP_MODES.get(opened.mode)
+    if deep:
+        return deep
+    return 16 if opened.format == "PNG" and _png_bit_depth(path) == 16 else 8
+
+
 def _png_bit_depth(path: Path) -> int | None:
     """The bit depth in a PNG's IHDR chunk (byte 24 of the file), or None."""
     try:
@@ -144,7 +155,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     path = Path(path)
     opened = open_oriented(path, max_pixels=max_pixels)
     try:
-        rgb, alpha, icc = to_rgb_alpha(opened.image, opened.icc_profile)
+        rgb, alpha, icc = to_rgb_alpha(opened.image, opened.icc_profile, opened.format)
     except (ValueError, OSError) as exc:  # e.g. a colour model Pillow cannot convert
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise TemperaError(f"cannot read {path.name}: {reason}") from None
@@ -157,7 +168,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         format=opened.format,
         mode=opened.mode,
         jpeg=opened.jpeg,
-        bits=_DEEP_MODES.get(opened.mode) or (16 if opened.format == "PNG" and _png_bit_depth(path) == 16 else 8),
+        bits=_bits(opened, path),
     )
 
 

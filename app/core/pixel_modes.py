@@ -34,16 +34,21 @@ def _stretch(arr: np.ndarray) -> np.ndarray:
     return np.round((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def gray8(img: Image.Image) -> np.ndarray:
-    """A single-channel 8-bit view of a gray image of any depth (modes 1, L, I*, F)."""
+def gray8(img: Image.Image, fmt: str | None = None) -> np.ndarray:
+    """A single-channel 8-bit view of a gray image of any depth (modes 1, L, I*, F); ``fmt``
+    is the file's format when ``img`` no longer says it (a turned copy)."""
     mode = img.mode
     if mode.startswith("I;16"):
         # np.asarray knows the byte order of I;16 / I;16B / I;16L.
         return _scale_16(np.asarray(img))
     if mode == "I":
         arr = np.asarray(img)
-        # Mode I mostly comes from 16-bit PNG/TIFF/PGM data: keep that scale when the values
-        # fit it, so a dark 16-bit image stays dark. Anything else is stretched.
+        # Mode I mostly comes from 16-bit PNG/PGM data: keep that scale when the values fit
+        # it, so a dark 16-bit image stays dark. A 32-bit integer TIFF whose values all fit
+        # 8 bits holds 8-bit data stored wide (as float TIFFs of 0-255 do, below): taken as
+        # it is, not as a nearly black 16-bit image. Anything else is stretched.
+        if arr.size and arr.min() >= 0 and arr.max() <= 255 and (fmt or img.format) == "TIFF":
+            return arr.astype(np.uint8)
         if arr.size and arr.min() >= 0 and arr.max() <= 65535:
             return _scale_16(arr)
         return _stretch(arr)
@@ -87,7 +92,7 @@ def icc_colour_space(icc: bytes | None) -> bytes | None:
 
 
 def to_rgb_alpha(
-    img: Image.Image, icc: bytes | None = None
+    img: Image.Image, icc: bytes | None = None, fmt: str | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
     """(rgb uint8 (H,W,3), alpha uint8 (H,W) or None, icc to keep for the RGB pixels).
 
@@ -115,7 +120,7 @@ def to_rgb_alpha(
         return np.ascontiguousarray(np.asarray(img), dtype=np.uint8), None, None
 
     if mode in ("1", "L", "I", "F") or mode.startswith("I;16"):
-        gray = gray8(img)
+        gray = gray8(img, fmt)
         return np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2)), None, None
 
     if mode != "RGB":  # P, RGBX, YCbCr, LAB, HSV, ...
