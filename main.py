@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and (argv[0] in COMMAND_NAMES or argv[0].startswith("-")):
         return cli_main(argv)
     if len(argv) > 1:
+        if not any(a.startswith("-") for a in argv):
+            print(f"error: the editor opens one photo at a time, got {len(argv)}: {' '.join(argv)} "
+                  "(to fill many, see: python main.py batch --help)", file=sys.stderr)
+            return 2
         return cli_main(argv)  # let argparse explain what is wrong
     problem = _no_display()
     if problem:

@@ -39,8 +39,17 @@ EPILOG = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that says a usage error in one line, as every other error is said, with
+    where to read more, instead of the whole usage block. Sub-command parsers are made of
+    this class too (argparse gives them their parent's)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tempera",
         description="Tempera: sketch-guided neural inpainting (MTSA). Without a command, opens the editor.",
         epilog=EPILOG,

@@ -175,6 +175,23 @@ def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect
     assert not img.with_name("photo-inpainted.jpg").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, expect",
+    [
+        (["inpaint", "photo.jpg"], "--mask"),
+        (["inpaint", "photo.jpg", "--mask", "m.png", "--engine", "foo"], "invalid choice: 'foo'"),
+        (["inpaint", "photo.jpg", "--mask", "m.png", "--seed", "abc"], "invalid int value"),
+        (["batch", "--images", "x"], "--masks, --out"),
+        (["a.png", "b.png"], "one photo at a time"),
+    ],
+)
+def test_usage_errors_are_one_line(tmp_path, argv, expect):
+    proc = _run(*argv, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and expect in lines[0] and "--help" in lines[0], proc.stderr
+
+
 def test_help_lists_the_commands():
     proc = _run("--help")
     assert proc.returncode == 0
