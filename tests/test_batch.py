@@ -609,6 +609,21 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
     assert " with fake -> " in plain.summary().splitlines()[0]
 
 
+class SayingEngine(FakeEngine):
+    """Fills like FakeEngine and says something about it, as a GPU fallback does."""
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        result = super().fill(rgb, mask, sketch)
+        return FillResult(result.image, self.name, "CPU", "CUDA ran out of memory; continuing on the CPU")
+
+
+def test_an_engine_s_notice_reaches_the_summary(job: dict[str, Path]) -> None:
+    report = run_batch(job["images"], job["masks"], job["out"], engine=SayingEngine())
+    assert report.ok and all(text == "CUDA ran out of memory; continuing on the CPU" for _, text in report.notes)
+    assert len(report.notes) == len(report.ok)
+    assert "note: " in report.summary() and "ran out of memory" in report.summary()
+
+
 def test_batch_never_copies_the_hidden_colour_of_transparent_pixels(tmp_path: Path) -> None:
     from app.inference.engines import load_engine
 

@@ -192,6 +192,23 @@ def test_usage_errors_are_one_line(tmp_path, argv, expect):
     assert len(lines) == 1 and expect in lines[0] and "--help" in lines[0], proc.stderr
 
 
+def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):
+    img, mask = photo
+    sketch = np.zeros((120, 160), np.uint8)
+    sketch[50, 30:110] = 255  # a stroke across the hole
+    Image.fromarray(sketch).save(tmp_path / "lines.png")
+    out = tmp_path / "out.png"
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--sketch", str(tmp_path / "lines.png"),
+                     "--engine", "telea", "-o", str(out), "--quality", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "telea does not follow sketch strokes" in err
+    assert "--quality applies to JPEG and WebP only" in err
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o", str(tmp_path / "o.jpg"),
+                     "--quality", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "does not follow" not in err and "--quality" not in err
+
+
 def test_help_lists_the_commands():
     proc = _run("--help")
     assert proc.returncode == 0

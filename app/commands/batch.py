@@ -172,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({notice})" if notice else "")
           + (f", {jobs} photos at a time" if jobs > 1 else ""), file=sys.stderr)
 
+    if args.quality is not None and args.fmt not in ("keep", "jpg", "webp"):
+        print(f"note: --quality applies to JPEG and WebP only; {args.fmt.upper()} files are written losslessly",
+              file=sys.stderr)
     bar = ProgressBar(sys.stderr)
     try:
         with _StopAfterCurrent() as stop:

@@ -123,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
         refuse_overwrite(path, inputs)
         if path.is_dir():
             raise TemperaError(f"cannot save {path.name}: it is a folder; give a file name")
-    require_save_format(out_path)  # the -vN names share its extension
+    fmt = require_save_format(out_path)  # the -vN names share its extension
+    if args.quality is not None and fmt not in ("JPEG", "WEBP"):
+        print(f"note: --quality applies to JPEG and WebP only; {out_path.suffix} is written losslessly",
+              file=sys.stderr)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
 

@@ -55,6 +55,7 @@ def read_routes(weights_dir: Path | None = None) -> tuple[dict[str, list[str]], 
 class AutoEngine(Engine):
     name = "auto"
     randomized = True
+    says_strokes_ignored = True
     one_core = True  # its routes are patch searches and diffusion; with strokes a network
 
     def __init__(self, device: torch.device, weights_dir: Path | None = None, hd: str = "crop") -> None:
@@ -102,7 +103,8 @@ class AutoEngine(Engine):
 
     def _fill(self, rgb, mask, sketch, protect, seed, progress):
         name, where = self.choose(rgb, mask, sketch)
-        result = self.engine(name).fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+        strokes = sketch if name in STROKE_ENGINES else None  # the others would only say they ignore them
+        result = self.engine(name).fill(rgb, mask, strokes, protect=protect, seed=seed, progress=progress)
         notice = result.notice
         if where.strokes and name not in STROKE_ENGINES:
             notice = "; ".join(n for n in (notice, "no sketch-following engine is installed: the strokes were ignored")

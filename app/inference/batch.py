@@ -400,6 +400,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     notes = []
     if job.empty:
         notes.append("the mask is empty; written unchanged")
+    if outcome.notice:  # what the engine had to say: a fallback, strokes it ignored
+        notes.append(outcome.notice)
     if job.loses_alpha(item.out):
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
     if img.bits > 8:

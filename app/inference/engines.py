@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Engine:
     guided: bool = False
     startup_notice: str | None = None
     randomized: bool = False  # whether different seeds give different fills
+    says_strokes_ignored: bool = False  # its own notice says when it ignored strokes (auto)
     # whether a fill keeps about one core busy (a patch search, OpenCV's diffusion), so a
     # batch fills several photos at once; a network on the CPU already uses every core
     one_core: bool = False
@@ -86,7 +88,11 @@ class Engine:
         protect = as_bool(protect) if protect is not None and protect.any() else None
         if not mask.any():
             return FillResult(rgb.copy(), self.name, self.device, None, seed)
-        return self._fill(rgb, mask, sketch, protect, seed, progress)
+        result = self._fill(rgb, mask, sketch, protect, seed, progress)
+        if not (self.guided or self.says_strokes_ignored) and has_strokes(sketch, mask):  # said, not dropped unsaid
+            ignored = f"{self.name} does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+            result = replace(result, notice="; ".join(n for n in (result.notice, ignored) if n))
+        return result
 
     def _fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, protect: np.ndarray | None,
               seed: int, progress: Progress | None) -> FillResult:
