@@ -94,11 +94,36 @@ def test_gray_and_rotated_422_sources(tmp_path: Path) -> None:
     assert settings is not None and len(settings.qtables) == 1 and settings.subsampling == 0
     assert settings.describe() == "quality 85, 4:4:4"
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotated: 4:2:2's half-width chroma becomes half-height
+    exif[0x0112] = 6  # rotated: saved turned back, so 4:2:2 stays as it was
     rotated = tmp_path / "rot.jpg"
     Image.fromarray(photo_like()).save(rotated, quality=85, subsampling=1, exif=exif)
     img = load_image(rotated)
-    assert img.rgb.shape[:2] == (256, 192) and img.jpeg.subsampling == 0
+    assert img.rgb.shape[:2] == (256, 192) and img.jpeg.subsampling == 1 and img.jpeg.orientation == 6
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8, 5])
+def test_a_turned_phone_photo_keeps_its_unedited_pixels_as_an_upright_one_does(tmp_path: Path, orientation) -> None:
+    upright = photo_like(448, 288)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    turned = tmp_path / "phone.jpg"
+    # stored as a camera would, so that the orientation turns it upright
+    from app.core.jpeg_settings import stored
+
+    Image.fromarray(stored(upright, orientation)).save(turned, quality=90, exif=exif)
+    Image.fromarray(upright).save(tmp_path / "plain.jpg", quality=90)
+    changes = {}
+    for name in ("phone.jpg", "plain.jpg"):
+        img = load_image(tmp_path / name)
+        assert img.rgb.shape == upright.shape
+        out, mask = _fill_hole(img.rgb)
+        saved = save_image(tmp_path / f"out-{name}", out, exif=img.exif, jpeg=img.jpeg, original=img.rgb)
+        back = load_image(saved)
+        assert back.rgb.shape == upright.shape  # shown upright
+        assert np.abs(back.rgb[mask].astype(int) - (40, 200, 90)).mean() < 8  # the fill where it was put
+        changes[name] = np.abs(back.rgb[~mask].astype(int) - img.rgb[~mask]).mean()
+    assert Image.open(tmp_path / "out-phone.jpg").getexif().get(0x0112) == orientation
+    assert changes["phone.jpg"] < 2 * changes["plain.jpg"] + 0.02, changes
 
 
 def test_transparency_is_never_dropped_silently(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
             # Decoding errors (truncated data, bad CRC, broken zlib stream) surface here.
             img.load()
             exif = img.getexif()
-            transposed = exif.get(_ORIENTATION) in (5, 6, 7, 8)  # width and height swap
+            orientation = exif.get(_ORIENTATION, 1)
             oriented = ImageOps.exif_transpose(img)
         except Image.DecompressionBombError as exc:  # e.g. a GIF frame larger than its header
             raise TemperaError(_bomb_message(name, exc, limit)) from None
@@ -162,7 +162,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
             raise TemperaError(f"cannot read {name}: {_describe(exc)}") from None
         icc = img.info.get("icc_profile") or None
         # Read from the file as opened: the transposed copy no longer carries the tables.
-        jpeg = read_jpeg_settings(img, transposed=transposed)
+        jpeg = read_jpeg_settings(img, orientation=orientation)
     return OpenedImage(
         image=oriented,
         format=fmt,

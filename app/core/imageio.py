@@ -21,7 +21,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
-from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source
+from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
 from app.core.names import IMAGE_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
 
@@ -52,6 +52,7 @@ IMAGE_SUFFIXES = frozenset(IMAGE_FORMATS) | {".gif", ".ppm", ".pgm", ".pbm"}  # 
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
+_ORIENTATION_TAG = 0x0112
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
@@ -232,17 +233,25 @@ def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int
 
 
 def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int | str,
-                  jpeg: JpegSettings | None, lossless: bool) -> dict:
+                  jpeg: JpegSettings | None, lossless: bool, orientation: int = 1) -> dict:
     opts: dict = {}
     if icc and fmt in _ICC_FORMATS:
         opts["icc_profile"] = icc
+    if orientation != 1 and not exif:
+        exif = Image.Exif().tobytes()  # the turned pixels need their tag all the same
     if exif and fmt in _EXIF_FORMATS:
         parsed = Image.Exif()
         parsed.load(exif)  # accepts bytes with or without the "Exif\0\0" header
+        if orientation != 1:
+            parsed[_ORIENTATION_TAG] = orientation
         if fmt == "JPEG" and len(parsed.tobytes()) > _JPEG_EXIF_MAX:
             # One JPEG APP1 segment holds 64 KB; a bulky maker note must not make the save
             # fail. The pixels matter more than the metadata.
             log.warning("EXIF too large for JPEG (%d bytes); saving without it", len(exif))
+            if orientation != 1:  # but never without the tag that turns the pixels upright
+                alone = Image.Exif()
+                alone[_ORIENTATION_TAG] = orientation
+                opts["exif"] = alone
         else:
             opts["exif"] = parsed
     if fmt == "JPEG" and quality == KEEP and jpeg is not None:
@@ -311,14 +320,23 @@ def save_image(
             raise TemperaError(f"{path.name} cannot hold transparency ({fmt}); save as .png, "
                                f".webp or .tif to keep it, or flatten it onto white")
         rgb = flatten_alpha(rgb, alpha)  # type: ignore[arg-type]
+    turned = 1
     if fmt == "JPEG" and quality == KEEP and jpeg is not None:
+        if jpeg.orientation != 1:
+            # a turned photo (a phone's) is stored as the source was, with its orientation
+            # tag: its blocks and tables meet the pixels they were made for, so what was not
+            # edited re-encodes as closely as an upright photo's does
+            turned = jpeg.orientation
+            rgb = stored(rgb, turned)
+            original = stored(original, turned) if original is not None else None
         rgb = match_source(rgb, original, jpeg)
 
     if alpha is not None and fmt in _ALPHA_FORMATS:
         img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     else:
         img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
-    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless)
+    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless,
+                         orientation=turned)
 
     try:
         atomic_write(path, lambda fh: img.save(fh, format=fmt, **opts))

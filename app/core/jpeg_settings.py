@@ -71,6 +71,10 @@ class JpegSettings:
     progressive: bool
     quality: int  # the IJG quality of the luminance table, or the nearest one
     standard: bool  # the tables are IJG's, so ``quality`` is exact
+    # the source's EXIF orientation (1-8): its pixels are stored turned, and a save with
+    # these settings stores them turned back the same way (``stored``), so its 8 x 8
+    # blocks and its tables meet the pixels they were made for
+    orientation: int = 1
 
     def describe(self) -> str:
         """'quality 80, 4:2:0' (or '≈ quality 87, 4:2:0' for a camera's own tables)."""
@@ -83,13 +87,12 @@ class JpegSettings:
                 "progressive": self.progressive, "optimize": True}
 
 
-def read_jpeg_settings(img: Image.Image, *, transposed: bool = False) -> JpegSettings | None:
+def read_jpeg_settings(img: Image.Image, *, orientation: int = 1) -> JpegSettings | None:
     """The settings of a decoded JPEG (``img`` as opened, before any transpose).
 
-    ``transposed``: the EXIF orientation swaps width and height (5-8); a 4:2:2 source
-    then has half vertical chroma, which JPEG writers cannot express the other way round,
-    so it is kept at full chroma (4:4:4) rather than losing more. None for anything that
-    is not a YCbCr or gray JPEG (CMYK, or not a JPEG at all).
+    ``orientation``: the file's EXIF orientation (1-8), kept so that a save stores the
+    pixels as the source did. None for anything that is not a YCbCr or gray JPEG (CMYK,
+    or not a JPEG at all).
     """
     if not isinstance(img, JpegImagePlugin.JpegImageFile):
         return None
@@ -111,11 +114,26 @@ def read_jpeg_settings(img: Image.Image, *, transposed: bool = False) -> JpegSet
         subsampling = JpegImagePlugin.get_sampling(img)
         if subsampling not in SUBSAMPLING_TEXT:  # 4:1:1 and other rare layouts
             subsampling = 2
-        if transposed and subsampling == 1:
-            subsampling = 0
     quality, standard = estimate_quality(per_component[0])
+    orientation = int(orientation) if orientation in _UPRIGHT else 1
     return JpegSettings(tuple(per_component), subsampling, bool(img.info.get("progressive")),
-                        quality, standard)
+                        quality, standard, orientation)
+
+
+# EXIF orientation -> the transpose that makes the stored pixels upright (as Pillow's
+# ImageOps.exif_transpose does), and the one that turns upright pixels back
+_UPRIGHT = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270,
+            7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_BACK = {**_UPRIGHT, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def stored(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """Upright pixels turned back to how a file with EXIF ``orientation`` stores them."""
+    method = _BACK.get(orientation)
+    if method is None:
+        return rgb
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).transpose(method))
 
 
 def _encode_decode(rgb: np.ndarray, options: dict) -> np.ndarray:
