@@ -209,6 +209,33 @@ def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):
     assert "does not follow" not in err and "--quality" not in err
 
 
+@pytest.mark.parametrize("name, mode", [("g.png", "L"), ("g.jpg", "L"), ("la.png", "LA"), ("b.png", "L"), ("g.webp", "RGB")])
+def test_a_gray_photo_stays_gray(tmp_path, name, mode):
+    rng = np.random.default_rng(0)
+    gray = (rng.random((96, 128)) * 255).astype(np.uint8)
+    src = tmp_path / name
+    if name.startswith("la"):
+        Image.fromarray(np.dstack([gray, np.full_like(gray, 255)]), "LA").save(src)
+    elif name.startswith("b"):
+        Image.fromarray(gray > 128).save(src)
+    else:
+        Image.fromarray(gray).save(src, **({"quality": 90} if name.endswith("jpg") else {}))
+    mask = np.zeros((96, 128), np.uint8)
+    mask[30:60, 40:90] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    out = tmp_path / f"out-{name}"
+    assert cli_main(["inpaint", str(src), "--mask", str(tmp_path / "m.png"), "--engine", "patchmatch",
+                     "--feather", "0", "-o", str(out)]) == 0
+    back = Image.open(out)
+    assert back.mode == mode
+    if mode == "RGB":  # WebP has no gray mode: the fill is gray all the same
+        arr = np.asarray(back).astype(int)
+        assert np.abs(arr[..., 0] - arr[..., 1]).max() <= 2 and np.abs(arr[..., 1] - arr[..., 2]).max() <= 2
+    if name.endswith("png"):  # lossless: what was not filled is exactly the photo's
+        before = np.asarray(Image.open(src).convert("L"))
+        assert np.array_equal(np.asarray(back.convert("L"))[mask == 0], before[mask == 0])
+
+
 def test_help_lists_the_commands():
     proc = _run("--help")
     assert proc.returncode == 0

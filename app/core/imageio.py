@@ -53,6 +53,8 @@ _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers 
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
 _ORIENTATION_TAG = 0x0112
+_GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP"}  # formats with a gray mode (and LA: PNG, TIFF)
+_GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
@@ -73,6 +75,11 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         """(width, height), Pillow order."""
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
+
+    @property
+    def gray(self) -> bool:
+        """A gray photo (1-bit, 8-, 16- or 32-bit gray, with or without alpha): written gray."""
+        return self.mode in _GRAY_MODES or self.mode.startswith("I;16")
 
 
 # Pillow modes with more than 8 bits per channel (a 16-bit RGB PNG opens as "RGB" already
@@ -225,6 +232,12 @@ def alpha_would_be_lost(path: str | os.PathLike[str], alpha: np.ndarray | None) 
             and bool((alpha < 255).any()))
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """One gray channel (ITU-R 601 luma); equal channels give their own value exactly."""
+    weights = np.array([299, 587, 114], np.uint32)  # sum 1000
+    return ((rgb.astype(np.uint32) @ weights + 500) // 1000).astype(np.uint8)
+
+
 def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int] = WHITE) -> np.ndarray:
     """``rgb`` composited over ``background`` by ``alpha``, as an image editor flattens."""
     a = alpha.astype(np.float32)[..., None] / 255.0
@@ -289,6 +302,7 @@ def save_image(
     flatten: bool = False,
     lossless: bool = False,
     protect: Iterable[str | os.PathLike[str]] = (),
+    gray: bool = False,
 ) -> Path:
     """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
 
@@ -302,7 +316,8 @@ def save_image(
     The file appears complete or not at all: a temp file in the same folder is written,
     fsynced and renamed over ``path``; on any failure the temp file is removed and an
     existing ``path`` is left as it was. Refuses to write over any of ``protect`` (the
-    inputs). The folder must exist.
+    inputs). The folder must exist. ``gray`` (a gray source, :attr:`LoadedImage.gray`):
+    written with one channel (its luma) where the format has a gray mode.
     """
     path = Path(path)
     _check_array(rgb, alpha)
@@ -320,6 +335,9 @@ def save_image(
             raise TemperaError(f"{path.name} cannot hold transparency ({fmt}); save as .png, "
                                f".webp or .tif to keep it, or flatten it onto white")
         rgb = flatten_alpha(rgb, alpha)  # type: ignore[arg-type]
+    if gray:  # a gray photo stays gray: one channel, and no tint a fill may have brought
+        rgb = _luma(rgb)
+        original = _luma(original) if original is not None else None
     turned = 1
     if fmt == "JPEG" and quality == KEEP and jpeg is not None:
         if jpeg.orientation != 1:
@@ -331,10 +349,12 @@ def save_image(
             original = stored(original, turned) if original is not None else None
         rgb = match_source(rgb, original, jpeg)
 
+    if gray and fmt not in _GRAY_FORMATS:  # WebP has no gray mode: equal channels
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
     if alpha is not None and fmt in _ALPHA_FORMATS:
-        img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+        img = Image.fromarray(np.dstack([rgb, alpha]), "LA" if rgb.ndim == 2 else "RGBA")
     else:
-        img = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+        img = Image.fromarray(np.ascontiguousarray(rgb), "L" if rgb.ndim == 2 else "RGB")
     opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless,
                          orientation=turned)
 

@@ -137,11 +137,13 @@ def stored(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _encode_decode(rgb: np.ndarray, options: dict) -> np.ndarray:
+    """``rgb`` (H x W x 3, or H x W gray) through a JPEG encoder and back, in its own shape."""
+    mode = "L" if rgb.ndim == 2 else "RGB"
     buffer = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buffer, format="JPEG", **options)
+    Image.fromarray(rgb, mode).save(buffer, format="JPEG", **options)
     buffer.seek(0)
     with Image.open(buffer) as back:
-        return np.asarray(back if back.mode == "RGB" else back.convert("RGB"))
+        return np.asarray(back if back.mode == mode else back.convert(mode))
 
 
 def _block_scores(error: np.ndarray, block: int) -> np.ndarray:
@@ -157,7 +159,8 @@ def _block_scores(error: np.ndarray, block: int) -> np.ndarray:
 def match_source(rgb: np.ndarray, original: np.ndarray | None, settings: JpegSettings,
                  rounds: int = MATCH_ROUNDS, block: int = MATCH_BLOCK) -> np.ndarray:
     """The pixels to encode so that what was not edited decodes as close to ``original``
-    (the source JPEG as decoded) as these tables allow.
+    (the source JPEG as decoded) as these tables allow. H x W x 3, or H x W for a gray
+    JPEG written gray.
 
     Round 1 encodes ``rgb`` as it is; each next round adds the decoding error of the
     unedited pixels back to them (error feedback; edited pixels are left alone). Each
@@ -170,7 +173,8 @@ def match_source(rgb: np.ndarray, original: np.ndarray | None, settings: JpegSet
     h, w = rgb.shape[:2]
     if h * w > MATCH_MAX_PIXELS:
         return rgb
-    edited = (rgb != original).any(axis=2)
+    edited = rgb != original
+    edited = edited.any(axis=2) if edited.ndim == 3 else edited  # colour, or one gray channel
     if edited.all():
         return rgb
     options = {"qtables": [list(t) for t in settings.qtables], "subsampling": settings.subsampling}
@@ -181,7 +185,8 @@ def match_source(rgb: np.ndarray, original: np.ndarray | None, settings: JpegSet
         decoded = _encode_decode(current, options)
         up = cv2.subtract(rgb, decoded)  # where the decoded pixel came out too dark
         down = cv2.subtract(decoded, rgb)  # and too bright (saturating: each >= 0)
-        worst = cv2.max(up, down).max(axis=2)
+        worst = cv2.max(up, down)
+        worst = worst.max(axis=2) if worst.ndim == 3 else worst
         worst[edited] = 0
         scores = _block_scores(worst, block)
         if best_scores is None:

@@ -234,7 +234,7 @@ class FileController:
                 path, doc.image,
                 alpha=doc.alpha(), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
-                original=doc.original, flatten=flatten,
+                original=doc.original, flatten=flatten, gray=bool(getattr(src, "gray", False)),
                 protect=(doc.path,) if doc.path is not None else (),
             )
         except TemperaError as exc:
