@@ -60,3 +60,17 @@ def _own_config_dirs(tmp_path_factory, monkeypatch):
     restore."""
     monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("TEMPERA_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
+def _mask_question_answered(monkeypatch):
+    """Closing a window with a painted mask asks whether to drop it (a modal box that would
+    wait forever offscreen): tests drop it unless they answer the question themselves."""
+    if "app.ui.dialogs" not in sys.modules:
+        import importlib.util
+
+        if importlib.util.find_spec("PySide6") is None:
+            return
+    from app.ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_discard_mask", lambda *a: True)

@@ -22,6 +22,7 @@ from app.ui.batch_dialog import BatchDialog  # noqa: E402
 
 photo, mode, arg = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 dialogs.ask_unsaved = lambda *a: "discard"
+dialogs.ask_discard_mask = lambda *a: True
 _show = main_window.MainWindow.show
 
 

@@ -29,6 +29,8 @@ from app.ui.docks import ATTENTION_HINT
 from app.ui.main_window import MainWindow
 from app.ui.worker import Request
 
+REAL_ASK_DISCARD_MASK = dialogs.ask_discard_mask  # conftest answers it for every other test
+
 Button = QMessageBox.StandardButton
 
 
@@ -327,30 +329,46 @@ def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path
 def test_unsaved_changes_prompt(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
     w = make_window(qtbot)
     w.files.open_path(photo_path)
-    answers = [Button.Cancel]
+    answers = {"warning": Button.Cancel, "mask": Button.Cancel}
     asked: list[str] = []
 
-    def warning(parent, title, text, *a):
+    def warning(parent, title, text, *a):  # dialogs.ask_unsaved: Save / Discard / Cancel
         asked.append(text)
-        return answers[0]
+        return answers["warning"]
+
+    def mask_question(box):  # dialogs.ask_discard_mask: Discard / Cancel
+        asked.append(box.text())
+        return answers["mask"]
 
     monkeypatch.setattr(QMessageBox, "warning", warning)
+    monkeypatch.setattr(QMessageBox, "exec", mask_question)
+    monkeypatch.setattr(dialogs, "ask_discard_mask", REAL_ASK_DISCARD_MASK)
     w.close()
     assert not asked and not w.isVisible()  # nothing changed: no question
     w.show()
     paint_hole(w)
     w.close()
-    assert asked and w.isVisible()  # cancelled: still open, work kept
-    assert w.doc.mask.any()
+    # a mask alone: Save would not keep it, so the question is whether to drop it
+    assert len(asked) == 1 and "not filled yet" in asked[0] and "Save" not in asked[0]
+    assert w.isVisible() and w.doc.mask.any()  # cancelled: still open, work kept
     other = photo_path.with_name("other.png")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(other)
     assert not w.files.open_path(other) and w.doc.path == photo_path
-    answers[0] = Button.Discard
+    answers["mask"] = Button.Discard
     assert w.files.open_path(other) and w.doc.path == other
-    paint_hole(w, (1, 1, 3, 3))
-    n = len(asked)
+    assert len(asked) == 3  # closing, then opening other.png twice (cancelled, then discarded)
+    w.close()  # nothing painted on other.png: no question
+    assert len(asked) == 3 and not w.isVisible()
+    w = make_window(qtbot)  # the first one's worker stopped when it closed
+    w.files.open_path(photo_path)
+    w.inference.worker.engine = SlowEngine(0.0)
+    paint_hole(w)
+    fill_and_wait(w, qtbot)  # now the pixels changed: Save / Discard / Cancel
     w.close()
-    assert len(asked) == n + 1 and not w.isVisible()
+    assert len(asked) == 4 and "unsaved changes" in asked[-1] and w.isVisible()
+    answers["warning"] = Button.Discard
+    w.close()
+    assert not w.isVisible()
 
 
 def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
@@ -469,6 +487,29 @@ def test_paste_image_and_mask_export_import(window: MainWindow, tmp_path: Path, 
     assert f"Imported the mask from m.png: {int(mask.sum())} px" in said and "Show mask is off" in said
     window.actions_.undo.trigger()
     assert not doc.mask.any()
+
+
+def test_protect_export_import_through_the_file_menu(window: MainWindow, photo_path: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    window.files.open_path(photo_path)
+    doc = window.doc
+    protect = np.zeros_like(doc.protect)
+    protect[4:12, 30:44] = True
+    doc.protect[:] = protect
+    out = tmp_path / "keep.png"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
+    window.actions_.export_protect.trigger()
+    assert np.array_equal(np.asarray(Image.open(out)) > 127, protect)
+    window.actions_.clear_protect.trigger()
+    assert not doc.protect.any()
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda *a: out)
+    window.actions_.show_protect.setChecked(False)
+    window.actions_.import_protect.trigger()
+    assert np.array_equal(doc.protect, protect)
+    said = window.statusBar().currentMessage()
+    assert "Imported the protect from keep.png" in said and "Show protect is off" in said
+    window.actions_.undo.trigger()
+    assert not doc.protect.any()
 
 
 def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: Path, qtbot) -> None:

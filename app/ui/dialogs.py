@@ -71,6 +71,17 @@ def ask_unsaved(parent: QWidget | None, name: str) -> str:
     return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
 
+def ask_discard_mask(parent: QWidget | None, name: str) -> bool:
+    """True when the user agrees to drop a mask, sketch or protected area not yet filled
+    (the photo itself has no unsaved changes, so Save would not keep them)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Discard the mask?",
+                      f"{name} has a mask, sketch or protected area that is not filled yet. "
+                      "Discard it? (File > Export mask keeps a mask as a PNG.)",
+                      Button.Discard | Button.Cancel, parent)
+    box.setDefaultButton(Button.Cancel)
+    return box.exec() == Button.Discard
+
+
 def ask_restore(parent: QWidget | None, state: AutosaveState) -> bool:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.saved_at))
     what = state.name

@@ -133,7 +133,7 @@ class SidePanel(QWidget):
         lay.addWidget(_action_check(actions.show_sketch, "Show sketch"))
         lay.addWidget(_action_check(actions.show_protect, "Show protect"))
         buttons = QHBoxLayout()
-        for name in ("clear_mask", "clear_sketch", "restore_mask"):
+        for name in ("clear_mask", "clear_sketch", "clear_protect", "restore_mask"):
             b = QToolButton()
             b.setDefaultAction(getattr(actions, name))
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -265,7 +265,7 @@ class StatusWidgets:
         self.engine = QLabel("Engine: loading…")
         self.device = QLabel("Device: –")
         self.last_fill = QLabel("Last fill: –")
-        self.zoom = QLabel("100 %")
+        self.zoom = QLabel("–")  # no photo, no zoom
         self.pos = QLabel("")
         for w in (self.busy, self.pos, self.zoom, self.engine, self.device, self.last_fill):
             bar.addPermanentWidget(w)

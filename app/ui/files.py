@@ -36,6 +36,13 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 
+def _edits_pixels(command) -> bool:
+    """A command that changes the photo (its pixels or which are opaque); one of unknown
+    kind counts as one."""
+    diffs = getattr(command, "diffs", None)
+    return diffs is None or any(d.layer in ("image", "opaque") for d in diffs)
+
+
 class FileController:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
@@ -47,21 +54,53 @@ class FileController:
 
     # -- unsaved changes ----------------------------------------------------------------
     def is_modified(self) -> bool:
-        """Edits since the last save, or a pasted / dropped image that was never saved (it
-        exists nowhere else: quitting must not lose it silently)."""
+        """Edits since the last save (the title's star), or a pasted / dropped image that was
+        never saved (it exists nowhere else: quitting must not lose it silently)."""
         doc = self.doc
         if doc is None:
             return False
         return not self.w.undo_stack.isClean() or (doc.path is None and doc.save_path is None)
 
-    def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current document (saved, or the user agreed)."""
-        if not self.is_modified():
+    def pixels_modified(self) -> bool:
+        """Whether Save would keep something: pixels that differ from the last save (a fill,
+        a variation picked), or a never-saved pasted image. A mask, sketch or protected area
+        is not part of the file (:meth:`unfilled_work`)."""
+        doc = self.doc
+        if doc is None:
+            return False
+        return (doc.path is None and doc.save_path is None) or self._pixels_changed()
+
+    def _pixels_changed(self) -> bool:
+        """Whether the commands between the saved state and now change the photo's pixels."""
+        stack = self.w.undo_stack
+        if stack.isClean():
+            return False
+        clean, now = stack.cleanIndex(), stack.index()
+        if clean < 0:  # the saved state can no longer be reached by undo or redo
             return True
-        answer = dialogs.ask_unsaved(self.w, self.doc.name)  # type: ignore[union-attr]
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        lo, hi = sorted((clean, now))
+        return any(_edits_pixels(stack.command(i)) for i in range(lo, hi))
+
+    def unfilled_work(self) -> bool:
+        """A mask, sketch or protected area painted since the last save (or open) that is
+        still there: closing would lose it, though the photo itself is unmodified."""
+        doc = self.doc
+        if doc is None or self.w.undo_stack.isClean():
+            return False
+        return bool(doc.mask.any() or doc.sketch.any() or doc.protect.any())
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document (saved, or the user agreed).
+        Unsaved pixels ask Save / Discard / Cancel; a mask or strokes alone, which Save would
+        not keep, ask Discard / Cancel."""
+        if self.pixels_modified():
+            answer = dialogs.ask_unsaved(self.w, self.doc.name)  # type: ignore[union-attr]
+            if answer == "save":
+                return self.save()
+            return answer == "discard"
+        if self.unfilled_work():  # saving would not keep it: the question is whether to drop it
+            return dialogs.ask_discard_mask(self.w, self.doc.name)  # type: ignore[union-attr]
+        return True
 
     # -- opening ------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -261,7 +300,7 @@ class FileController:
         if path is None:
             return
         try:
-            data = (load_mask if layer == "mask" else load_sketch)(path, doc.size_wh)
+            data = (load_sketch if layer == "sketch" else load_mask)(path, doc.size_wh)
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
             return
@@ -278,7 +317,7 @@ class FileController:
             self.w.show_grown_hole(grown)
         else:  # say what came in, and that it is there even with its overlay hidden
             count = int(np.count_nonzero(layers[layer]))
-            hidden = not (self.w.actions_.show_mask if layer == "mask" else self.w.actions_.show_sketch).isChecked()
+            hidden = not getattr(self.w.actions_, f"show_{layer}").isChecked()
             self.w.statusBar().showMessage(
                 f"Imported the {layer} from {path.name}: {count:,} px"
                 + (f" (hidden: Show {layer} is off)" if hidden else ""), 6000)

@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         a.import_sketch.triggered.connect(lambda: f.import_layer("sketch"))
         a.export_mask.triggered.connect(lambda: f.export_layer("mask"))
         a.export_sketch.triggered.connect(lambda: f.export_layer("sketch"))
+        a.import_protect.triggered.connect(lambda: f.import_layer("protect"))
+        a.export_protect.triggered.connect(lambda: f.export_layer("protect"))
         a.batch.triggered.connect(self.open_batch)
         a.quit.triggered.connect(self.close)
         a.shortcuts.triggered.connect(lambda: help_dialogs.show_shortcuts(self))
@@ -165,7 +167,7 @@ class MainWindow(QMainWindow):
         self.tools.changed.connect(self._tools_changed)
         self.tools.stroke_finished.connect(self._stroke_finished)
         self.tools.preview_changed.connect(self._update_cancel)
-        c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %"))
+        c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %" if self.doc is not None else "–"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}" if x >= 0 else ""))
         p = self.panel
         p.brush_size_changed.connect(self.tools.set_brush_size)
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         has = self.doc is not None
         a = self.actions_
         for name in ("save", "save_as", "copy", "import_mask", "export_mask", "import_sketch", "export_sketch",
+                     "import_protect", "export_protect",
                      "clear_mask", "clear_sketch", "clear_protect", "fill", "fit", "actual", "zoom_in", "zoom_out",
                      "grow_mask", "shrink_mask", "invert_mask", "split"):
             getattr(a, name).setEnabled(has)

@@ -12,7 +12,7 @@ from app.ui.actions import TOOL_ACTIONS, Actions
 
 MENUS: dict[str, tuple[str | None, ...]] = {
     "&File": ("open", "recent", "paste", "copy", None, "save", "save_as", None, "import_mask", "export_mask",
-              "import_sketch", "export_sketch", None, "batch", None, "quit"),
+              "import_sketch", "export_sketch", "import_protect", "export_protect", None, "batch", None, "quit"),
     "&Edit": ("undo", "redo", None, "variation_1", "variation_2", "variation_3", None,
               "clear_mask", "clear_sketch", "clear_protect", "restore_mask", None,
               "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"),
