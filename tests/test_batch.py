@@ -640,3 +640,17 @@ def test_batch_never_copies_the_hidden_colour_of_transparent_pixels(tmp_path: Pa
     assert report.ok == ["x.png"]
     got = np.asarray(Image.open(tmp_path / "out" / "x.png"))
     assert (got[mask > 0, 3] == 255).all() and got[mask > 0, :3].max(axis=1).min() > 60
+
+
+def test_a_heic_photo_is_written_as_jpeg_by_default(tmp_path: Path) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    (images / "phone.heic").write_bytes((ROOT / "tests" / "data" / "phone-turned.heic").read_bytes())
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 20:44] = 255
+    Image.fromarray(mask).save(masks / "phone.png")
+    report = run_batch(images, masks, tmp_path / "out", engine=FakeEngine(), feather=0)
+    assert report.ok == ["phone.heic"], report.summary()
+    out = Image.open(tmp_path / "out" / "phone.jpg")
+    assert out.format == "JPEG" and out.size == (64, 48)

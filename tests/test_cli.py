@@ -202,7 +202,7 @@ def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):
                      "--engine", "telea", "-o", str(out), "--quality", "50"]) == 0
     err = capsys.readouterr().err
     assert "telea does not follow sketch strokes" in err
-    assert "--quality applies to JPEG and WebP only" in err
+    assert "--quality applies to JPEG, WebP and AVIF only" in err
     assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o", str(tmp_path / "o.jpg"),
                      "--quality", "50"]) == 0
     err = capsys.readouterr().err

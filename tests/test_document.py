@@ -63,6 +63,8 @@ def test_snapshot_is_independent_and_names() -> None:
     assert snap.request_id == 7 and not snap.mask.any()
     assert doc.suggested_save_name() == "beach-inpainted.jpg"
     assert Document(np.zeros((2, 2, 3), np.uint8)).suggested_save_name() == "pasted-inpainted.png"
+    phone = Document(np.zeros((2, 2, 3), np.uint8), path=Path("IMG_0001.HEIC"))
+    assert phone.suggested_save_name() == "IMG_0001-inpainted.jpg"  # HEIC is read, not written
 
 
 def test_set_layer_rejects_wrong_size() -> None:

@@ -488,3 +488,49 @@ def test_oversized_exif_does_not_block_a_jpeg_save(tmp_path: Path) -> None:
     assert load_image(out).exif is None
     png = save_image(tmp_path / "o.png", gradient_rgb(), exif=exif.tobytes())
     assert len(load_image(png).exif) > 70_000  # PNG has no such limit: kept
+
+
+HEIC = Path(__file__).parent / "data" / "phone-turned.heic"  # a phone's photo, stored turned (EXIF 6);
+# 64 x 48 upright: red top-left, blue bottom-right quarter. Made with pillow-heif's encoder,
+# which the project does not depend on (pi-heif decodes only).
+
+
+def test_a_phone_s_heic_opens_upright_with_its_metadata() -> None:
+    img = load_image(HEIC)
+    assert img.format == "HEIF" and img.size == (64, 48)
+    assert np.abs(img.rgb[5, 5].astype(int) - (220, 30, 30)).max() < 12
+    assert np.abs(img.rgb[40, 60].astype(int) - (30, 40, 220)).max() < 12
+    assert img.exif is not None and b"TemperaCam" in img.exif
+    exif = Image.Exif()
+    exif.load(img.exif)
+    assert exif.get(0x0112, 1) == 1  # upright already: no second turn on save
+
+
+def test_without_pi_heif_a_heic_is_refused_in_one_line(monkeypatch, tmp_path: Path) -> None:
+    from app.core import image_open
+
+    monkeypatch.setattr(image_open, "heif_available", lambda: False)
+    monkeypatch.setattr(image_open, "READ_FORMATS", tuple(f for f in image_open.READ_FORMATS if f != "HEIF"))
+    with pytest.raises(TemperaError, match=r"phone-turned.heic: HEIC/HEIF photos need the pi-heif package"):
+        load_image(HEIC)
+
+
+def test_what_a_photo_is_written_as_when_no_format_is_chosen() -> None:
+    from app.core.names import output_suffix
+
+    assert [output_suffix(s) for s in (".JPG", ".png", ".avif", ".heic", ".HEIF", ".gif", ".ppm")] == \
+        [".JPG", ".png", ".avif", ".jpg", ".jpg", ".png", ".png"]
+
+
+def test_avif_round_trip_keeps_alpha_and_exif(tmp_path: Path) -> None:
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :24] = (200, 60, 40)
+    alpha = np.full((32, 48), 255, np.uint8)
+    alpha[:8, :8] = 0
+    exif = Image.Exif()
+    exif[0x010F] = "TemperaCam"
+    out = save_image(tmp_path / "x.avif", rgb, alpha=alpha, exif=exif.tobytes(), quality=90)
+    back = load_image(out)
+    assert back.format == "AVIF" and back.alpha is not None and back.alpha[2, 2] == 0 and back.alpha[20, 30] == 255
+    assert np.abs(back.rgb[16, 10].astype(int) - (200, 60, 40)).max() < 10
+    assert back.exif is not None and b"TemperaCam" in back.exif

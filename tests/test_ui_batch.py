@@ -41,7 +41,7 @@ def test_batch_dialog_fills_folder_and_lists_failures(qtbot, tmp_path: Path, mon
     dialog.masks.setText(str(masks))
     dialog.out.setText(str(out))
     assert [dialog.fmt.itemText(i) for i in range(dialog.fmt.count())] == [
-        "Same as each photo", "PNG", "JPEG", "WebP", "TIFF", "BMP"]
+        "Same as each photo", "PNG", "JPEG", "WebP", "AVIF", "TIFF", "BMP"]
     dialog.fmt.setCurrentText("PNG")
     with qtbot.waitSignal(dialog.start.clicked):
         dialog.start.click()

@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--format", dest="fmt", default="keep", choices=BATCH_FORMATS,
                    help="output format (default: keep the input's)")
     p.add_argument("--quality", type=int, default=None, metavar="N",
-                   help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
+                   help="JPEG/WebP/AVIF quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
                         "quality and chroma subsampling; otherwise 95)")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
                    help="fill engine (default: auto = per photo, the engine measured best for its hole's size, "
@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({notice})" if notice else "")
           + (f", {jobs} photos at a time" if jobs > 1 else ""), file=sys.stderr)
 
-    if args.quality is not None and args.fmt not in ("keep", "jpg", "webp"):
-        print(f"note: --quality applies to JPEG and WebP only; {args.fmt.upper()} files are written losslessly",
+    if args.quality is not None and args.fmt not in ("keep", "jpg", "webp", "avif"):
+        print(f"note: --quality applies to JPEG, WebP and AVIF only; {args.fmt.upper()} files are written losslessly",
               file=sys.stderr)
     bar = ProgressBar(sys.stderr)
     try:

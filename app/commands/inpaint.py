@@ -60,14 +60,17 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--variations", type=int, default=1, metavar="K",
                    help="write K variations, OUT-v1 ... OUT-vK, seeds N ... N+K-1 (default: 1)")
     p.add_argument("--quality", type=int, default=None, metavar="N",
-                   help="JPEG/WebP quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
+                   help="JPEG/WebP/AVIF quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
                         "quality and chroma subsampling; otherwise 95)")
     p.set_defaults(func=run)
     return p
 
 
 def default_output(image: Path) -> Path:
-    return image.with_name(f"{image.stem}-inpainted{image.suffix}")
+    """IMAGE-inpainted.EXT beside the photo; a format that is only read (HEIC) gives .jpg."""
+    from app.core.names import output_suffix
+
+    return image.with_name(f"{image.stem}-inpainted{output_suffix(image.suffix)}")
 
 
 def variation_paths(out: Path, count: int) -> list[Path]:
@@ -124,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
         if path.is_dir():
             raise TemperaError(f"cannot save {path.name}: it is a folder; give a file name")
     fmt = require_save_format(out_path)  # the -vN names share its extension
-    if args.quality is not None and fmt not in ("JPEG", "WEBP"):
-        print(f"note: --quality applies to JPEG and WebP only; {out_path.suffix} is written losslessly",
+    if args.quality is not None and fmt not in ("JPEG", "WEBP", "AVIF"):
+        print(f"note: --quality applies to JPEG, WebP and AVIF only; {out_path.suffix} is written losslessly",
               file=sys.stderr)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)

@@ -20,6 +20,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.brush import Box, Patch, apply_patch
 from app.core.errors import TemperaError
+from app.core.names import output_suffix
 from app.core.undo import PaintDiff
 
 LAYERS = ("image", "mask", "sketch", "protect")
@@ -106,7 +107,7 @@ class Document:
         """``photo-inpainted.jpg`` next to the original; PNG for pasted images."""
         if self.path is None:
             return "pasted-inpainted.png"
-        return f"{self.path.stem}-inpainted{self.path.suffix.lower() or '.png'}"
+        return f"{self.path.stem}-inpainted{output_suffix(self.path.suffix.lower()) if self.path.suffix else '.png'}"
 
     # -- listeners ----------------------------------------------------------------------
     def add_listener(self, fn: Listener) -> None:

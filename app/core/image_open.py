@@ -26,8 +26,23 @@ MAX_PIXELS_ENV = "TEMPERA_MAX_PIXELS"
 # Formats we decode. Restricting Pillow to these keeps its many exotic decoders (and their
 # bugs) away from user files. (The JPEG opener also returns MPO, the multi-picture JPEG
 # many cameras and phones write.)
-READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM")
-_FORMAT_LIST = "PNG, JPEG, WebP, TIFF or BMP"
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "HEIF", "TIFF", "BMP", "GIF", "PPM")
+_FORMAT_LIST = "PNG, JPEG, WebP, AVIF, HEIC, TIFF or BMP"
+_HEIF_SUFFIXES = (".heic", ".heif")
+_HEIF: dict[str, bool] = {}
+
+
+def heif_available() -> bool:
+    """Whether HEIC/HEIF photos open: pi-heif's decoder, registered with Pillow once."""
+    if "ok" not in _HEIF:
+        try:
+            import pi_heif  # type: ignore[import-not-found]
+
+            pi_heif.register_heif_opener()
+            _HEIF["ok"] = True
+        except (ImportError, OSError):  # not installed, or its native library did not load
+            _HEIF["ok"] = False
+    return _HEIF["ok"]
 
 # A truncated JPEG must be an error, not an image padded with grey. Pillow's default is
 # False already; we set it again because another library may have flipped this global.
@@ -125,6 +140,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
     # it does refuse is reported with our message below.
     if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limit:
         Image.MAX_IMAGE_PIXELS = limit
+    heif = heif_available()
     try:
         with warnings.catch_warnings():
             # We refuse oversize images ourselves, with a better message, right after open.
@@ -133,6 +149,9 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
     except Image.DecompressionBombError as exc:
         raise TemperaError(_bomb_message(name, exc, limit)) from None
     except Image.UnidentifiedImageError:
+        if not heif and path.suffix.lower() in _HEIF_SUFFIXES:
+            raise TemperaError(f"cannot read {name}: HEIC/HEIF photos need the pi-heif package "
+                               "(pip install pi-heif)") from None
         raise TemperaError(
             f"cannot read {name}: not a {_FORMAT_LIST} image, or the file is damaged"
         ) from None

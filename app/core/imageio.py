@@ -22,7 +22,7 @@ from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
 from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
-from app.core.names import IMAGE_FORMATS
+from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,10 @@ __all__ = [
     "refuse_overwrite",
 ]
 
-IMAGE_SUFFIXES = frozenset(IMAGE_FORMATS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
-_ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
-_ICC_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
-_EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF"}
+IMAGE_SUFFIXES = frozenset(IMAGE_EXTENSIONS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
+_ALPHA_FORMATS = {"PNG", "WEBP", "AVIF", "TIFF"}  # JPEG cannot hold alpha; BMP readers ignore it
+_ICC_FORMATS = {"PNG", "JPEG", "WEBP", "AVIF", "TIFF"}
+_EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "AVIF", "TIFF"}
 _ORIENTATION_TAG = 0x0112
 _GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP"}  # formats with a gray mode (and LA: PNG, TIFF)
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
@@ -276,6 +276,8 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
         # Full-resolution chroma at high quality: 4:2:0 smears the colour edges of a fill.
         opts["subsampling"] = 0 if quality >= 90 else 2
         opts["optimize"] = True
+    elif fmt == "AVIF":
+        opts["quality"] = quality
     elif fmt == "WEBP":
         if lossless:
             opts["lossless"] = True

@@ -13,7 +13,7 @@ ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "pa
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
 TEXTURE_ENGINE = "mtsa-texture"  # the networks + the texture stage (PatchMatch at full resolution)
 MAX_SEED = 2**32 - 1  # variation seeds: PatchMatch's native search keeps a 32-bit unsigned seed
-BATCH_FORMATS = ("keep", "png", "jpg", "webp", "tif", "bmp")  # "keep": the format of each input photo
+BATCH_FORMATS = ("keep", "png", "jpg", "webp", "avif", "tif", "bmp")  # "keep": the format of each input photo
 
 # ----------------------------------------------------------------------------- devices
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # the kinds; "cuda:N" picks one of several GPUs
@@ -41,11 +41,25 @@ IMAGE_FORMATS = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",
     ".webp": "WEBP",
+    ".avif": "AVIF",
     ".tif": "TIFF",
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
-IMAGE_EXTENSIONS = tuple(IMAGE_FORMATS)
+# Photos that are opened (and filled in batches) but not written: a phone's HEIC (read
+# through pi-heif; writing it needs an HEVC encoder) becomes a JPEG, as a phone's own
+# export does. What each is written as when the output's format is not chosen.
+READ_ONLY_FORMATS = {".heic": ".jpg", ".heif": ".jpg"}
+IMAGE_EXTENSIONS = tuple(IMAGE_FORMATS) + tuple(READ_ONLY_FORMATS)
+
+
+def output_suffix(suffix: str) -> str:
+    """The extension a result of a photo with ``suffix`` is written with when none is
+    chosen: its own where it can be written, else what READ_ONLY_FORMATS says (PNG for
+    the other formats that open, such as GIF and PPM)."""
+    if suffix.lower() in IMAGE_FORMATS:
+        return suffix
+    return READ_ONLY_FORMATS.get(suffix.lower(), ".png")
 
 # ----------------------------------------------------------------------------- hole sizes
 # The evaluation's hole-size buckets, as shares of the image. Evaluation records a verdict

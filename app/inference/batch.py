@@ -26,7 +26,7 @@ import numpy as np
 
 from app.core.errors import TemperaError
 from app.core.imageio import KEEP, load_image, load_mask, load_sketch, save_image
-from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS
+from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
 from .jobs import MAX_JOBS, default_jobs
 from .photo_fill import FillEngine, prepare_fill
@@ -144,7 +144,7 @@ def _partner(image: Path, index: PairIndex, *, exact: bool = True) -> Path | Non
 
 
 def _output_ext(image: Path, fmt: str) -> str:
-    return image.suffix if fmt == "keep" else f".{fmt}"
+    return output_suffix(image.suffix) if fmt == "keep" else f".{fmt}"
 
 
 def _existing_dir(path: str | os.PathLike[str], what: str) -> Path:
