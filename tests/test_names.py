@@ -83,11 +83,15 @@ def test_no_other_device_option(capsys):
 
 def test_one_list_of_image_extensions():
     from app.core import imageio
+    from app.core.names import READ_ONLY_FORMATS
     from app.data import split
     from app.evaluation import evaluate
     from app.inference import batch
 
-    assert IMAGE_EXTENSIONS == tuple(IMAGE_FORMATS) and all(e == e.lower() for e in IMAGE_EXTENSIONS)
+    # what is written, then what is only read (a phone's HEIC); nothing written is unreadable
+    assert IMAGE_EXTENSIONS == tuple(IMAGE_FORMATS) + tuple(READ_ONLY_FORMATS)
+    assert all(e == e.lower() for e in IMAGE_EXTENSIONS) and not set(READ_ONLY_FORMATS) & set(IMAGE_FORMATS)
+    assert all(out in IMAGE_FORMATS for out in READ_ONLY_FORMATS.values())
     for module in (batch, split, evaluate, imageio):
         assert getattr(module, "IMAGE_EXTENSIONS", IMAGE_EXTENSIONS) is IMAGE_EXTENSIONS
 
