@@ -86,7 +86,7 @@ class BatchDialog(QDialog):
         self.quality.setRange(0, 100)
         self.quality.setSpecialValueText("Same as each photo")  # shown for 0 (= KEEP)
         self.quality.setValue(settings.batch_quality)
-        self.quality.setToolTip("JPEG / WebP quality. Same as each photo: a JPEG written as JPEG keeps "
+        self.quality.setToolTip("JPEG / WebP / AVIF quality. Same as each photo: a JPEG written as JPEG keeps "
                                 "its own quality and colour subsampling; every other output gets 95")
         form.addRow("Quality", self.quality)
         self.feather = QSpinBox()
