@@ -56,6 +56,10 @@ def test_the_network_reads_no_protected_pixel(generator):
     a = predict(generator, rgb, mask, protect=protect)
     b = predict(generator, other, mask, protect=protect)
     assert np.array_equal(a[mask], b[mask])  # their colour reaches the fill neither way
+    for side in (32, 40):  # nor when the fill is made smaller and scaled up into the hole
+        small_a = predict(generator, rgb, mask, protect=protect, work_side=side)
+        small_b = predict(generator, other, mask, protect=protect, work_side=side)
+        assert np.array_equal(small_a[mask], small_b[mask])
     assert np.array_equal(a[~mask], rgb[~mask])  # and they are not written
     # without the protection the same change does reach the fill
     assert not np.array_equal(predict(generator, rgb, mask)[mask], predict(generator, other, mask)[mask])

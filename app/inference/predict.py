@@ -92,15 +92,18 @@ def _autocast(device: torch.device):
 
 @torch.inference_mode()
 def _run(generator: InpaintGenerator, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, device: torch.device,
-         protect: np.ndarray | None = None) -> np.ndarray:
-    """Fill one image that fits the network whole; returns the composited uint8 result."""
+         protect: np.ndarray | None = None, *, over_protected: bool = False) -> np.ndarray:
+    """Fill one image that fits the network whole; returns the composited uint8 result.
+    ``over_protected``: the network's fill replaces the protected pixels too (for a fill
+    that is scaled up: its interpolation at the hole's edge must not read their colour)."""
     p = _prepare(generator, rgb, mask, sketch, device, protect)
     with _autocast(device):
         out = generator(p.image, p.mask, p.sketch, p.prior, p.protect).refined
     h, w = p.size
     pred = ((out[0, :, :h, :w].float().clamp(-1, 1) + 1.0) * 127.5).round().byte()
     pred = pred.permute(1, 2, 0).cpu().numpy()
-    return np.where(mask[..., None], pred, rgb)
+    written = mask | protect if over_protected and protect is not None else mask
+    return np.where(written[..., None], pred, rgb)
 
 
 def _regions(mask: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
@@ -131,7 +134,8 @@ def _shrunk_protect(protect: np.ndarray | None, size: tuple[int, int]) -> np.nda
     covers was, so no source slips out of the protection by downscaling."""
     if protect is None:
         return None
-    return cv2.resize(protect.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+    # in float: a uint8 average of 0/1 rounds a partly protected pixel down to 0
+    return cv2.resize(protect.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
 
 
 def _work_scale(h: int, w: int, work_side: int | None) -> float:
@@ -161,7 +165,8 @@ def _resize_fill(generator, rgb, mask, sketch, device, scale: float, protect=Non
     small_sketch = None
     if sketch is not None:
         small_sketch = (cv2.resize(sketch, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
-    small_out = _run(generator, small_rgb, small_mask, small_sketch, device, _shrunk_protect(protect, size))
+    small_out = _run(generator, small_rgb, small_mask, small_sketch, device, _shrunk_protect(protect, size),
+                     over_protected=True)
     up = cv2.resize(small_out, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.where(mask[..., None], up, rgb)
 
