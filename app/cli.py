@@ -14,9 +14,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from app import __version__
 from app.core.errors import TemperaError
+from app.core.imageio import IMAGE_SUFFIXES
 
 # sub-command name -> module in app.commands (each exposes register(subparsers))
 COMMANDS = {
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # a command not installed in this build (e.g. a trimmed package)
         module.register(sub)
+    parser.commands = sub.choices  # name -> the command's parser, for its errors
     return parser
 
 
@@ -95,7 +98,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command's own parser, which knows its help
+        command = parser.commands.get(getattr(args, "command", None) or "", parser)
+        hint = ""
+        if args.command == "inpaint" and any(Path(e).suffix.lower() in IMAGE_SUFFIXES for e in extra):
+            hint = "; inpaint fills one photo, batch a folder of them"
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

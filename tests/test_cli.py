@@ -183,6 +183,9 @@ def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect
         (["inpaint", "photo.jpg", "--mask", "m.png", "--seed", "abc"], "invalid int value"),
         (["batch", "--images", "x"], "--masks, --out"),
         (["a.png", "b.png"], "one photo at a time"),
+        (["inpaint", "a.png", "b.png", "--mask", "m.png"], "batch a folder"),
+        (["batch", "--images", "x", "--masks", "m", "--out", "o", "extra"], "tempera batch --help"),
+        (["benchmark", "--bogus"], "tempera benchmark --help"),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path, argv, expect):
@@ -190,6 +193,20 @@ def test_usage_errors_are_one_line(tmp_path, argv, expect):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and expect in lines[0] and "--help" in lines[0], proc.stderr
+
+
+def test_batch_says_quality_does_not_apply_to_lossless_outputs(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.full((20, 24, 3), 90, np.uint8)).save(photos / "a.png")
+    mask = np.zeros((20, 24), np.uint8)
+    mask[5:10, 5:12] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    common = ["batch", "--images", str(photos), "--masks", str(tmp_path / "m.png"), "--engine", "telea"]
+    assert cli_main([*common, "--out", str(tmp_path / "o1"), "--quality", "80"]) == 0  # keep: PNG in, PNG out
+    assert "these PNG files are written losslessly" in capsys.readouterr().err
+    assert cli_main([*common, "--out", str(tmp_path / "o2"), "--quality", "80", "--format", "jpg"]) == 0
+    assert "--quality applies" not in capsys.readouterr().err
 
 
 def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):

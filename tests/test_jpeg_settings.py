@@ -92,7 +92,7 @@ def test_gray_and_rotated_422_sources(tmp_path: Path) -> None:
     Image.fromarray(photo_like()[..., 0]).save(gray, quality=85)
     settings = load_image(gray).jpeg
     assert settings is not None and len(settings.qtables) == 1 and settings.subsampling == 0
-    assert settings.describe() == "quality 85, 4:4:4"
+    assert settings.describe() == "quality 85, gray"
     exif = Image.Exif()
     exif[0x0112] = 6  # rotated: saved turned back, so 4:2:2 stays as it was
     rotated = tmp_path / "rot.jpg"

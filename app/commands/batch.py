@@ -158,8 +158,8 @@ def run(args: argparse.Namespace) -> int:
             raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
         if args.jobs is not None and not 1 <= args.jobs <= MAX_JOBS:
             raise TemperaError(f"--jobs must be 1-{MAX_JOBS}, got {args.jobs}")
-        plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
-                   quality=quality)
+        items = plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
+                           quality=quality)
         from app.inference.engines import load_engine
 
         engine = load_engine(args.engine, args.device)
@@ -172,8 +172,10 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({notice})" if notice else "")
           + (f", {jobs} photos at a time" if jobs > 1 else ""), file=sys.stderr)
 
-    if args.quality is not None and args.fmt not in ("keep", "jpg", "webp", "avif"):
-        print(f"note: --quality applies to JPEG, WebP and AVIF only; {args.fmt.upper()} files are written losslessly",
+    lossy = {".jpg", ".jpeg", ".webp", ".avif"}
+    if args.quality is not None and not any(item.out.suffix.lower() in lossy for item in items):
+        kinds = ", ".join(sorted({item.out.suffix.lower().lstrip(".").upper() for item in items}))
+        print(f"note: --quality applies to JPEG, WebP and AVIF only; these {kinds} files are written losslessly",
               file=sys.stderr)
     bar = ProgressBar(sys.stderr)
     try:

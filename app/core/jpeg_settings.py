@@ -79,7 +79,8 @@ class JpegSettings:
     def describe(self) -> str:
         """'quality 80, 4:2:0' (or '≈ quality 87, 4:2:0' for a camera's own tables)."""
         approx = "" if self.standard else "≈ "
-        return f"{approx}quality {self.quality}, {SUBSAMPLING_TEXT[self.subsampling]}"
+        colour = "gray" if len(self.qtables) == 1 else SUBSAMPLING_TEXT[self.subsampling]  # one channel: nothing subsampled
+        return f"{approx}quality {self.quality}, {colour}"
 
     def save_options(self) -> dict:
         """Pillow ``save`` keywords that write with these tables and this subsampling."""
