@@ -65,6 +65,18 @@ def test_the_network_reads_no_protected_pixel(generator):
     assert not np.array_equal(predict(generator, rgb, mask)[mask], predict(generator, other, mask)[mask])
 
 
+def test_a_black_and_white_photo_stored_as_rgb_gets_no_colour_in_its_fill(generator):
+    rgb, mask = _photo(64, 80, seed=6)
+    gray = np.repeat(rgb[..., :1], 3, axis=2)
+    gray[::7, ::5, 2] += 2  # JPEG-like chroma noise: still black and white
+    engine = NetworkEngine("mtsa", generator, torch.device("cpu"))
+    out = engine.fill(gray, mask).image
+    assert (out[mask][:, 0] == out[mask][:, 1]).all() and (out[mask][:, 1] == out[mask][:, 2]).all()
+    assert np.array_equal(out[~mask], gray[~mask])
+    coloured = engine.fill(rgb, mask).image  # a colour photo keeps the network's colours
+    assert (coloured[mask][:, 0] != coloured[mask][:, 1]).any()
+
+
 def test_empty_mask_returns_a_copy(generator):
     rgb, _ = _photo(40, 40)
     out = predict(generator, rgb, np.zeros((40, 40), bool))

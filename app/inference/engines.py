@@ -56,6 +56,32 @@ def installed_checkpoints(weights_dir: Path | None = None) -> dict[str, Path]:
     return found
 
 
+GRAY_SPREAD = 3  # grey levels between a pixel's channels that still count as gray (JPEG noise)
+GRAY_SAMPLE = 100_000  # known pixels looked at, at most
+
+
+def looks_gray(rgb: np.ndarray, hole: np.ndarray) -> bool:
+    """Whether the photo around the hole is black and white stored as colour: nearly every
+    known pixel (all but 1 in 1,000) has its channels within GRAY_SPREAD of each other."""
+    known = np.flatnonzero(~hole)
+    if known.size == 0:
+        return False
+    if known.size > GRAY_SAMPLE:
+        known = known[:: known.size // GRAY_SAMPLE]
+    pixels = rgb.reshape(-1, 3)[known]
+    spread = pixels.max(axis=1).astype(np.int16) - pixels.min(axis=1)
+    return float(np.mean(spread > GRAY_SPREAD)) <= 0.001
+
+
+def gray_in_hole(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` with its hole pixels turned to their luma (ITU-R 601) in all three channels."""
+    out = image.copy()
+    px = out[hole].astype(np.uint32)
+    luma = ((px @ np.array([299, 587, 114], np.uint32) + 500) // 1000).astype(np.uint8)
+    out[hole] = luma[:, None]
+    return out
+
+
 class Engine:
     """Common face of every engine: ``fill`` returns a :class:`FillResult`.
 
@@ -89,6 +115,8 @@ class Engine:
         if not mask.any():
             return FillResult(rgb.copy(), self.name, self.device, None, seed)
         result = self._fill(rgb, mask, sketch, protect, seed, progress)
+        if looks_gray(rgb, mask):  # a black-and-white photo kept as RGB: no colour in its fill
+            result = replace(result, image=gray_in_hole(result.image, mask))
         if not (self.guided or self.says_strokes_ignored) and has_strokes(sketch, mask):  # said, not dropped unsaid
             ignored = f"{self.name} does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
             result = replace(result, notice="; ".join(n for n in (result.notice, ignored) if n))
