@@ -63,12 +63,11 @@ GRAY_SAMPLE = 100_000  # known pixels looked at, at most
 def looks_gray(rgb: np.ndarray, hole: np.ndarray) -> bool:
     """Whether the photo around the hole is black and white stored as colour: nearly every
     known pixel (all but 1 in 1,000) has its channels within GRAY_SPREAD of each other."""
-    known = np.flatnonzero(~hole)
-    if known.size == 0:
+    step = max(1, hole.size // GRAY_SAMPLE)  # a strided sample: a 24 MP photo costs what 0.1 MP does
+    known = ~hole.reshape(-1)[::step]
+    if not known.any():
         return False
-    if known.size > GRAY_SAMPLE:
-        known = known[:: known.size // GRAY_SAMPLE]
-    pixels = rgb.reshape(-1, 3)[known]
+    pixels = rgb.reshape(-1, 3)[::step][known]
     spread = pixels.max(axis=1).astype(np.int16) - pixels.min(axis=1)
     return float(np.mean(spread > GRAY_SPREAD)) <= 0.001
 
