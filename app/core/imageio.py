@@ -46,6 +46,7 @@ __all__ = [
     "load_sketch",
     "pixel_limit",
     "refuse_overwrite",
+    "luma",
 ]
 
 IMAGE_SUFFIXES = frozenset(IMAGE_EXTENSIONS) | {".gif", ".ppm", ".pgm", ".pbm"}  # what opens
@@ -232,8 +233,9 @@ def alpha_would_be_lost(path: str | os.PathLike[str], alpha: np.ndarray | None) 
             and bool((alpha < 255).any()))
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """One gray channel (ITU-R 601 luma); equal channels give their own value exactly."""
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """One gray channel (ITU-R 601 luma) of uint8 RGB pixels (any leading shape); equal
+    channels give their own value exactly."""
     weights = np.array([299, 587, 114], np.uint32)  # sum 1000
     return ((rgb.astype(np.uint32) @ weights + 500) // 1000).astype(np.uint8)
 
@@ -338,8 +340,8 @@ def save_image(
                                f".webp or .tif to keep it, or flatten it onto white")
         rgb = flatten_alpha(rgb, alpha)  # type: ignore[arg-type]
     if gray:  # a gray photo stays gray: one channel, and no tint a fill may have brought
-        rgb = _luma(rgb)
-        original = _luma(original) if original is not None else None
+        rgb = luma(rgb)
+        original = luma(original) if original is not None else None
     turned = 1
     if fmt == "JPEG" and quality == KEEP and jpeg is not None:
         if jpeg.orientation != 1:

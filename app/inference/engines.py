@@ -20,6 +20,7 @@ import torch
 
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
+from app.core.imageio import luma
 from app.core.maskops import as_bool, as_uint8
 from app.core.names import ENGINE_NAMES, NETWORK_ENGINES, TEXTURE_ENGINE
 from app.model import InpaintGenerator
@@ -75,9 +76,7 @@ def looks_gray(rgb: np.ndarray, hole: np.ndarray) -> bool:
 def gray_in_hole(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """``image`` with its hole pixels turned to their luma (ITU-R 601) in all three channels."""
     out = image.copy()
-    px = out[hole].astype(np.uint32)
-    luma = ((px @ np.array([299, 587, 114], np.uint32) + 500) // 1000).astype(np.uint8)
-    out[hole] = luma[:, None]
+    out[hole] = luma(out[hole])[:, None]
     return out
 
 
