@@ -617,6 +617,12 @@ class SayingEngine(FakeEngine):
         return FillResult(result.image, self.name, "CPU", "CUDA ran out of memory; continuing on the CPU")
 
 
+def test_the_headline_is_short_and_names_the_folder(job: dict[str, Path]) -> None:
+    report = run_batch(job["images"], job["masks"], job["out"], engine=FakeEngine())
+    assert report.headline() == f"1 of 3 filled, 2 failed -> {job['out']}"
+    assert len(report.headline()) < len(report.summary().splitlines()[0])
+
+
 def test_an_engine_s_notice_reaches_the_summary(job: dict[str, Path]) -> None:
     report = run_batch(job["images"], job["masks"], job["out"], engine=SayingEngine())
     assert report.ok and all(text == "CUDA ran out of memory; continuing on the CPU" for _, text in report.notes)

@@ -205,3 +205,4 @@ def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_p
     dialog.show()
     dialog.reject()  # used to raise AttributeError on the finished worker
     assert not dialog.isVisible() and "2 filled" in dialog.last_summary
+    assert dialog.last_headline.startswith("2 of ") and dialog.last_headline.endswith(str(tmp_path / "out"))

@@ -206,6 +206,19 @@ def test_protect_has_its_own_show_toggle(window: MainWindow, qtbot) -> None:
     assert canvas.show_protect
 
 
+def test_nothing_is_painted_on_the_original_side_of_the_split(window: MainWindow) -> None:
+    doc, canvas = window.doc, window.canvas
+    window.actions_.split.setChecked(True)
+    canvas.split_pos = 0.5
+    left_x = canvas.to_image(QPointF(canvas.split_px() / 2, 0))[0]
+    right_x = canvas.to_image(QPointF(canvas.split_px() * 1.5, 0))[0]
+    window.tools.set_brush_size(9)
+    drag(canvas, [(left_x, 40), (left_x, 80)])
+    assert not doc.mask.any() and "original" in window.statusBar().currentMessage()
+    drag(canvas, [(right_x, 40), (right_x, 80)])
+    assert doc.mask.any()
+
+
 def test_fit_follows_window_resizes_until_the_user_zooms(window: MainWindow, qtbot) -> None:
     canvas, doc = window.canvas, window.doc
     window.resize(500, 400)

@@ -242,3 +242,14 @@ def test_transparent_areas_are_drawn_over_a_checkerboard(window: MainWindow, tmp
     assert tuple(shown[5, 25]) == (10, 200, 10) and tuple(shown[0, 0]) == (CHECKER_GREYS[0],) * 3
     window.files.open_path(_photo(tmp_path, "opaque.png"))
     assert window.canvas._pixels("image") is window.doc.image  # no copy for an opaque photo
+
+
+def test_a_photo_named_relative_to_the_working_folder_starts_the_next_open_there(window: MainWindow, tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    Image.fromarray(np.full((20, 30, 3), 120, np.uint8)).save(tmp_path / "rel.png")
+    monkeypatch.chdir(tmp_path)
+    assert window.files.open_path("rel.png", confirm=False)  # as `python main.py rel.png` gives it
+    started: list[Path | None] = []
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda parent, start, *a: started.append(start))
+    window.actions_.open.trigger()
+    assert started == [tmp_path]

@@ -250,8 +250,11 @@ def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, p
     doc.mask[:] = False
     doc.mask[:5, :5] = True
     after = Request("fill", doc.snapshot(ctrl.new_id()), extra={"doc": id(doc), "image_version": doc.image_version})
+    said: list[str] = []
+    ctrl.status.connect(said.append)
     with qtbot.waitSignal(ctrl.fill_done, timeout=10_000):
         ctrl.submit(after)
+    assert said and said[0].startswith("Waiting for the cancelled fill to stop")  # why it has not started
     assert len(engine.calls) == 4 and engine.calls[-1] == 25  # the cancelled one ran, unheard
     assert results == [ids[2], after.id]
 

@@ -82,6 +82,19 @@ class BatchReport:
         """Items left untouched because the run was cancelled."""
         return self.total - len(self.ok) - len(self.skipped) - len(self.failed)
 
+    def headline(self) -> str:
+        """The counts that matter and where the files went, short enough for a status line:
+        '7 of 12 filled, 5 not done (cancelled) -> out/'."""
+        parts = [f"{len(self.ok)} of {self.total} filled"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        if self.cancelled:
+            parts.append(f"{self.not_done} not done (cancelled)")
+        where = f" -> {self.out_dir}" if self.out_dir is not None else ""
+        return ", ".join(parts) + where
+
     def summary(self) -> str:
         """A counts line, then one line per failure."""
         parts = [f"{len(self.ok)} filled", f"{len(self.skipped)} skipped",

@@ -32,7 +32,7 @@ from app.ui import dialogs
 class BatchWorker(QObject):
     started = Signal(int, int, str)  # number (from 1), total, name: about to be filled
     progress = Signal(int, int, str)
-    done = Signal(str, bool)  # summary text, all ok
+    done = Signal(str, bool, str)  # summary text, all ok, its headline (BatchReport.headline)
 
     def __init__(self, args: dict) -> None:
         super().__init__()
@@ -51,12 +51,12 @@ class BatchWorker(QObject):
                                started=lambda i, t, n: self.started.emit(i, t, n),
                                cancel=self.cancelled.is_set)
         except TemperaError as exc:
-            self.done.emit(f"error: {exc}", False)
+            self.done.emit(f"error: {exc}", False, f"error: {exc}")
             return
         except Exception as exc:  # noqa: BLE001 - shown to the user, the editor keeps running
-            self.done.emit(f"error: {type(exc).__name__}: {exc}", False)
+            self.done.emit(f"error: {type(exc).__name__}: {exc}", False, f"error: {type(exc).__name__}")
             return
-        self.done.emit(report.summary(), not report.failed and not report.cancelled)
+        self.done.emit(report.summary(), not report.failed and not report.cancelled, report.headline())
 
 
 class BatchDialog(QDialog):
@@ -127,7 +127,8 @@ class BatchDialog(QDialog):
         form.addRow(row)
         self.thread: QThread | None = None
         self.worker: BatchWorker | None = None
-        self.last_summary: str | None = None  # the last run's report (the window shows its first line)
+        self.last_summary: str | None = None  # the last run's report
+        self.last_headline: str | None = None  # its counts and folder, for the window's status line
         self._close_when_done = False
 
     def _edits(self) -> dict[str, QLineEdit]:
@@ -222,9 +223,10 @@ class BatchDialog(QDialog):
     def _cancelling(self) -> str:
         return "Cancelling after this image…" if len(self._filling) <= 1 else "Cancelling after these images…"
 
-    def _done(self, summary: str, ok: bool) -> None:
+    def _done(self, summary: str, ok: bool, headline: str = "") -> None:
         self.log.setPlainText(summary)
         self.last_summary = summary
+        self.last_headline = headline or summary.splitlines()[0]
         if self.bar.maximum() == 0:  # still "busy": it stopped before the first photo
             self.bar.setRange(0, 1)
             self.bar.setValue(1 if ok else 0)

@@ -32,6 +32,7 @@ class Canvas(QWidget):
     view_changed = Signal()  # zoom or pan changed
     point_clicked = Signal(int, int)  # image pixel clicked in attention mode
     hover = Signal(int, int)  # image pixel under the cursor; (-1, -1): none (off the photo)
+    refused = Signal(str)  # a press that does nothing, and why
 
     def __init__(self, tools: ToolController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -327,6 +328,10 @@ class Canvas(QWidget):
                 x, y = self.to_image(event.position())
                 if 0 <= x < self.doc.width and 0 <= y < self.doc.height:
                     self.point_clicked.emit(int(x), int(y))
+            elif self.split and event.position().x() < self.split_px():
+                # the original is shown there, without the layers: nothing is painted unseen
+                self.refused.emit("Left of the split line is the original: paint on the right, "
+                                  "or turn the split view off (\\)")
             elif not self.show_original:
                 alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
                 self.tools.press(self._image_point(event), subtract=alt)

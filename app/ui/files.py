@@ -117,7 +117,7 @@ class FileController:
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
             return False
-        self.last_dir = path.parent
+        self.last_dir = path.absolute().parent  # a name given on the command line is relative
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
         self.w.settings.add_recent(path)
         self._recent_changed()

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %" if self.doc is not None else "–"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}" if x >= 0 else ""))
+        c.refused.connect(lambda why: self.statusBar().showMessage(why, 5000))
         p = self.panel
         p.brush_size_changed.connect(self.tools.set_brush_size)
         p.layer_chosen.connect(self.tools.set_active_layer)
@@ -385,7 +386,7 @@ class MainWindow(QMainWindow):
         dialog = BatchDialog(self, self.settings, feather=self.panel.feather_px())
         dialog.exec()
         if dialog.last_summary:  # also when it was closed while it ran, before the summary could show
-            self.statusBar().showMessage(f"Batch export: {dialog.last_summary.splitlines()[0]}", 15000)
+            self.statusBar().showMessage(f"Batch export: {dialog.last_headline}", 15000)
         dialog.deleteLater()  # a child of the window: without this every opening would stay alive
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

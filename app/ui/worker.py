@@ -224,11 +224,14 @@ class InferenceController(QObject):
         self._load.emit(name, device)
 
     def submit(self, request: Request) -> None:
+        stale = self._running is not None and self._running.id != self._latest  # cancelled, still running
         self._latest = request.id
         if self._running is None:
             self._dispatch(request)
         else:
             self._pending = request  # replaces an older pending request
+            if stale:  # a fill cannot be cut short: say why this one has not started
+                self.status.emit("Waiting for the cancelled fill to stop before this one starts…")
         self.busy_changed.emit(True)
 
     def cancel(self) -> bool:
