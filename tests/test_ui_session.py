@@ -259,6 +259,40 @@ def test_newer_request_supersedes_pending_and_cancel_drops(window: MainWindow, p
     assert results == [ids[2], after.id]
 
 
+class PartsEngine(SlowEngine):
+    """A fill in parts (a network, then hole regions), each taking ``delay`` seconds."""
+
+    def __init__(self, delay: float, parts: int = 4) -> None:
+        super().__init__(delay)
+        self.parts, self.done = parts, 0
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        for n in range(1, self.parts + 1):
+            time.sleep(self.delay)
+            self.done = n
+            if progress is not None:
+                progress(n, self.parts)
+        out = rgb.copy()
+        out[mask] = 7
+        return FillResult(out, "slow", seed=seed)
+
+
+def test_a_cancelled_fill_stops_between_its_parts(window: MainWindow, photo_path: Path, qtbot) -> None:
+    window.files.open_path(photo_path)
+    engine = PartsEngine(0.3)
+    window.inference.worker.engine = engine
+    ctrl = window.inference
+    paint_hole(window)
+    window.fill()
+    qtbot.waitUntil(lambda: engine.done >= 1, timeout=10_000)
+    assert ctrl.cancel()
+    qtbot.waitUntil(lambda: ctrl._running is None, timeout=10_000)
+    assert engine.done < engine.parts  # it stopped at a boundary instead of running to its end
+    engine.done = 0
+    fill_and_wait(window, qtbot)  # the next fill runs whole
+    assert engine.done == engine.parts and (window.doc.image == 7).any()
+
+
 def test_quit_with_fill_in_flight_exits_cleanly(window: MainWindow, photo_path: Path, qtbot) -> None:
     window.files.open_path(photo_path)
     engine = SlowEngine(0.8)

@@ -62,7 +62,7 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "bigger": ("", "Bigger brush", ("]",), "Bigger brush (])"),
     "fill": ("mdi6.auto-fix", "&Fill", ("Ctrl+Return", "Ctrl+Enter"), "Fill the hole (Ctrl+Return)"),
     "cancel": ("mdi6.stop-circle-outline", "Cancel fill", ("Esc",),
-               "Cancel the running fill (Esc); its result is dropped, the computation ends in the background"),
+               "Cancel the running fill (Esc); its result is dropped and its work stops at the next hole region"),
     "attention": ("mdi6.target", "Attention viewer", ("A",),
                   "Attention viewer (A): click a filled pixel to see where it borrowed from"),
     "temperature": ("mdi6.thermometer", "Show temperature", ("T",),

@@ -4,6 +4,8 @@ A forward pass cannot be interrupted, so requests are immutable snapshots with i
 ``InferenceController`` (GUI thread) keeps at most one request running and one pending; a
 newer request replaces the pending one, Esc marks the running one as abandoned, and any
 result whose id is not the latest is dropped (napari's ``_layer_slicer`` does the same).
+An abandoned fill stops at the next boundary between its parts (the network's fill, each
+hole region's patch search), so a photo with many holes does not keep the machine busy.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from app.core.document import Snapshot
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.names import engine_label
+
+
+class _Abandoned(Exception):
+    """Raised from a fill's progress callback once its request is no longer wanted."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,9 @@ class InferenceWorker(QObject):
         super().__init__()
         self.engine = None
         self._wanted = ("auto", "auto")
+        # the request the window waits for, set by the controller from the GUI thread (an
+        # int is replaced whole, so this thread reads one or the other); None: any
+        self.wanted_request: int | None = None
 
     @Slot(str, str)
     def load(self, name: str, device: str) -> None:
@@ -102,6 +111,9 @@ class InferenceWorker(QObject):
         device = str(self.engine.device)
         try:
             result = self._call(request)
+        except _Abandoned:  # stopped between parts: nobody waits for it (no CPU retry either)
+            self.failed.emit(request.id, "cancelled")
+            return
         except Exception as exc:  # noqa: BLE001
             if not _is_gpu(str(self.engine.device)):
                 self.failed.emit(request.id, _one_line(exc))
@@ -137,6 +149,9 @@ class InferenceWorker(QObject):
                 self.progress.emit(f"Filling with {label}…")
 
             def regions(done: int, total: int) -> None:  # the network, then each hole region
+                wanted = self.wanted_request
+                if wanted is not None and wanted != request.id:  # abandoned (Esc) or superseded: stop here
+                    raise _Abandoned
                 if total > 1 and not candidate:
                     self.progress.emit(f"Filling with {label}… {done} of {total} parts done")
 
@@ -223,9 +238,13 @@ class InferenceController(QObject):
         self.busy_changed.emit(True)
         self._load.emit(name, device)
 
+    def _want(self, request_id: int) -> None:
+        self._latest = request_id
+        self.worker.wanted_request = request_id  # a running fill that is not it stops between parts
+
     def submit(self, request: Request) -> None:
         stale = self._running is not None and self._running.id != self._latest  # cancelled, still running
-        self._latest = request.id
+        self._want(request.id)
         if self._running is None:
             self._dispatch(request)
         else:
@@ -238,7 +257,7 @@ class InferenceController(QObject):
         """Abandon the running and pending requests; True when there was one."""
         had = self._running is not None or self._pending is not None
         self._pending = None
-        self._latest = -1  # whatever is running now is stale
+        self._want(-1)  # whatever is running now is stale
         self.busy_changed.emit(self.busy)
         return had
 
@@ -248,7 +267,7 @@ class InferenceController(QObject):
             return True
         self._stopped = True
         self._pending = None
-        self._latest = -1
+        self._want(-1)
         self.thread.quit()
         return self.thread.wait(timeout_ms)
 
