@@ -532,8 +532,9 @@ def test_cli_jobs_says_how_many_photos_at_a_time_and_refuses_nonsense(job: dict[
     batch_cmd.register(parser.add_subparsers())
     base = ["batch", "--images", str(job["images"]), "--masks", str(job["masks"]), "--engine", "telea",
             "--device", "cpu", "--format", "png"]
-    args = parser.parse_args(base + ["--out", str(job["out"]), "--jobs", "0"])
-    assert args.func(args) == 2 and "--jobs must be 1-16, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--out", str(job["out"]), "--jobs", "0"])
+    assert "--jobs: must be 1-16, got 0" in capsys.readouterr().err
     assert not job["out"].exists()
     args = parser.parse_args(base + ["--out", str(job["out"]), "--jobs", "2"])
     assert args.func(args) == 1  # b.jpg and c.png fail, as one by one

@@ -8,10 +8,11 @@ import signal
 import sys
 from typing import TextIO
 
-from app.commands.common import add_device_arg
+from app.commands.common import add_device_arg, int_in
 from app.core.feather import DEFAULT_FEATHER_PX
 from app.core.names import BATCH_FORMATS
 from app.core.names import ENGINE_NAMES as ENGINE_CHOICES
+from app.inference.jobs import MAX_JOBS
 
 NAME = "batch"
 
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--format", dest="fmt", default="keep", choices=BATCH_FORMATS,
                    help="output format (default: keep the input's)")
-    p.add_argument("--quality", type=int, default=None, metavar="N",
+    p.add_argument("--quality", type=int_in(1, 100), default=None, metavar="N",
                    help="JPEG/WebP/AVIF quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
                         "quality and chroma subsampling; otherwise 95)")
     p.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
@@ -68,10 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_device_arg(p, what="where networks run")
     p.add_argument("--skip-existing", action="store_true",
                    help="leave images whose output already exists")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
+    p.add_argument("--jobs", type=int_in(1, MAX_JOBS), default=None, metavar="N",
                    help="photos filled at once (default: one per core for engines whose fill keeps one "
                         "core busy: auto, mtsa-texture, patchmatch, telea, ns; 1 for the networks)")
-    p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
+    p.add_argument("--feather", type=int_in(0, 100, " pixels"), default=DEFAULT_FEATHER_PX, metavar="PX",
                    help=f"blend each fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.set_defaults(func=run)
     return p

@@ -18,6 +18,21 @@ def device_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def int_in(lo: int, hi: int, unit: str = ""):
+    """argparse ``type``: an integer from ``lo`` to ``hi``; anything else is argparse's
+    one-line usage error, which names the option and its command's --help."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be {lo}-{hi}{unit}, got {value}")
+        return value
+
+    return parse
+
+
 def add_device_arg(parser: argparse.ArgumentParser, *, default: str | None = "auto", what: str = "") -> None:
     """``--device``, parsed the same way by every command; ``what`` says what runs there."""
     parser.add_argument("--device", default=default, type=device_arg, metavar="DEVICE",

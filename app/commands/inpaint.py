@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.core.feather import DEFAULT_FEATHER_PX
 
-from .common import add_engine_args
+from .common import add_engine_args, int_in
 
 EPILOG = """examples:
   python main.py inpaint photo.jpg --mask hole.png                 # writes photo-inpainted.jpg
@@ -51,15 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     src.add_argument("--mask-from-alpha", action="store_true", help="fill the image's transparent pixels")
     p.add_argument("--sketch", metavar="SKETCH", help="sketch strokes (white on black) that guide mtsa-guided")
     p.add_argument("--protect", metavar="MASK", help="mask of areas no fill may copy from (white = protected)")
-    p.add_argument("--feather", type=int, default=DEFAULT_FEATHER_PX, metavar="PX",
+    p.add_argument("--feather", type=int_in(0, 100, " pixels"), default=DEFAULT_FEATHER_PX, metavar="PX",
                    help=f"blend the fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: IMAGE-inpainted.EXT beside the input)")
     add_engine_args(p)
     p.add_argument("--hd", choices=("crop", "resize"), default="crop", help="strategy for large photos (default: crop)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="variation seed (default: 0)")
-    p.add_argument("--variations", type=int, default=1, metavar="K",
+    p.add_argument("--variations", type=int_in(1, 100), default=1, metavar="K",
                    help="write K variations, OUT-v1 ... OUT-vK, seeds N ... N+K-1 (default: 1)")
-    p.add_argument("--quality", type=int, default=None, metavar="N",
+    p.add_argument("--quality", type=int_in(1, 100), default=None, metavar="N",
                    help="JPEG/WebP/AVIF quality 1-100 (default: a JPEG written from a JPEG keeps the original's "
                         "quality and chroma subsampling; otherwise 95)")
     p.set_defaults(func=run)
