@@ -515,6 +515,11 @@ def test_without_pi_heif_a_heic_is_refused_in_one_line(monkeypatch, tmp_path: Pa
         load_image(HEIC)
 
 
+def test_saving_as_heic_says_it_is_read_only(tmp_path: Path) -> None:
+    with pytest.raises(TemperaError, match=r"HEIC photos are read, not written; save as \.jpg"):
+        save_image(tmp_path / "x.heic", np.zeros((4, 4, 3), np.uint8))
+
+
 def test_what_a_photo_is_written_as_when_no_format_is_chosen() -> None:
     from app.core.names import output_suffix
 

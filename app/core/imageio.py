@@ -22,7 +22,7 @@ from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
 from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
 from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
-from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS
+from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, READ_ONLY_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,10 @@ def require_save_format(path: str | os.PathLike[str]) -> str:
     fmt = save_format(path)
     if fmt is None:
         path = Path(path)
+        if path.suffix.lower() in READ_ONLY_FORMATS:
+            raise TemperaError(f"cannot save {path.name}: {path.suffix.lstrip('.').upper()} photos are read, "
+                               f"not written; save as {READ_ONLY_FORMATS[path.suffix.lower()]} or another of "
+                               f"{', '.join(sorted(IMAGE_FORMATS))}")
         raise TemperaError(f"cannot save {path.name}: unknown extension {path.suffix or '(none)'!r}; "
                            f"use one of {', '.join(sorted(IMAGE_FORMATS))}")
     return fmt
