@@ -539,3 +539,17 @@ def test_avif_round_trip_keeps_alpha_and_exif(tmp_path: Path) -> None:
     assert back.format == "AVIF" and back.alpha is not None and back.alpha[2, 2] == 0 and back.alpha[20, 30] == 255
     assert np.abs(back.rgb[16, 10].astype(int) - (200, 60, 40)).max() < 10
     assert back.exif is not None and b"TemperaCam" in back.exif
+
+
+@pytest.mark.parametrize("source, written", [("raw", "raw"), ("tiff_adobe_deflate", "tiff_adobe_deflate"),
+                                             ("jpeg", "tiff_lzw"), (None, "tiff_lzw")])
+def test_a_tiff_keeps_its_lossless_compression(tmp_path: Path, source, written) -> None:
+    rgb = gradient_rgb(40, 32)
+    if source is None:  # a PNG source: LZW
+        Image.fromarray(rgb).save(tmp_path / "in.png")
+        img = load_image(tmp_path / "in.png")
+    else:
+        Image.fromarray(rgb).save(tmp_path / "in.tif", compression=source)
+        img = load_image(tmp_path / "in.tif")
+    out = save_image(tmp_path / "out.tif", img.rgb, compression=img.compression)
+    assert Image.open(out).info.get("compression") == written

@@ -156,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
             print(result.notice, file=sys.stderr)
         saved = save_image(path, filled, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=KEEP if args.quality is None else args.quality, jpeg=img.jpeg,
-                           original=img.rgb, flatten=True, protect=inputs, gray=img.gray)
+                           original=img.rgb, flatten=True, protect=inputs, gray=img.gray,
+                           compression=img.compression)
         used = result.engine
         if used != engine.name:  # as the editor words it: auto names its choice, a guided network hands on
             used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"

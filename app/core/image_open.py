@@ -107,6 +107,7 @@ class OpenedImage:
     icc_profile: bytes | None
     exif: bytes | None  # orientation reset to 1; None when the file had no EXIF
     jpeg: JpegSettings | None = None  # a JPEG's tables and subsampling, to save it alike
+    compression: str | None = None  # a TIFF's compression (Pillow's name), to save it alike
 
 
 def _describe(exc: BaseException) -> str:
@@ -182,6 +183,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         icc = img.info.get("icc_profile") or None
         # Read from the file as opened: the transposed copy no longer carries the tables.
         jpeg = read_jpeg_settings(img, orientation=orientation)
+        compression = img.info.get("compression") if fmt == "TIFF" else None
     return OpenedImage(
         image=oriented,
         format=fmt,
@@ -189,6 +191,7 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         icc_profile=icc,
         exif=_kept_exif(exif, fmt),
         jpeg=jpeg,
+        compression=compression,
     )
 
 

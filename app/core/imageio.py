@@ -54,6 +54,7 @@ _ALPHA_FORMATS = {"PNG", "WEBP", "AVIF", "TIFF"}  # JPEG cannot hold alpha; BMP 
 _ICC_FORMATS = {"PNG", "JPEG", "WEBP", "AVIF", "TIFF"}
 _EXIF_FORMATS = {"PNG", "JPEG", "WEBP", "AVIF", "TIFF"}
 _ORIENTATION_TAG = 0x0112
+_LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
 _GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP"}  # formats with a gray mode (and LA: PNG, TIFF)
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
@@ -71,6 +72,7 @@ class LoadedImage:
     mode: str  # original Pillow mode, e.g. "I;16", "CMYK", "P"
     jpeg: JpegSettings | None = None  # a JPEG source's tables and subsampling
     bits: int = 8  # bits per channel in the file; every result is written with 8
+    compression: str | None = None  # a TIFF's compression, which a TIFF result keeps when lossless
 
     @property
     def size(self) -> tuple[int, int]:
@@ -178,6 +180,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         mode=opened.mode,
         jpeg=opened.jpeg,
         bits=_bits(opened, path),
+        compression=opened.compression,
     )
 
 
@@ -252,7 +255,8 @@ def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int
 
 
 def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int | str,
-                  jpeg: JpegSettings | None, lossless: bool, orientation: int = 1) -> dict:
+                  jpeg: JpegSettings | None, lossless: bool, orientation: int = 1,
+                  compression: str | None = None) -> dict:
     opts: dict = {}
     if icc and fmt in _ICC_FORMATS:
         opts["icc_profile"] = icc
@@ -291,7 +295,9 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
         else:
             opts["quality"] = quality
     elif fmt == "TIFF":
-        opts["compression"] = "tiff_lzw"  # lossless and readable everywhere
+        # the source TIFF's own compression where it is lossless (an uncompressed scan stays
+        # uncompressed); else LZW, lossless and readable everywhere
+        opts["compression"] = compression if compression in _LOSSLESS_TIFF else "tiff_lzw"
     elif fmt == "PNG":
         opts["compress_level"] = 6
     return opts
@@ -311,6 +317,7 @@ def save_image(
     lossless: bool = False,
     protect: Iterable[str | os.PathLike[str]] = (),
     gray: bool = False,
+    compression: str | None = None,
 ) -> Path:
     """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
 
@@ -325,7 +332,9 @@ def save_image(
     fsynced and renamed over ``path``; on any failure the temp file is removed and an
     existing ``path`` is left as it was. Refuses to write over any of ``protect`` (the
     inputs). The folder must exist. ``gray`` (a gray source, :attr:`LoadedImage.gray`):
-    written with one channel (its luma) where the format has a gray mode.
+    written with one channel (its luma) where the format has a gray mode. ``compression``
+    (a TIFF source's, :attr:`LoadedImage.compression`): a TIFF is written with it when it is
+    lossless, else with LZW.
     """
     path = Path(path)
     _check_array(rgb, alpha)
@@ -364,7 +373,7 @@ def save_image(
     else:
         img = Image.fromarray(np.ascontiguousarray(rgb), "L" if rgb.ndim == 2 else "RGB")
     opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless,
-                         orientation=turned)
+                         orientation=turned, compression=compression)
 
     try:
         atomic_write(path, lambda fh: img.save(fh, format=fmt, **opts))

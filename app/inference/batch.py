@@ -409,7 +409,7 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     save_image(item.out, filled, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
-               protect=protect, gray=img.gray)
+               protect=protect, gray=img.gray, compression=img.compression)
     notes = []
     if job.empty:
         notes.append("the mask is empty; written unchanged")

@@ -274,6 +274,7 @@ class FileController:
                 alpha=doc.alpha(), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
                 original=doc.original, flatten=flatten, gray=bool(getattr(src, "gray", False)),
+                compression=getattr(src, "compression", None),
                 protect=(doc.path,) if doc.path is not None else (),
             )
         except TemperaError as exc:
