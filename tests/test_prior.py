@@ -146,3 +146,29 @@ def test_a_harmonic_hole_too_large_to_solve_directly_is_solved_at_half_size(monk
     assert np.array_equal(halved[~mask], rgb[~mask])
     assert np.abs(halved - exact)[mask].mean() < 8  # red and blue still kept apart
     assert np.abs(halved[40, 20] - np.array([200, 40, 30])).sum() < 30
+
+
+@pytest.mark.parametrize("box", [(slice(20, 50), slice(0, 25)), (slice(0, 12), slice(30, 60)),
+                                 (slice(20, 50), slice(1, 25)), (slice(40, 64), slice(50, 80)),
+                                 (slice(30, 50), slice(30, 60))])
+def test_a_fill_never_reads_what_the_hole_hides(box):
+    """OpenCV's inpaint reads the pixels under its mask near the image's edge; the removed
+    object (or, in an evaluation, the truth) must not shape the fill."""
+    from app.inference.engines import load_engine
+    from app.inference.prior import opencv_inpaint
+
+    rng = np.random.default_rng(4)
+    rgb = cv2.GaussianBlur(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8), (0, 0), 2)
+    hole = np.zeros((64, 80), bool)
+    hole[box] = True
+    other = rgb.copy()
+    other[hole] = (255, 0, 255)
+    for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS):
+        assert np.array_equal(opencv_inpaint(rgb, hole, 3, flag), opencv_inpaint(other, hole, 3, flag))
+    assert np.array_equal(classical_prior(rgb, hole, method="harmonic"), classical_prior(other, hole, method="harmonic"))
+    for name in ("telea", "ns"):
+        engine = load_engine(name, "cpu")
+        assert np.array_equal(engine.fill(rgb, hole).image, engine.fill(other, hole).image)
+    if box == (slice(30, 50), slice(30, 60)):  # 2 px and more from the edge: OpenCV's own call, as before
+        plain = cv2.inpaint(rgb, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+        assert np.array_equal(opencv_inpaint(rgb, hole), plain)

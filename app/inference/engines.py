@@ -29,6 +29,7 @@ from . import patchmatch
 from .checkpoint import load_generator
 from .device import cpu_fallback_notice, describe, on_cpu_after_oom, resolve_device
 from .predict import explain, predict
+from .prior import opencv_inpaint
 from .situation import has_strokes
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class Engine:
     ``protect`` are bool (True = fill here / never copy from here), ``sketch`` uint8 (white
     strokes), ``seed`` picks the variation where the engine has randomness (PatchMatch's
     search), ``progress(done, total)`` is called as parts of the fill finish (the network's
-    fill, each hole region PatchMatch fills). Pixels outside the hole are the input's
+    fill, each hole region PatchMatch fills), and ``progress(0, 0)`` between smaller steps
+    (the network's crops of a large photo): no news, but a caller may raise there to stop. Pixels outside the hole are the input's
     exactly. ``startup_notice`` is what loading the engine has to say (fixed after
     loading); everything about one fill is in its result.
     """
@@ -160,7 +162,7 @@ class ClassicalEngine(Engine):
         # diffusion reads the pixels around the hole's edge; protected ones there are
         # filled too (and thrown away), so it reads none of them
         reach = mask if protect is None else _with_protected_neighbours(mask, protect)
-        out = cv2.inpaint(rgb, as_uint8(reach) * np.uint8(255), CLASSICAL_RADIUS, self._flag)
+        out = opencv_inpaint(rgb, reach, CLASSICAL_RADIUS, self._flag)
         return FillResult(np.where(mask[..., None], out, rgb), self.name, self.device, None, seed)
 
 
@@ -248,12 +250,14 @@ class NetworkEngine(Engine):
             # the network to the CPU under it: this fill goes there too, by the same rule
             return fn(self.generator, *args, device=self.torch_device, **kwargs), cpu_fallback_notice(device)
 
-    def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None, sparse: bool = False
-                     ) -> tuple[np.ndarray, str | None]:
+    def network_fill(self, rgb, mask, sketch, protect=None, work_side: int | None = None, sparse: bool = False,
+                     progress: Progress | None = None) -> tuple[np.ndarray, str | None]:
         """The network's composited fill and the notice of a device fallback, if any;
-        ``work_side`` and ``sparse``: see :func:`predict`."""
+        ``work_side`` and ``sparse``: see :func:`predict`. ``progress`` hears the heartbeat
+        ``progress(0, 0)`` between the crops of a large photo (a chance to stop)."""
+        between = (lambda: progress(0, 0)) if progress is not None else None
         return self._call(predict, rgb, mask, sketch if self.guided else None, hd=self.hd, protect=protect,
-                          work_side=work_side, sparse=sparse)
+                          work_side=work_side, sparse=sparse, between=between)
 
     def _delegate(self, mask, sketch) -> NetworkEngine | None:
         if self.without_strokes is not None and not has_strokes(sketch, mask):
@@ -264,7 +268,7 @@ class NetworkEngine(Engine):
         other = self._delegate(mask, sketch)
         if other is not None:
             return other._fill(rgb, mask, None, protect, seed, progress)  # reports the engine that filled
-        out, notice = self.network_fill(rgb, mask, sketch, protect)
+        out, notice = self.network_fill(rgb, mask, sketch, protect, progress=progress)
         return FillResult(out, self.name, self.device, notice, seed)
 
     def explain(self, rgb, mask, sketch, point_xy, protect=None, work_side: int | None = None):

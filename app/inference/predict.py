@@ -6,6 +6,7 @@ the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -212,6 +213,7 @@ def predict(
     protect: np.ndarray | None = None,
     work_side: int | None = None,
     sparse: bool = False,
+    between: Callable[[], None] | None = None,
 ) -> np.ndarray | PatchedImage:
     """Fill ``mask`` (bool, True = hole) in ``rgb`` (uint8 HxWx3); pixels outside stay exact.
 
@@ -231,6 +233,8 @@ def predict(
     photo's region crops are filled at the same scale as the whole photo would be, but
     with a short side of at least MIN_CROP_SIDE (:func:`_crop_scale`). ``sparse``: such a
     photo's result is a :class:`PatchedImage` (the crops over ``rgb``, no full copy).
+    ``between()`` is called after each crop of a large photo: a caller that raises
+    there stops the fill between crops (the editor's cancel).
     """
     if hd not in HD_STRATEGIES:
         raise ValueError(f"hd must be one of {HD_STRATEGIES}, got {hd!r}")
@@ -262,6 +266,8 @@ def predict(
         else:
             filled = _resize_fill(generator, rgb[crop], mask[crop], sub_sketch, device, scale, sub_protect)
         patches.append(((y0, y1, x0, x1), filled))
+        if between is not None:  # a chance to stop between crops (an abandoned fill raises here)
+            between()
     patched = PatchedImage(rgb, patches)
     return patched if sparse else np.asarray(patched)
 

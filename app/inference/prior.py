@@ -35,6 +35,42 @@ METHODS = ("telea", "harmonic")
 # and some 100 MB of factor); a larger hole is solved at half size, recursively, and the
 # smooth result scaled up into it
 MAX_DIRECT = 150_000
+EDGE_READ = 2  # px from the image's edge within which OpenCV's inpaint reads masked pixels
+
+
+def opencv_inpaint(rgb: np.ndarray, unknown: np.ndarray, radius: int = 3, flag: int = cv2.INPAINT_TELEA) -> np.ndarray:
+    """OpenCV's fill (Telea's fast marching, or Navier-Stokes) of ``unknown`` (bool) that
+    reads no unknown pixel. OpenCV's own reads the pixels under its mask where the mask
+    comes within EDGE_READ px of the image's edge (measured: 2 px from it and farther, the
+    hidden pixels change nothing), so a hole at the edge was filled partly from what it
+    hid: the removed object, the truth in an evaluation, or protected pixels. There they
+    are first given the colour of the nearest known pixel; elsewhere the call is OpenCV's."""
+    near_edge = any(band.any() for band in (unknown[:EDGE_READ], unknown[-EDGE_READ:],
+                                            unknown[:, :EDGE_READ], unknown[:, -EDGE_READ:]))
+    source = _hidden_filled(rgb, unknown) if near_edge else rgb
+    return cv2.inpaint(source, unknown.astype(np.uint8) * 255, radius, flag)
+
+
+def _hidden_filled(rgb: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """``rgb`` with each ``unknown`` pixel set to the colour of its nearest known pixel
+    (within the unknown pixels' bounding box and a 1-px ring); ``rgb`` itself when there
+    is nothing to hide or nothing known to take from."""
+    if not unknown.any():
+        return rgb
+    x, y, w, h = cv2.boundingRect(unknown.astype(np.uint8))
+    h_img, w_img = unknown.shape
+    y0, y1, x0, x1 = max(0, y - 1), min(h_img, y + h + 1), max(0, x - 1), min(w_img, x + w + 1)
+    sub = unknown[y0:y1, x0:x1]
+    if sub.all():
+        return rgb
+    _, labels = cv2.distanceTransformWithLabels(sub.astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    box = rgb[y0:y1, x0:x1]
+    lut = np.zeros((int(labels.max()) + 1, 3), np.uint8)
+    lut[labels[~sub]] = box[~sub]
+    out = rgb.copy()
+    out[y0:y1, x0:x1][sub] = lut[labels[sub]]
+    return out
 
 
 def _walls(sketch: np.ndarray | None, hole: np.ndarray) -> np.ndarray | None:
@@ -56,13 +92,13 @@ def classical_prior(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None
     if method not in METHODS:
         raise ValueError(f"prior method must be one of {', '.join(METHODS)}, got {method!r}")
     hole = mask.astype(bool)
-    fill = cv2.inpaint(rgb, hole.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+    fill = opencv_inpaint(rgb, hole, radius)
     walls = _walls(sketch, hole)
     if method == "harmonic":
         out = harmonic_fill(rgb, hole, walls, anchor=fill)
         if walls is None:
             return out
-        return cv2.inpaint(out, walls.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+        return opencv_inpaint(out, walls, radius)
     if walls is None:
         return fill
     count, labels = cv2.connectedComponents((hole & ~walls).astype(np.uint8), connectivity=4)
@@ -85,10 +121,10 @@ def classical_prior(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None
         if not ring.any():  # enclosed by strokes: nothing of its own to copy, keep Telea's
             continue
         # everything but the region's own ring is unknown, so the march starts from it alone
-        own = cv2.inpaint(rgb[y0:y1, x0:x1], (~ring).astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+        own = opencv_inpaint(rgb[y0:y1, x0:x1], ~ring, radius)
         out[y0:y1, x0:x1][sub] = own[sub]
     # the strokes themselves: the mean of what lies either side of them
-    return cv2.inpaint(out, walls.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+    return opencv_inpaint(out, walls, radius)
 
 
 def harmonic_fill(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray | None = None,
@@ -155,7 +191,7 @@ def _harmonic_halved(rgb: np.ndarray, hole: np.ndarray, walls: np.ndarray,
     small_anchor = cv2.resize(anchor, size, interpolation=cv2.INTER_AREA) if anchor is not None else None
     small = harmonic_fill(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), small_hole, small_walls, small_anchor)
     if small_walls.any():  # walls inside the small hole: the mean of their sides, as at full size
-        small = cv2.inpaint(small, small_walls.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+        small = opencv_inpaint(small, small_walls, 3)
     up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     out = rgb.copy()
     unknown = hole & ~walls

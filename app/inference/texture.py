@@ -209,6 +209,10 @@ class _Layout:
         self.hole = mask[self.box]
         self.index = np.flatnonzero(self.hole)
         box = base[self.box]
+        # only the difference of the two fills' low frequencies is used, and outside the
+        # hole both are the photo: blurring their hole pixels alone gives the same difference
+        # and keeps every known pixel, protected ones too, out of the arithmetic
+        holed = self._hole_only(box)
         self.weight, self.compact, self.base_wide = None, None, None
         self.limit = limit
         if method == "blend":
@@ -217,7 +221,7 @@ class _Layout:
             share = gentle_share(self.hole, deep, join)
             if share is not None:  # the gentle join: a wider low-pass and a capped share
                 self.compact = share[:, None]
-                self.base_wide = _low_pass(box, self.wide_sigma)[self.hole]
+                self.base_wide = _low_pass(holed, self.wide_sigma)[self.hole]
                 self.weight = self.weight * (1.0 - (1.0 - COMPACT_CAP) * self.compact)
         self.base, self.core = None, None
         inside = strokes[self.box] & self.hole if strokes is not None else None
@@ -233,7 +237,11 @@ class _Layout:
         # the finer layout (``sigma``) only where some pixel is not wholly on the gentle join:
         # with the shipped join and no strokes it would be computed to be multiplied by 0
         fine = self.compact is None or bool((self.compact < 1.0).any())
-        self.base_low = _low_pass(box, self.sigma)[self.hole] if fine else None
+        self.base_low = _low_pass(holed, self.sigma)[self.hole] if fine else None
+
+    def _hole_only(self, box: np.ndarray) -> np.ndarray:
+        """The box's pixels with everything outside the hole set to 0."""
+        return np.where(self.hole[..., None], box, 0).astype(np.float32)
 
     def _at_hole(self, image: np.ndarray) -> np.ndarray:
         """``image[self.hole]`` (the box's hole pixels, in order) by index: about three times
@@ -255,10 +263,11 @@ class _Layout:
     def joined(self, copied: np.ndarray) -> np.ndarray:
         """The box's hole pixels (in order) of the join with the search's fill ``copied``."""
         c = copied[self.box]
+        holed = self._hole_only(c)
         # where the network's layout differs from the copy's, finely and broadly
-        low = self.base_low - self._at_hole(_low_pass(c, self.sigma)) if self.base_low is not None else 0.0
+        low = self.base_low - self._at_hole(_low_pass(holed, self.sigma)) if self.base_low is not None else 0.0
         if self.compact is not None:
-            wide = self.base_wide - self._at_hole(_low_pass(c, self.wide_sigma))
+            wide = self.base_wide - self._at_hole(_low_pass(holed, self.wide_sigma))
             low = low * (1.0 - self.compact) + wide * self.compact
         if self.weight is not None:
             low *= self.weight

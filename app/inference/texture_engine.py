@@ -91,7 +91,7 @@ class TextureEngine(Engine):
             # the join reads the network's fill near the holes only: a large photo's crops
             # come back over the photo without a copy of it (predict's ``sparse``)
             base, notice = net.network_fill(rgb, mask, sketch, protect, work_side=work_side,
-                                            sparse=self.method != "guided")
+                                            sparse=self.method != "guided", progress=progress)
             notices.append(notice)
             return base
 
