@@ -77,6 +77,25 @@ def test_a_black_and_white_photo_stored_as_rgb_gets_no_colour_in_its_fill(genera
     assert (coloured[mask][:, 0] != coloured[mask][:, 1]).any()
 
 
+def test_a_large_photo_s_crops_each_give_a_chance_to_stop(generator):
+    rgb = np.zeros((300, 1000, 3), np.uint8)
+    mask = np.zeros((300, 1000), bool)
+    mask[100:140, 60:100] = True
+    mask[100:140, 880:920] = True  # far apart: two crops
+    calls: list[int] = []
+    predict(generator, rgb, mask, trigger=256, between=lambda: calls.append(1))
+    assert len(calls) == 2
+
+    class Stop(Exception):
+        pass
+
+    def stop() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        predict(generator, rgb, mask, trigger=256, between=stop)
+
+
 def test_empty_mask_returns_a_copy(generator):
     rgb, _ = _photo(40, 40)
     out = predict(generator, rgb, np.zeros((40, 40), bool))

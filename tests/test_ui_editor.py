@@ -217,6 +217,10 @@ def test_nothing_is_painted_on_the_original_side_of_the_split(window: MainWindow
     assert not doc.mask.any() and "original" in window.statusBar().currentMessage()
     drag(canvas, [(right_x, 40), (right_x, 80)])
     assert doc.mask.any()
+    line_x = canvas.to_image(QPointF(canvas.split_px(), 0))[0]
+    drag(canvas, [(right_x, 100), (left_x, 100)])  # from the right, across the line: stops at it
+    cols = np.nonzero(doc.mask[:, : int(line_x)].any(axis=0))[0]
+    assert doc.mask[100, int(right_x)] and not cols.size, (line_x, cols)
 
 
 def test_fit_follows_window_resizes_until_the_user_zooms(window: MainWindow, qtbot) -> None:

@@ -311,7 +311,11 @@ class Canvas(QWidget):
 
     # -- input ----------------------------------------------------------------------------
     def _image_point(self, event: QMouseEvent) -> tuple[float, float]:
-        x, y = self.to_image(event.position())
+        pos = event.position()
+        if self.split:  # a stroke never reaches left of the split line, where the original shows
+            reach = ((self.tools.outline_diameter() or 0.0) / 2 + 1) * self.scale  # the brush, and its rounding
+            pos = QPointF(max(pos.x(), self.split_px() + reach), pos.y())
+        x, y = self.to_image(pos)
         return (x - 0.5, y - 0.5)  # pixel centres: a click inside pixel (3, 4) paints (3, 4)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
