@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QStatusBar,
@@ -268,6 +269,8 @@ class StatusWidgets:
         self.zoom = QLabel("–")  # no photo, no zoom
         self.pos = QLabel("")
         for w in (self.busy, self.pos, self.zoom, self.engine, self.device, self.last_fill):
+            if isinstance(w, QLabel):  # never squeezed: a long status message gives way instead
+                w.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
             bar.addPermanentWidget(w)
 
     def set_engine(self, name: str, device: str) -> None:
