@@ -2,13 +2,11 @@
 ``batch`` so the two can never drift apart.
 
 Before the fill (:func:`prepare_fill`, once per photo, however many variations follow):
-the photo's fully transparent pixels outside the hole join what no fill may copy from
-(``keep_from``), the hole grows by the feather ring (``feather_hole``), a hole with nothing
-left to copy from is refused in one line, and the engine is shown the photo with its hidden
-colours replaced (``fill_input``). The fill (:meth:`PreparedFill.fill`) composites the
-engine's result onto the real pixels, fading the feather ring in. The saved alpha makes the
-filled pixels opaque (``opaque_in_hole``). The editor runs the same steps through its
-document and undo stack.
+the plan the editor makes too (``app.core.fill_plan``: what no fill may copy from, the
+feather ring, the refusal of a hole with nothing to copy from, what the engine is shown).
+The fill (:meth:`PreparedFill.fill`) composites the engine's result onto the real pixels,
+fading the feather ring in. The saved alpha makes the filled pixels opaque
+(``opaque_in_hole``).
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ from typing import Protocol
 import numpy as np
 
 from app.core.errors import TemperaError
-from app.core.feather import feather_composite, feather_hole
+from app.core.feather import feather_composite
+from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
-from app.core.imageio import LoadedImage, alpha_would_be_lost, fill_input, keep_from, opaque_in_hole
-from app.core.maskops import nothing_to_fill_from
+from app.core.imageio import LoadedImage, alpha_would_be_lost, opaque_in_hole
 
 
 class FillEngine(Protocol):
@@ -72,10 +70,6 @@ def prepare_fill(img: LoadedImage, mask: np.ndarray, *, sketch: np.ndarray | Non
     when nothing is left to copy from. ``mask`` and ``protect`` are bool masks of the
     photo's size, ``sketch`` uint8 or None, ``feather`` px (0 = off)."""
     mask = np.asarray(mask, bool)
-    protect = keep_from(protect, img.alpha, mask)  # transparent pixels hide no source either
-    hole = feather_hole(mask, feather, protect)  # the engine fills the feather ring too
-    problem = nothing_to_fill_from(hole, protect)
-    if problem:
-        raise TemperaError(problem)
-    return PreparedFill(img=img, mask=mask, sketch=sketch, protect=protect, feather=int(feather), hole=hole,
-                        seen=fill_input(img.rgb, img.alpha, mask), alpha=opaque_in_hole(img.alpha, mask))
+    plan = plan_fill(img.rgb, img.alpha, mask, protect, feather)
+    return PreparedFill(img=img, mask=mask, sketch=sketch, protect=plan.protect, feather=int(feather),
+                        hole=plan.hole, seen=plan.seen, alpha=opaque_in_hole(img.alpha, mask))

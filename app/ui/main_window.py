@@ -15,10 +15,10 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
-from app.core.feather import feather_hole
+from app.core.errors import TemperaError
+from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
-from app.core.imageio import fill_input, keep_from
-from app.core.maskops import grow_mask, invert_mask, nothing_to_fill_from, shrink_mask
+from app.core.maskops import grow_mask, invert_mask, shrink_mask
 from app.core.names import EDITOR_ENGINES, engine_label
 from app.core.settings import Settings, config_dir, save_settings
 from app.ui import dialogs
@@ -301,20 +301,16 @@ class MainWindow(QMainWindow):
             return
         snap, px = doc.snapshot(self.inference.new_id()), self.panel.feather_px()
         hole = snap.mask
-        alpha = doc.alpha()
-        keep = keep_from(snap.protect, alpha, hole)  # transparent pixels: nothing to copy from
-        if keep is not None and keep is not snap.protect:
-            snap = dataclasses.replace(snap, protect=keep)
-        if px:  # the engine fills the feather ring too; apply_fill blends it (feather.py)
-            snap = dataclasses.replace(snap, mask=feather_hole(hole, px, snap.protect))
-        problem = nothing_to_fill_from(snap.mask, snap.protect)
-        if problem:  # a fill would give black or a blur of what was to go
+        try:  # the plan inpaint and batch make too; apply_fill blends the feather ring
+            plan = plan_fill(snap.image, doc.alpha(), hole, snap.protect, px)
+        except TemperaError as exc:  # a fill would give black or a blur of what was to go
+            problem = str(exc)
             self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
             return
+        snap = dataclasses.replace(snap, mask=plan.hole, protect=plan.protect)
         extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px}
-        seen = fill_input(snap.image, alpha, hole)
-        if seen is not snap.image:  # transparent pixels show the engine no hidden colour
-            extra["engine_image"] = seen
+        if plan.seen is not snap.image:  # transparent pixels show the engine no hidden colour
+            extra["engine_image"] = plan.seen
         request = Request("fill", snap, extra=extra)
         self.inference.submit(request)
 
