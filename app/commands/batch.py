@@ -10,7 +10,7 @@ from typing import TextIO
 
 from app.commands.common import add_device_arg, int_in
 from app.core.feather import DEFAULT_FEATHER_PX
-from app.core.names import BATCH_FORMATS
+from app.core.names import BATCH_FORMATS, IMAGE_FORMATS, LOSSY_FORMATS, QUALITY_SCOPE
 from app.core.names import ENGINE_NAMES as ENGINE_CHOICES
 from app.inference.jobs import MAX_JOBS
 
@@ -150,15 +150,12 @@ def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import KEEP
     from app.inference.batch import plan_batch, run_batch
-    from app.inference.jobs import MAX_JOBS, default_jobs
+    from app.inference.jobs import default_jobs
 
     quality = KEEP if args.quality is None else args.quality
     try:
-        # Check the folders before loading an engine: a typo should not wait for torch.
-        if not 0 <= args.feather <= 100:
-            raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
-        if args.jobs is not None and not 1 <= args.jobs <= MAX_JOBS:
-            raise TemperaError(f"--jobs must be 1-{MAX_JOBS}, got {args.jobs}")
+        # Check the folders before loading an engine: a typo should not wait for torch
+        # (--feather and --jobs are in range already: int_in, at parsing).
         items = plan_batch(args.images, args.masks, args.out, sketches=args.sketches, fmt=args.fmt,
                            quality=quality)
         from app.inference.engines import load_engine
@@ -173,11 +170,10 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({notice})" if notice else "")
           + (f", {jobs} photos at a time" if jobs > 1 else ""), file=sys.stderr)
 
-    lossy = {".jpg", ".jpeg", ".webp", ".avif"}
-    if args.quality is not None and not any(item.out.suffix.lower() in lossy for item in items):
+    formats = {IMAGE_FORMATS.get(item.out.suffix.lower()) for item in items}
+    if args.quality is not None and not formats & set(LOSSY_FORMATS):
         kinds = ", ".join(sorted({item.out.suffix.lower().lstrip(".").upper() for item in items}))
-        print(f"note: --quality applies to JPEG, WebP and AVIF only; these {kinds} files are written losslessly",
-              file=sys.stderr)
+        print(f"note: {QUALITY_SCOPE}; these {kinds} files are written losslessly", file=sys.stderr)
     bar = ProgressBar(sys.stderr)
     try:
         with _StopAfterCurrent() as stop:

@@ -99,18 +99,13 @@ def run(args: argparse.Namespace) -> int:
         require_save_format,
         save_image,
     )
-    from app.core.names import MAX_SEED
+    from app.core.names import LOSSY_FORMATS, MAX_SEED, QUALITY_SCOPE
     from app.inference.photo_fill import prepare_fill
 
-    if args.quality is not None and not 1 <= args.quality <= 100:
-        raise TemperaError(f"--quality must be 1-100, got {args.quality}")
-    if not 1 <= args.variations <= 100:
-        raise TemperaError(f"--variations must be 1-100, got {args.variations}")
+    # --quality, --variations and --feather are in range already (int_in, at parsing)
     if not 0 <= args.seed <= MAX_SEED - args.variations + 1:
         raise TemperaError(f"--seed must be 0-{MAX_SEED - args.variations + 1} (with --variations "
                            f"{args.variations}), got {args.seed}")
-    if not 0 <= args.feather <= 100:
-        raise TemperaError(f"--feather must be 0-100 pixels, got {args.feather}")
     image_path = Path(args.image)
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
@@ -127,9 +122,8 @@ def run(args: argparse.Namespace) -> int:
         if path.is_dir():
             raise TemperaError(f"cannot save {path.name}: it is a folder; give a file name")
     fmt = require_save_format(out_path)  # the -vN names share its extension
-    if args.quality is not None and fmt not in ("JPEG", "WEBP", "AVIF"):
-        print(f"note: --quality applies to JPEG, WebP and AVIF only; {out_path.suffix} is written losslessly",
-              file=sys.stderr)
+    if args.quality is not None and fmt not in LOSSY_FORMATS:
+        print(f"note: {QUALITY_SCOPE}; {out_path.suffix} is written losslessly", file=sys.stderr)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
 

@@ -46,6 +46,8 @@ IMAGE_FORMATS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
+LOSSY_FORMATS = ("JPEG", "WEBP", "AVIF")  # the formats a quality setting applies to
+QUALITY_SCOPE = "--quality applies to JPEG, WebP and AVIF only"
 # Photos that are opened (and filled in batches) but not written: a phone's HEIC (read
 # through pi-heif; writing it needs an HEVC encoder) becomes a JPEG, as a phone's own
 # export does. What each is written as when the output's format is not chosen.

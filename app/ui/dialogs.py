@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.autosave import AutosaveState
 from app.core.imageio import KEEP, JpegSettings
-from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS
+from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, LOSSY_FORMATS
 
 
 def _patterns(extensions: Iterable[str]) -> str:
@@ -45,7 +45,7 @@ def _save_filter() -> str:
 IMAGE_FILTER = f"Images ({_patterns(IMAGE_EXTENSIONS)});;All files (*)"
 SAVE_FILTER = _save_filter()
 PNG_FILTER = f"PNG (*.png);;Images ({_patterns(IMAGE_EXTENSIONS)})"
-LOSSY = {ext for ext, fmt in IMAGE_FORMATS.items() if fmt in ("JPEG", "WEBP", "AVIF")}  # the quality dialog asks for these
+LOSSY = {ext for ext, fmt in IMAGE_FORMATS.items() if fmt in LOSSY_FORMATS}  # the quality dialog asks for these
 Button = QMessageBox.StandardButton
 
 
