@@ -20,6 +20,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.brush import Box, Patch, apply_patch
 from app.core.errors import TemperaError
+from app.core.imageio import opaque_in_hole
 from app.core.names import output_suffix
 from app.core.undo import PaintDiff
 
@@ -168,7 +169,7 @@ class Document:
             return None
         x0, y0, x1, y1 = box if box is not None else (0, 0, self.width, self.height)
         part = (slice(y0, y1), slice(x0, x1))
-        return np.where(self.opaque[part], np.uint8(255), self.source.alpha[part])
+        return opaque_in_hole(self.source.alpha[part], self.opaque[part])
 
 
 def save_layer_png(path: Path, layer: np.ndarray) -> Path:
