@@ -71,6 +71,14 @@ def paint_hole(w: MainWindow, box=(20, 10, 30, 20)) -> None:
     assert w.doc.mask.sum() == patch.area.sum()
 
 
+def open_with_hole(w: MainWindow, path: Path) -> tuple[Document, np.ndarray, np.ndarray]:
+    """Open ``path`` and paint the usual hole: the document, its image before any fill, the hole."""
+    assert w.files.open_path(path)
+    before = w.doc.image.copy()
+    paint_hole(w)
+    return w.doc, before, w.doc.mask.copy()
+
+
 class SlowEngine:
     """Stands in for a slow network: records calls, takes ``delay`` seconds per fill."""
 
@@ -113,11 +121,7 @@ def test_status_bar_follows_a_fill_that_moved_to_the_cpu(window: MainWindow, pho
 
 
 def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
-    assert window.files.open_path(photo_path)
-    doc = window.doc
-    before = doc.image.copy()
-    paint_hole(window)
-    hole = doc.mask.copy()
+    doc, before, hole = open_with_hole(window, photo_path)
     fill_and_wait(window, qtbot)
     assert not np.array_equal(doc.image[hole], before[hole])
     # composited: outside the hole and its feathered edge, untouched
@@ -139,11 +143,7 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
 
 def test_fill_leaves_protected_pixels_beside_the_hole_unchanged(window: MainWindow, photo_path: Path, qtbot) -> None:
     """The feather ring stops at the protect mask: protected pixels keep their colour."""
-    assert window.files.open_path(photo_path)
-    doc = window.doc
-    before = doc.image.copy()
-    paint_hole(window)
-    hole = doc.mask.copy()
+    doc, before, hole = open_with_hole(window, photo_path)
     ring = feather_hole(hole, window.panel.feather_px()) & ~hole
     protect = np.zeros_like(hole)
     ys, xs = np.nonzero(ring)
