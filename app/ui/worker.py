@@ -63,7 +63,7 @@ class InferenceWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.engine = None
-        self._wanted = ("auto", "auto")
+        self._wanted_engine = ("auto", "auto")
         # the request the window waits for, set by the controller from the GUI thread (an
         # int is replaced whole, so this thread reads one or the other); None: any
         self.wanted_request: int | None = None
@@ -72,7 +72,7 @@ class InferenceWorker(QObject):
     def load(self, name: str, device: str) -> None:
         from app.inference.engines import load_engine  # torch loads here, off the GUI thread
 
-        self._wanted = (name, device)
+        self._wanted_engine = (name, device)
         self.progress.emit(f"Loading {engine_label(name)}…")
         notice = None
         try:
@@ -120,7 +120,7 @@ class InferenceWorker(QObject):
                 return
             # GPU trouble mid-session (out of memory, driver): retry on the CPU, say so.
             self.progress.emit(f"{self.engine.device} failed ({_one_line(exc)}); retrying on the CPU")
-            self.load(self._wanted[0], "cpu")
+            self.load(self._wanted_engine[0], "cpu")
             if self.engine is None or _is_gpu(str(self.engine.device)):
                 self.failed.emit(request.id, _one_line(exc))
                 return
