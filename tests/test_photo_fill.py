@@ -22,8 +22,8 @@ class Recorder:
         self.calls: list[dict] = []
         self.shape = shape
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
-        self.calls.append({"rgb": rgb.copy(), "mask": mask.copy(), "protect": protect, "seed": seed})
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
+        self.calls.append({"rgb": rgb.copy(), "mask": mask.copy(), "protect": protect, "seed": seed, "drawn": drawn})
         out = rgb.copy()
         out[mask] = rgb[~mask].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
         if self.shape is not None:
@@ -55,6 +55,7 @@ def test_the_engine_is_shown_no_hidden_colour_and_may_not_copy_it(tmp_path):
     assert (call["rgb"][:, :10] != 0).all()  # the hidden black is not what the engine sees
     assert call["protect"][:, :10].all() and call["protect"][0:5, 45:50].all()  # neither is copied from
     assert call["mask"].sum() > mask.sum()  # the feather ring is filled too
+    assert np.array_equal(call["drawn"], mask)  # and the hole as drawn is said (auto classifies it)
     assert (filled[:, :10] == 0).all()  # the file keeps its hidden colours
     assert (filled[mask] == 200).all()
     assert (job.alpha[mask] == 255).all() and (job.alpha[:, :10] == 0).all()  # the fill is visible
@@ -93,3 +94,24 @@ def test_inpaint_and_batch_write_the_same_pixels(tmp_path):
     assert a.shape == (48, 64, 4)
     assert np.array_equal(a, b)
     assert not np.array_equal(a[..., :3], rgba[..., :3])  # something was filled
+
+
+def test_auto_routes_a_feathered_scratch_as_the_scratch_that_was_drawn(tmp_path):
+    """The routes were measured on holes as drawn: the feather ring around a 3-px scratch
+    must not make auto take it for a wider hole (and run a network for nothing)."""
+    import json
+
+    from app.inference.engines import load_engine
+
+    (tmp_path / "auto.json").write_text(json.dumps({"routes": {"thin": ["ns"]}}))
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "p.png")
+    mask = np.zeros((96, 128), bool)
+    mask[40:43, 10:118] = True  # a scratch 3 px wide
+    auto = load_engine("auto", "cpu", tmp_path)
+    job = prepare_fill(load_image(tmp_path / "p.png"), mask, feather=3)
+    assert not auto.choose(rgb, job.hole, None)[1].thin  # grown by the ring it is no scratch
+    assert auto.fill(job.seen, job.hole).engine != "ns"
+    _, result = job.fill(auto)
+    assert result.engine == "ns"  # the scratch's route

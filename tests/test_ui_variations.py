@@ -23,7 +23,7 @@ class SeededEngine:
     def __init__(self) -> None:
         self.seeds: list[int] = []
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         self.seeds.append(seed)
         out = rgb.copy()
         out[mask] = 40 + 60 * seed
@@ -126,7 +126,7 @@ def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path,
     release = threading.Event()
 
     class SlowSeeded(SeededEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
             if seed:
                 release.wait(20)
             return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)

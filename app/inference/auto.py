@@ -101,8 +101,10 @@ class AutoEngine(Engine):
         where = situation(rgb, mask, sketch, texture_threshold=self.texture_threshold)
         return self.ranking(where)[0], where
 
-    def _fill(self, rgb, mask, sketch, protect, seed, progress):
-        name, where = self.choose(rgb, mask, sketch)
+    def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
+        # the routes were measured on holes as drawn: a feather ring would turn a scratch
+        # into a wider hole and a hole into a larger one
+        name, where = self.choose(rgb, mask if drawn is None else drawn, sketch)
         strokes = sketch if name in STROKE_ENGINES else None  # the others would only say they ignore them
         result = self.engine(name).fill(rgb, mask, strokes, protect=protect, seed=seed, progress=progress)
         notice = result.notice

@@ -84,13 +84,16 @@ def gray_in_hole(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
 class Engine:
     """Common face of every engine: ``fill`` returns a :class:`FillResult`.
 
-    ``fill(rgb, mask, sketch=None, *, protect=None, seed=0, progress=None)``: ``mask`` and
-    ``protect`` are bool (True = fill here / never copy from here), ``sketch`` uint8 (white
-    strokes), ``seed`` picks the variation where the engine has randomness (PatchMatch's
-    search), ``progress(done, total)`` is called as parts of the fill finish (the network's
-    fill, each hole region PatchMatch fills), and ``progress(0, 0)`` between smaller steps
-    (the network's crops of a large photo): no news, but a caller may raise there to stop. Pixels outside the hole are the input's
-    exactly. ``startup_notice`` is what loading the engine has to say (fixed after
+    ``fill(rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None)``:
+    ``mask`` and ``protect`` are bool (True = fill here / never copy from here), ``sketch``
+    uint8 (white strokes), ``drawn`` (bool) the hole as the user drew it when ``mask`` is
+    that hole grown by a feather ring (``auto`` classifies the drawn hole, as its routes
+    were measured on holes without a ring; the others fill ``mask`` and ignore it),
+    ``seed`` picks the variation where the engine has randomness (PatchMatch's search),
+    ``progress(done, total)`` is called as parts of the fill finish (the network's fill,
+    each hole region PatchMatch fills), and ``progress(0, 0)`` between smaller steps (the
+    network's crops of a large photo): no news, but a caller may raise there to stop.
+    Pixels outside the hole are the input's exactly. ``startup_notice`` is what loading the engine has to say (fixed after
     loading); everything about one fill is in its result.
     """
 
@@ -108,13 +111,16 @@ class Engine:
         return "CPU"
 
     def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
-             protect: np.ndarray | None = None, seed: int = 0, progress: Progress | None = None) -> FillResult:
-        check_inputs(rgb, mask, sketch, protect)
+             protect: np.ndarray | None = None, seed: int = 0, progress: Progress | None = None,
+             drawn: np.ndarray | None = None) -> FillResult:
+        check_inputs(rgb, mask, sketch, protect, drawn)
         mask = as_bool(mask)
         protect = as_bool(protect) if protect is not None and protect.any() else None
         if not mask.any():
             return FillResult(rgb.copy(), self.name, self.device, None, seed)
-        result = self._fill(rgb, mask, sketch, protect, seed, progress)
+        drawn = as_bool(drawn) & mask if drawn is not None else None
+        result = self._fill(rgb, mask, sketch, protect, seed, progress,
+                            drawn=drawn if drawn is not None and drawn.any() else None)
         if looks_gray(rgb, mask):  # a black-and-white photo kept as RGB: no colour in its fill
             result = replace(result, image=gray_in_hole(result.image, mask))
         if not (self.guided or self.says_strokes_ignored) and has_strokes(sketch, mask):  # said, not dropped unsaid
@@ -123,7 +129,7 @@ class Engine:
         return result
 
     def _fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, protect: np.ndarray | None,
-              seed: int, progress: Progress | None) -> FillResult:
+              seed: int, progress: Progress | None, drawn: np.ndarray | None = None) -> FillResult:
         raise NotImplementedError
 
     def warmup(self) -> None:
@@ -138,10 +144,10 @@ class Engine:
 
 
 def check_inputs(rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None,
-                 protect: np.ndarray | None = None) -> None:
+                 protect: np.ndarray | None = None, drawn: np.ndarray | None = None) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise TemperaError("the image must be 8-bit RGB")
-    for what, layer in (("mask", mask), ("sketch", sketch), ("protect mask", protect)):
+    for what, layer in (("mask", mask), ("sketch", sketch), ("protect mask", protect), ("drawn hole", drawn)):
         if layer is not None and layer.shape[:2] != rgb.shape[:2]:
             raise TemperaError(f"the {what} is {layer.shape[1]} x {layer.shape[0]} but the image is "
                                f"{rgb.shape[1]} x {rgb.shape[0]}")
@@ -158,7 +164,7 @@ class ClassicalEngine(Engine):
         self.name = name
         self._flag = CLASSICAL_ENGINES[name]
 
-    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+    def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
         # diffusion reads the pixels around the hole's edge; protected ones there are
         # filled too (and thrown away), so it reads none of them
         reach = mask if protect is None else _with_protected_neighbours(mask, protect)
@@ -190,7 +196,7 @@ class PatchMatchEngine(Engine):
         if why:
             raise TemperaError(why)
 
-    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+    def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
         out = patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, progress=progress)
         return FillResult(out, self.name, self.device, None, seed)
 
@@ -264,7 +270,7 @@ class NetworkEngine(Engine):
             return self.without_strokes
         return None
 
-    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+    def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
         other = self._delegate(mask, sketch)
         if other is not None:
             return other._fill(rgb, mask, None, protect, seed, progress)  # reports the engine that filled

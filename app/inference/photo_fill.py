@@ -30,7 +30,8 @@ class FillEngine(Protocol):
     name: str
 
     def fill(self, rgb: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None = None, *,
-             protect: np.ndarray | None = None, seed: int = 0, progress=None) -> FillResult: ...
+             protect: np.ndarray | None = None, seed: int = 0, progress=None,
+             drawn: np.ndarray | None = None) -> FillResult: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class PreparedFill:
     def fill(self, engine: FillEngine, *, seed: int = 0, progress=None) -> tuple[np.ndarray, FillResult]:
         """The photo with its hole filled by ``engine`` (uint8 RGB, pixels beyond the feather
         ring exactly the photo's) and the engine's result (which engine filled, notices)."""
-        result = engine.fill(self.seen, self.hole, self.sketch, protect=self.protect, seed=seed, progress=progress)
+        result = engine.fill(self.seen, self.hole, self.sketch, protect=self.protect, seed=seed, progress=progress,
+                             drawn=self.mask)
         if result.image.shape != self.img.rgb.shape:
             name = self.img.path.name if self.img.path is not None else "the photo"
             raise TemperaError(f"the {engine.name} engine returned {result.image.shape} for {name}")

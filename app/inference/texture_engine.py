@@ -81,7 +81,7 @@ class TextureEngine(Engine):
         trained at (LAYOUT_SIDE), which leaves the patch search more of the machine."""
         return LAYOUT_SIDE if self.method == "blend" and not stroked else None
 
-    def _fill(self, rgb, mask, sketch, protect, seed, progress):
+    def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
         stroked = has_strokes(sketch, mask)
         net = self._network_for(stroked)
         notices: list[str | None] = []

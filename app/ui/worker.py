@@ -159,7 +159,8 @@ class InferenceWorker(QObject):
             # pixels: imageio.fill_input); the result is composited onto snap.image
             image = request.extra.get("engine_image", snap.image)
             return self.engine.fill(image, snap.mask, sketch, protect=protect,
-                                    seed=int(request.extra.get("seed", 0)), progress=regions)
+                                    seed=int(request.extra.get("seed", 0)), progress=regions,
+                                    drawn=request.extra.get("hole"))
         self.progress.emit("Computing attention…")
         return self.engine.explain(snap.image, snap.mask, sketch, request.point, protect)
 
