@@ -59,6 +59,28 @@ def test_rgba_mask_uses_alpha_when_it_varies(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_mask(tmp_path / "m.png", (W, H)), _expected())
 
 
+@pytest.mark.parametrize("alpha", ["one_clear_pixel", "all_254", "soft_edge"])
+def test_a_black_and_white_mask_with_some_transparency_still_reads_white_as_hole(tmp_path: Path, alpha) -> None:
+    a = np.full((H, W), 255, np.uint8)
+    if alpha == "one_clear_pixel":
+        a[0, 0] = 0
+    elif alpha == "all_254":
+        a[:] = 254
+    else:
+        a[:, :3] = 100  # a feathered border, as some editors export
+    rgba = np.dstack([_square()] * 3 + [a])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    np.testing.assert_array_equal(load_mask(tmp_path / "m.png", (W, H)), _expected())
+
+
+def test_strokes_painted_on_transparency_read_by_their_alpha_whatever_their_colour(tmp_path: Path) -> None:
+    rgba = np.zeros((H, W, 4), np.uint8)
+    rgba[4:12, 10:20] = (255, 255, 255, 255)  # white strokes and dark red ones, on a clear layer
+    rgba[4:12, 20:30] = (90, 0, 0, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    np.testing.assert_array_equal(load_mask(tmp_path / "m.png", (W, H)), _expected())
+
+
 def test_rgba_mask_with_solid_alpha_reads_luminance(tmp_path: Path) -> None:
     rgba = np.dstack([_square()] * 3 + [np.full((H, W), 255, np.uint8)])
     Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
@@ -82,6 +104,8 @@ def test_wrong_size_names_both_sizes(tmp_path: Path) -> None:
     assert text.startswith("the mask mask.png is 100 x 80 but the image is 640 x 480")
     assert "\n" not in text
     assert "swapped" not in text  # the hint is only for a transposed size
+    with pytest.raises(TemperaError, match="^the protect mask mask.png is 100 x 80"):
+        load_mask(tmp_path / "mask.png", (640, 480), what="protect mask")
 
 
 def test_mask_orientation_applied(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 Rules (the same for the GUI, the batch runner and evaluation):
 
 * A file whose alpha channel really varies (some pixel not fully opaque) is read through
-  its alpha: opaque (alpha > 127) marks. A fully opaque RGBA/LA file is read like a
-  gray one, because editors often export a black/white mask with a solid alpha.
+  its alpha: opaque (alpha > 127) marks, as strokes painted on a transparent layer do.
+  But where most of the file is opaque and holds both black and white, it is a
+  black/white mask with a few transparent pixels (an eraser's touch, a soft edge): there
+  white and opaque marks. A fully opaque RGBA/LA file is read like a gray one, because
+  editors often export a black/white mask with a solid alpha.
 * Otherwise the luminance decides, thresholded at > 127 rather than > 0: masks saved as
   JPEG carry compression noise around the edges and in the "black" area. The exception
   is a 0/1 label map (max value 1, as written by ``np.save``-style scripts), where
@@ -70,16 +73,27 @@ def _check_size(name: str, got: tuple[int, int], want: tuple[int, int], what: st
         )
 
 
+def _painted_on_black(gray: np.ndarray, opaque: np.ndarray) -> bool:
+    """Whether a mask with transparency is really a black/white one: most of it opaque,
+    and its opaque pixels both dark and bright."""
+    if opaque.mean() <= 0.5:
+        return False
+    seen = gray[opaque]
+    return bool(seen.min() <= _THRESHOLD < seen.max())
+
+
 def load_mask(
-    path: str | os.PathLike[str], size: tuple[int, int], *, max_pixels: int | None = None
+    path: str | os.PathLike[str], size: tuple[int, int], *, max_pixels: int | None = None, what: str = "mask"
 ) -> np.ndarray:
-    """Read a mask file as bool (H, W), True = hole. ``size`` is the image's (width, height)."""
+    """Read a mask file as bool (H, W), True = hole. ``size`` is the image's (width, height);
+    ``what`` names the file in errors ("protect mask")."""
     path = Path(path)
     opened = open_oriented(path, max_pixels=max_pixels)
-    _check_size(path.name, opened.image.size, size, "mask")
+    _check_size(path.name, opened.image.size, size, what)
     gray, alpha = _gray_and_alpha(opened.image)
     if alpha is not None:
-        return alpha > _THRESHOLD
+        opaque = alpha > _THRESHOLD
+        return opaque & (gray > _THRESHOLD) if _painted_on_black(gray, opaque) else opaque
     top = int(gray.max()) if gray.size else 0
     if top == 1:
         return gray > 0
