@@ -13,7 +13,7 @@ from conftest import gradient_rgb  # tests/ is on sys.path under pytest
 from PIL import Image, ImageCms
 
 from app.core.errors import TemperaError
-from app.core.imageio import DEFAULT_MAX_PIXELS, LoadedImage, load_image, save_image
+from app.core.imageio import DEFAULT_MAX_PIXELS, KEEP, LoadedImage, load_image, save_image
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -553,3 +553,18 @@ def test_a_tiff_keeps_its_lossless_compression(tmp_path: Path, source, written) 
         img = load_image(tmp_path / "in.tif")
     out = save_image(tmp_path / "out.tif", img.rgb, compression=img.compression)
     assert Image.open(out).info.get("compression") == written
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+def test_a_webp_result_is_lossless_when_its_source_was_unless_a_quality_is_given(tmp_path, lossless):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    src = tmp_path / "in.webp"
+    Image.fromarray(rgb).save(src, lossless=lossless, quality=80)
+    img = load_image(src)
+    assert (img.compression == "lossless") is lossless
+    kept = save_image(tmp_path / "kept.webp", img.rgb, quality=KEEP, compression=img.compression)
+    back = np.asarray(Image.open(kept).convert("RGB"))
+    assert np.array_equal(back, img.rgb) is lossless  # a lossless source loses nothing on the way out
+    asked = save_image(tmp_path / "asked.webp", img.rgb, quality=90, compression=img.compression)
+    assert not np.array_equal(np.asarray(Image.open(asked).convert("RGB")), img.rgb)  # --quality: lossy

@@ -107,7 +107,7 @@ class OpenedImage:
     icc_profile: bytes | None
     exif: bytes | None  # orientation reset to 1; None when the file had no EXIF
     jpeg: JpegSettings | None = None  # a JPEG's tables and subsampling, to save it alike
-    compression: str | None = None  # a TIFF's compression (Pillow's name), to save it alike
+    compression: str | None = None  # a TIFF's compression (Pillow's name) or a WebP's "lossless", to save it alike
 
 
 def _describe(exc: BaseException) -> str:
@@ -184,6 +184,8 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         # Read from the file as opened: the transposed copy no longer carries the tables.
         jpeg = read_jpeg_settings(img, orientation=orientation)
         compression = img.info.get("compression") if fmt == "TIFF" else None
+        if fmt == "WEBP" and _webp_is_lossless(path):
+            compression = WEBP_LOSSLESS
     return OpenedImage(
         image=oriented,
         format=fmt,
@@ -193,6 +195,32 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         jpeg=jpeg,
         compression=compression,
     )
+
+
+WEBP_LOSSLESS = "lossless"  # OpenedImage.compression of a WebP whose picture is lossless
+
+
+def _webp_is_lossless(path: Path) -> bool:
+    """Whether a WebP file's picture is stored losslessly (its image chunk is "VP8L", not the
+    lossy "VP8 "), read from the RIFF chunk headers alone."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+                return False
+            while True:
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return False
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind in (b"VP8L", b"VP8 "):
+                    return kind == b"VP8L"
+                if kind == b"ANMF":  # an animation's frame: its first picture chunk says
+                    fh.seek(16, os.SEEK_CUR)
+                    continue
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return False
 
 
 def _kept_exif(exif: Image.Exif, fmt: str | None) -> bytes | None:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
-from app.core.image_open import DEFAULT_MAX_PIXELS, open_oriented, pixel_limit
+from app.core.image_open import DEFAULT_MAX_PIXELS, WEBP_LOSSLESS, open_oriented, pixel_limit
 from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, READ_ONLY_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
@@ -280,7 +280,8 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
     if fmt == "JPEG" and quality == KEEP and jpeg is not None:
         opts.update(jpeg.save_options())  # the source's own tables and subsampling
         return opts
-    quality = DEFAULT_QUALITY if quality == KEEP else int(min(100, max(1, int(quality))))
+    keep_quality = quality == KEEP
+    quality = DEFAULT_QUALITY if keep_quality else int(min(100, max(1, int(quality))))
     if fmt == "JPEG":
         opts["quality"] = quality
         # Full-resolution chroma at high quality: 4:2:0 smears the colour edges of a fill.
@@ -289,7 +290,8 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
     elif fmt == "AVIF":
         opts["quality"] = quality
     elif fmt == "WEBP":
-        if lossless:
+        # lossless when asked, or kept from a lossless WebP when no quality was given
+        if lossless or (keep_quality and compression == WEBP_LOSSLESS):
             opts["lossless"] = True
             opts["quality"] = 100  # effort, for lossless
         else:
