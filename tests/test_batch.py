@@ -34,7 +34,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         self.calls.append({"shape": rgb.shape, "holes": int(mask.sum()),
                            "sketch": None if sketch is None else sketch.copy()})
         out = rgb.copy()
@@ -265,7 +265,7 @@ def test_engine_failures_are_recorded_and_the_batch_goes_on(job: dict[str, Path]
     Image.fromarray(_mask_arr()).save(job["masks"] / "c.png")
 
     class Flaky(FakeEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
             out = super().fill(rgb, mask, sketch)
             if len(self.calls) == 1:
                 raise RuntimeError("CUDA error:\nsomething odd")
@@ -292,7 +292,7 @@ class OneCoreEngine(FakeEngine):
         self.running = 0
         self.most = 0
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         import time
 
         with self._lock:
@@ -583,7 +583,7 @@ class ChoosingEngine(FakeEngine):
 
     name = "auto"
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         result = super().fill(rgb, mask, sketch)
         return FillResult(result.image, "patchmatch" if rgb[0, 0, 0] % 2 else "mtsa-texture")
 
@@ -613,7 +613,7 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
 class SayingEngine(FakeEngine):
     """Fills like FakeEngine and says something about it, as a GPU fallback does."""
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         result = super().fill(rgb, mask, sketch)
         return FillResult(result.image, self.name, "CPU", "CUDA ran out of memory; continuing on the CPU")
 
@@ -661,3 +661,35 @@ def test_a_heic_photo_is_written_as_jpeg_by_default(tmp_path: Path) -> None:
     assert report.ok == ["phone.heic"], report.summary()
     out = Image.open(tmp_path / "out" / "phone.jpg")
     assert out.format == "JPEG" and out.size == (64, 48)
+
+
+def test_an_output_folder_nothing_can_be_written_in_is_refused_before_any_photo_is_filled(
+        job: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    from app.core import atomic
+
+    def refuse(*args, **kw):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic.tempfile, "TemporaryFile", refuse)  # as a read-only folder answers
+    engine = FakeEngine()
+    with pytest.raises(TemperaError, match=r"^cannot write in the output folder .*out: Permission denied$"):
+        run_batch(job["images"], job["masks"], tmp_path / "out", engine=engine)
+    assert engine.calls == []
+
+
+def test_ctrl_c_stops_a_batch_after_the_current_photos_unless_the_batch_was_started_ignoring_it(monkeypatch):
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with batch_cmd._StopAfterCurrent() as stop:
+            assert signal.getsignal(signal.SIGINT) == stop._handle
+            stop._handle(signal.SIGINT, None)
+            assert stop()  # the first Ctrl+C asks to stop after the photos being filled
+        assert signal.getsignal(signal.SIGINT) == previous
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's background job starts
+        with batch_cmd._StopAfterCurrent() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and not stop()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

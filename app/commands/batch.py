@@ -126,6 +126,8 @@ class _StopAfterCurrent:
         self._previous = None
 
     def __enter__(self) -> _StopAfterCurrent:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return self  # started ignoring Ctrl+C (a background job of a script): keep ignoring it
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread (e.g. called from a test runner thread)

@@ -87,6 +87,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.atomic import check_writable
     from app.core.errors import TemperaError
     from app.core.imageio import (
         KEEP,
@@ -110,13 +111,14 @@ def run(args: argparse.Namespace) -> int:
     img = load_image(image_path)
     mask = mask_from_alpha(img) if args.mask_from_alpha else load_mask(args.mask, img.size)
     sketch = load_sketch(args.sketch, img.size) if args.sketch else None
-    protect = load_mask(args.protect, img.size) if args.protect else None  # areas no fill may copy from
+    protect = load_mask(args.protect, img.size, what="protect mask") if args.protect else None  # areas no fill may copy from
     job = prepare_fill(img, mask, sketch=sketch, protect=protect, feather=args.feather)
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
+    check_writable(out_path.parent, "the output folder")
     for path in out_paths:  # before the fill, not after it: no time lost on a refusal
         refuse_overwrite(path, inputs)
         if path.is_dir():

@@ -129,3 +129,15 @@ def ensure_folder(path: str | os.PathLike[str], what: str) -> Path:
     except OSError as exc:
         raise TemperaError(f"cannot create the folder {path} for {what}: {exc.strerror or exc}") from None
     return path
+
+
+def check_writable(folder: str | os.PathLike[str], what: str) -> None:
+    """Raise a one-line error unless a file can be written in ``folder`` (checked by writing
+    one, which also holds on network shares where permission bits say little): a batch
+    must not fill every photo to find at the end that it can save none. ``what`` names
+    the folder for the user ("the output folder")."""
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".tempera-probe."):
+            pass
+    except OSError as exc:
+        raise TemperaError(f"cannot write in {what} {folder}: {exc.strerror or exc}") from None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.atomic import check_writable
 from app.core.errors import TemperaError
 from app.core.imageio import KEEP, load_image, load_mask, load_sketch, save_image
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
@@ -291,6 +292,7 @@ def run_batch(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TemperaError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
+    check_writable(out_dir, "the output folder")
 
     report = BatchReport(total=len(items), out_dir=out_dir, engine=str(getattr(engine, "name", "")))
     written: dict[Path, str] = {}  # output -> the input that produced it in this run
