@@ -153,7 +153,7 @@ class _Grey:
 
     name = "grey"
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         out = rgb.copy()
         out[mask] = 128
         return FillResult(out, self.name)
@@ -234,3 +234,29 @@ def test_match_source_brings_unedited_pixels_closer_than_plain_reencoding(tmp_pa
     out = save_image(tmp_path / "saved.jpg", edited, jpeg=img.jpeg, original=img.rgb)
     back = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert np.count_nonzero(np.abs(back - img.rgb.astype(int)).max(axis=2)[~mask]) == results["matched"][1]
+
+
+def test_match_source_works_on_the_edits_box_on_the_mcu_grid_and_leaves_the_rest(tmp_path: Path, monkeypatch) -> None:
+    from app.core import jpeg_settings
+
+    src = tmp_path / "src.jpg"
+    Image.fromarray(photo_like(seed=5)).save(src, quality=75, subsampling=2)
+    img = load_image(src)
+    h, w = img.rgb.shape[:2]
+    edited = img.rgb.copy()
+    edited[30:41, 50:63] = (10, 200, 30)
+    seen: list[tuple[int, ...]] = []
+    real = jpeg_settings._matched
+
+    def spy(rgb, *args):
+        seen.append(rgb.shape)
+        return real(rgb, *args)
+
+    monkeypatch.setattr(jpeg_settings, "_matched", spy)
+    pixels = jpeg_settings.match_source(edited, img.rgb, img.jpeg)
+    assert jpeg_settings.MATCH_MARGIN == 48
+    assert seen == [(96, 112, 3)]  # rows 0-96 and columns 0-112: the edit and 48 px, out to the 16-px grid
+    far = np.ones((h, w), bool)
+    far[max(0, 30 - 64) : 41 + 64, max(0, 50 - 64) : 63 + 64] = False
+    assert np.array_equal(pixels[far], edited[far])  # far from the edit: plain re-encoding
+    assert np.array_equal(pixels[30:41, 50:63], edited[30:41, 50:63])

@@ -28,6 +28,7 @@ SUBSAMPLING_TEXT = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 MATCH_ROUNDS = 3  # encode + decode rounds of match_source; the first is plain re-encoding
 MATCH_BLOCK = 16  # a whole MCU for every subsampling Pillow writes
 MATCH_MAX_PIXELS = 30_000_000  # larger photos get plain re-encoding (24 MP: ~3 s, ~0.7 GB)
+MATCH_MARGIN = 48  # px around the edits that the rounds cover (chroma upsampling reads across blocks)
 
 # The IJG (libjpeg) example luminance table, natural order; quality q scales it.
 _IJG_LUMA = (
@@ -176,8 +177,27 @@ def match_source(rgb: np.ndarray, original: np.ndarray | None, settings: JpegSet
         return rgb
     edited = rgb != original
     edited = edited.any(axis=2) if edited.ndim == 3 else edited  # colour, or one gray channel
-    if edited.all():
+    if edited.all() or not edited.any():
         return rgb
+    # Re-encoding with the source's own tables moves an unedited block far from the edits
+    # by a level or so at most; the rounds matter where edited and unedited pixels share
+    # blocks. So they run on the edits' box (with MATCH_MARGIN, on the MCU grid, where the
+    # blocks are the same as in the whole photo) and the rest is left to plain re-encoding:
+    # a fill in a 24 MP photo saved in about a second, not ten.
+    rows, cols = np.flatnonzero(edited.any(axis=1)), np.flatnonzero(edited.any(axis=0))
+    y0, x0 = (max(0, (int(v[0]) - MATCH_MARGIN) // block * block) for v in (rows, cols))
+    y1, x1 = (min(n, -(-(int(v[-1]) + 1 + MATCH_MARGIN) // block) * block) for v, n in ((rows, h), (cols, w)))
+    if (y1 - y0) * (x1 - x0) < h * w:
+        out = rgb.copy()
+        box = (slice(y0, y1), slice(x0, x1))
+        out[box] = _matched(np.ascontiguousarray(rgb[box]), edited[box], settings, rounds, block)
+        return out
+    return _matched(rgb, edited, settings, rounds, block)
+
+
+def _matched(rgb: np.ndarray, edited: np.ndarray, settings: JpegSettings, rounds: int, block: int) -> np.ndarray:
+    """:func:`match_source`'s rounds on ``rgb`` whose ``edited`` pixels are left alone."""
+    h, w = rgb.shape[:2]
     options = {"qtables": [list(t) for t in settings.qtables], "subsampling": settings.subsampling}
     best = rgb.copy()
     best_scores: np.ndarray | None = None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QMimeData, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
@@ -267,7 +267,10 @@ class FileController:
         doc = self.doc
         assert doc is not None
         src = doc.source
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a 24 MP JPEG takes seconds
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a 24 MP JPEG takes a second or two
+        self.w.statusBar().showMessage(f"Saving {path.name}…")
+        # paint that (and the closed dialog) now; clicks wait until the save is done
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         try:
             written = save_image(
                 path, doc.image,
@@ -279,6 +282,7 @@ class FileController:
             )
         except TemperaError as exc:
             QGuiApplication.restoreOverrideCursor()
+            self.w.statusBar().clearMessage()
             dialogs.show_error(self.w, str(exc))
             return False
         QGuiApplication.restoreOverrideCursor()
