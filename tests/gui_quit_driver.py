@@ -3,6 +3,8 @@ tests/test_ui_session.py (run in a subprocess):
 
 - `fill DELAY_MS`: once the engine has loaded, mark a hole, start a fill and press Ctrl+Q's
   action DELAY_MS later, answering "discard" to the unsaved-changes question;
+- `stuck DELAY_MS`: the same with an engine whose fill is stuck for a minute (as a patch
+  search of a huge hole is, in native code): closing must not wait for it;
 - `batch OUT_DIR`: run File > Batch export on the photo's folder with `mask.png` beside that
   folder as the one mask, print the dialog's summary, close the dialog, then quit.
 """
@@ -67,7 +69,11 @@ def _show_and_drive(window: main_window.MainWindow) -> None:
         if window.inference.engine is None or window.doc is None:
             QTimer.singleShot(20, go)
             return
-        (_fill_then_quit if mode == "fill" else _batch_then_quit)(window)
+        if mode == "stuck":
+            import time
+
+            window.inference.worker.engine.fill = lambda *a, **k: time.sleep(60)  # the GIL is free meanwhile
+        (_batch_then_quit if mode == "batch" else _fill_then_quit)(window)
 
     QTimer.singleShot(0, go)
 

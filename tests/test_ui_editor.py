@@ -137,6 +137,16 @@ def test_brush_size_keys(window: MainWindow, qtbot) -> None:
     assert shortcuts == ["]"] and window.actions_.smaller.shortcut().toString() == "["
 
 
+def test_return_in_a_number_box_gives_the_keys_back_to_the_photo(window: MainWindow, qtbot) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    for spin in (window.panel.size_spin, window.panel.step_spin, window.panel.feather_spin):
+        spin.setFocus()
+        qtbot.waitUntil(spin.hasFocus)
+        qtbot.keyClick(spin, Qt.Key.Key_Return)
+        assert window.canvas.hasFocus(), spin.toolTip()
+
+
 def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow) -> None:
     canvas = window.canvas
     pos = QPointF(300, 200)

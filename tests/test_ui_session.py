@@ -90,7 +90,7 @@ class SlowEngine:
 
     used = "slow"  # the engine a fill result names (auto names its choice)
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         self.calls.append(int(mask.sum()))
         time.sleep(self.delay)
         out = rgb.copy()
@@ -103,7 +103,7 @@ class MovesToCpu(SlowEngine):
 
     device = "cuda"
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         self.device = "cpu"
         out = super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
         return FillResult(out.image, out.engine, "CPU", "CUDA ran out of memory; continuing on the CPU", seed)
@@ -196,7 +196,7 @@ def test_a_fill_next_to_transparency_sees_no_hidden_colour_and_copies_none(windo
     seen = []
 
     class Looking(SlowEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
             seen.append((rgb.copy(), None if protect is None else protect.copy()))
             return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
 
@@ -266,7 +266,7 @@ class PartsEngine(SlowEngine):
         super().__init__(delay)
         self.parts, self.done = parts, 0
 
-    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         for n in range(1, self.parts + 1):
             time.sleep(self.delay)
             self.done = n
@@ -675,7 +675,7 @@ def test_fill_message_names_the_engine_auto_chose(window: MainWindow, photo_path
 
 @pytest.mark.slow  # the real app in a process of its own
 @pytest.mark.shipped_weights
-@pytest.mark.parametrize("mode,arg", [("fill", "0"), ("fill", "200"), ("batch", "out")])
+@pytest.mark.parametrize("mode,arg", [("fill", "0"), ("fill", "200"), ("stuck", "300"), ("batch", "out")])
 def test_the_real_app_process_exits_cleanly(tmp_path: Path, mode: str, arg: str) -> None:
     """`python main.py PHOTO`, then Ctrl+Q with a network fill in flight, or after a batch
     export: the process waits for its threads and exits 0 without a word on stderr.
@@ -700,8 +700,12 @@ def test_the_real_app_process_exits_cleanly(tmp_path: Path, mode: str, arg: str)
     if mode == "batch":
         arg = str(tmp_path / arg)
     driver = Path(__file__).with_name("gui_quit_driver.py")
+    started = time.monotonic()
     proc = subprocess.run([sys.executable, "-X", "faulthandler", str(driver), str(photo), mode, arg], env=env,
                           capture_output=True, text=True, timeout=180)
+    if mode == "stuck":  # the fill would take a minute more: closing did not wait for it
+        assert time.monotonic() - started < 45
+        assert (tmp_path / "config" / "settings.json").read_text() != '{"engine": "mtsa", "device": "cpu"}'
     complaints = [line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line]
     assert proc.returncode == 0 and not complaints, proc.stderr[-2000:]
     assert not (tmp_path / "state" / "session.npz").exists()  # quit, not crashed: nothing to restore

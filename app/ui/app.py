@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -92,6 +93,13 @@ def run_gui(path: str | Path | None = None) -> int:
     QTimer.singleShot(0, start)
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
     code = int(app.exec())
+    if window.left_running:
+        # a fill still runs in native code (closeEvent waited QUIT_WAIT_MS and saved what
+        # must survive): end now, not when it finishes; tearing Qt down around a running
+        # thread would abort instead
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     # Delete the window now, while the application is whole. Left to Python's exit, it is
     # freed by whichever signal-connected lambda happens to drop the last reference while
     # PySide tears the application down, and its children can be deleted twice

@@ -84,6 +84,7 @@ class SidePanel(QWidget):
     layer_chosen = Signal(str)  # "mask", "sketch" or "protect": what the eraser erases
     overlay_changed = Signal(QColor, float)  # mask colour, opacity
     engine_chosen = Signal(str, str)  # engine, device
+    typed = Signal()  # Return in a number box: the keys go back to the photo
 
     def __init__(self, actions, engine: str, device: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,6 +144,7 @@ class SidePanel(QWidget):
         lay.addLayout(buttons)
         layout.addWidget(layers)
         layout.addWidget(self._edges_box(actions))
+        self._return_to_photo(self.size_spin, self.step_spin, self.feather_spin)
 
         engine_box = QGroupBox("Engine")
         form = QFormLayout(engine_box)
@@ -210,6 +212,12 @@ class SidePanel(QWidget):
         self.feather_check.toggled.connect(self.feather_spin.setEnabled)
         form.addRow(self.feather_check, self.feather_spin)
         return box
+
+    def _return_to_photo(self, *spins: QSpinBox) -> None:
+        """Return in any of ``spins`` ends the typing: the tool keys (B, R, S...) and a drag
+        act on the photo again instead of going into the box."""
+        for spin in spins:
+            spin.lineEdit().returnPressed.connect(self.typed)
 
     def grow_step(self) -> int:
         return int(self.step_spin.value())

@@ -37,6 +37,9 @@ from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.variations import VariationController, composite
 from app.ui.worker import EngineInfo, InferenceController, Request
 
+# How long closing waits for a fill in progress to stop (a network's forward pass, a
+# patch search: neither can be cut) before the process ends without it.
+QUIT_WAIT_MS = 3000
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
@@ -48,6 +51,7 @@ TOOL_NOTES = {
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
         super().__init__()
+        self.left_running = False  # closed with a fill still running (closeEvent): run_gui ends the process
         if settings.engine not in EDITOR_ENGINES:  # the ablation is for the command line only
             settings.engine = "auto"
         self.settings = settings
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
         p.layer_chosen.connect(self.tools.set_active_layer)
         p.overlay_changed.connect(self._overlay_changed)
         p.engine_chosen.connect(self._engine_chosen)
+        p.typed.connect(self.canvas.setFocus)
         inf = self.inference
         inf.busy_changed.connect(self._busy_changed)
         inf.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -401,17 +406,19 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_discard():
             event.ignore()
             return
-        self.hide()  # a running forward pass may take a moment to finish
-        self.undo_stack.blockSignals(True)  # its teardown must not call back into a dead window
-        self.inference.cancel()
-        self.inference.shutdown()
-        self.autosave.clear()  # saved or deliberately discarded: nothing to recover
-        self.autosave.shutdown()
-        QApplication.instance().removeEventFilter(self)
+        # what must survive is written first: a patch search in progress cannot be cut, and
+        # the editor does not wait for it (QUIT_WAIT_MS; run_gui then ends the process)
         self._qsettings().setValue("geometry", self.saveGeometry())
         self.settings.grow_step, self.settings.feather_px = self.panel.grow_step(), self.panel.feather_px()
         try:
             save_settings(self.settings)
         except OSError as exc:
             dialogs.show_error(self, f"cannot save settings: {exc}")
+        self.hide()
+        self.undo_stack.blockSignals(True)  # its teardown must not call back into a dead window
+        self.inference.cancel()
+        self.left_running = not self.inference.shutdown(QUIT_WAIT_MS)
+        self.autosave.clear()  # saved or deliberately discarded: nothing to recover
+        self.autosave.shutdown()
+        QApplication.instance().removeEventFilter(self)
         event.accept()
