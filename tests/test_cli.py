@@ -226,7 +226,8 @@ def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):
     assert "does not follow" not in err and "--quality" not in err
 
 
-@pytest.mark.parametrize("name, mode", [("g.png", "L"), ("g.jpg", "L"), ("la.png", "LA"), ("b.png", "L"), ("g.webp", "RGB")])
+@pytest.mark.parametrize("name, mode", [("g.png", "L"), ("g.jpg", "L"), ("la.png", "LA"), ("b.png", "L"), ("g.webp", "RGB"),
+                                        ("g.avif", "L")])
 def test_a_gray_photo_stays_gray(tmp_path, name, mode):
     rng = np.random.default_rng(0)
     gray = (rng.random((96, 128)) * 255).astype(np.uint8)
@@ -408,3 +409,19 @@ def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, exp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expect in err
     assert (out.is_dir() or not out.exists()) and not (tmp_path / "photo-inpainted-v1.png").exists()
+
+
+def test_a_mask_covering_most_of_the_photo_is_said_to_be_maybe_inverted(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(tmp_path / "p.png")
+    mask = np.full((60, 80), 255, np.uint8)
+    mask[20:40, 30:50] = 0  # the object painted black: the mask is inverted
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    assert cli_main(["inpaint", str(tmp_path / "p.png"), "--mask", str(tmp_path / "m.png"), "--engine", "telea",
+                     "--feather", "0", "-o", str(tmp_path / "o.png")]) == 0
+    assert "warning: the mask covers 91.7 % of the photo (white marks what is filled: is it inverted?)" \
+        in capsys.readouterr().err
+    Image.fromarray(255 - mask).save(tmp_path / "m.png")
+    assert cli_main(["inpaint", str(tmp_path / "p.png"), "--mask", str(tmp_path / "m.png"), "--engine", "telea",
+                     "-o", str(tmp_path / "o.png")]) == 0
+    assert "inverted" not in capsys.readouterr().err

@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         require_save_format,
         save_image,
     )
+    from app.core.maskops import mostly_hole
     from app.core.names import LOSSY_FORMATS, MAX_SEED, QUALITY_SCOPE
     from app.inference.photo_fill import prepare_fill
 
@@ -128,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {QUALITY_SCOPE}; {out_path.suffix} is written losslessly", file=sys.stderr)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
+    elif mostly_hole(mask):
+        print(f"warning: {mostly_hole(mask)}", file=sys.stderr)
 
     from app.inference.engines import load_engine
 

@@ -56,6 +56,25 @@ def depth_in_hole(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1]
 
 
+MOSTLY_HOLE = 0.9  # a mask covering more than this much of the photo is likely inverted
+
+
+def mostly_hole(mask: np.ndarray) -> str | None:
+    """A note when ``mask`` covers most of the photo (a black/white mix-up fills everything
+    but the object); None otherwise."""
+    share = float(np.asarray(mask, bool).mean())
+    if share <= MOSTLY_HOLE:
+        return None
+    return f"the mask covers {share * 100:.1f} % of the photo (white marks what is filled: is it inverted?)"
+
+
+def compactness(area: float, deepest: float) -> float:
+    """How stroke-like a hole of ``area`` pixels is whose deepest pixel lies ``deepest`` px
+    from its edge: its area over that of the disc as deep (pi * deepest^2). 1 for a disc,
+    about 1.3 for a square, more the longer and thinner the hole; the same at any scale."""
+    return float(area) / (np.pi * max(1.0, float(deepest)) ** 2)
+
+
 def grow_mask(mask: np.ndarray, px: int) -> np.ndarray:
     """A new mask: ``mask`` plus every pixel within ``px`` (Euclidean) of it."""
     mask = np.asarray(mask, bool)

@@ -27,6 +27,7 @@ import numpy as np
 from app.core.atomic import check_writable
 from app.core.errors import TemperaError
 from app.core.imageio import KEEP, load_image, load_mask, load_sketch, save_image
+from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
 from .jobs import MAX_JOBS, default_jobs
@@ -415,6 +416,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     notes = []
     if job.empty:
         notes.append("the mask is empty; written unchanged")
+    elif mostly_hole(mask):
+        notes.append(mostly_hole(mask))
     if outcome.notice:  # what the engine had to say: a fallback, strokes it ignored
         notes.append(outcome.notice)
     if job.loses_alpha(item.out):
