@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from app.core.maskops import as_bool, as_uint8, depth_in_hole
+from app.core.maskops import as_bool, as_uint8, compactness, depth_in_hole
 from app.core.names import REFERENCE_SIDE
 
 from . import patchmatch
@@ -182,8 +182,7 @@ def compactness_share(hole: np.ndarray, depth: np.ndarray,
     for i in range(1, n):
         x, y, w, h, area = stats[i]
         region = labels[y : y + h, x : x + w] == i
-        deepest = max(1.0, float(depth[y : y + h, x : x + w][region].max()))
-        k = area / (np.pi * deepest * deepest)
+        k = compactness(area, float(depth[y : y + h, x : x + w][region].max()))
         share[y : y + h, x : x + w][region] = float(np.clip((hi - k) / (hi - lo), 0.0, 1.0))
     return share
 
