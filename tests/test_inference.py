@@ -461,3 +461,42 @@ def test_hole_regions_are_found_inside_the_holes_bounding_box_alike_the_whole_im
         margin = int(rng.integers(1, 120))
         assert sorted(_regions(mask, margin)) == whole_image(mask, margin), trial
     assert _regions(np.zeros((50, 50), bool), 16) == []
+
+
+@pytest.mark.parametrize("short, thinned", [(256, False), (1024, True)])
+def test_strokes_reach_a_guided_network_at_the_width_it_was_trained_with(short, thinned, monkeypatch):
+    """The pen is as wide relative to the photo as training strokes were to a 256-px image;
+    a network filling a large photo at full size gets them redrawn at the trained width."""
+    import cv2
+
+    from app.core.names import SKETCH_STROKE_WIDTH, stroke_width_for
+    from app.inference import predict as predict_mod
+
+    torch.manual_seed(0)
+    guided = InpaintGenerator(ModelConfig(channels=8, heads=2, guided=True)).eval()
+    rgb, _ = _photo(short, short)
+    mask = np.zeros((short, short), bool)
+    mask[short // 4 : 3 * short // 4, short // 4 : 3 * short // 4] = True
+    sketch = np.zeros((short, short), np.uint8)
+    pen = stroke_width_for((short, short))
+    cv2.line(sketch, (short // 5, short // 2), (4 * short // 5, short // 2 + short // 10), 255, pen)
+    seen: list[np.ndarray] = []
+    real = predict_mod._prepare
+
+    def spy(generator, rgb, mask, sketch, *args, **kw):
+        seen.append(sketch)
+        return real(generator, rgb, mask, sketch, *args, **kw)
+
+    monkeypatch.setattr(predict_mod, "_prepare", spy)
+    out = predict(guided, rgb, mask, sketch, trigger=2000)  # the whole photo at full size
+    assert np.array_equal(out[~mask], rgb[~mask])
+    given = seen[0] > 127
+    if not thinned:
+        assert np.array_equal(given, sketch > 127)
+        return
+    assert pen >= 4 * SKETCH_STROKE_WIDTH
+    across = given[:, short // 2]  # a column through the stroke's middle
+    assert 1 <= across.sum() <= SKETCH_STROKE_WIDTH + 1 < (sketch[:, short // 2] > 127).sum()
+    # along its middle: inside the pen's stroke, as long as it less its round ends
+    assert not (given & ~(cv2.dilate(sketch, np.ones((3, 3), np.uint8)) > 127)).any()
+    assert given[:, short // 5 + pen : 4 * short // 5 - pen].any(axis=0).all()

@@ -68,6 +68,18 @@ def mostly_hole(mask: np.ndarray) -> str | None:
     return f"the mask covers {share * 100:.1f} % of the photo (white marks what is filled: is it inverted?)"
 
 
+def thin_strokes(strokes: np.ndarray, width: int) -> np.ndarray:
+    """Sketch strokes (bool) redrawn ``width`` px wide along their middle: a morphological
+    skeleton (Lantuejoul), widened to ``width``."""
+    s = np.asarray(strokes, bool).astype(np.uint8)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    skeleton = np.zeros_like(s)
+    while s.any():
+        skeleton |= s & (1 - cv2.morphologyEx(s, cv2.MORPH_OPEN, cross))
+        s = cv2.erode(s, cross)
+    return cv2.dilate(skeleton, np.ones((width, width), np.uint8)).astype(bool)
+
+
 def compactness(area: float, deepest: float) -> float:
     """How stroke-like a hole of ``area`` pixels is whose deepest pixel lies ``deepest`` px
     from its edge: its area over that of the disc as deep (pi * deepest^2). 1 for a disc,

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import torch
 
-from app.core.maskops import as_bool, as_uint8
+from app.core.maskops import as_bool, as_uint8, thin_strokes
+from app.core.names import REFERENCE_SIDE, SKETCH_STROKE_WIDTH
 from app.model import InpaintGenerator
 from app.model.attention_stats import attention_stats, effective_keys
 from app.model.config import CLASSICAL_PRIORS
@@ -155,6 +156,20 @@ def _crop_scale(photo_hw: tuple[int, int], crop_hw: tuple[int, int], work_side: 
     return min(1.0, max(_work_scale(*photo_hw, work_side), floor))
 
 
+def _as_trained(sketch: np.ndarray | None, photo_short: int, scale: float) -> np.ndarray | None:
+    """``sketch`` (uint8, white strokes) for a network that fills at ``scale`` of a photo whose
+    short side is ``photo_short``. The editor's pen is as wide relative to the photo as the
+    training strokes were to a 256-px image (``stroke_width_for``); a network filling a
+    large photo's crop at full size would see strokes many times wider than any it learnt
+    from, and drew both borders of one as lines. From twice the trained width on, the
+    strokes are redrawn along their middle so that they reach the network at the trained
+    width (SKETCH_STROKE_WIDTH); at the evaluation's scale nothing changes."""
+    if sketch is None or photo_short * scale / REFERENCE_SIDE < 2.0:
+        return sketch
+    width = max(SKETCH_STROKE_WIDTH, round(SKETCH_STROKE_WIDTH / scale))
+    return thin_strokes(sketch > 127, width).astype(np.uint8) * 255
+
+
 def _resize_fill(generator, rgb, mask, sketch, device, scale: float, protect=None) -> np.ndarray:
     """Fill at ``scale`` (< 1) of the size, upscale the prediction, paste it into the hole
     at full size."""
@@ -250,17 +265,20 @@ def predict(
     protect = protect.astype(bool) if protect is not None else None
     if max(h, w) <= trigger:
         scale = _work_scale(h, w, work_side)
+        sketch = _as_trained(sketch, min(h, w), scale)
         if scale < 1.0:
             return _resize_fill(generator, rgb, mask, sketch, device, scale, protect)
         return _run(generator, rgb, mask, sketch, device, protect)
     if hd == "resize":
-        return _resize_fill(generator, rgb, mask, sketch, device, trigger / max(h, w), protect)
+        scale = trigger / max(h, w)
+        return _resize_fill(generator, rgb, mask, _as_trained(sketch, min(h, w), scale), device, scale, protect)
     patches = []
     for y0, y1, x0, x1 in _regions(mask, margin):  # crops that do not overlap
         crop = (slice(y0, y1), slice(x0, x1))
         sub_sketch = sketch[crop] if sketch is not None else None
         sub_protect = protect[crop] if protect is not None else None
         scale = min(_crop_scale((h, w), (y1 - y0, x1 - x0), work_side), trigger / max(y1 - y0, x1 - x0))
+        sub_sketch = _as_trained(sub_sketch, min(h, w), min(1.0, scale))
         if scale >= 1.0:
             filled = _run(generator, rgb[crop], mask[crop], sub_sketch, device, sub_protect)
         else:
