@@ -176,6 +176,25 @@ def test_save_as_jpeg_keeps_the_originals_quality_and_the_title_follows(window: 
         assert estimate_quality(saved.quantization[0]) == (77, True)
 
 
+def test_the_status_line_says_saving_while_the_file_is_written(window: MainWindow, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from app.ui import files as files_mod
+
+    photo = _photo(tmp_path, quality=77, subsampling=2)
+    window.files.open_path(photo)
+    _mask_some(window)
+    out = tmp_path / "clean.jpg"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda *a, **k: KEEP)
+    said: list[str] = []
+    real = files_mod.save_image
+    monkeypatch.setattr(files_mod, "save_image",
+                        lambda *a, **k: said.append(window.statusBar().currentMessage()) or real(*a, **k))
+    window.actions_.save_as.trigger()
+    assert said == ["Saving clean.jpg…"] and out.exists()
+    assert window.statusBar().currentMessage() == f"Saved {out}"
+
+
 def test_quality_dialog_offers_same_as_the_original_first(window: MainWindow, tmp_path: Path, qtbot) -> None:
     photo = _photo(tmp_path, quality=64)
     window.files.open_path(photo)
