@@ -767,3 +767,19 @@ def test_a_cancelled_fill_s_progress_no_longer_reaches_the_status_line(window: M
     inference.worker.progress.emit("Filling with Auto… 1 of 2 parts done")
     qtbot.waitUntil(lambda: seen == ["Filling with Auto… 1 of 2 parts done"], timeout=2000)
     inference._running = None
+
+
+def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window: MainWindow, qtbot) -> None:
+    from types import SimpleNamespace
+
+    inference, seen = window.inference, []
+    inference.status.connect(seen.append)
+    inference._running, inference._latest = SimpleNamespace(id=7, kind="fill", extra={}), 7  # fill 7 runs
+    window.cancel()  # Esc
+    assert inference.stopping
+    assert window.statusBar().currentMessage().startswith("Cancelled; stopping the fill in progress")
+    qtbot.wait(4500)  # it stays: the machine is still busy
+    assert window.statusBar().currentMessage().startswith("Cancelled; stopping")
+    inference._on_failed(7, "cancelled")  # the search ended; its result is dropped
+    assert not inference.stopping and seen == ["The cancelled fill has stopped"]
+    assert window.statusBar().currentMessage() == "The cancelled fill has stopped"

@@ -326,7 +326,11 @@ class MainWindow(QMainWindow):
             self.attention.cancel()
             self.variations.stopped()
             self._update_enabled()
-            self.statusBar().showMessage("Cancelled; the result will be dropped", 4000)
+            if self.inference.stopping:  # shown until it has: the machine stays busy until then
+                self.statusBar().showMessage("Cancelled; stopping the fill in progress (a patch search cannot be "
+                                             "cut mid-way; its result will be dropped)…")
+            else:
+                self.statusBar().showMessage("Cancelled", 4000)
 
     def apply_fill(self, request: Request, result: FillResult, seconds: float) -> None:
         doc = self.doc

@@ -227,6 +227,12 @@ class InferenceController(QObject):
         return running or self._pending is not None or self.loading
 
     @property
+    def stopping(self) -> bool:
+        """A cancelled or superseded request is still running (a forward pass or a patch
+        search cannot be cut): the worker is not free yet."""
+        return self._running is not None and self._running.id != self._latest
+
+    @property
     def filling(self) -> bool:
         """A fill the user asked for (not a variation, not an attention map) is on its way:
         the photo is about to change."""
@@ -277,10 +283,13 @@ class InferenceController(QObject):
         self._run.emit(request)
 
     def _advance(self) -> None:
+        ended_stale = self.stopping
         self._running = None
         if self._pending is not None and not self._stopped:
             nxt, self._pending = self._pending, None
             self._dispatch(nxt)
+        elif ended_stale and not self._stopped:
+            self.status.emit("The cancelled fill has stopped")
         self.busy_changed.emit(self.busy)
 
     def _on_loaded(self, info: EngineInfo) -> None:
