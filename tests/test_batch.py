@@ -17,7 +17,7 @@ from app.commands import batch as batch_cmd
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.inference import engines
-from app.inference.batch import run_batch
+from app.inference.batch import plan_batch, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 W, H = 32, 24
@@ -673,8 +673,11 @@ def test_an_output_folder_nothing_can_be_written_in_is_refused_before_any_photo_
     monkeypatch.setattr(atomic.tempfile, "TemporaryFile", refuse)  # as a read-only folder answers
     engine = FakeEngine()
     with pytest.raises(TemperaError, match=r"^cannot write in the output folder .*out: Permission denied$"):
-        run_batch(job["images"], job["masks"], tmp_path / "out", engine=engine)
+        run_batch(job["images"], job["masks"], tmp_path / "out", engine=engine)  # made, then checked
     assert engine.calls == []
+    (tmp_path / "there").mkdir()
+    with pytest.raises(TemperaError, match=r"^cannot write in the output folder .*there: Permission denied$"):
+        plan_batch(job["images"], job["masks"], tmp_path / "there")  # the command checks before loading an engine
 
 
 def test_ctrl_c_stops_a_batch_after_the_current_photos_unless_the_batch_was_started_ignoring_it(monkeypatch):

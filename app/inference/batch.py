@@ -199,6 +199,8 @@ def plan_batch(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TemperaError(f"the output {out_dir} is a file, not a folder")
+    if out_dir.is_dir():  # before an engine loads; a folder still to be made is checked once made
+        check_writable(out_dir, "the output folder")
 
     images = _images_in(images_dir)
     mask_index = _index_partners(_images_in(masks), MASK_WORD) if masks.is_dir() else {}
