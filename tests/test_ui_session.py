@@ -783,3 +783,18 @@ def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window
     inference._on_failed(7, "cancelled")  # the search ended; its result is dropped
     assert not inference.stopping and seen == ["The cancelled fill has stopped"]
     assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
+
+
+def test_a_fill_s_progress_stays_on_the_status_line_while_it_runs(window: MainWindow, qtbot) -> None:
+    from types import SimpleNamespace
+
+    inference = window.inference
+    inference._running, inference._latest = SimpleNamespace(id=7, kind="fill", extra={}), 7  # fill 7 runs
+    inference.status.emit("Filling with Auto (best measured)…")
+    qtbot.wait(6500)  # a large hole's one part takes minutes: the line must not go blank
+    assert window.statusBar().currentMessage() == "Filling with Auto (best measured)…"
+    inference._advance()  # the fill is done: its progress goes
+    assert window.statusBar().currentMessage() == ""
+    inference.status.emit("Engine loaded")  # news while idle: a few seconds
+    qtbot.wait(6500)
+    assert window.statusBar().currentMessage() == ""

@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
         super().__init__()
         self.left_running = False  # closed with a fill still running (closeEvent): run_gui ends the process
+        self._progress_text: str | None = None  # the work's progress on the status line, kept while it runs
         if settings.engine not in EDITOR_ENGINES:  # the ablation is for the command line only
             settings.engine = "auto"
         self.settings = settings
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
         p.typed.connect(self.canvas.setFocus)
         inf = self.inference
         inf.busy_changed.connect(self._busy_changed)
-        inf.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        inf.status.connect(self._inference_status)
         inf.engine_changed.connect(self._engine_loaded)
         inf.engine_error.connect(self._engine_error)
         inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
@@ -360,7 +361,18 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 
+    def _inference_status(self, text: str) -> None:
+        """Progress stays on the status line while its work runs (a large fill's one part can
+        take minutes); other news for a few seconds."""
+        busy = self.inference.busy or self.inference.stopping
+        self._progress_text = text if busy else None
+        self.statusBar().showMessage(text, 0 if busy else 6000)
+
     def _busy_changed(self, busy: bool) -> None:
+        if not busy and self._progress_text is not None:
+            if self.statusBar().currentMessage() == self._progress_text:  # nothing said since
+                self.statusBar().clearMessage()
+            self._progress_text = None
         self.status.busy.setVisible(busy)
         self._update_cancel()
         self._update_enabled()  # keys of candidates that are no longer coming grey out
