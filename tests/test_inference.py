@@ -463,7 +463,7 @@ def test_hole_regions_are_found_inside_the_holes_bounding_box_alike_the_whole_im
     assert _regions(np.zeros((50, 50), bool), 16) == []
 
 
-@pytest.mark.parametrize("short, thinned", [(256, False), (1024, True)])
+@pytest.mark.parametrize("short, thinned", [(256, False), (512, False), (1024, True)])
 def test_strokes_reach_a_guided_network_at_the_width_it_was_trained_with(short, thinned, monkeypatch):
     """The pen is as wide relative to the photo as training strokes were to a 256-px image;
     a network filling a large photo at full size gets them redrawn at the trained width."""

@@ -30,6 +30,11 @@ DEFAULT_MARGIN = 128  # context kept around each hole region in the crop strateg
 # but never below this short side (a network needs some context around the hole to read)
 MIN_CROP_SIDE = 128
 PAD_MULTIPLE = 8
+# Strokes that would reach a guided network this many times wider than it was trained with
+# are redrawn at the trained width (_as_trained). At 2x (a 512-px photo at full size)
+# redrawing them lowered KID and raised edge-following but also ST-LPIPS (docs/RESULTS.md),
+# so they pass as drawn there; at about 4x the network drew a wide stroke's two borders.
+THIN_FROM = 3.0
 
 
 def _pad_amounts(size: int) -> int:
@@ -161,10 +166,10 @@ def _as_trained(sketch: np.ndarray | None, photo_short: int, scale: float) -> np
     short side is ``photo_short``. The editor's pen is as wide relative to the photo as the
     training strokes were to a 256-px image (``stroke_width_for``); a network filling a
     large photo's crop at full size would see strokes many times wider than any it learnt
-    from, and drew both borders of one as lines. From twice the trained width on, the
-    strokes are redrawn along their middle so that they reach the network at the trained
-    width (SKETCH_STROKE_WIDTH); at the evaluation's scale nothing changes."""
-    if sketch is None or photo_short * scale / REFERENCE_SIDE < 2.0:
+    from, and drew both borders of one as lines. From THIN_FROM times the trained width
+    on, the strokes are redrawn along their middle so that they reach the network at the
+    trained width (SKETCH_STROKE_WIDTH); at the evaluation's 256 and 512 px nothing changes."""
+    if sketch is None or photo_short * scale / REFERENCE_SIDE < THIN_FROM:
         return sketch
     width = max(SKETCH_STROKE_WIDTH, round(SKETCH_STROKE_WIDTH / scale))
     return thin_strokes(sketch > 127, width).astype(np.uint8) * 255
