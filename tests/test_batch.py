@@ -685,11 +685,12 @@ def test_ctrl_c_stops_a_batch_after_the_current_photos_unless_the_batch_was_star
 
     previous = signal.getsignal(signal.SIGINT)
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as an interactive shell starts it
         with batch_cmd._StopAfterCurrent() as stop:
             assert signal.getsignal(signal.SIGINT) == stop._handle
             stop._handle(signal.SIGINT, None)
             assert stop()  # the first Ctrl+C asks to stop after the photos being filled
-        assert signal.getsignal(signal.SIGINT) == previous
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's background job starts
         with batch_cmd._StopAfterCurrent() as stop:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and not stop()
