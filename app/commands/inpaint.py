@@ -127,10 +127,11 @@ def run(args: argparse.Namespace) -> int:
     fmt = require_save_format(out_path)  # the -vN names share its extension
     if args.quality is not None and fmt not in LOSSY_FORMATS:
         print(f"note: {QUALITY_SCOPE}; {out_path.suffix} is written losslessly", file=sys.stderr)
+    inverted = mostly_hole(mask)
     if not mask.any():
         print("warning: the mask is empty; the image is written unchanged", file=sys.stderr)
-    elif mostly_hole(mask):
-        print(f"warning: {mostly_hole(mask)}", file=sys.stderr)
+    elif inverted:
+        print(f"warning: {inverted}", file=sys.stderr)
 
     from app.inference.engines import load_engine
 

@@ -295,7 +295,8 @@ def run_batch(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TemperaError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
-    check_writable(out_dir, "the output folder")
+    if created:  # an existing folder was checked while planning
+        check_writable(out_dir, "the output folder")
 
     report = BatchReport(total=len(items), out_dir=out_dir, engine=str(getattr(engine, "name", "")))
     written: dict[Path, str] = {}  # output -> the input that produced it in this run
@@ -416,10 +417,11 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
                quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
                protect=protect, gray=img.gray, compression=img.compression)
     notes = []
+    inverted = mostly_hole(mask)
     if job.empty:
         notes.append("the mask is empty; written unchanged")
-    elif mostly_hole(mask):
-        notes.append(mostly_hole(mask))
+    elif inverted:
+        notes.append(inverted)
     if outcome.notice:  # what the engine had to say: a fallback, strokes it ignored
         notes.append(outcome.notice)
     if job.loses_alpha(item.out):

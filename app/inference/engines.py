@@ -93,8 +93,8 @@ class Engine:
     ``progress(done, total)`` is called as parts of the fill finish (the network's fill,
     each hole region PatchMatch fills), and ``progress(0, 0)`` between smaller steps (the
     network's crops of a large photo): no news, but a caller may raise there to stop.
-    Pixels outside the hole are the input's exactly. ``startup_notice`` is what loading the engine has to say (fixed after
-    loading); everything about one fill is in its result.
+    Pixels outside the hole are the input's exactly. ``startup_notice`` is what loading the
+    engine has to say (fixed after loading); everything about one fill is in its result.
     """
 
     name: str = ""
