@@ -272,3 +272,47 @@ def test_a_photo_named_relative_to_the_working_folder_starts_the_next_open_there
     monkeypatch.setattr(dialogs, "ask_open_path", lambda parent, start, *a: started.append(start))
     window.actions_.open.trigger()
     assert started == [tmp_path]
+
+
+def test_saving_over_the_opened_photo_is_refused_before_asking_to_replace_it(
+        window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Qt's own overwrite question came first and Tempera refused after Yes; now the opened
+    photo is refused at once and the dialog comes back, and replacing another file is asked
+    about the name that will be written (with the extension the chosen type adds)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    photo = _photo(tmp_path, "photo.png")
+    window.files.open_path(photo)
+    other = tmp_path / "other.png"
+    other.write_bytes(b"keep me")
+    answers = [(str(photo), "PNG (*.png)"), (str(tmp_path / "other"), "PNG (*.png)"), (str(tmp_path / "new"), "PNG (*.png)")]
+    options, errors, replace = [], [], []
+
+    def dialog(parent, title, start, filters, initial, option):
+        options.append(option)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, message, *a: errors.append(message))
+    monkeypatch.setattr(dialogs, "ask_replace", lambda parent, path: replace.append(path.name) or False)
+    got = dialogs.ask_save_path(window, tmp_path / "photo-inpainted.png", "Save result", dialogs.SAVE_FILTER,
+                                window.files._inputs())
+    assert got == tmp_path / "new.png" and not answers
+    assert len(errors) == 1 and "refusing to overwrite the input photo.png" in errors[0]
+    assert replace == ["other.png"]  # asked with the extension the type adds; No: asked again
+    assert all(o & QFileDialog.Option.DontConfirmOverwrite for o in options)
+    assert other.read_bytes() == b"keep me"
+
+
+def test_exporting_a_layer_over_the_opened_photo_is_refused(window: MainWindow, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = _photo(tmp_path, "photo.png")
+    before = photo.read_bytes()
+    window.files.open_path(photo)
+    _mask_some(window)
+    errors: list[str] = []
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo)  # as if the dialog had let it through
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, message, *a: errors.append(message))
+    window.files.export_layer("mask")
+    assert photo.read_bytes() == before
+    assert len(errors) == 1 and "refusing to overwrite the input photo.png" in errors[0]

@@ -9,7 +9,8 @@ whole layer) so views repaint only what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from PIL import Image
 from app.core.atomic import atomic_write
 from app.core.brush import Box, Patch, apply_patch
 from app.core.errors import TemperaError
-from app.core.imageio import opaque_in_hole
+from app.core.imageio import opaque_in_hole, refuse_overwrite
 from app.core.names import output_suffix
 from app.core.undo import PaintDiff
 
@@ -172,11 +173,13 @@ class Document:
         return opaque_in_hole(self.source.alpha[part], self.opaque[part])
 
 
-def save_layer_png(path: Path, layer: np.ndarray) -> Path:
-    """Write a mask (bool) or sketch (uint8) as a single-channel 0/255 PNG, atomically."""
+def save_layer_png(path: Path, layer: np.ndarray, protect: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Write a mask (bool) or sketch (uint8) as a single-channel 0/255 PNG, atomically;
+    never over one of ``protect`` (the photo that was opened)."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         path = path.with_suffix(".png")
+    refuse_overwrite(path, protect)
     data = (layer > 0).astype(np.uint8) * 255 if layer.dtype == bool else layer.astype(np.uint8)
     try:
         return atomic_write(path, lambda fh: Image.fromarray(data, mode="L").save(fh, format="PNG", optimize=False))

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.autosave import AutosaveState
-from app.core.imageio import KEEP, JpegSettings
+from app.core.errors import TemperaError
+from app.core.imageio import KEEP, JpegSettings, refuse_overwrite
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, LOSSY_FORMATS
 
 
@@ -113,18 +114,40 @@ def ask_folder(parent: QWidget | None, title: str, start: str = "") -> Path | No
 
 
 def ask_save_path(parent: QWidget | None, suggested: Path, title: str = "Save result",
-                  filters: str = SAVE_FILTER) -> Path | None:
-    # Preselect the filter of the suggested extension, or the dialog hides the other files
-    # and the name and the "type" disagree.
-    ext = f"*{suggested.suffix.lower()}"
-    initial = next((f for f in filters.split(";;") if ext in f.split("(")[-1].rstrip(")").split()), "")
-    path, chosen = QFileDialog.getSaveFileName(parent, title, str(suggested), filters, initial)
-    if not path:
-        return None
-    out = Path(path)
-    if not out.suffix:  # the filter the user picked decides the extension
-        out = out.with_suffix("." + chosen.split("*.")[1].split()[0].rstrip(")")) if "*." in chosen else out
-    return out
+                  filters: str = SAVE_FILTER, inputs: tuple[Path, ...] = ()) -> Path | None:
+    """A path to save to, or None. Never one of ``inputs`` (the photo that was opened): that
+    is refused here and asked again, before any question about replacing it. An existing
+    file is confirmed here too, after the extension the chosen type adds (Qt's own check
+    asks before, about the name without it)."""
+    while True:
+        # Preselect the filter of the suggested extension, or the dialog hides the other files
+        # and the name and the "type" disagree.
+        ext = f"*{suggested.suffix.lower()}"
+        initial = next((f for f in filters.split(";;") if ext in f.split("(")[-1].rstrip(")").split()), "")
+        path, chosen = QFileDialog.getSaveFileName(parent, title, str(suggested), filters, initial,
+                                                   QFileDialog.Option.DontConfirmOverwrite)
+        if not path:
+            return None
+        out = Path(path)
+        if not out.suffix:  # the filter the user picked decides the extension
+            out = out.with_suffix("." + chosen.split("*.")[1].split()[0].rstrip(")")) if "*." in chosen else out
+        try:
+            refuse_overwrite(out, inputs)
+        except TemperaError as exc:
+            show_error(parent, str(exc))
+            suggested = out
+            continue
+        if out.exists() and not ask_replace(parent, out):
+            suggested = out
+            continue
+        return out
+
+
+def ask_replace(parent: QWidget | None, path: Path) -> bool:
+    answer = QMessageBox.question(
+        parent, "Replace the file?", f"{path.name} already exists in {path.parent}. Replace it?",
+        Button.Yes | Button.No, Button.No)
+    return answer == Button.Yes
 
 
 class QualityDialog(QDialog):

@@ -241,7 +241,7 @@ class FileController:
         suggested = folder / doc.suggested_save_name()
         alpha = doc.alpha()  # filled pixels are opaque
         while True:
-            path = dialogs.ask_save_path(self.w, suggested)
+            path = dialogs.ask_save_path(self.w, suggested, "Save result", dialogs.SAVE_FILTER, self._inputs())
             if path is None:
                 return False
             if not alpha_would_be_lost(path, alpha):
@@ -336,17 +336,23 @@ class FileController:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
         return cv2.dilate(strokes, kernel).astype(bool)
 
+    def _inputs(self) -> tuple[Path, ...]:
+        """What no save or export may write over: the photo that was opened."""
+        doc = self.doc
+        return (doc.path,) if doc is not None and doc.path is not None else ()
+
     def export_layer(self, layer: str) -> None:
         doc = self.doc
         if doc is None:
             return
         stem = doc.path.stem if doc.path else "pasted"
         folder = (doc.path or (self.last_dir or Path.home()) / "x").parent
-        path = dialogs.ask_save_path(self.w, folder / f"{stem}-{layer}.png", f"Export {layer}", dialogs.PNG_FILTER)
+        path = dialogs.ask_save_path(self.w, folder / f"{stem}-{layer}.png", f"Export {layer}", dialogs.PNG_FILTER,
+                                     self._inputs())
         if path is None:
             return
         try:
-            written = save_layer_png(path, doc.layer(layer))
+            written = save_layer_png(path, doc.layer(layer), protect=self._inputs())
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
             return
