@@ -22,6 +22,7 @@ from app.core.document import Document
 from app.core.feather import DEFAULT_FEATHER_PX, feather_hole
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
+from app.core.names import engine_label
 from app.core.settings import load_settings
 from app.ui import dialogs
 from app.ui.app import offer_restore
@@ -129,7 +130,9 @@ def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Pat
     assert window.panel.feather_px() == DEFAULT_FEATHER_PX and near.sum() > hole.sum()
     assert np.array_equal(doc.image[~near], before[~near])
     assert not doc.mask.any()
-    assert re.fullmatch(r"Last fill: \d+\.\d\d s", window.status.last_fill.text())
+    # the engine that filled stays in view after the status line moves on to the variations
+    assert re.fullmatch(r"Last fill: .+, \d+\.\d\d s", window.status.last_fill.text())
+    assert engine_label(window.inference.engine.name) in window.status.last_fill.text()
     assert window.status.device.text() == "Device: CPU"
     window.actions_.undo.trigger()
     assert np.array_equal(doc.image, before) and np.array_equal(doc.mask, hole)

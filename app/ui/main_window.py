@@ -354,7 +354,8 @@ class MainWindow(QMainWindow):
         else:
             engine = engine_label(used)
         self.last_fill = request
-        self.status.last_fill.setText(f"Last fill: {seconds:.2f} s")
+        # kept in view: the status line's own message moves on to the variations
+        self.status.last_fill.setText(f"Last fill: {engine}, {seconds:.2f} s")
         info = self.inference.engine
         self.variations.started(request, image, searches=bool(info and info.randomized),
                                 lead=f"Filled with {engine} in {seconds:.2f} s")
