@@ -361,6 +361,44 @@ def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
         assert beside.min() > 2 * GENTLE_LIMIT
 
 
+def test_along_strokes_the_patch_search_copies_to_the_side_the_network_put_there(monkeypatch):
+    """Blue above, yellow below at row 64 outside the hole; the user drew the boundary lower
+    in the hole (row 82) and the network's fill follows the stroke. A free search continues
+    the photo's boundary and copies yellow into rows 68-78; along strokes the search is
+    guided by the network's fill and copies blue there."""
+    from app.inference import texture
+
+    rng = np.random.default_rng(3)
+    rgb = np.zeros((128, 128, 3), np.float64)
+    rgb[:64] = (40, 60, 200)
+    rgb[64:] = (220, 200, 40)
+    rgb = np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((128, 128), bool)
+    mask[40:104, 30:98] = True
+    base = rgb.copy()
+    base[40:82, 30:98] = (40, 60, 200)
+    base[82:104, 30:98] = (220, 200, 40)
+    strokes = np.zeros((128, 128), bool)
+    strokes[81:83, 30:98] = True
+    copies, guides = [], []
+    real = texture.patchmatch.patchmatch_fill
+
+    def spy(*a, **kw):
+        guides.append(kw.get("guide"))
+        copies.append(real(*a, **kw))
+        return copies[-1]
+
+    monkeypatch.setattr(texture.patchmatch, "patchmatch_fill", spy)
+    blue = []
+    for given in (None, strokes):
+        out = texture_stage(rgb, mask, lambda: base, strokes=given, seed=1)
+        assert np.array_equal(out[~mask], rgb[~mask])
+        band = copies[-1][68:78, 34:94].astype(int)
+        blue.append(float((band[..., 2] - band[..., 0]).mean()))  # pure blue: 160, yellow: -180
+    assert guides[0] is None and guides[1] is not None
+    assert blue[1] > 120 and blue[1] > blue[0] + 30
+
+
 def test_situation_tells_scratches_sizes_textures_and_strokes():
     flat = np.full((100, 100, 3), 128, np.uint8)
     noisy = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)

@@ -1,6 +1,7 @@
 """``mtsa-texture``: an MTSA network fills at its working size, the texture stage puts the
 photo's own texture on it at full resolution (``texture.py``). A sketch in the hole
-selects the guided network, so the fill keeps following the strokes.
+selects the guided network, so the fill keeps following the strokes, and the patch search
+then runs after it, guided by its fill (``texture.STROKE_GUIDE_WEIGHT``).
 
 Without strokes the join takes only the network's broadest layout, so the network fills
 a photo that goes through it whole at LAYOUT_SIDE (its training scale) rather than at full
@@ -95,8 +96,9 @@ class TextureEngine(Engine):
             notices.append(notice)
             return base
 
-        # beside a parallel patch search the network leaves PatchMatch its core
-        with _one_core_less() if self.method != "guided" else nullcontext():
+        # beside a parallel patch search the network leaves PatchMatch its core; a guided
+        # search (and the blend's along strokes, guided by the network) runs after it
+        with _one_core_less() if self.method != "guided" and not stroked else nullcontext():
             strokes = sketch > 127 if stroked else None
             out = texture_stage(rgb, mask, network_fill, method=self.method, protect=protect, seed=seed,
                                 progress=progress, strokes=strokes)
