@@ -328,17 +328,22 @@ def test_texture_stage_is_the_join_of_its_own_search_and_leaves_its_inputs_alone
     assert out is not rgb and np.array_equal(out[~mask], rgb[~mask])
 
 
+def _blue_over_yellow(size: int, row: int, *, seed: int) -> np.ndarray:
+    """A grainy size x size photo: blue above ``row``, yellow from it on."""
+    rng = np.random.default_rng(seed)
+    rgb = np.zeros((size, size, 3), np.float64)
+    rgb[:row] = (40, 60, 200)
+    rgb[row:] = (220, 200, 40)
+    return np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
+
+
 @pytest.mark.parametrize("method", ["split", "blend"])
 def test_texture_join_hands_the_layout_along_a_stroke_to_the_network(method):
     """Grainy blue above, grainy yellow below, a hole across the boundary near the left edge
     of the hole (so PatchMatch's copy there comes from right beside it, not the layout) and
     a stroke along the boundary: on the stroke the network's sharp edge is kept, and far
     from it the join is the same as without strokes."""
-    rng = np.random.default_rng(1)
-    rgb = np.zeros((96, 96, 3), np.float64)
-    rgb[:48] = (40, 60, 200)
-    rgb[48:] = (220, 200, 40)
-    rgb = np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
+    rgb = _blue_over_yellow(96, 48, seed=1)
     mask = np.zeros((96, 96), bool)
     mask[20:76, 20:76] = True
     base = rgb.copy()
@@ -368,11 +373,7 @@ def test_along_strokes_the_patch_search_copies_to_the_side_the_network_put_there
     guided by the network's fill and copies blue there."""
     from app.inference import texture
 
-    rng = np.random.default_rng(3)
-    rgb = np.zeros((128, 128, 3), np.float64)
-    rgb[:64] = (40, 60, 200)
-    rgb[64:] = (220, 200, 40)
-    rgb = np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
+    rgb = _blue_over_yellow(128, 64, seed=3)
     mask = np.zeros((128, 128), bool)
     mask[40:104, 30:98] = True
     base = rgb.copy()
