@@ -96,6 +96,12 @@ def _scale(mask: np.ndarray) -> float:
     return min(mask.shape) / REFERENCE_SIDE
 
 
+def search_follows_network(method: str, stroked: bool) -> bool:
+    """Whether the texture stage's patch search runs after the network, guided by its fill
+    ("guided"; "blend" along strokes), rather than beside it."""
+    return method == "guided" or (stroked and method == "blend")
+
+
 def texture_stage(
     rgb: np.ndarray,
     mask: np.ndarray,
@@ -137,22 +143,19 @@ def texture_stage(
             if progress is not None:
                 progress(done[0], len(boxes) + 1)
 
-    def search(guide: np.ndarray | None = None) -> np.ndarray:
+    def search(guide: np.ndarray | None = None, weight: float = guide_weight) -> np.ndarray:
         return patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, guide=guide,
-                                          guide_weight=guide_weight, progress=step, boxes=boxes)
+                                          guide_weight=weight, progress=step, boxes=boxes)
 
     if method == "guided":
         base = np.asarray(network_fill())
         step()
         return search(cv2.GaussianBlur(base, (0, 0), GUIDE_BLUR))
-    if strokes is not None and method == "blend":  # a search that knows the strokes' layout
+    if search_follows_network(method, strokes is not None):  # "blend" along strokes
         base = network_fill()
         step()
         layout = _Joins(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join, limit)
-        guide = _stroke_guide(base, boxes, rgb)
-        copied_now = patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, guide=guide,
-                                                guide_weight=STROKE_GUIDE_WEIGHT, progress=step, boxes=boxes)
-        return layout.apply(rgb, copied_now, own=True)
+        return layout.apply(rgb, search(_stroke_guide(base, boxes, rgb), STROKE_GUIDE_WEIGHT), own=True)
     with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
         copied = pool.submit(search)
         base = network_fill()

@@ -23,7 +23,7 @@ from app.core.names import REFERENCE_SIDE, TEXTURE_ENGINE
 
 from .engines import Engine, NetworkEngine
 from .situation import has_strokes
-from .texture import texture_stage
+from .texture import search_follows_network, texture_stage
 
 TEXTURE_METHOD = "blend"  # measured against "guided" and "split" on held-out photos (docs/RESULTS.md)
 # the short side at which the network fills for the join when no stroke asks for its detail:
@@ -96,9 +96,9 @@ class TextureEngine(Engine):
             notices.append(notice)
             return base
 
-        # beside a parallel patch search the network leaves PatchMatch its core; a guided
-        # search (and the blend's along strokes, guided by the network) runs after it
-        with _one_core_less() if self.method != "guided" and not stroked else nullcontext():
+        # beside a parallel patch search the network leaves PatchMatch its core; a search
+        # guided by the network's fill runs after it
+        with nullcontext() if search_follows_network(self.method, stroked) else _one_core_less():
             strokes = sketch > 127 if stroked else None
             out = texture_stage(rgb, mask, network_fill, method=self.method, protect=protect, seed=seed,
                                 progress=progress, strokes=strokes)
