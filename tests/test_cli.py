@@ -144,6 +144,9 @@ def test_inpaint_notes_a_deeper_photo_and_a_replaced_output(tmp_path, capsys):
         ("overwrite_mask", "refusing to overwrite"),
         ("overwrite_photo", "refusing to overwrite the input photo.jpg"),
         ("bad_engine_missing", "not installed"),
+        ("empty_photo", "cannot read empty.jpg: the file is empty"),
+        ("text_as_mask", "cannot read the mask notes.png: not a"),
+        ("empty_sketch", "cannot read the sketch lines.png: the file is empty"),
     ],
 )
 def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect):
@@ -165,6 +168,15 @@ def test_bad_input_gives_one_line_and_nonzero_exit(photo, tmp_path, case, expect
         args += ["-o", str(img)]
     elif case == "bad_engine_missing":
         args[-1] = "mtsa-const"
+    elif case == "empty_photo":
+        (tmp_path / "empty.jpg").write_bytes(b"")
+        args[1] = str(tmp_path / "empty.jpg")
+    elif case == "text_as_mask":
+        (tmp_path / "notes.png").write_text("not an image")
+        args[3] = str(tmp_path / "notes.png")
+    elif case == "empty_sketch":
+        (tmp_path / "lines.png").write_bytes(b"")
+        args += ["--sketch", str(tmp_path / "lines.png")]
     before, photo_before = _digest(mask), _digest(img)
     proc = _run(*args)
     assert proc.returncode == 2, proc.stderr

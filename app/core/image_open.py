@@ -123,19 +123,28 @@ def _bomb_message(name: str, exc: Exception, limit: int) -> str:
     return f"{name} is {pixels}, above the {_mp(limit)} MP limit (set {MAX_PIXELS_ENV} to raise it)"
 
 
-def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> OpenedImage:
+def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None, role: str = "") -> OpenedImage:
     """Decode ``path`` completely, refusing it before decoding when it is over the limit.
+    ``role`` ("mask", "sketch") goes before the file's name in errors, so a message says
+    which input it is about.
 
     Raises TemperaError (one line naming the file) for a missing file, a folder, an
     unsupported or damaged file, and an image above the pixel limit.
     """
     path = Path(path)
-    name = path.name or str(path)
+    the = f"the {role} " if role else ""
+    name = the + (path.name or str(path))
     limit = pixel_limit(max_pixels)
     if not path.exists():
-        raise TemperaError(f"{path} does not exist")
+        raise TemperaError(f"{the}{path} does not exist")
     if path.is_dir():
-        raise TemperaError(f"{path} is a folder, not an image")
+        raise TemperaError(f"{the}{path} is a folder, not an image")
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        empty = False  # unreadable: open() below says why
+    if empty:
+        raise TemperaError(f"cannot read {name}: the file is empty (0 bytes)")
     # Pillow's own bomb check runs inside Image.open (warning above the limit, error above
     # twice it). Keep its limit at least ours so it never refuses what we allow; anything
     # it does refuse is reported with our message below.

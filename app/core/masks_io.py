@@ -88,7 +88,7 @@ def load_mask(
     """Read a mask file as bool (H, W), True = hole. ``size`` is the image's (width, height);
     ``what`` names the file in errors ("protect mask")."""
     path = Path(path)
-    opened = open_oriented(path, max_pixels=max_pixels)
+    opened = open_oriented(path, max_pixels=max_pixels, role=what)
     _check_size(path.name, opened.image.size, size, what)
     gray, alpha = _gray_and_alpha(opened.image)
     if alpha is not None:
@@ -123,7 +123,7 @@ def load_sketch(
 ) -> np.ndarray:
     """Read a sketch file as uint8 (H, W) in {0, 255}, 255 = stroke."""
     path = Path(path)
-    opened = open_oriented(path, max_pixels=max_pixels)
+    opened = open_oriented(path, max_pixels=max_pixels, role="sketch")
     _check_size(path.name, opened.image.size, size, "sketch")
     gray, alpha = _gray_and_alpha(opened.image)
     strokes = gray > _THRESHOLD
