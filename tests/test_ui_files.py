@@ -316,3 +316,24 @@ def test_exporting_a_layer_over_the_opened_photo_is_refused(window: MainWindow, 
     window.files.export_layer("mask")
     assert photo.read_bytes() == before
     assert len(errors) == 1 and "refusing to overwrite the input photo.png" in errors[0]
+
+
+def test_a_file_that_cannot_be_opened_asks_nothing_about_the_current_work(
+        window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window.files.open_path(_photo(tmp_path, "photo.png"))
+    _mask_some(window)  # unsaved work: opening another photo would ask about it
+    asked, errors = [], []
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: asked.append("unsaved") or "discard")
+    monkeypatch.setattr(dialogs, "ask_discard_mask", lambda *a: asked.append("mask") or True)
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, message, *a: errors.append(message))
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(_photo(tmp_path, "whole.jpg").read_bytes()[:300])
+    for bad in (empty, cut):
+        assert not window.files.open_path(bad)
+    assert asked == []  # nothing was asked, and the work is still there
+    assert window.doc.mask.any() and window.doc.name == "photo.png"
+    assert "the file is empty" in errors[0] and "cut.jpg" in errors[1]
+    assert window.files.open_path(_photo(tmp_path, "next.png"))  # a good one still asks first
+    assert asked == ["mask"]

@@ -110,12 +110,12 @@ class FileController:
 
     def open_path(self, path: Path | str, *, confirm: bool = True) -> bool:
         path = Path(path)
-        if confirm and not self.confirm_discard():
-            return False
-        try:
+        try:  # read first: a file that cannot be opened must not cost the current work a question
             loaded = load_image(path)
         except TemperaError as exc:
             dialogs.show_error(self.w, str(exc))
+            return False
+        if confirm and not self.confirm_discard():
             return False
         self.last_dir = path.absolute().parent  # a name given on the command line is relative
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
