@@ -65,13 +65,24 @@ def test_three_candidates_first_applied_and_keys_pick(window, photo_path, qtbot)
     assert (doc.image[hole] == 100).all() and window.variations.current == 1
     window.actions_.variation_3.trigger()
     assert (doc.image[hole] == 160).all() and window.variations.current == 2
-    window.actions_.undo.trigger()  # back to variation 2
-    assert (doc.image[hole] == 100).all() and window.variations.current == 1
+    assert window.statusBar().currentMessage() == "Variation 3 of 3; Ctrl+Z goes back to variation 1"
+    fill_step = window.undo_stack.index() - 2  # picks never pile up: one step above the fill
+    assert window.undo_stack.command(fill_step).text() == "Fill (seeded)"
+    window.actions_.undo.trigger()  # back to the first candidate, not to variation 2
+    assert (doc.image[hole] == 40).all() and window.variations.current == 0
     assert window.statusBar().currentMessage() == "Undid: Use variation 3"  # a pick barely shows
     window.actions_.redo.trigger()
     assert window.statusBar().currentMessage() == "Redid: Use variation 3"
+    assert (doc.image[hole] == 160).all()
+    window.actions_.variation_2.trigger()
+    window.actions_.variation_1.trigger()  # the fill itself: the picks leave no step behind
+    assert (doc.image[hole] == 40).all() and window.undo_stack.index() == fill_step + 1
+    assert window.statusBar().currentMessage() == "Variation 1 of 3; Ctrl+Z undoes the fill"
+    window.actions_.variation_3.trigger()
     window.actions_.undo.trigger()
-    window.actions_.variation_1.trigger()
+    window.actions_.undo.trigger()  # two Ctrl+Z after any number of picks: the fill is gone
+    assert window.statusBar().currentMessage() == "Undid: Fill (seeded)" and not (doc.image[hole] == 40).all()
+    window.actions_.redo.trigger()
     assert (doc.image[hole] == 40).all()
     # another edit after the fill: picking would revert it, so it is refused
     paint_hole(window, (2, 2, 8, 8))

@@ -4,9 +4,11 @@ The first candidate is the fill itself, applied at once. When the engine searche
 results differ with the seed: PatchMatch, the texture engine, auto choosing either), the
 other two are computed in the background with seeds 1 and 2, one after the other, as
 ordinary fill requests on the same snapshot: a new fill, Esc or another photo supersedes
-them like any request. Picking a candidate is one undo step that swaps the fill's pixels;
-it is offered only while every step after the fill on the undo stack is such a pick, so a
-pick never reverts later edits.
+them like any request. Picking candidate 2 or 3 is one undo step that swaps the fill's
+pixels, and a later pick replaces it instead of adding another: however often the user
+compares, Ctrl+Z goes back to the first candidate and then undoes the fill, and picking 1
+leaves just the fill. Picks are offered only while every step after the fill on the undo
+stack is such a pick, so a pick never reverts later edits.
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ class VariationController(QObject):
 
     # -- picking -------------------------------------------------------------------------
     def pick(self, index: int) -> bool:
-        """Show candidate ``index`` (0-based) in the photo, as one undo step."""
+        """Show candidate ``index`` (0-based) in the photo: the fill for 0, else one undo step
+        on top of it (in place of an earlier pick's)."""
         if not self.available(index):
             if self.pending(index):
                 self.changed.emit(f"Variation {index + 1} of {COUNT} is still being computed; "
@@ -134,9 +137,14 @@ class VariationController(QObject):
         if index == self.current:
             self.changed.emit(f"Variation {index + 1} of {COUNT} is shown")
             return True
-        doc = self.window.doc
+        doc, stack = self.window.doc, self.window.undo_stack
+        if stack.index() > self._fill_index:  # an earlier pick is on top: this one replaces it
+            stack.undo()
+        if index == 0:  # the fill itself: no step of its own
+            self.changed.emit(f"Variation 1 of {COUNT}; Ctrl+Z undoes the fill")
+            return True
         diff = diff_arrays("image", doc.image, self.images[index])
         if diff is not None:
-            self.window.undo_stack.push(DiffCommand(doc, [diff], f"{PICK} {index + 1}", applied=False))
-        self.changed.emit(f"Variation {index + 1} of {COUNT}; Ctrl+Z goes back")
+            stack.push(DiffCommand(doc, [diff], f"{PICK} {index + 1}", applied=False))
+        self.changed.emit(f"Variation {index + 1} of {COUNT}; Ctrl+Z goes back to variation 1")
         return True
