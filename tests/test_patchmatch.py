@@ -400,6 +400,33 @@ def test_along_strokes_the_patch_search_copies_to_the_side_the_network_put_there
     assert blue[1] > 120 and blue[1] > blue[0] + 30
 
 
+def test_the_stroke_search_weighs_the_network_less_on_large_photos(monkeypatch):
+    """0.5 up to a 512-px short side, 0.1 from 768 px on, linear between; the texture
+    stage hands that weight to the stroke search."""
+    from app.inference import texture
+
+    weight = texture.stroke_guide_weight
+    assert weight((256, 256)) == weight((512, 4000)) == 0.5
+    assert weight((768, 768)) == weight((2048, 3640)) == pytest.approx(0.1)
+    assert weight((640, 900)) == pytest.approx(0.3)
+    assert weight((4000, 600)) > weight((4000, 700))  # the short side decides
+    given = []
+
+    def spy(*a, **kw):
+        given.append(kw.get("guide_weight"))
+        return a[0].copy()
+
+    monkeypatch.setattr(texture.patchmatch, "patchmatch_fill", spy)
+    for side in (300, 900):
+        rgb = np.zeros((side, side, 3), np.uint8)
+        mask = np.zeros((side, side), bool)
+        mask[100:140, 100:140] = True
+        strokes = np.zeros_like(mask)
+        strokes[120, 100:140] = True
+        texture_stage(rgb, mask, lambda rgb=rgb: rgb, strokes=strokes)
+    assert given == [0.5, pytest.approx(0.1)]
+
+
 def test_situation_tells_scratches_sizes_textures_and_strokes():
     flat = np.full((100, 100, 3), 128, np.uint8)
     noisy = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
@@ -474,6 +501,25 @@ def test_guided_patchmatch_map_is_inside_the_librarys_range():
     ijmap = patchmatch._guide_map(guide)
     assert ijmap.dtype == np.float32 and ijmap.shape == (8, 8, 3)
     assert ijmap.max() < 0.5 and ijmap.min() >= 0
+
+
+@needs_pm
+def test_the_library_steers_by_the_guides_first_two_channels_only():
+    """What _guide_map's docstring says of the library: the third channel is not used."""
+    lib = patchmatch._library()
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    hole = np.zeros((64, 64), np.uint8)
+    hole[20:44, 20:44] = 1
+    guide = (rng.random((64, 64, 3)) * 0.49).astype(np.float32)
+    outs = []
+    for channel in (None, 2, 0):
+        g = guide.copy()
+        if channel is not None:
+            g[..., channel] = (rng.random((64, 64)) * 0.49).astype(np.float32)
+        lib.set_random_seed(0)
+        outs.append(lib.inpaint_regularity(image, hole, g, patch_size=3, guide_weight=1.0))
+    assert np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[0], outs[2])
 
 
 @needs_pm

@@ -158,8 +158,10 @@ def crop_boxes(mask: np.ndarray, *, min_margin: int = 48, max_margin: int = 384)
 
 
 def _guide_map(guide: np.ndarray) -> np.ndarray:
-    """The library's regularity map from an RGB guide: Lab chroma and lightness scaled into
-    [0, GUIDE_MAX) (its distance wraps above 0.5), as an HxWx3 float32."""
+    """The library's regularity map from an RGB guide: Lab chroma (a, b) scaled into
+    [0, GUIDE_MAX) (its distance wraps above 0.5), as an HxWx3 float32. The library compares
+    only the first two channels, at each patch's centre: the lightness in the third is not
+    used (a boundary of light against dark of one hue is not steered by the guide)."""
     lab = cv2.cvtColor(guide, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
     return np.ascontiguousarray(lab[..., [1, 2, 0]] * GUIDE_MAX)
 

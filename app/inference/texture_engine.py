@@ -1,7 +1,7 @@
 """``mtsa-texture``: an MTSA network fills at its working size, the texture stage puts the
 photo's own texture on it at full resolution (``texture.py``). A sketch in the hole
 selects the guided network, so the fill keeps following the strokes, and the patch search
-then runs after it, guided by its fill (``texture.STROKE_GUIDE_WEIGHT``).
+then runs after it, guided by its fill (``texture.stroke_guide_weight``).
 
 Without strokes the join takes only the network's broadest layout, so the network fills
 a photo that goes through it whole at LAYOUT_SIDE (its training scale) rather than at full
