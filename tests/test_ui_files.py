@@ -298,7 +298,8 @@ def test_saving_over_the_opened_photo_is_refused_before_asking_to_replace_it(
     got = dialogs.ask_save_path(window, tmp_path / "photo-inpainted.png", "Save result", dialogs.SAVE_FILTER,
                                 window.files._inputs())
     assert got == tmp_path / "new.png" and not answers
-    assert len(errors) == 1 and "refusing to overwrite the input photo.png" in errors[0]
+    assert errors == ["photo.png is the photo you opened, and Tempera never saves over it. "
+                      "Choose another name or folder."]
     assert replace == ["other.png"]  # asked with the extension the type adds; No: asked again
     assert all(o & QFileDialog.Option.DontConfirmOverwrite for o in options)
     assert other.read_bytes() == b"keep me"

@@ -133,8 +133,9 @@ def ask_save_path(parent: QWidget | None, suggested: Path, title: str = "Save re
             out = out.with_suffix("." + chosen.split("*.")[1].split()[0].rstrip(")")) if "*." in chosen else out
         try:
             refuse_overwrite(out, inputs)
-        except TemperaError as exc:
-            show_error(parent, str(exc))
+        except TemperaError:
+            show_error(parent, f"{out.name} is the photo you opened, and Tempera never saves over it. "
+                               "Choose another name or folder.")
             suggested = out
             continue
         if out.exists() and not ask_replace(parent, out):
