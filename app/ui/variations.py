@@ -138,7 +138,7 @@ class VariationController(QObject):
             self.changed.emit(f"Variation {index + 1} of {COUNT} is shown")
             return True
         doc, stack = self.window.doc, self.window.undo_stack
-        if stack.index() > self._fill_index:  # an earlier pick is on top: this one replaces it
+        while stack.index() > self._fill_index:  # an earlier pick is on top: this one replaces it
             stack.undo()
         if index == 0:  # the fill itself: no step of its own
             self.changed.emit(f"Variation 1 of {COUNT}; Ctrl+Z undoes the fill")
