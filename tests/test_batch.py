@@ -364,9 +364,15 @@ def test_jobs_out_of_range_are_a_bad_argument(job: dict[str, Path]) -> None:
      ({"masks": "nope.png"}, "does not exist"),
      ({"fmt": "gif"}, "unknown output format"),
      ({"quality": 0}, "quality"),
-     ({"sketches": "nope"}, "sketches folder")],
+     ({"sketches": "nope"}, "sketches folder"),
+     ({"masks": "empty.png"}, "cannot read the mask empty.png: the file is empty"),
+     ({"masks": "cut.png"}, "cannot read the mask cut.png")],
 )
 def test_bad_arguments_raise(job: dict[str, Path], kwargs: dict, message: str) -> None:
+    (job["root"] / "empty.png").write_bytes(b"")  # one mask for every photo, damaged: refused
+    good = io.BytesIO()                              # before any photo is tried
+    Image.new("L", (64, 64), 255).save(good, "PNG")
+    (job["root"] / "cut.png").write_bytes(good.getvalue()[:40])
     args = {"images_dir": job["images"], "masks": job["masks"], "out_dir": job["out"]}
     for key in ("images_dir", "masks"):
         if key in kwargs:

@@ -26,6 +26,7 @@ import numpy as np
 
 from app.core.atomic import check_writable
 from app.core.errors import TemperaError
+from app.core.image_open import open_oriented
 from app.core.imageio import KEEP, load_image, load_mask, load_sketch, save_image
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
@@ -195,6 +196,8 @@ def plan_batch(
         raise TemperaError(f"the masks folder or file {masks} does not exist")
     if masks.is_file() and masks.suffix.lower() not in IMAGE_EXTENSIONS:
         raise TemperaError(f"the mask {masks.name} is not a PNG, JPEG, WebP, TIFF or BMP file")
+    if masks.is_file():  # one mask for every photo: damaged, it would fail each of them
+        open_oriented(masks, role="mask")
     sketch_dir = _existing_dir(sketches, "sketches folder") if sketches is not None else None
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
