@@ -338,3 +338,19 @@ def test_a_file_that_cannot_be_opened_asks_nothing_about_the_current_work(
     assert "the file is empty" in errors[0] and "cut.jpg" in errors[1]
     assert window.files.open_path(_photo(tmp_path, "next.png"))  # a good one still asks first
     assert asked == ["mask"]
+
+
+def test_exporting_an_empty_layer_says_so_instead_of_writing_black(window: MainWindow, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    window.files.open_path(_photo(tmp_path, "photo.png"))
+    infos, asked = [], []
+    monkeypatch.setattr(dialogs, "show_info", lambda parent, message, *a: infos.append(message))
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: asked.append(a) or tmp_path / "m.png")
+    window.files.export_layer("sketch")
+    assert infos == ["Nothing to export: the sketch is empty."] and not asked
+    window.doc.last_mask = np.ones(window.doc.size_hw, bool)  # as after a fill, which uses the mask up
+    window.files.export_layer("mask")
+    assert "Restore last mask (Ctrl+Shift+M)" in infos[1] and not asked
+    _mask_some(window)
+    window.files.export_layer("mask")  # a painted mask is exported as before
+    assert len(asked) == 1 and (tmp_path / "m.png").exists()

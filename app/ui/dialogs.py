@@ -64,6 +64,10 @@ def show_error(parent: QWidget | None, message: str, title: str = "Tempera") -> 
     QMessageBox.critical(parent, title, sentence(message))
 
 
+def show_info(parent: QWidget | None, message: str, title: str = "Tempera") -> None:
+    QMessageBox.information(parent, title, sentence(message))
+
+
 def ask_unsaved(parent: QWidget | None, name: str) -> str:
     """"save", "discard" or "cancel" for a document with unsaved changes."""
     answer = QMessageBox.warning(

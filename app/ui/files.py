@@ -345,6 +345,12 @@ class FileController:
         doc = self.doc
         if doc is None:
             return
+        if not doc.layer(layer).any():  # an all-black PNG is never what was meant
+            after_fill = layer == "mask" and doc.last_mask is not None and doc.last_mask.any()
+            dialogs.show_info(self.w, f"Nothing to export: the {layer} is empty." + (
+                " The last fill used its mask; Edit > Restore last mask (Ctrl+Shift+M) brings it back."
+                if after_fill else ""))
+            return
         stem = doc.path.stem if doc.path else "pasted"
         folder = (doc.path or (self.last_dir or Path.home()) / "x").parent
         path = dialogs.ask_save_path(self.w, folder / f"{stem}-{layer}.png", f"Export {layer}", dialogs.PNG_FILTER,
