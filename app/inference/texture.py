@@ -25,11 +25,11 @@ network's, which keeps the two sides of a stroke apart) takes over. Within STROK
 a stroke its low frequencies rule as they do deep in the hole, and on the stroke itself
 (STROKE_CORE) the network's pixels replace the copy, so the boundary the user drew stays a
 sharp edge instead of whatever PatchMatch copied across it. With strokes the search itself
-is guided by the network's fill too (STROKE_GUIDE_WEIGHT, less on large photos), so the copy keeps to each side
-of the boundary the user drew. The join near strokes was measured on 24 training photos x
-5 buckets with the guided network: PSNR +0.36 dB (project sketches) and +0.60 dB (Canny
-sketches), ST-LPIPS-vgg 0.1317 -> 0.1288 and 0.1308 -> 0.1267, edge F1 along the strokes
-0.36 -> 0.47 and 0.45 -> 0.57 (docs/RESULTS.md).
+is guided by the network's fill too (STROKE_GUIDE_WEIGHT, less on large photos), so the
+copy keeps to each side of the boundary the user drew. The join near strokes was measured
+on 24 training photos x 5 buckets with the guided network: PSNR +0.36 dB (project sketches)
+and +0.60 dB (Canny sketches), ST-LPIPS-vgg 0.1317 -> 0.1288 and 0.1308 -> 0.1267, edge F1
+along the strokes 0.36 -> 0.47 and 0.45 -> 0.57 (docs/RESULTS.md).
 
 ``sigma`` and ``depth`` are given for a REFERENCE_SIDE (256-px) image, the evaluation's
 scale, and grow with the photo's short side, so a photo fills alike at any resolution.
@@ -155,22 +155,23 @@ def texture_stage(
         return patchmatch.patchmatch_fill(rgb, mask, protect=protect, seed=seed, guide=guide,
                                           guide_weight=weight, progress=step, boxes=boxes)
 
-    if method == "guided":
-        base = np.asarray(network_fill())
-        step()
-        return search(cv2.GaussianBlur(base, (0, 0), GUIDE_BLUR))
-    if search_follows_network(method, strokes is not None):  # "blend" along strokes
+    def network():  # the network's fill, counted as one part
         base = network_fill()
         step()
-        layout = _Joins(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join, limit)
-        return layout.apply(rgb, search(_stroke_guide(base, boxes, rgb), stroke_guide_weight(mask.shape)),
-                            own=True)
+        return base
+
+    def joins(base) -> _Joins:
+        return _Joins(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join, limit)
+
+    if method == "guided":
+        return search(cv2.GaussianBlur(np.asarray(network()), (0, 0), GUIDE_BLUR))
+    if search_follows_network(method, strokes is not None):  # "blend" along strokes
+        base = network()
+        guided = search(_stroke_guide(base, boxes, rgb), stroke_guide_weight(mask.shape))
+        return joins(base).apply(rgb, guided, own=True)
     with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
         copied = pool.submit(search)
-        base = network_fill()
-        step()
-        # the network's side of the join, while the search is still running
-        layout = _Joins(mask, base, method, SPLIT_SIGMA, BLEND_DEPTH, strokes, join, limit)
+        layout = joins(network())  # the network's side of the join, while the search runs
         return layout.apply(rgb, copied.result(), own=True)
 
 
