@@ -400,6 +400,63 @@ def test_along_strokes_the_patch_search_copies_to_the_side_the_network_put_there
     assert blue[1] > 120 and blue[1] > blue[0] + 30
 
 
+def _grass(size: int, seed: int) -> np.ndarray:
+    """One hue of fine texture: thin blades, lighter and darker, a little yellower or bluer."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((size, size, 3), np.float32)
+    img[:] = (90, 170, 60)
+    for _ in range(size * 2):
+        x, y = (int(v) for v in rng.integers(0, size, 2))
+        colour = np.array((90, 170, 60)) * rng.uniform(0.6, 1.3) + rng.normal(0, 12, 3)
+        cv2.line(img, (x, y), (x + int(rng.integers(-2, 3)), y + int(rng.integers(8, 24))), colour.tolist(), 1)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_colour_groups_split_areas_of_other_colours_not_the_grain_of_one():
+    from app.inference.colour_groups import LAB_UNIT, group_map
+
+    grass = group_map(_grass(128, 0), 0.5)
+    assert grass.dtype == np.float32 and grass.shape == (128, 128, 3)
+    assert not np.ptp(grass.reshape(-1, 3), axis=0).any()  # light and dark blades of one lawn: one group, a free search
+    rgb = _blue_over_yellow(128, 64, seed=3)
+    groups = group_map(rgb, 0.5)
+    assert 0 <= groups.min() and groups.max() <= patchmatch.GUIDE_MAX and not groups[..., 2].any()
+    sky, sand = groups[20:44, 10:118, :2].reshape(-1, 2), groups[84:108, 10:118, :2].reshape(-1, 2)
+    assert not np.ptp(sky, axis=0).any() and not np.ptp(sand, axis=0).any()  # one value each, whatever the grain
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    apart = np.linalg.norm(lab[20:44].reshape(-1, 3).mean(0) - lab[84:108].reshape(-1, 3).mean(0))
+    # the two areas as far apart as their colours, in the chroma guide's units
+    assert np.linalg.norm(sky[0] - sand[0]) == pytest.approx(apart * LAB_UNIT, rel=0.15)
+    assert np.array_equal(groups, group_map(rgb, 0.5))  # the same groups every time
+
+
+@needs_pm
+def test_the_stroke_search_keeps_the_grain_of_a_one_coloured_texture():
+    """A walkthrough drew a stroke across a hole in a lawn and got a green smear: the guide
+    was the network's smooth colour, matched pixel by pixel against the blades' colours.
+    The colour groups leave the search free within the lawn: it copies blades as a free
+    search does."""
+    from app.inference import texture
+
+    def detail(img, where):
+        f = img.astype(np.float32)
+        return float(np.abs(f - cv2.GaussianBlur(f, (0, 0), 2))[where].mean())
+
+    sums = np.zeros(3)  # free, colour groups, chroma; over four lawns (one alone is noisy)
+    for seed in range(4):
+        rgb = _grass(128, seed)
+        mask = np.zeros((128, 128), bool)
+        mask[34:94, 30:98] = True
+        base = rgb.copy()
+        base[mask] = rgb[~mask].mean(0).astype(np.uint8)  # a network's smooth fill
+        kw = {"seed": 1, "guide_weight": texture.stroke_guide_weight(mask.shape)}
+        free = patchmatch.patchmatch_fill(rgb, mask, seed=1)
+        groups = patchmatch.patchmatch_fill(rgb, mask, guide=texture._StrokeGuide(base, texture._scale(mask)), **kw)
+        chroma = patchmatch.patchmatch_fill(rgb, mask, guide=cv2.GaussianBlur(base, (0, 0), 2), **kw)
+        sums += [detail(free, mask), detail(groups, mask), detail(chroma, mask)]
+    assert sums[1] > 0.9 * sums[0] and sums[1] > 1.3 * sums[2]
+
+
 def test_the_stroke_search_weighs_the_network_less_on_large_photos(monkeypatch):
     """0.5 up to a 512-px short side, 0.1 from 768 px on, linear between; the texture
     stage hands that weight to the stroke search."""

@@ -184,7 +184,8 @@ def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, se
         if guide is None:
             out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
         else:
-            out = lib.inpaint_regularity(bgr, hole, _guide_map(guide), global_mask=shield,
+            ijmap = guide if guide.dtype == np.float32 else _guide_map(guide)
+            out = lib.inpaint_regularity(bgr, hole, np.ascontiguousarray(ijmap), global_mask=shield,
                                          patch_size=patch_size, guide_weight=guide_weight)
     return np.asarray(out)[..., ::-1]
 
@@ -203,8 +204,11 @@ def patchmatch_fill(
 ) -> np.ndarray:
     """Fill ``mask`` (bool, True = hole) of ``rgb`` (uint8 HxWx3) by PatchMatch.
 
-    ``guide`` (uint8 HxWx3, e.g. a network's fill) steers the search: a source patch must
-    also match the guide's colours where the hole is ("guided PatchMatch"). ``protect``
+    ``guide`` steers the search: a source patch must also match the guide where the hole is
+    ("guided PatchMatch"). Either uint8 RGB (e.g. a network's fill), whose chroma the search
+    compares (:func:`_guide_map`), or a float32 HxWx3 map already in the library's units,
+    [0, GUIDE_MAX] (``colour_groups.group_map``); anything that gives a crop's pixels when
+    indexed with two slices, so a map can be made per crop when it is asked for. ``protect``
     (bool) marks pixels that may not be copied from. Pixels outside the hole stay exact.
     ``progress(done, total)`` is called after each hole region, from the calling thread;
     ``boxes`` are the regions' crops when the caller has them already (:func:`crop_boxes`).
