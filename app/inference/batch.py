@@ -194,10 +194,10 @@ def plan_batch(
     masks = Path(masks)
     if not masks.exists():
         raise TemperaError(f"the masks folder or file {masks} does not exist")
-    if masks.is_file() and masks.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise TemperaError(f"the mask {masks.name} is not a PNG, JPEG, WebP, TIFF or BMP file")
-    if masks.is_file():  # one mask for every photo: damaged, it would fail each of them
-        open_oriented(masks, role="mask")
+    if masks.is_file():
+        if masks.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise TemperaError(f"the mask {masks.name} is not a PNG, JPEG, WebP, TIFF or BMP file")
+        open_oriented(masks, role="mask")  # one mask for every photo: damaged, it would fail each of them
     sketch_dir = _existing_dir(sketches, "sketches folder") if sketches is not None else None
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

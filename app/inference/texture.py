@@ -28,10 +28,10 @@ sharp edge instead of whatever PatchMatch copied across it. With strokes the sea
 is guided by the network's fill too (STROKE_GUIDE_WEIGHT, less on large photos), so the
 copy keeps to each side of the boundary the user drew: by the main colour groups of that
 fill and the photo around it (``colour_groups``), free within a group, so a lawn or a sky
-keeps its grain. The join near strokes was measured
-on 24 training photos x 5 buckets with the guided network: PSNR +0.36 dB (project sketches)
-and +0.60 dB (Canny sketches), ST-LPIPS-vgg 0.1317 -> 0.1288 and 0.1308 -> 0.1267, edge F1
-along the strokes 0.36 -> 0.47 and 0.45 -> 0.57 (docs/RESULTS.md).
+keeps its grain. The join near strokes was measured on 24 training photos x 5 buckets with
+the guided network: PSNR +0.36 dB (project sketches) and +0.60 dB (Canny sketches),
+ST-LPIPS-vgg 0.1317 -> 0.1288 and 0.1308 -> 0.1267, edge F1 along the strokes 0.36 -> 0.47
+and 0.45 -> 0.57 (docs/RESULTS.md).
 
 ``sigma`` and ``depth`` are given for a REFERENCE_SIDE (256-px) image, the evaluation's
 scale, and grow with the photo's short side, so a photo fills alike at any resolution.
@@ -86,9 +86,6 @@ GENTLE_LIMIT = 16.0
 # across the hole. The guide keeps each side's copy to its side; the join then works as
 # without it. Measured at 512 px with the project's sketches and with Canny edges of the
 # truth (docs/RESULTS.md): edge F1, ST-LPIPS and PSNR better; KID worse within its error.
-# Since 5 Dec 2026 (session 25) the guide is the colour groups of the fill and the photo
-# around it (colour_groups.py) instead of the fill's chroma pixel by pixel, which smeared
-# one-coloured textures: KID and ST-LPIPS better, edge F1 a little lower.
 # On larger photos the network's fill, made at its working size and enlarged, knows less of
 # each pixel, and a guide as strong pulls the copy toward its smooth colours: at 768 px a
 # weight of 0.1 measured better than 0.5 on KID, ST-LPIPS-vgg and -alex (edge F1 lower, still
@@ -96,6 +93,10 @@ GENTLE_LIMIT = 16.0
 # network's colours in the sky above a drawn horizon, which 0.03 no longer held. So the
 # weight is STROKE_GUIDE_WEIGHT[0] up to a short side of STROKE_GUIDE_SIDES[0] px and falls
 # linearly to STROKE_GUIDE_WEIGHT[1] at STROKE_GUIDE_SIDES[1] px and above.
+# Since 5 Dec 2026 (session 25) the guide is the colour groups of the fill and the photo
+# around it (colour_groups.py) instead of the fill's chroma pixel by pixel, which smeared
+# one-coloured textures: KID and ST-LPIPS better, edge F1 a little lower. With the groups,
+# 0.5 and 0.1 at 768 px measured alike, so the weights stay.
 STROKE_GUIDE_WEIGHT = (0.5, 0.1)
 STROKE_GUIDE_SIDES = (512, 768)
 JOINS = ("gentle", "shape", "stroke")
