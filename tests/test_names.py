@@ -173,3 +173,30 @@ def test_a_missing_gpu_named_in_tempera_device_keeps_its_index_and_source(monkey
     monkeypatch.setenv("TEMPERA_DEVICE", "cuda:7")
     with pytest.raises(TemperaError, match=r"device 'cuda:7' \(from \$TEMPERA_DEVICE\) was asked for"):
         resolve_device("auto")
+
+
+def test_editor_words_name_engines_as_the_editor_does_and_leave_other_words_alone() -> None:
+    from app.core.names import editor_words, engine_word
+
+    assert engine_word("auto") == "Auto" and engine_word("ns") == "Navier-Stokes"
+    assert engine_word("mtsa-guided") == "Network + sketch"
+    said = "mtsa does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+    assert editor_words(said) == ("Network does not follow sketch strokes: they were ignored "
+                                  "(Network + sketch and Auto follow them)")
+    assert editor_words(" with mtsa-guided (mtsa 4)") == " with Network + sketch (Network 4)"
+    # file names, paths and longer words that hold a name stay as they are
+    kept = "no recorded routes (model_weights/auto.json); see auto.json, automatic, mtsa_x, ns3, nsfw"
+    assert editor_words(kept) == kept
+    assert editor_words("auto's choice") == "Auto's choice"
+
+
+def test_open_recent_labels_tell_files_of_the_same_name_apart() -> None:
+    from pathlib import Path
+
+    from app.core.settings import recent_labels
+
+    paths = [str(Path("/a/photos/cmyk.jpg")), str(Path("/a/x.png")), str(Path("/t/walk/cmyk.jpg")),
+             str(Path("/b/same/c.jpg")), str(Path("/c/same/c.jpg"))]
+    assert recent_labels(paths) == ["cmyk.jpg — photos", "x.png", "cmyk.jpg — walk",
+                                    f"c.jpg — {Path('b/same')}", f"c.jpg — {Path('c/same')}"]
+    assert recent_labels([]) == []

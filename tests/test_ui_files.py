@@ -152,6 +152,17 @@ def test_open_recent_is_numbered_persisted_and_drops_missing_files(window: MainW
     assert window.settings.recent_files == [] and load_settings().recent_files == []
 
 
+def test_open_recent_tells_photos_of_the_same_name_apart(window: MainWindow, tmp_path: Path) -> None:
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day2").mkdir()
+    first, second = _photo(tmp_path / "day1", "beach.png"), _photo(tmp_path / "day2", "beach.png")
+    window.files.open_path(first)
+    window.files.open_path(second)
+    actions = [x for x in window.recent_menu.actions() if not x.isSeparator()]
+    assert [x.text() for x in actions[:2]] == ["&1 beach.png — day2", "&2 beach.png — day1"]
+    assert actions[1].toolTip() == str(first.resolve())
+
+
 def test_save_as_jpeg_keeps_the_originals_quality_and_the_title_follows(window: MainWindow, tmp_path: Path,
                                                                         monkeypatch) -> None:
     photo = _photo(tmp_path, quality=77, subsampling=2)

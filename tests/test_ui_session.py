@@ -121,6 +121,25 @@ def test_status_bar_follows_a_fill_that_moved_to_the_cpu(window: MainWindow, pho
     assert "ran out of memory" in window.panel.notice.text()
 
 
+class IgnoresStrokes(SlowEngine):
+    """An engine whose result says, in the command line's names, that it ignored strokes."""
+
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
+        out = super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+        said = "mtsa does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+        return FillResult(out.image, "mtsa", "CPU", said, seed)
+
+
+def test_a_fill_s_notice_names_engines_as_the_engine_list_does(window: MainWindow, photo_path: Path, qtbot) -> None:
+    assert window.files.open_path(photo_path)
+    window.inference.worker.engine = IgnoresStrokes(0.0)
+    paint_hole(window)
+    fill_and_wait(window, qtbot)
+    qtbot.waitUntil(lambda: bool(window.panel.notice.text()), timeout=5000)
+    assert window.panel.notice.text() == ("Network does not follow sketch strokes: they were ignored "
+                                          "(Network + sketch and Auto follow them)")
+
+
 def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
     doc, before, hole = open_with_hole(window, photo_path)
     fill_and_wait(window, qtbot)

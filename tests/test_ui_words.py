@@ -141,7 +141,7 @@ def test_batch_dialog_offers_the_engine_and_skip_existing(qtbot, tmp_path: Path)
     dialog.start.click()
     qtbot.waitUntil(lambda: dialog.start.isEnabled(), timeout=30_000)
     text = dialog.log.toPlainText()
-    assert "1 filled, 1 skipped" in text and "with ns" in text
+    assert "1 filled, 1 skipped" in text and "with Navier-Stokes" in text  # the engine list's words
     assert (out / "a.png").read_bytes() == b"already there" and (out / "b.png").is_file()
     dialog.reject()
 

@@ -7,6 +7,8 @@ that ``--help``, the settings validator and the editor's menus do not wait for t
 
 from __future__ import annotations
 
+import re
+
 from app.core.errors import TemperaError
 
 ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "patchmatch", "telea", "ns")
@@ -134,3 +136,21 @@ EDITOR_ENGINES = ("auto", "mtsa", "mtsa-guided", "mtsa-texture", "patchmatch", "
 def engine_label(name: str) -> str:
     """The editor's word for an engine name (the name itself when it has none)."""
     return ENGINE_LABELS.get(name, name)
+
+
+def engine_word(name: str) -> str:
+    """The editor's word for an engine inside a sentence: its label without the remark in
+    brackets ("Auto", "Telea", "Network + sketch")."""
+    return engine_label(name).split(" (")[0]
+
+
+# an engine name standing as a word of its own: not part of a longer name ("mtsa" in
+# "mtsa-guided"), a file name ("auto.json") or a path
+_ENGINE_NAME = re.compile(r"(?<![\w./\\-])(" + "|".join(sorted(map(re.escape, ENGINE_LABELS), key=len, reverse=True))
+                          + r")(?![\w/\\-]|\.\w)")
+
+
+def editor_words(text: str) -> str:
+    """A message made with the command line's engine names ("mtsa does not follow sketch
+    strokes ...") in the editor's words for them ("Network does not follow ...")."""
+    return _ENGINE_NAME.sub(lambda m: engine_word(m.group(1)), text)

@@ -86,6 +86,23 @@ class Settings:
         del self.recent_files[self.recent_max :]
 
 
+def recent_labels(paths: list[str]) -> list[str]:
+    """What the Open Recent menu shows for each path: the file name, and where two entries
+    share a name, as many of the folders above it as tell them apart ("cmyk.jpg — photos",
+    "cmyk.jpg — walk/tests"), as editors do."""
+    parts = [Path(p).parts for p in paths]
+    labels = []
+    for i, own in enumerate(parts):
+        others = [o for j, o in enumerate(parts) if j != i and o[-1:] == own[-1:]]
+        depth = 1
+        # the fewest folders above the name that no other entry of the same name ends with
+        while others and depth < len(own) and any(o[-depth - 1 : -1] == own[-depth - 1 : -1] for o in others):
+            depth += 1
+        where = str(Path(*own[-depth - 1 : -1])) if others else ""
+        labels.append(f"{own[-1]} — {where}" if where else (own[-1] if own else ""))
+    return labels
+
+
 def config_dir() -> Path:
     env = os.environ.get("TEMPERA_CONFIG_DIR")
     if env:

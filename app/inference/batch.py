@@ -98,8 +98,10 @@ class BatchReport:
         where = f" -> {self.out_dir}" if self.out_dir is not None else ""
         return ", ".join(parts) + where
 
-    def summary(self) -> str:
-        """A counts line, then one line per failure."""
+    def summary(self, words: Callable[[str], str] = str) -> str:
+        """A counts line, then one line per failure and per note. ``words`` rewords what
+        the engines said (the engine names, the notes), not the file names: the editor
+        passes ``names.editor_words``."""
         parts = [f"{len(self.ok)} filled", f"{len(self.skipped)} skipped",
                  f"{len(self.failed)} failed"]
         if self.cancelled:
@@ -109,9 +111,9 @@ class BatchReport:
             parts.append(f"{n} earlier output{'s' if n != 1 else ''} replaced")
         where = f" -> {self.out_dir}" if self.out_dir is not None else ""
         images = f"{self.total} image{'s' if self.total != 1 else ''}"
-        lines = [f"{images}: {', '.join(parts)} in {self.seconds:.1f} s{self._engine_words()}{where}"]
+        lines = [f"{images}: {', '.join(parts)} in {self.seconds:.1f} s{words(self._engine_words())}{where}"]
         lines += [f"failed: {name}: {reason}" for name, reason in self.failed]
-        lines += [f"note: {name}: {text}" for name, text in self.notes]
+        lines += [f"note: {name}: {words(text)}" for name, text in self.notes]
         return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import TemperaError
 from app.core.imageio import KEEP
-from app.core.names import BATCH_FORMATS, EDITOR_ENGINES, engine_label
+from app.core.names import BATCH_FORMATS, EDITOR_ENGINES, editor_words, engine_label
 from app.core.settings import Settings
 from app.ui import dialogs
 
@@ -56,7 +56,7 @@ class BatchWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - shown to the user, the editor keeps running
             self.done.emit(f"error: {type(exc).__name__}: {exc}", False, f"error: {type(exc).__name__}")
             return
-        self.done.emit(report.summary(), not report.failed and not report.cancelled, report.headline())
+        self.done.emit(report.summary(editor_words), not report.failed and not report.cancelled, report.headline())
 
 
 class BatchDialog(QDialog):

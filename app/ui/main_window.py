@@ -19,8 +19,8 @@ from app.core.errors import TemperaError
 from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
 from app.core.maskops import grow_mask, invert_mask, shrink_mask
-from app.core.names import EDITOR_ENGINES, engine_label
-from app.core.settings import Settings, config_dir, save_settings
+from app.core.names import EDITOR_ENGINES, editor_words, engine_label
+from app.core.settings import Settings, config_dir, recent_labels, save_settings
 from app.ui import dialogs
 from app.ui import help as help_dialogs
 from app.ui.actions import TOOL_ACTIONS, create_actions
@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         inf.status.connect(self._inference_status)
         inf.engine_changed.connect(self._engine_loaded)
         inf.engine_error.connect(self._engine_error)
-        inf.notice.connect(lambda n: self.panel.notice.setText(n or ""))
+        inf.notice.connect(lambda n: self.panel.notice.setText(editor_words(n) if n else ""))
         inf.fill_done.connect(self.apply_fill)
         inf.failed.connect(lambda req, msg: req.kind == "fill" and dialogs.show_error(self, f"Fill failed: {msg}"))
         inf.failed.connect(lambda req, _msg: "variation" in req.extra and self.variations.stopped())
@@ -218,8 +218,9 @@ class MainWindow(QMainWindow):
 
     def rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for i, path in enumerate(self.settings.recent_files, start=1):
-            label = Path(path).name.replace("&", "&&")
+        paths = self.settings.recent_files
+        for i, (path, name) in enumerate(zip(paths, recent_labels(paths)), start=1):
+            label = name.replace("&", "&&")
             action = self.recent_menu.addAction(f"&{i} {label}" if i < 10 else label)
             action.setToolTip(path)
             action.setStatusTip(path)
@@ -328,8 +329,8 @@ class MainWindow(QMainWindow):
             self.variations.stopped()
             self._update_enabled()
             if self.inference.stopping:  # shown until it has: the machine stays busy until then
-                self.statusBar().showMessage("Cancelled; stopping the fill in progress (a patch search cannot be "
-                                             "cut mid-way; its result will be dropped)…")
+                # short enough for the status line beside its permanent fields at 1280 px
+                self.statusBar().showMessage("Cancelled; stopping the fill in progress (its result is dropped)…")
             else:
                 self.statusBar().showMessage("Cancelled", 4000)
 
@@ -389,9 +390,10 @@ class MainWindow(QMainWindow):
 
     def _engine_loaded(self, info: EngineInfo) -> None:
         self.status.set_engine(info.name, info.device)
-        self.panel.notice.setText(info.notice or "")
-        if info.notice:
-            self.statusBar().showMessage(info.notice, 10000)
+        notice = editor_words(info.notice) if info.notice else ""
+        self.panel.notice.setText(notice)
+        if notice:
+            self.statusBar().showMessage(notice, 10000)
 
     def _engine_error(self, message: str) -> None:
         self.status.engine.setText("Engine: none")
