@@ -609,11 +609,18 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
     report = run_batch(images, masks, tmp_path / "out", engine=ChoosingEngine(), feather=0)
     first = report.summary().splitlines()[0]
     assert "with auto (mtsa-texture 2, patchmatch 1)" in first  # p3's mask is empty: nothing chose
-    assert dict(report.notes) == {"p3.png": "the mask is empty; written unchanged"}
+    assert dict(report.notes) == {"p3.png": "the mask is empty; copied unchanged"}
+    assert (tmp_path / "out" / "p3.png").read_bytes() == (images / "p3.png").read_bytes()
     assert dict(report.failed)["whole.png"].startswith("the hole covers the whole image")
     assert not (tmp_path / "out" / "whole.png").exists()
     plain = run_batch(images, masks, tmp_path / "out2", engine=FakeEngine(), feather=0)
     assert " with fake -> " in plain.summary().splitlines()[0]
+    # the editor's batch dialog words the engines as its engine list does, not the file names
+    from app.core.names import editor_words
+
+    worded = report.summary(editor_words)
+    assert "with Auto (Network + texture 2, PatchMatch 1)" in worded.splitlines()[0]
+    assert "note: p3.png: the mask is empty" in worded
 
 
 class SayingEngine(FakeEngine):

@@ -49,6 +49,28 @@ def test_inpaint_writes_default_output_and_keeps_input(photo, capsys):
     assert "telea" in capsys.readouterr().out
 
 
+def test_an_empty_mask_copies_the_photo_as_it_came(photo, tmp_path, capsys, monkeypatch):
+    img, _ = photo
+    empty = tmp_path / "empty.png"
+    Image.fromarray(np.zeros((120, 160), np.uint8)).save(empty)
+    import app.inference.engines as engines
+
+    monkeypatch.setattr(engines, "load_engine", lambda *a, **k: pytest.fail("no engine for nothing to fill"))
+    before = _digest(img)
+    assert cli_main(["inpaint", str(img), "--mask", str(empty), "--variations", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "the mask is empty; nothing is filled" in err and out.count("copied unchanged") == 2
+    for n in (1, 2):  # the same JPEG, not a re-encoded one
+        assert (tmp_path / f"photo-inpainted-v{n}.jpg").read_bytes() == img.read_bytes()
+    as_png = tmp_path / "as.png"  # another format: the pixels, as they decode
+    assert cli_main(["inpaint", str(img), "--mask", str(empty), "-o", str(as_png)]) == 0
+    assert "written unchanged as PNG" in capsys.readouterr().out
+    assert np.array_equal(np.asarray(Image.open(as_png).convert("RGB")), np.asarray(Image.open(img).convert("RGB")))
+    assert cli_main(["inpaint", str(img), "--mask", str(empty), "--quality", "50", "-o",
+                     str(tmp_path / "q.jpg")]) == 0  # a quality asked for: re-encoded with it
+    assert (tmp_path / "q.jpg").read_bytes() != img.read_bytes() and _digest(img) == before
+
+
 def test_inpaint_line_names_auto_s_choice(photo, capsys):
     img, mask = photo
     assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o",

@@ -36,6 +36,7 @@ __all__ = [
     "JpegSettings",
     "LoadedImage",
     "alpha_would_be_lost",
+    "copy_unchanged",
     "flatten_alpha",
     "load_image",
     "require_save_format",
@@ -383,6 +384,26 @@ def save_image(
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise TemperaError(f"cannot save {path.name}: {reason}") from None
     return path
+
+
+def copy_unchanged(img: LoadedImage, path: str | os.PathLike[str], *, quality: int | str = KEEP,
+                   protect: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
+    """A photo with nothing to fill, written as it came: ``img``'s file copied byte for
+    byte to ``path`` (atomically, never over one of ``protect``) when ``path`` saves in the
+    file's own format and no other ``quality`` was asked for. None, and nothing written,
+    otherwise: the caller saves the pixels (:func:`save_image`)."""
+    if img.path is None or img.format is None or quality != KEEP or save_format(path) != img.format:
+        return None
+    path = Path(path)
+    refuse_overwrite(path, protect)
+    if path.is_dir():
+        raise TemperaError(f"cannot save {path}: it is a folder")
+    try:
+        data = Path(img.path).read_bytes()
+        return atomic_write(path, lambda fh: fh.write(data))
+    except OSError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise TemperaError(f"cannot save {path.name}: {reason}") from None
 
 
 # Re-exported so callers follow the contract's single module (imported last: masks_io
