@@ -7,7 +7,6 @@ InferenceController, AutosaveController); this class connects them to each other
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
@@ -219,7 +218,7 @@ class MainWindow(QMainWindow):
     def rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
         paths = self.settings.recent_files
-        for i, (path, name) in enumerate(zip(paths, recent_labels(paths)), start=1):
+        for i, (path, name) in enumerate(zip(paths, recent_labels(paths), strict=True), start=1):
             label = name.replace("&", "&&")
             action = self.recent_menu.addAction(f"&{i} {label}" if i < 10 else label)
             action.setToolTip(path)
