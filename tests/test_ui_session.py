@@ -31,6 +31,7 @@ from app.ui.main_window import MainWindow
 from app.ui.worker import Request
 
 REAL_ASK_DISCARD_MASK = dialogs.ask_discard_mask  # conftest answers it for every other test
+REAL_ASK_UNSAVED = dialogs.ask_unsaved
 
 Button = QMessageBox.StandardButton
 
@@ -139,6 +140,24 @@ def test_a_fill_s_notice_names_engines_as_the_engine_list_does(window: MainWindo
     assert window.panel.notice.text() == ("Network does not follow sketch strokes: they were ignored "
                                           "(Network + sketch and Auto follow them)")
 
+
+def test_a_hole_over_most_of_the_photo_asks_before_filling(window: MainWindow, photo_path: Path, qtbot,
+                                                          monkeypatch) -> None:
+    assert window.files.open_path(photo_path)
+    asked: list[str] = []
+    answer = [False]
+    monkeypatch.setattr(dialogs, "ask_fill_most", lambda parent, note: asked.append(note) or answer[0])
+    paint_hole(window, (20, 10, 30, 20))  # a small hole: no question
+    fill_and_wait(window, qtbot)
+    assert asked == []
+    paint_hole(window, (20, 10, 30, 20))
+    window.actions_.invert_mask.trigger()  # everything but the small box: a mask inverted by mistake
+    assert 0.9 < window.doc.mask.mean() < 1.0
+    window.actions_.fill.trigger()
+    assert len(asked) == 1 and "is it inverted?" in asked[0] and not window.inference.busy  # cancelled
+    answer[0] = True
+    fill_and_wait(window, qtbot)  # asked again, and filled this time
+    assert len(asked) == 2
 
 def test_fill_runs_in_worker_and_is_undoable(window: MainWindow, photo_path: Path, qtbot) -> None:
     doc, before, hole = open_with_hole(window, photo_path)
@@ -383,6 +402,48 @@ def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path
     assert photo_path.read_bytes() == before
     assert len(errors) == 1 and "\n" not in errors[0] and "photo.jpg" in errors[0]
     assert window.files.is_modified()
+
+
+def test_a_fill_that_lands_while_quitting_asks_again(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
+    w = make_window(qtbot)
+    w.inference.worker.engine = SlowEngine(1.0)
+    assert w.files.open_path(photo_path)
+    paint_hole(w)
+    w.actions_.fill.trigger()
+    qtbot.waitUntil(lambda: w.inference.filling, timeout=5000)
+    asked: list[tuple[str, bool]] = []
+
+    def discard_mask(parent, name, filling=False):  # the user reads, the fill lands meanwhile
+        asked.append(("mask", filling))
+        qtbot.waitUntil(lambda: w.files.pixels_modified(), timeout=10_000)
+        return True
+
+    def unsaved(parent, name, filling=False):
+        asked.append(("unsaved", filling))
+        return "cancel"
+
+    monkeypatch.setattr(dialogs, "ask_discard_mask", discard_mask)
+    monkeypatch.setattr(dialogs, "ask_unsaved", unsaved)
+    w.close()
+    # the answer "discard the mask" was to a question the landed fill made stale: asked again
+    assert asked == [("mask", True), ("unsaved", False)]
+    assert w.isVisible() and w.files.pixels_modified()  # cancelled: the fill is kept
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    w.close()
+    assert not w.isVisible()
+
+
+def test_the_quit_questions_name_a_running_fill(qtbot, monkeypatch) -> None:
+    texts: list[str] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: texts.append(box.text()) or Button.Cancel)
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: texts.append(text) or Button.Cancel)
+    assert not REAL_ASK_DISCARD_MASK(None, "a.jpg", True)
+    assert REAL_ASK_UNSAVED(None, "a.jpg", True) == "cancel"
+    assert REAL_ASK_DISCARD_MASK(None, "a.jpg") is False and REAL_ASK_UNSAVED(None, "a.jpg") == "cancel"
+    running, unsaved_running, plain, unsaved = texts
+    assert "A fill of a.jpg is still running" in running and "Cancel and let it finish" in running
+    assert "unsaved changes" in unsaved_running and "still running" in unsaved_running
+    assert "still running" not in plain + unsaved and "not filled yet" in plain
 
 
 def test_unsaved_changes_prompt(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:

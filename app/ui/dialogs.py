@@ -68,23 +68,41 @@ def show_info(parent: QWidget | None, message: str, title: str = "Tempera") -> N
     QMessageBox.information(parent, title, sentence(message))
 
 
-def ask_unsaved(parent: QWidget | None, name: str) -> str:
-    """"save", "discard" or "cancel" for a document with unsaved changes."""
+FILL_RUNNING = " A fill is still running: to keep its result, Cancel and let it finish."
+
+
+def ask_unsaved(parent: QWidget | None, name: str, filling: bool = False) -> str:
+    """"save", "discard" or "cancel" for a document with unsaved changes; ``filling``: a
+    fill is still running, and the question says so."""
     answer = QMessageBox.warning(
-        parent, "Unsaved changes", f"{name} has unsaved changes. Save them first?",
+        parent, "Unsaved changes",
+        f"{name} has unsaved changes. Save them first?" + (FILL_RUNNING if filling else ""),
         Button.Save | Button.Discard | Button.Cancel, Button.Save)
     return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
 
-def ask_discard_mask(parent: QWidget | None, name: str) -> bool:
+def ask_discard_mask(parent: QWidget | None, name: str, filling: bool = False) -> bool:
     """True when the user agrees to drop a mask, sketch or protected area not yet filled
-    (the photo itself has no unsaved changes, so Save would not keep them)."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Discard the mask?",
-                      f"{name} has a mask, sketch or protected area that is not filled yet. "
-                      "Discard it? (File > Export mask keeps a mask as a PNG.)",
-                      Button.Discard | Button.Cancel, parent)
+    (the photo itself has no unsaved changes, so Save would not keep them); ``filling``: a
+    fill of it is still running, and the question says so."""
+    text = (f"A fill of {name} is still running. Discard it with the mask? To keep its result, Cancel and "
+            "let it finish." if filling else
+            f"{name} has a mask, sketch or protected area that is not filled yet. Discard it? "
+            "(File > Export mask keeps a mask as a PNG.)")
+    box = QMessageBox(QMessageBox.Icon.Question, "Discard the mask?", text, Button.Discard | Button.Cancel, parent)
     box.setDefaultButton(Button.Cancel)
     return box.exec() == Button.Discard
+
+
+def ask_fill_most(parent: QWidget | None, note: str) -> bool:
+    """True when the user still wants a hole that covers most of the photo filled (``note``:
+    ``maskops.mostly_hole``'s words): an inverted mask fills everything but the object."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Fill most of the photo?",
+                      f"{note[0].upper()}{note[1:]} Ctrl+Shift+I inverts it back. Fill it anyway?",
+                      Button.Yes | Button.Cancel, parent)
+    box.button(Button.Yes).setText("Fill")
+    box.setDefaultButton(Button.Cancel)
+    return box.exec() == Button.Yes
 
 
 def ask_restore(parent: QWidget | None, state: AutosaveState) -> bool:

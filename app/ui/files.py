@@ -92,15 +92,28 @@ class FileController:
     def confirm_discard(self) -> bool:
         """True when it is fine to drop the current document (saved, or the user agreed).
         Unsaved pixels ask Save / Discard / Cancel; a mask or strokes alone, which Save would
-        not keep, ask Discard / Cancel."""
-        if self.pixels_modified():
-            answer = dialogs.ask_unsaved(self.w, self.doc.name)  # type: ignore[union-attr]
-            if answer == "save":
-                return self.save()
-            return answer == "discard"
-        if self.unfilled_work():  # saving would not keep it: the question is whether to drop it
-            return dialogs.ask_discard_mask(self.w, self.doc.name)  # type: ignore[union-attr]
-        return True
+        not keep, ask Discard / Cancel. A fill still running is named in the question, and
+        if one lands while the question is open (the photo changed under it), the answer was
+        to another question: it is asked again, so a finished fill is never dropped unseen."""
+        while True:
+            doc = self.doc
+            if doc is None:
+                return True
+            state = (id(doc), doc.image_version, self.w.undo_stack.index())
+            filling = self.w.inference.filling
+            if self.pixels_modified():
+                answer = dialogs.ask_unsaved(self.w, doc.name, filling)
+                if answer == "save":
+                    return self.save()
+                agreed = answer == "discard"
+            elif self.unfilled_work():  # saving would not keep it: the question is whether to drop it
+                agreed = dialogs.ask_discard_mask(self.w, doc.name, filling)
+            else:
+                return True
+            if not agreed:
+                return False
+            if (id(self.doc), self.doc.image_version, self.w.undo_stack.index()) == state:  # type: ignore[union-attr]
+                return True
 
     # -- opening ------------------------------------------------------------------------
     def open_dialog(self) -> None:

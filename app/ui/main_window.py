@@ -17,7 +17,7 @@ from app.core.document import Document
 from app.core.errors import TemperaError
 from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
-from app.core.maskops import grow_mask, invert_mask, shrink_mask
+from app.core.maskops import grow_mask, invert_mask, mostly_hole, shrink_mask
 from app.core.names import EDITOR_ENGINES, editor_words, engine_label
 from app.core.settings import Settings, config_dir, recent_labels, save_settings
 from app.ui import dialogs
@@ -312,6 +312,9 @@ class MainWindow(QMainWindow):
         except TemperaError as exc:  # a fill would give black or a blur of what was to go
             problem = str(exc)
             self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
+            return
+        most = mostly_hole(hole)
+        if most and not dialogs.ask_fill_most(self, most):  # likely inverted: a long fill of the wrong part
             return
         snap = dataclasses.replace(snap, mask=plan.hole, protect=plan.protect)
         extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px}
