@@ -162,3 +162,41 @@ def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path,
         assert not window.actions_.variation_3.isEnabled()
     finally:
         release.set()
+
+
+def test_an_undone_fill_s_variations_are_not_announced(window, photo_path, qtbot) -> None:
+    """Undo while a candidate is computed: it is kept for a redo but not offered, and the
+    rest are not computed for a fill the photo no longer shows."""
+    import threading
+
+    release = threading.Event()
+
+    class SlowSeeded(SeededEngine):
+        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
+            if seed:
+                release.wait(20)
+            return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+
+    engine = SlowSeeded()
+    window.files.open_path(photo_path)
+    window.panel.feather_check.setChecked(False)
+    window.inference.worker.engine = engine
+    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, True)
+    paint_hole(window)
+    hole = window.doc.mask.copy()
+    try:
+        with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
+            window.actions_.fill.trigger()
+        qtbot.waitUntil(lambda: window.variations.pending(1), timeout=10_000)
+        window.actions_.undo.trigger()  # the fill is undone while variation 2 is computed
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: window.variations.images[1] is not None, timeout=10_000)
+    qtbot.wait(200)
+    assert "ready" not in window.statusBar().currentMessage()
+    assert engine.seeds == [0, 1]  # variation 3 was not asked for
+    assert not window.actions_.variation_2.isEnabled()
+    window.actions_.redo.trigger()  # the fill is back: the candidate kept is offered again
+    assert window.actions_.variation_2.isEnabled()
+    window.actions_.variation_2.trigger()
+    assert (window.doc.image[hole] == 100).all()

@@ -88,6 +88,8 @@ class VariationController(QObject):
             self.changed.emit(f"{engine_label(result.engine)} gives one result for this hole: no variations")
             return
         self.images[index] = image
+        if not self._picks_on_top():  # the fill was undone meanwhile: kept for a redo, said to no one
+            return  # and no more asked for: the search would run for a fill that is not shown
         ready = ", ".join(str(i + 1) for i, im in enumerate(self.images) if im is not None)
         if index + 1 < COUNT:
             self._ask(index + 1, f"Variation {index + 1} of {COUNT} ready (press {ready})")
