@@ -130,6 +130,11 @@ def test_brush_size_keys(window: MainWindow, qtbot) -> None:
     window.tools.set_brush_size(40)
     window.actions_.bigger.trigger()
     assert window.tools.brush_size > 40 and window.panel.size_spin.value() == window.tools.brush_size
+    for _ in range(6):
+        window.actions_.bigger.trigger()
+    for _ in range(7):  # as many steps down as up give the size back
+        window.actions_.smaller.trigger()
+    assert window.tools.brush_size == 40
     for _ in range(40):
         window.actions_.smaller.trigger()
     assert window.tools.brush_size == 1

@@ -26,6 +26,7 @@ TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
 BRUSH_LAYER = {"mask": "mask", "protect": "protect"}  # brushes and the layer they paint
 CLICK_PX = 5  # an object-tool drag shorter than this (widget px) is a click
 MIN_SIZE, MAX_SIZE = 1, 2000
+BRUSH_STEP = 1.15  # [ and ] divide and multiply the brush size by this
 
 
 class ToolController(QObject):
@@ -76,9 +77,11 @@ class ToolController(QObject):
         self.changed.emit()
 
     def step_brush_size(self, up: bool) -> None:
-        # Proportional steps: fine control for small brushes, quick for large ones.
-        step = max(1, round(self.brush_size * 0.15))
-        self.set_brush_size(self.brush_size + (step if up else -step))
+        # Proportional steps (BRUSH_STEP): fine control for small brushes, quick for large
+        # ones; a step down divides as a step up multiplies, so ] then [ gives back the size
+        size = self.brush_size
+        self.set_brush_size(max(size + 1, round(size * BRUSH_STEP)) if up
+                            else min(size - 1, round(size / BRUSH_STEP)))
 
     def sketch_width(self) -> int:
         return int(stroke_width_for(self.doc.size_hw)) if self.doc is not None else 1
