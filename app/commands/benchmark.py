@@ -20,9 +20,9 @@ does not depend on the weights). Peak memory is the GPU's peak allocation on CUD
 CPU, the peak of the C heap in use above its level before the engine's first fill (glibc;
 resident-memory growth elsewhere). Sizes above 800 px go through the
 large-photo crop strategy, as real fills do. --large adds a 24 MP photo with a 200 x 150
-hole, with six such holes and with a 5 % hole, each timed once; the 200 x 150 hole after
-one untimed fill like the squares (on a fresh process, the first touch of new memory is
-otherwise timed with the fill), the other two without one. Each square has a 25 %
+hole, with six such holes and with a 5 % hole; the 200 x 150 hole is timed --repeats times
+after one untimed fill, like the squares (on a fresh process, the first touch of new memory
+is otherwise timed with the fill), the other two once, without one. Each square has a 25 %
 hole, timed without a sketch (rows "512") and with a stroke through it (rows "512 stroke",
 where auto may pick a guided engine); --strokes picks one. An engine that cannot run
 here (no PatchMatch library, no checkpoint for mtsa-texture) is skipped with a note. The
