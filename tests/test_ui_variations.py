@@ -129,19 +129,24 @@ def test_status_line_names_the_fill_then_each_variation(window, photo_path, qtbo
     assert window.statusBar().currentMessage() == "Variation 3 of 3 ready: press 1, 2, 3 to compare"
 
 
-def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path, qtbot) -> None:
-    """Keys 2 and 3 stay live while their candidates are computed, and say so when pressed
-    early, instead of doing nothing; Esc stops the candidates and greys the keys out."""
-    import threading
+class SlowSeeded(SeededEngine):
+    """SeededEngine whose variations (seeds above 0) wait for ``release``."""
 
-    release = threading.Event()
+    def __init__(self) -> None:
+        import threading
 
-    class SlowSeeded(SeededEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
-            if seed:
-                release.wait(20)
-            return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+        super().__init__()
+        self.release = threading.Event()
 
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
+        if seed:
+            self.release.wait(20)
+        return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
+
+
+def _fill_slowly(window, photo_path, qtbot) -> tuple[SlowSeeded, np.ndarray]:
+    """Open, paint, fill with a SlowSeeded engine and wait for the fill itself (its
+    variations wait for ``engine.release``): the engine and the hole."""
     engine = SlowSeeded()
     window.files.open_path(photo_path)
     window.panel.feather_check.setChecked(False)
@@ -149,9 +154,16 @@ def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path,
     window.inference.engine = EngineInfo(engine.name, "CPU", None, False, True)
     paint_hole(window)
     hole = window.doc.mask.copy()
+    with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
+        window.actions_.fill.trigger()
+    return engine, hole
+
+
+def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path, qtbot) -> None:
+    """Keys 2 and 3 stay live while their candidates are computed, and say so when pressed
+    early, instead of doing nothing; Esc stops the candidates and greys the keys out."""
+    engine, hole = _fill_slowly(window, photo_path, qtbot)
     try:
-        with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
-            window.actions_.fill.trigger()
         qtbot.waitUntil(lambda: window.variations.pending(2), timeout=10_000)
         assert window.actions_.variation_3.isEnabled()
         window.actions_.variation_3.trigger()
@@ -161,36 +173,18 @@ def test_a_key_pressed_before_its_variation_is_ready_says_so(window, photo_path,
         assert not window.variations.pending(2)
         assert not window.actions_.variation_3.isEnabled()
     finally:
-        release.set()
+        engine.release.set()
 
 
 def test_an_undone_fill_s_variations_are_not_announced(window, photo_path, qtbot) -> None:
     """Undo while a candidate is computed: it is kept for a redo but not offered, and the
     rest are not computed for a fill the photo no longer shows."""
-    import threading
-
-    release = threading.Event()
-
-    class SlowSeeded(SeededEngine):
-        def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
-            if seed:
-                release.wait(20)
-            return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
-
-    engine = SlowSeeded()
-    window.files.open_path(photo_path)
-    window.panel.feather_check.setChecked(False)
-    window.inference.worker.engine = engine
-    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, True)
-    paint_hole(window)
-    hole = window.doc.mask.copy()
+    engine, hole = _fill_slowly(window, photo_path, qtbot)
     try:
-        with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
-            window.actions_.fill.trigger()
         qtbot.waitUntil(lambda: window.variations.pending(1), timeout=10_000)
         window.actions_.undo.trigger()  # the fill is undone while variation 2 is computed
     finally:
-        release.set()
+        engine.release.set()
     qtbot.waitUntil(lambda: window.variations.images[1] is not None, timeout=10_000)
     qtbot.wait(200)
     assert "ready" not in window.statusBar().currentMessage()
