@@ -91,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import (
         KEEP,
-        copy_unchanged,
         depth_note,
         load_image,
         load_mask,
@@ -99,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
         mask_from_alpha,
         refuse_overwrite,
         require_save_format,
-        save_image,
     )
     from app.core.maskops import mostly_hole
     from app.core.names import LOSSY_FORMATS, MAX_SEED, QUALITY_SCOPE
@@ -130,19 +128,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {QUALITY_SCOPE}; {out_path.suffix} is written losslessly", file=sys.stderr)
     inverted = mostly_hole(mask)
     quality = KEEP if args.quality is None else args.quality
-
-    def save(path: Path, pixels) -> Path:
-        return save_image(path, pixels, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
-                          quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, protect=inputs,
-                          gray=img.gray, compression=img.compression)
-
     if job.empty:  # nothing to fill: no engine; the file itself where the format allows
         print("warning: the mask is empty; nothing is filled", file=sys.stderr)
         for path in out_paths:
             replaced = path.exists()
-            copied = copy_unchanged(img, path, quality=quality, protect=inputs)
+            saved, copied = job.save(path, img.rgb, quality=quality, protect=inputs)
             how = "copied unchanged" if copied else f"written unchanged as {fmt}"
-            saved = copied or save(path, img.rgb)
             print(f"{image_path.name}: {how} -> {saved}{' (replaced the earlier file)' if replaced else ''}")
         return 0
     if inverted:
@@ -169,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         if result.notice:
             print(result.notice, file=sys.stderr)
-        saved = save(path, filled)
+        saved, _ = job.save(path, filled, quality=quality, protect=inputs)
         used = result.engine
         if used != engine.name:  # as the editor words it: auto names its choice, a guided network hands on
             used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"

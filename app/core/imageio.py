@@ -169,8 +169,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     try:
         rgb, alpha, icc = to_rgb_alpha(opened.image, opened.icc_profile, opened.format)
     except (ValueError, OSError) as exc:  # e.g. a colour model Pillow cannot convert
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise TemperaError(f"cannot read {path.name}: {reason}") from None
+        raise TemperaError(f"cannot read {path.name}: {_reason(exc)}") from None
     return LoadedImage(
         rgb=rgb,
         alpha=alpha,
@@ -342,12 +341,7 @@ def save_image(
     path = Path(path)
     _check_array(rgb, alpha)
     fmt = require_save_format(path)  # the format comes from the extension
-    refuse_overwrite(path, protect)
-    folder = path.parent
-    if not folder.is_dir():
-        raise TemperaError(f"cannot save {path.name}: the folder {folder} does not exist")
-    if path.is_dir():
-        raise TemperaError(f"cannot save {path}: it is a folder")
+    _check_target(path, protect)
     if quality != KEEP and not (isinstance(quality, int) and 1 <= quality <= 100):
         raise TemperaError(f"quality must be 1-100 or {KEEP!r}, got {quality!r}")
     if alpha_would_be_lost(path, alpha):
@@ -378,12 +372,7 @@ def save_image(
     opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless,
                          orientation=turned, compression=compression)
 
-    try:
-        atomic_write(path, lambda fh: img.save(fh, format=fmt, **opts))
-    except (OSError, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise TemperaError(f"cannot save {path.name}: {reason}") from None
-    return path
+    return _write(path, lambda fh: img.save(fh, format=fmt, **opts))
 
 
 def copy_unchanged(img: LoadedImage, path: str | os.PathLike[str], *, quality: int | str = KEEP,
@@ -395,15 +384,37 @@ def copy_unchanged(img: LoadedImage, path: str | os.PathLike[str], *, quality: i
     if img.path is None or img.format is None or quality != KEEP or save_format(path) != img.format:
         return None
     path = Path(path)
-    refuse_overwrite(path, protect)
-    if path.is_dir():
-        raise TemperaError(f"cannot save {path}: it is a folder")
+    _check_target(path, protect)
     try:
         data = Path(img.path).read_bytes()
-        return atomic_write(path, lambda fh: fh.write(data))
     except OSError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise TemperaError(f"cannot save {path.name}: {reason}") from None
+        raise TemperaError(f"cannot save {path.name}: {_reason(exc)}") from None
+    return _write(path, lambda fh: fh.write(data))
+
+
+def _check_target(path: Path, protect: Iterable[str | os.PathLike[str]]) -> None:
+    """What every writer checks before it writes ``path``: not one of ``protect`` (the
+    inputs), its folder there, not a folder itself."""
+    refuse_overwrite(path, protect)
+    folder = path.parent
+    if not folder.is_dir():
+        raise TemperaError(f"cannot save {path.name}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise TemperaError(f"cannot save {path}: it is a folder")
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's words on one line (its type where it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _write(path: Path, write) -> Path:
+    """:func:`atomic_write` of ``path``, its failures as one line."""
+    try:
+        atomic_write(path, write)
+    except (OSError, ValueError) as exc:
+        raise TemperaError(f"cannot save {path.name}: {_reason(exc)}") from None
+    return path
 
 
 # Re-exported so callers follow the contract's single module (imported last: masks_io

@@ -27,7 +27,7 @@ import numpy as np
 from app.core.atomic import check_writable
 from app.core.errors import TemperaError
 from app.core.image_open import open_oriented
-from app.core.imageio import KEEP, copy_unchanged, load_image, load_mask, load_sketch, save_image
+from app.core.imageio import KEEP, load_image, load_mask, load_sketch
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
@@ -418,12 +418,7 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     job = prepare_fill(img, mask, sketch=sketch, feather=feather)
     filled, outcome = job.fill(engine)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
-    # nothing to fill: the file itself where the output keeps its format
-    copied = job.empty and copy_unchanged(img, item.out, quality=quality, protect=protect)
-    if not copied:
-        save_image(item.out, filled, alpha=job.alpha, icc_profile=img.icc_profile, exif=img.exif,
-                   quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, lossless=False,
-                   protect=protect, gray=img.gray, compression=img.compression)
+    _, copied = job.save(item.out, filled, quality=quality, protect=protect)
     notes = []
     inverted = mostly_hole(mask)
     if job.empty:

@@ -5,12 +5,14 @@ Before the fill (:func:`prepare_fill`, once per photo, however many variations f
 the plan the editor makes too (``app.core.fill_plan``: what no fill may copy from, the
 feather ring, the refusal of a hole with nothing to copy from, what the engine is shown).
 The fill (:meth:`PreparedFill.fill`) composites the engine's result onto the real pixels,
-fading the feather ring in. The saved alpha makes the filled pixels opaque
-(``opaque_in_hole``).
+fading the feather ring in. Its result is written by :meth:`PreparedFill.save`, with the
+photo's metadata; the saved alpha makes the filled pixels opaque (``opaque_in_hole``); a
+photo with nothing to fill is its own file, copied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +23,7 @@ from app.core.errors import TemperaError
 from app.core.feather import feather_composite
 from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
-from app.core.imageio import LoadedImage, alpha_would_be_lost, opaque_in_hole
+from app.core.imageio import KEEP, LoadedImage, alpha_would_be_lost, copy_unchanged, opaque_in_hole, save_image
 
 
 class FillEngine(Protocol):
@@ -60,6 +62,24 @@ class PreparedFill:
             name = self.img.path.name if self.img.path is not None else "the photo"
             raise TemperaError(f"the {engine.name} engine returned {result.image.shape} for {name}")
         return feather_composite(self.img.rgb, result.image, self.mask, self.feather, self.protect), result
+
+    def save(self, path: str | Path, pixels: np.ndarray, *, quality: int | str = KEEP,
+             protect: Iterable[str | Path] = ()) -> tuple[Path, bool]:
+        """Write ``pixels`` (this photo, filled) to ``path`` atomically, never over one of
+        ``protect`` (the inputs), with the photo's alpha, colour profile, EXIF, JPEG settings
+        and gray mode; transparency a format cannot hold is flattened onto white. With nothing
+        to fill, the photo's own file is copied byte for byte where ``path`` keeps its format
+        and no other ``quality`` is asked (``copy_unchanged``). The path, and whether it was
+        such a copy."""
+        img = self.img
+        if self.empty:
+            copied = copy_unchanged(img, path, quality=quality, protect=protect)
+            if copied is not None:
+                return copied, True
+        saved = save_image(path, pixels, alpha=self.alpha, icc_profile=img.icc_profile, exif=img.exif,
+                           quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, protect=protect,
+                           gray=img.gray, compression=img.compression)
+        return saved, False
 
     def loses_alpha(self, out: str | Path) -> bool:
         """True when ``out``'s format cannot keep the photo's transparency."""
