@@ -99,7 +99,7 @@ class FileController:
             doc = self.doc
             if doc is None:
                 return True
-            state = (id(doc), doc.image_version, self.w.undo_stack.index())
+            state = self._work_state()
             filling = self.w.inference.filling
             if self.pixels_modified():
                 answer = dialogs.ask_unsaved(self.w, doc.name, filling)
@@ -112,8 +112,14 @@ class FileController:
                 return True
             if not agreed:
                 return False
-            if (id(self.doc), self.doc.image_version, self.w.undo_stack.index()) == state:  # type: ignore[union-attr]
+            if self._work_state() == state:
                 return True
+
+    def _work_state(self) -> tuple[int, int, int] | None:
+        """What a question about the current work was asked about: the document, its pixels'
+        version and the undo step (a fill that lands changes them)."""
+        doc = self.doc
+        return None if doc is None else (id(doc), doc.image_version, self.w.undo_stack.index())
 
     # -- opening ------------------------------------------------------------------------
     def open_dialog(self) -> None:
