@@ -154,11 +154,22 @@ def test_sketch_gray(tmp_path: Path) -> None:
     np.testing.assert_array_equal(sketch, np.where(_expected(), 255, 0))
 
 
-def test_sketch_rgba_needs_opaque_and_bright(tmp_path: Path) -> None:
+def test_sketch_strokes_on_a_transparent_layer_mark_whatever_their_colour(tmp_path: Path) -> None:
+    # a pen layer exported from a paint program: black (its default pen) or white lines
     rgba = np.zeros((H, W, 4), np.uint8)
-    rgba[4:12, 10:30] = [255, 255, 255, 255]  # white opaque stroke
+    rgba[4:12, 10:20] = [0, 0, 0, 255]  # black opaque stroke
+    rgba[4:12, 20:30] = [255, 255, 255, 255]  # white opaque stroke
     rgba[20, 0] = [255, 255, 255, 10]  # bright but transparent: not a stroke
-    rgba[20, 1] = [0, 0, 0, 255]  # opaque but dark: not a stroke
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "s.png")
+    sketch = load_sketch(tmp_path / "s.png", (W, H))
+    np.testing.assert_array_equal(sketch, np.where(_expected(), 255, 0))
+
+
+def test_sketch_black_and_white_with_some_transparency_reads_white_strokes(tmp_path: Path) -> None:
+    rgba = np.zeros((H, W, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[4:12, 10:30, :3] = 255  # white strokes on opaque black
+    rgba[20, 0, 3] = 0  # an eraser's touch
     Image.fromarray(rgba, "RGBA").save(tmp_path / "s.png")
     sketch = load_sketch(tmp_path / "s.png", (W, H))
     np.testing.assert_array_equal(sketch, np.where(_expected(), 255, 0))

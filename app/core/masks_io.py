@@ -14,8 +14,9 @@ Rules (the same for the GUI, the batch runner and evaluation):
   non-zero marks, so it does not come out empty. A mask whose brightest pixel is 2-127
   (a grey hole, a label map with more classes) is refused with a one-line error instead
   of coming out empty.
-* Sketches: strokes are bright (luminance > 127); for a file with real transparency they
-  must also be opaque.
+* Sketches: strokes are bright (luminance > 127). A file with real transparency is read as
+  a mask is: strokes drawn on a transparent layer mark where opaque, whatever their colour
+  (black pen lines included), and a mostly opaque black/white file by its bright pixels.
 * EXIF orientation is applied, so a mask drawn on the camera's sideways JPEG lines up with
   the upright photo.
 """
@@ -82,6 +83,14 @@ def _painted_on_black(gray: np.ndarray, opaque: np.ndarray) -> bool:
     return bool(seen.min() <= _THRESHOLD < seen.max())
 
 
+def _opaque_marks(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """What a file with real transparency marks: its opaque pixels (strokes on a transparent
+    layer, whatever their colour), or its opaque bright ones when it is a black/white file
+    with a few transparent pixels."""
+    opaque = alpha > _THRESHOLD
+    return opaque & (gray > _THRESHOLD) if _painted_on_black(gray, opaque) else opaque
+
+
 def load_mask(
     path: str | os.PathLike[str], size: tuple[int, int], *, max_pixels: int | None = None, what: str = "mask"
 ) -> np.ndarray:
@@ -92,8 +101,7 @@ def load_mask(
     _check_size(path.name, opened.image.size, size, what)
     gray, alpha = _gray_and_alpha(opened.image)
     if alpha is not None:
-        opaque = alpha > _THRESHOLD
-        return opaque & (gray > _THRESHOLD) if _painted_on_black(gray, opaque) else opaque
+        return _opaque_marks(gray, alpha)
     top = int(gray.max()) if gray.size else 0
     if top == 1:
         return gray > 0
@@ -126,7 +134,5 @@ def load_sketch(
     opened = open_oriented(path, max_pixels=max_pixels, role="sketch")
     _check_size(path.name, opened.image.size, size, "sketch")
     gray, alpha = _gray_and_alpha(opened.image)
-    strokes = gray > _THRESHOLD
-    if alpha is not None:
-        strokes &= alpha > _THRESHOLD
+    strokes = gray > _THRESHOLD if alpha is None else _opaque_marks(gray, alpha)
     return np.where(strokes, np.uint8(255), np.uint8(0))

@@ -25,7 +25,7 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "save_as": ("mdi6.content-save-edit", "Save &As…", ("Ctrl+Shift+S",), "Save the result under a new name"),
     "import_mask": ("mdi6.import", "Import mask…", (), "Load a mask PNG (white = hole)"),
     "export_mask": ("mdi6.export", "Export mask…", (), "Save the mask as a PNG"),
-    "import_sketch": ("mdi6.import", "Import sketch…", (), "Load a sketch PNG (white = stroke)"),
+    "import_sketch": ("mdi6.import", "Import sketch…", (), "Load a sketch PNG (white strokes, or any on transparency)"),
     "export_sketch": ("mdi6.export", "Export sketch…", (), "Save the sketch as a PNG"),
     "import_protect": ("mdi6.import", "Import protect…", (),
                        "Load a protect mask PNG (white = areas no fill may copy from)"),
