@@ -24,7 +24,7 @@ from app.core.fill_result import FillResult
 from app.core.imageio import load_image
 from app.core.names import engine_label
 from app.core.settings import load_settings
-from app.ui import dialogs
+from app.ui import dialogs, main_window
 from app.ui.app import offer_restore
 from app.ui.docks import ATTENTION_HINT
 from app.ui.main_window import MainWindow
@@ -153,8 +153,12 @@ def test_a_hole_over_most_of_the_photo_asks_before_filling(window: MainWindow, p
     paint_hole(window, (20, 10, 30, 20))
     window.actions_.invert_mask.trigger()  # everything but the small box: a mask inverted by mistake
     assert 0.9 < window.doc.mask.mean() < 1.0
+    planned: list[bool] = []
+    plan = main_window.plan_fill
+    monkeypatch.setattr(main_window, "plan_fill", lambda *a, **k: planned.append(True) or plan(*a, **k))
     window.actions_.fill.trigger()
     assert len(asked) == 1 and "is it inverted?" in asked[0] and not window.inference.busy  # cancelled
+    assert planned == []  # asked first: a Cancel does not wait for the plan of a large photo
     answer[0] = True
     fill_and_wait(window, qtbot)  # asked again, and filled this time
     assert len(asked) == 2

@@ -17,7 +17,8 @@ from app.core.document import Document
 from app.core.errors import TemperaError
 from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
-from app.core.maskops import grow_mask, invert_mask, mostly_hole, shrink_mask
+from app.core.imageio import keep_from
+from app.core.maskops import grow_mask, invert_mask, mostly_hole, nothing_to_fill_from, shrink_mask
 from app.core.names import EDITOR_ENGINES, editor_words, engine_label
 from app.core.settings import Settings, config_dir, recent_labels, save_settings
 from app.ui import dialogs
@@ -305,16 +306,20 @@ class MainWindow(QMainWindow):
         if not doc.has_hole():
             self.statusBar().showMessage("Paint a mask over what should be filled first (B, R or L)", 5000)
             return
+        most = mostly_hole(doc.mask)
+        if most:  # likely inverted: asked before the plan, which takes seconds on a large photo
+            problem = nothing_to_fill_from(doc.mask, keep_from(doc.protect, doc.alpha(), doc.mask))
+            if problem:  # a whole-photo hole is refused without a question
+                self._refuse_fill(problem)
+                return
+            if not dialogs.ask_fill_most(self, most):
+                return
         snap, px = doc.snapshot(self.inference.new_id()), self.panel.feather_px()
         hole = snap.mask
         try:  # the plan inpaint and batch make too; apply_fill blends the feather ring
             plan = plan_fill(snap.image, doc.alpha(), hole, snap.protect, px)
         except TemperaError as exc:  # a fill would give black or a blur of what was to go
-            problem = str(exc)
-            self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
-            return
-        most = mostly_hole(hole)
-        if most and not dialogs.ask_fill_most(self, most):  # likely inverted: a long fill of the wrong part
+            self._refuse_fill(str(exc))
             return
         snap = dataclasses.replace(snap, mask=plan.hole, protect=plan.protect)
         extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px}
@@ -322,6 +327,10 @@ class MainWindow(QMainWindow):
             extra["engine_image"] = plan.seen
         request = Request("fill", snap, extra=extra)
         self.inference.submit(request)
+
+    def _refuse_fill(self, problem: str) -> None:
+        """Say in the status line why there is nothing to fill from (one line)."""
+        self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
 
     def cancel(self) -> None:
         if self.tools.dragging:
