@@ -220,6 +220,19 @@ def test_tiff_and_bmp_outputs(job: dict[str, Path]) -> None:
             assert im.format == {"tif": "TIFF", "bmp": "BMP"}[fmt] and im.size == (W, H)
 
 
+def test_gif_and_ppm_photos_are_filled_as_inpaint_fills_them_and_a_second_frame_is_noted(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(_photo(0)).save(images / "icon.ppm")
+    frames = [Image.fromarray(_photo(1)).convert("P"), Image.fromarray(_photo(2)).convert("P")]
+    frames[0].save(images / "anim.gif", save_all=True, append_images=frames[1:])
+    Image.fromarray(_mask_arr()).save(tmp_path / "m.png")
+    report = run_batch(images, tmp_path / "m.png", tmp_path / "out", engine=FakeEngine())
+    assert report.ok == ["anim.gif", "icon.ppm"] and report.total == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["anim.png", "icon.png"]  # written as PNG
+    assert ("anim.gif", "first of 2 frames or pages only") in report.notes
+
+
 def test_masks_beside_the_photos(tmp_path: Path) -> None:
     folder = tmp_path / "shots"
     folder.mkdir()

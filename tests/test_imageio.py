@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 from conftest import gradient_rgb  # tests/ is on sys.path under pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from app.core.errors import TemperaError
-from app.core.imageio import DEFAULT_MAX_PIXELS, KEEP, LoadedImage, load_image, save_image
+from app.core.imageio import DEFAULT_MAX_PIXELS, KEEP, LoadedImage, load_image, load_note, save_image
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -278,6 +278,75 @@ def test_gray_profile_not_attached_to_rgb(tmp_path: Path) -> None:
     assert load_image(tmp_path / "g.png").icc_profile is None
 
 
+def test_a_gray_photo_keeps_its_gray_profile_and_never_takes_an_rgb_one(tmp_path: Path) -> None:
+    gray_icc = bytearray(SRGB_ICC)
+    gray_icc[16:20] = b"GRAY"
+    Image.new("L", (4, 4), 50).save(tmp_path / "g.png", icc_profile=bytes(gray_icc))
+    Image.new("LA", (4, 4), (50, 200)).save(tmp_path / "la.png", icc_profile=SRGB_ICC)
+    for name, want in (("g.png", bytes(gray_icc)), ("la.png", None)):
+        img = load_image(tmp_path / name)
+        for ext in ("png", "jpg", "tif"):  # formats with a gray mode: written gray
+            out = save_image(tmp_path / f"out-{name}.{ext}", img.rgb, alpha=img.alpha, icc_profile=img.icc_profile,
+                             gray=True, flatten=True, meta=img.meta)
+            with Image.open(out) as written:
+                assert written.mode in ("L", "LA") and written.info.get("icc_profile") == want, (name, ext)
+    # WebP has no gray mode: written RGB, so the gray profile stays out of it
+    img = load_image(tmp_path / "g.png")
+    out = save_image(tmp_path / "g.webp", img.rgb, gray=True, meta=img.meta)
+    with Image.open(out) as written:
+        assert written.mode == "RGB" and not written.info.get("icc_profile")
+
+
+# ---------------------------------------------------------------- other metadata
+
+_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'
+        b' tiff:Orientation="6"><dc:creator>Ann</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>')
+
+
+def test_dpi_xmp_and_comment_of_a_jpeg_are_kept(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: the upright photo is 20 x 40
+    Image.fromarray(gradient_rgb()[:20, :40]).save(tmp_path / "in.jpg", dpi=(300, 72), xmp=_XMP,
+                                                   comment=b"shot at dawn", exif=exif)
+    img = load_image(tmp_path / "in.jpg")
+    assert img.size == (20, 40) and img.meta.dpi == (72.0, 300.0)  # turned a quarter: x and y swap
+    for ext in ("jpg", "png", "webp", "tif"):
+        out = save_image(tmp_path / f"out.{ext}", img.rgb, exif=img.exif, meta=img.meta)
+        with Image.open(out) as written:
+            xmp = written.info.get("xmp")
+            assert xmp and b"<dc:creator>Ann</dc:creator>" in xmp, ext
+            assert b'tiff:Orientation="1"' in xmp, ext  # the pixels are upright: never turned twice
+            if ext != "webp":
+                assert tuple(round(v) for v in written.info["dpi"]) == (72, 300), ext
+            assert (written.info.get("comment") == b"shot at dawn") == (ext == "jpg"), ext
+
+
+def test_a_png_s_text_chunks_are_kept(tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Photog")
+    info.add_itxt("Title", "Ünï")
+    Image.fromarray(gradient_rgb()).save(tmp_path / "in.png", pnginfo=info, dpi=(300, 300))
+    img = load_image(tmp_path / "in.png")
+    out = save_image(tmp_path / "out.png", img.rgb, meta=img.meta)
+    with Image.open(out) as written:
+        assert written.text == {"Author": "Photog", "Title": "Ünï"}
+        assert tuple(round(v) for v in written.info["dpi"]) == (300, 300)
+
+
+def test_a_16_bit_tiff_and_a_file_of_several_frames_are_said(tmp_path: Path) -> None:
+    deep = np.zeros((4, 6, 3), np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.tif"), deep)
+    img = load_image(tmp_path / "deep.tif")
+    assert img.bits == 16 and load_note(img) == "deep.tif has 16 bits per channel; the result is written with 8"
+    frames = [Image.new("RGB", (6, 4), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
+    img = load_image(tmp_path / "pages.tif")
+    assert img.frames == 2 and load_note(img) == "pages.tif has 2 frames or pages; only the first is filled and written"
+    Image.new("RGB", (6, 4)).save(tmp_path / "one.png")
+    assert load_note(load_image(tmp_path / "one.png")) is None
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -513,6 +582,21 @@ def test_without_pi_heif_a_heic_is_refused_in_one_line(monkeypatch, tmp_path: Pa
     monkeypatch.setattr(image_open, "READ_FORMATS", tuple(f for f in image_open.READ_FORMATS if f != "HEIF"))
     with pytest.raises(TemperaError, match=r"phone-turned.heic: HEIC/HEIF photos need the pi-heif package"):
         load_image(HEIC)
+
+
+def test_a_folder_that_refuses_the_write_is_named_not_the_hidden_temporary_file(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from app.core import imageio
+
+    def refuse(path, write):  # as on a read-only mount: the temporary file cannot be made
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(Path(path).parent / f".{Path(path).name}.9463.tmp"))
+
+    monkeypatch.setattr(imageio, "atomic_write", refuse)
+    with pytest.raises(TemperaError) as exc:
+        save_image(tmp_path / "x.png", gradient_rgb())
+    assert str(exc.value) == f"cannot save x.png: cannot write in the folder {tmp_path}: {os.strerror(errno.EROFS)}"
 
 
 def test_saving_as_heic_says_it_is_read_only(tmp_path: Path) -> None:

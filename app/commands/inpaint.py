@@ -91,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import (
         KEEP,
-        depth_note,
         load_image,
         load_mask,
+        load_note,
         load_sketch,
         mask_from_alpha,
         refuse_overwrite,
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if args.variations > 1 and not engine.randomized:
         print(f"note: {engine.name} is deterministic; the {args.variations} variations will be identical",
               file=sys.stderr)
-    depth = depth_note(img)
+    depth = load_note(img)
     if depth:
         print(f"note: {depth}", file=sys.stderr)
     if job.loses_alpha(out_path):

@@ -19,6 +19,7 @@ from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from app.core.errors import TemperaError
 from app.core.jpeg_settings import JpegSettings, read_jpeg_settings
+from app.core.pixel_modes import icc_colour_space
 
 DEFAULT_MAX_PIXELS = 150_000_000
 MAX_PIXELS_ENV = "TEMPERA_MAX_PIXELS"
@@ -59,6 +60,7 @@ TiffImagePlugin.READ_LIBTIFF = True
 _TIFF_LAYOUT_TAGS = (
     254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323,
     324, 325, 338, 339, 340, 341, 347, 530, 531, 532, 34675,
+    700,  # the XMP packet: carried as such (Metadata), its orientation set upright
 )
 
 _ORIENTATION = 0x0112
@@ -97,6 +99,20 @@ def limit_message(name: str, size: tuple[int, int], limit: int) -> str:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Metadata:
+    """What else a photo's file says that a retouched copy should say too (besides its
+    colour profile and EXIF, kept on their own): print resolution, the XMP packet (creator,
+    rights, keywords from Lightroom and the like), a JPEG's comment, a PNG's text chunks,
+    and a gray photo's own gray colour profile (written only where the result is gray)."""
+
+    dpi: tuple[float, float] | None = None  # (x, y) as the upright photo has it
+    xmp: bytes | None = None  # its orientation set to 1: the pixels are upright
+    comment: bytes | None = None  # a JPEG's COM segment
+    text: tuple[tuple[str, str], ...] = ()  # a PNG's tEXt/zTXt/iTXt chunks, XMP aside
+    gray_icc: bytes | None = None  # a gray photo's GRAY profile
+
+
 @dataclass
 class OpenedImage:
     """A fully decoded Pillow image with orientation applied, plus what we keep of its metadata."""
@@ -108,6 +124,9 @@ class OpenedImage:
     exif: bytes | None  # orientation reset to 1; None when the file had no EXIF
     jpeg: JpegSettings | None = None  # a JPEG's tables and subsampling, to save it alike
     compression: str | None = None  # a TIFF's compression (Pillow's name) or a WebP's "lossless", to save it alike
+    bits: int | None = None  # a TIFF's bits per sample (Pillow opens 16-bit RGB as 8-bit RGB)
+    frames: int = 1  # frames or pages in the file; only the first is read
+    meta: Metadata = Metadata()
 
 
 def _describe(exc: BaseException) -> str:
@@ -195,6 +214,9 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         compression = img.info.get("compression") if fmt == "TIFF" else None
         if fmt == "WEBP" and _webp_is_lossless(path):
             compression = WEBP_LOSSLESS
+        bits = _tiff_bits(img) if fmt == "TIFF" else None
+        frames = int(getattr(img, "n_frames", 1) or 1)
+        meta = _metadata(img, orientation, icc)
     return OpenedImage(
         image=oriented,
         format=fmt,
@@ -203,7 +225,56 @@ def open_oriented(path: str | os.PathLike[str], *, max_pixels: int | None = None
         exif=_kept_exif(exif, fmt),
         jpeg=jpeg,
         compression=compression,
+        bits=bits,
+        frames=frames,
+        meta=meta,
     )
+
+
+def _tiff_bits(img: Image.Image) -> int | None:
+    """A TIFF's bits per sample (its BitsPerSample tag), or None."""
+    try:
+        value = img.tag_v2.get(258)  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if isinstance(value, tuple):
+        value = max(value, default=None)
+    return int(value) if isinstance(value, int) else None
+
+
+_XMP_ORIENTATION = re.compile(rb'(tiff:Orientation\s*=\s*["\'])\d(["\'])|(<tiff:Orientation>)\s*\d\s*(</tiff:Orientation>)')
+_PNG_XMP_KEY = "XML:com.adobe.xmp"
+
+
+def _upright_xmp(xmp: bytes) -> bytes:
+    """The XMP packet with its orientation set to 1 (the pixels are turned upright)."""
+    return _XMP_ORIENTATION.sub(lambda m: (m.group(1) + b"1" + m.group(2)) if m.group(1)
+                                else (m.group(3) + b"1" + m.group(4)), xmp)
+
+
+def _metadata(img: Image.Image, orientation: int, icc: bytes | None) -> Metadata:
+    """The :class:`Metadata` of an opened file; what it cannot read is left out."""
+    info = img.info
+    dpi = info.get("dpi")
+    try:
+        dpi = (float(dpi[0]), float(dpi[1])) if dpi and dpi[0] > 0 and dpi[1] > 0 else None
+    except (TypeError, ValueError, IndexError):
+        dpi = None
+    if dpi is not None and orientation in (5, 6, 7, 8):  # turned a quarter: x and y swap
+        dpi = (dpi[1], dpi[0])
+    xmp = info.get("xmp") or info.get(_PNG_XMP_KEY)
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    xmp = _upright_xmp(xmp) if isinstance(xmp, bytes) and xmp.strip() else None
+    comment = info.get("comment") if img.format == "JPEG" else None
+    if isinstance(comment, str):
+        comment = comment.encode("latin-1", "replace")
+    text: tuple[tuple[str, str], ...] = ()
+    if img.format == "PNG":
+        chunks = getattr(img, "text", None) or {}
+        text = tuple((str(k), str(v)) for k, v in chunks.items() if k != _PNG_XMP_KEY)
+    gray_icc = icc if icc_colour_space(icc) == b"GRAY" else None
+    return Metadata(dpi=dpi, xmp=xmp, comment=comment or None, text=text, gray_icc=gray_icc)
 
 
 WEBP_LOSSLESS = "lossless"  # OpenedImage.compression of a WebP whose picture is lossless

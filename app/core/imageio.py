@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
-from app.core.image_open import DEFAULT_MAX_PIXELS, WEBP_LOSSLESS, open_oriented, pixel_limit
+from app.core.image_open import DEFAULT_MAX_PIXELS, WEBP_LOSSLESS, Metadata, open_oriented, pixel_limit
 from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, READ_ONLY_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
@@ -35,6 +35,7 @@ __all__ = [
     "WHITE",
     "JpegSettings",
     "LoadedImage",
+    "Metadata",
     "alpha_would_be_lost",
     "copy_unchanged",
     "flatten_alpha",
@@ -58,6 +59,9 @@ _ORIENTATION_TAG = 0x0112
 _LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
 _GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP", "AVIF"}  # formats with a gray mode (and LA: PNG, TIFF)
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
+_DPI_FORMATS = {"JPEG", "PNG", "TIFF"}
+_XMP_TAG = 700  # a TIFF's XMP packet
+_PNG_XMP_KEY = "XML:com.adobe.xmp"
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
@@ -74,6 +78,8 @@ class LoadedImage:
     jpeg: JpegSettings | None = None  # a JPEG source's tables and subsampling
     bits: int = 8  # bits per channel in the file; every result is written with 8
     compression: str | None = None  # a TIFF's compression, which a TIFF result keeps when lossless
+    frames: int = 1  # frames or pages in the file: only the first is filled and written
+    meta: Metadata = Metadata()  # dpi, XMP, comments, a gray profile: written back where they fit
 
     @property
     def size(self) -> tuple[int, int]:
@@ -93,12 +99,14 @@ _DEEP_MODES = {"I;16": 16, "I;16L": 16, "I;16B": 16, "I;16N": 16, "I": 32, "F": 
 
 def _bits(opened, path: Path) -> int:
     """Bits per channel in the file: a PNG or PGM/PPM opens 16-bit gray as mode I too, and a
-    16-bit RGB PNG as RGB, so their containers decide."""
+    16-bit RGB PNG or TIFF as RGB, so their containers decide."""
     if opened.mode == "I" and opened.format in ("PNG", "PPM"):
         return 16
     deep = _DEEP_MODES.get(opened.mode)
     if deep:
         return deep
+    if opened.format == "TIFF" and opened.bits and opened.bits > 8:
+        return opened.bits
     return 16 if opened.format == "PNG" and _png_bit_depth(path) == 16 else 8
 
 
@@ -114,12 +122,18 @@ def _png_bit_depth(path: Path) -> int | None:
     return None
 
 
-def depth_note(img: LoadedImage) -> str | None:
-    """One line when the photo holds more than 8 bits per channel: the result has 8."""
-    if img.bits <= 8:
+def load_note(img: LoadedImage) -> str | None:
+    """One line on what of the photo's file a result does not keep: more than 8 bits per
+    channel (the result has 8), frames or pages after the first; None when it keeps all."""
+    said = []
+    if img.bits > 8:
+        said.append(f"{img.bits} bits per channel; the result is written with 8")
+    if img.frames > 1:
+        said.append(f"{img.frames} frames or pages; only the first is filled and written")
+    if not said:
         return None
     name = img.path.name if img.path is not None else "the photo"
-    return f"{name} has {img.bits} bits per channel; the result is written with 8"
+    return f"{name} has " + "; it has ".join(said)
 
 
 def _hidden(alpha: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -181,6 +195,8 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         jpeg=opened.jpeg,
         bits=_bits(opened, path),
         compression=opened.compression,
+        frames=opened.frames,
+        meta=opened.meta,
     )
 
 
@@ -254,6 +270,36 @@ def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int
     return np.rint(rgb.astype(np.float32) * a + bg * (1.0 - a)).astype(np.uint8)
 
 
+def _meta_options(fmt: str, meta: Metadata, written_gray: bool) -> dict:
+    """The save options that carry ``meta`` into a file of format ``fmt``: dpi (JPEG, PNG,
+    TIFF), XMP (JPEG, PNG, WebP, AVIF, TIFF), a JPEG's comment into a JPEG, a PNG's text
+    into a PNG; a gray profile only where the pixels are ``written_gray``."""
+    opts: dict = {}
+    if meta.dpi and fmt in _DPI_FORMATS:
+        opts["dpi"] = meta.dpi
+    if meta.xmp:
+        if fmt in ("JPEG", "WEBP", "AVIF"):
+            opts["xmp"] = meta.xmp
+        elif fmt == "TIFF":
+            opts["tiffinfo"] = {_XMP_TAG: meta.xmp}
+    if meta.comment and fmt == "JPEG":
+        opts["comment"] = meta.comment
+    if fmt == "PNG" and (meta.text or meta.xmp):
+        info = PngImagePlugin.PngInfo()
+        for key, value in meta.text:
+            try:
+                value.encode("latin-1")
+                info.add_text(key, value)
+            except UnicodeEncodeError:  # tEXt holds Latin-1 only
+                info.add_itxt(key, value)
+        if meta.xmp:
+            info.add_itxt(_PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
+        opts["pnginfo"] = info
+    if written_gray and meta.gray_icc and fmt in _ICC_FORMATS:
+        opts["icc_profile"] = meta.gray_icc
+    return opts
+
+
 def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int | str,
                   jpeg: JpegSettings | None, lossless: bool, orientation: int = 1,
                   compression: str | None = None) -> dict:
@@ -320,6 +366,7 @@ def save_image(
     protect: Iterable[str | os.PathLike[str]] = (),
     gray: bool = False,
     compression: str | None = None,
+    meta: Metadata | None = None,
 ) -> Path:
     """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
 
@@ -336,7 +383,9 @@ def save_image(
     inputs). The folder must exist. ``gray`` (a gray source, :attr:`LoadedImage.gray`):
     written with one channel (its luma) where the format has a gray mode. ``compression``
     (a TIFF source's, :attr:`LoadedImage.compression`): a TIFF is written with it when it is
-    lossless, else with LZW.
+    lossless, else with LZW. ``meta`` (:attr:`LoadedImage.meta`): the source's dpi, XMP,
+    comment and text where the format holds them; a gray result carries the source's gray
+    profile, never an RGB one.
     """
     path = Path(path)
     _check_array(rgb, alpha)
@@ -369,8 +418,11 @@ def save_image(
         img = Image.fromarray(np.dstack([rgb, alpha]), "LA" if rgb.ndim == 2 else "RGBA")
     else:
         img = Image.fromarray(np.ascontiguousarray(rgb), "L" if rgb.ndim == 2 else "RGB")
-    opts = _save_options(fmt, icc=icc_profile, exif=exif, quality=quality, jpeg=jpeg, lossless=lossless,
-                         orientation=turned, compression=compression)
+    written_gray = rgb.ndim == 2
+    opts = _save_options(fmt, icc=None if written_gray else icc_profile, exif=exif, quality=quality, jpeg=jpeg,
+                         lossless=lossless, orientation=turned, compression=compression)
+    if meta is not None:
+        opts.update(_meta_options(fmt, meta, written_gray))
 
     return _write(path, lambda fh: img.save(fh, format=fmt, **opts))
 
@@ -409,10 +461,16 @@ def _reason(exc: BaseException) -> str:
 
 
 def _write(path: Path, write) -> Path:
-    """:func:`atomic_write` of ``path``, its failures as one line."""
+    """:func:`atomic_write` of ``path``, its failures as one line. The system's own words
+    name the hidden temporary file the write goes through; the user is told of the folder."""
     try:
         atomic_write(path, write)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        if exc.strerror and exc.filename and Path(exc.filename).name != path.name:
+            raise TemperaError(f"cannot save {path.name}: cannot write in the folder {path.parent}: "
+                               f"{exc.strerror}") from None
+        raise TemperaError(f"cannot save {path.name}: {exc.strerror or _reason(exc)}") from None
+    except ValueError as exc:
         raise TemperaError(f"cannot save {path.name}: {_reason(exc)}") from None
     return path
 

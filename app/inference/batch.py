@@ -27,7 +27,7 @@ import numpy as np
 from app.core.atomic import check_writable
 from app.core.errors import TemperaError
 from app.core.image_open import open_oriented
-from app.core.imageio import KEEP, load_image, load_mask, load_sketch
+from app.core.imageio import IMAGE_SUFFIXES, KEEP, load_image, load_mask, load_sketch
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
@@ -118,7 +118,8 @@ class BatchReport:
 
 
 def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+    """A file the batch fills: any that ``inpaint`` opens (GIF and PPM too, written as PNG)."""
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -431,6 +432,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
     if img.bits > 8:
         notes.append(f"{img.bits} bits per channel written with 8")
+    if img.frames > 1:
+        notes.append(f"first of {img.frames} frames or pages only")
     note = "; ".join(notes) or None
     written[out_key] = item.image.name
     return ("replaced" if existed else "ok"), note, None if job.empty else outcome.engine  # no hole: nothing chose

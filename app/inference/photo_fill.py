@@ -66,11 +66,11 @@ class PreparedFill:
     def save(self, path: str | Path, pixels: np.ndarray, *, quality: int | str = KEEP,
              protect: Iterable[str | Path] = ()) -> tuple[Path, bool]:
         """Write ``pixels`` (this photo, filled) to ``path`` atomically, never over one of
-        ``protect`` (the inputs), with the photo's alpha, colour profile, EXIF, JPEG settings
-        and gray mode; transparency a format cannot hold is flattened onto white. With nothing
-        to fill, the photo's own file is copied byte for byte where ``path`` keeps its format
-        and no other ``quality`` is asked (``copy_unchanged``). The path, and whether it was
-        such a copy."""
+        ``protect`` (the inputs), with the photo's alpha, colour profile, EXIF, JPEG settings,
+        gray mode and other metadata (dpi, XMP, comments); transparency a format cannot hold
+        is flattened onto white. With nothing to fill, the photo's own file is copied byte for
+        byte where ``path`` keeps its format and no other ``quality`` is asked
+        (``copy_unchanged``). The path, and whether it was such a copy."""
         img = self.img
         if self.empty:
             copied = copy_unchanged(img, path, quality=quality, protect=protect)
@@ -78,7 +78,7 @@ class PreparedFill:
                 return copied, True
         saved = save_image(path, pixels, alpha=self.alpha, icc_profile=img.icc_profile, exif=img.exif,
                            quality=quality, jpeg=img.jpeg, original=img.rgb, flatten=True, protect=protect,
-                           gray=img.gray, compression=img.compression)
+                           gray=img.gray, compression=img.compression, meta=img.meta)
         return saved, False
 
     def loses_alpha(self, out: str | Path) -> bool:

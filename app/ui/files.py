@@ -21,9 +21,9 @@ from app.core.imageio import (
     IMAGE_SUFFIXES,
     KEEP,
     alpha_would_be_lost,
-    depth_note,
     load_image,
     load_mask,
+    load_note,
     load_sketch,
     save_image,
 )
@@ -140,8 +140,8 @@ class FileController:
         self.w.set_document(Document(loaded.rgb, source=loaded, path=path))
         self.w.settings.add_recent(path)
         self._recent_changed()
-        note = depth_note(loaded)
-        if note:  # edited and saved with 8 bits per channel: say so before any work is done
+        note = load_note(loaded)
+        if note:  # saved with 8 bits per channel, or its first frame only: say so before any work is done
             self.w.statusBar().showMessage(note, 10000)
         else:  # nothing said about the last photo is true of this one
             self.w.statusBar().clearMessage()
@@ -296,7 +296,7 @@ class FileController:
                 alpha=doc.alpha(), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
                 original=doc.original, flatten=flatten, gray=bool(getattr(src, "gray", False)),
-                compression=getattr(src, "compression", None),
+                compression=getattr(src, "compression", None), meta=getattr(src, "meta", None),
                 protect=(doc.path,) if doc.path is not None else (),
             )
         except TemperaError as exc:
