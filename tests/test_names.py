@@ -180,9 +180,9 @@ def test_editor_words_name_engines_as_the_editor_does_and_leave_other_words_alon
 
     assert engine_word("auto") == "Auto" and engine_word("ns") == "Navier-Stokes"
     assert engine_word("mtsa-guided") == "Network + sketch"
-    said = "mtsa does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+    said = "mtsa does not follow sketch strokes: they were ignored (auto, mtsa-texture and mtsa-guided follow them)"
     assert editor_words(said) == ("Network does not follow sketch strokes: they were ignored "
-                                  "(Network + sketch and Auto follow them)")
+                                  "(Auto, Network + texture and Network + sketch follow them)")
     assert editor_words(" with mtsa-guided (mtsa 4)") == " with Network + sketch (Network 4)"
     # file names, paths and longer words that hold a name stay as they are
     kept = "no recorded routes (model_weights/auto.json); see auto.json, automatic, mtsa_x, ns3, nsfw"

@@ -127,7 +127,7 @@ class IgnoresStrokes(SlowEngine):
 
     def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
         out = super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress)
-        said = "mtsa does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+        said = "mtsa does not follow sketch strokes: they were ignored (auto, mtsa-texture and mtsa-guided follow them)"
         return FillResult(out.image, "mtsa", "CPU", said, seed)
 
 
@@ -138,7 +138,7 @@ def test_a_fill_s_notice_names_engines_as_the_engine_list_does(window: MainWindo
     fill_and_wait(window, qtbot)
     qtbot.waitUntil(lambda: bool(window.panel.notice.text()), timeout=5000)
     assert window.panel.notice.text() == ("Network does not follow sketch strokes: they were ignored "
-                                          "(Network + sketch and Auto follow them)")
+                                          "(Auto, Network + texture and Network + sketch follow them)")
 
 
 def test_a_hole_over_most_of_the_photo_asks_before_filling(window: MainWindow, photo_path: Path, qtbot,

@@ -124,7 +124,8 @@ class Engine:
         if looks_gray(rgb, mask):  # a black-and-white photo kept as RGB: no colour in its fill
             result = replace(result, image=gray_in_hole(result.image, mask))
         if not (self.guided or self.says_strokes_ignored) and has_strokes(sketch, mask):  # said, not dropped unsaid
-            ignored = f"{self.name} does not follow sketch strokes: they were ignored (mtsa-guided and auto follow them)"
+            ignored = (f"{self.name} does not follow sketch strokes: they were ignored "
+                       "(auto, mtsa-texture and mtsa-guided follow them)")
             result = replace(result, notice="; ".join(n for n in (result.notice, ignored) if n))
         return result
 
