@@ -258,6 +258,14 @@ def test_options_an_engine_or_format_ignores_are_said(photo, tmp_path, capsys):
                      "--quality", "50"]) == 0
     err = capsys.readouterr().err
     assert "does not follow" not in err and "--quality" not in err
+    away = np.zeros((120, 160), np.uint8)
+    away[5, 5:60] = 255  # a stroke outside the hole: nothing to follow
+    Image.fromarray(away).save(tmp_path / "away.png")
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--sketch", str(tmp_path / "away.png"),
+                     "--engine", "telea", "-o", str(tmp_path / "o2.png")]) == 0
+    captured = capsys.readouterr()
+    assert "note: the sketch away.png has no strokes inside the hole; the fill does not use it" in captured.err
+    assert "following the sketch" not in captured.out
 
 
 @pytest.mark.parametrize("name, mode", [("g.png", "L"), ("g.jpg", "L"), ("la.png", "LA"), ("b.png", "L"), ("g.webp", "RGB"),

@@ -100,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
         require_save_format,
     )
     from app.core.maskops import mostly_hole
-    from app.core.names import LOSSY_FORMATS, MAX_SEED, QUALITY_SCOPE
+    from app.core.names import LOSSY_FORMATS, MAX_SEED, QUALITY_SCOPE, STROKE_ENGINES
     from app.inference.photo_fill import prepare_fill
+    from app.inference.situation import has_strokes
 
     # --quality, --variations and --feather are in range already (int_in, at parsing)
     if not 0 <= args.seed <= MAX_SEED - args.variations + 1:
@@ -153,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
     if job.loses_alpha(out_path):
         print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
               f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
+    stroked = has_strokes(sketch, mask)
+    if sketch is not None and not stroked:  # said, so that a fill unlike the sketch is not a puzzle
+        print(f"note: the sketch {Path(args.sketch).name} has no strokes inside the hole; the fill does not use it",
+              file=sys.stderr)
     for n, path in enumerate(out_paths):
         replaced = path.exists()
         start = time.perf_counter()
@@ -164,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         used = result.engine
         if used != engine.name:  # as the editor words it: auto names its choice, a guided network hands on
             used += " (auto's choice)" if engine.name == "auto" else f" ({engine.name} handed on: no strokes in the hole)"
+        if stroked and result.engine in STROKE_ENGINES:
+            used += ", following the sketch,"
         seed = f"(seed {result.seed}) " if engine.randomized else ""  # Telea, NS and the networks take none
         print(f"{image_path.name}: filled {mask.mean() * 100:.1f} % with {used} on {result.device} "
               f"{seed}in {seconds:.2f} s -> {saved}{' (replaced the earlier file)' if replaced else ''}")

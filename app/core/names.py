@@ -14,6 +14,7 @@ from app.core.errors import TemperaError
 ENGINE_NAMES = ("auto", "mtsa", "mtsa-guided", "mtsa-const", "mtsa-texture", "patchmatch", "telea", "ns")
 NETWORK_ENGINES = ("mtsa", "mtsa-guided", "mtsa-const")
 TEXTURE_ENGINE = "mtsa-texture"  # the networks + the texture stage (PatchMatch at full resolution)
+STROKE_ENGINES = ("mtsa-guided", TEXTURE_ENGINE)  # the engines whose fills follow sketch strokes
 MAX_SEED = 2**32 - 1  # variation seeds: PatchMatch's native search keeps a 32-bit unsigned seed
 BATCH_FORMATS = ("keep", "png", "jpg", "webp", "avif", "tif", "bmp")  # "keep": the format of each input photo
 
