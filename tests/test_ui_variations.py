@@ -194,3 +194,30 @@ def test_an_undone_fill_s_variations_are_not_announced(window, photo_path, qtbot
     assert window.actions_.variation_2.isEnabled()
     window.actions_.variation_2.trigger()
     assert (window.doc.image[hole] == 100).all()
+
+
+class SlowSeededEngine(SeededEngine):
+    def fill(self, rgb, mask, sketch=None, *, protect=None, seed=0, progress=None, drawn=None):
+        import time
+
+        time.sleep(0.5)
+        return super().fill(rgb, mask, sketch, protect=protect, seed=seed, progress=progress, drawn=drawn)
+
+
+def test_no_variations_come_from_an_engine_chosen_while_the_fill_ran(window, photo_path, qtbot) -> None:
+    """A walkthrough chose Network while Auto filled: the candidates came from Network, and
+    the status line said "Network gives one result for this hole" of Auto's fill. The worker
+    loads the chosen engine after the fill, so it is still loading when the fill lands."""
+    engine = SlowSeededEngine()
+    window.files.open_path(photo_path)
+    window.inference.worker.engine = engine
+    window.inference.engine = EngineInfo(engine.name, "CPU", None, False, True)
+    paint_hole(window)
+    with qtbot.waitSignal(window.inference.fill_done, timeout=30_000):
+        window.actions_.fill.trigger()
+        window.inference.loading = True  # as load_engine sets it when another engine is chosen
+    qtbot.wait(300)
+    assert engine.seeds == [0]
+    assert window.statusBar().currentMessage().startswith("Filled with seeded in ")
+    assert window.statusBar().currentMessage().endswith("; no variations: another engine was chosen")
+    window.inference.loading = False

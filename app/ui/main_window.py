@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
         self.status.last_fill.setText(f"Last fill: {engine}, {seconds:.2f} s")
         info = self.inference.engine
         self.variations.started(request, image, searches=bool(info and info.randomized),
-                                lead=f"Filled with {engine} in {seconds:.2f} s")
+                                lead=f"Filled with {engine} in {seconds:.2f} s", engine=info.name if info else None)
         self._update_enabled()
         self.attention.clear()  # the map described the photo before this fill
 

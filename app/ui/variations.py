@@ -51,14 +51,19 @@ class VariationController(QObject):
         self.images: list[np.ndarray | None] = []
         self._fill_index = -1  # the undo stack's index right after the fill
         self._computing: int | None = None  # the candidate being computed in the background
+        self.engine: str | None = None  # the engine that made the fill, as the editor chose it
 
     # -- the fill and its candidates -----------------------------------------------------
-    def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "") -> None:
+    def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "",
+                engine: str | None = None) -> None:
         """The fill ``request`` was applied as ``image``; ask for the other candidates.
 
         ``lead`` (what the fill did) starts the status line, so that saying which candidate
-        is being computed does not hide which engine filled.
+        is being computed does not hide which engine filled. ``engine``: the engine (as the
+        editor chose it) that filled; candidates come from it only, so none is asked for
+        once another engine is chosen.
         """
+        self.engine = engine
         self.request, self.images = request, [image] + [None] * (COUNT - 1)
         self._fill_index = self.window.undo_stack.index()
         self._computing = None
@@ -71,6 +76,11 @@ class VariationController(QObject):
         base = self.request
         assert base is not None
         inference = self.window.inference
+        chosen = inference.engine.name if inference.engine is not None else None
+        if inference.loading or (self.engine is not None and chosen != self.engine):
+            # another engine was chosen: its fill would be no variation of this one
+            self.changed.emit(f"{lead}; no variations: another engine was chosen")
+            return
         snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
         extra = dict(base.extra, variation=index, seed=index, base=id(base))
         inference.submit(Request("fill", snap, extra=extra))

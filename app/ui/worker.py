@@ -134,7 +134,7 @@ class InferenceWorker(QObject):
             # the engine moved itself to the CPU during the fill (a GPU out of memory):
             # the status bar must not go on naming the GPU
             self._announce(getattr(result, "notice", None))
-        if request.kind == "fill":
+        if request.kind == "fill" and "variation" not in request.extra:  # a candidate's would repeat the fill's
             self.notice.emit(result.notice)
         self.finished.emit(request.id, result, time.perf_counter() - start)
 
