@@ -870,6 +870,12 @@ def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window
     inference._on_failed(7, "cancelled")  # the search ended; its result is dropped
     assert not inference.stopping and seen == ["The cancelled fill has stopped"]
     assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
+    # Esc while only a variation of a fill already in the photo runs: the fill stays
+    inference._running, inference._latest = SimpleNamespace(id=8, kind="fill", extra={"variation": 1}), 8
+    window.cancel()
+    assert window.statusBar().currentMessage() == "Variations cancelled; the fill is kept"
+    inference._on_failed(8, "cancelled")
+    assert seen[-1] == "The cancelled variation has stopped; the fill is kept"
 
 
 def test_a_fill_s_progress_stays_on_the_status_line_while_it_runs(window: MainWindow, qtbot) -> None:

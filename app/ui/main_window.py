@@ -335,11 +335,16 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         if self.tools.dragging:
             self.tools.cancel()
-        elif self.inference.cancel():
+        else:
+            candidates = self.inference.busy and not self.inference.filling  # only variations were coming
+            if not self.inference.cancel():
+                return
             self.attention.cancel()
             self.variations.stopped()
             self._update_enabled()
-            if self.inference.stopping:  # shown until it has: the machine stays busy until then
+            if candidates:  # the fill itself is in the photo and stays
+                self.statusBar().showMessage("Variations cancelled; the fill is kept", 6000)
+            elif self.inference.stopping:  # shown until it has: the machine stays busy until then
                 # short enough for the status line beside its permanent fields at 1280 px
                 self.statusBar().showMessage("Cancelled; stopping the fill in progress (its result is dropped)…")
             else:

@@ -284,12 +284,15 @@ class InferenceController(QObject):
 
     def _advance(self) -> None:
         ended_stale = self.stopping
+        ended = self._running
         self._running = None
         if self._pending is not None and not self._stopped:
             nxt, self._pending = self._pending, None
             self._dispatch(nxt)
         elif ended_stale and not self._stopped:
-            self.status.emit("The cancelled fill has stopped")
+            candidate = ended is not None and "variation" in ended.extra
+            self.status.emit("The cancelled variation has stopped; the fill is kept" if candidate
+                             else "The cancelled fill has stopped")
         self.busy_changed.emit(self.busy)
 
     def _on_loaded(self, info: EngineInfo) -> None:
