@@ -119,6 +119,29 @@ def test_an_imported_sketch_grows_the_hole_like_the_pen(window: MainWindow, tmp_
     assert not doc.mask.any() and not doc.sketch.any()
 
 
+def test_with_a_hole_painted_an_imported_sketch_grows_it_only_around_the_strokes_inside(
+        window: MainWindow, tmp_path: Path, monkeypatch) -> None:
+    """A sketch of the whole photo (python main.py sketch) made every edge hole (walkthrough)."""
+    _open(window, tmp_path)
+    doc = window.doc
+    doc.mask[20:40, 20:60] = True
+    hole = doc.mask.copy()
+    sketch = np.zeros((60, 80), np.uint8)
+    sketch[30, 10:70] = 255  # across the hole and past its sides
+    sketch[5, 10:70] = 255  # far from it
+    Image.fromarray(sketch).save(tmp_path / "s.png")
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda *a: tmp_path / "s.png")
+    window.files.import_layer("sketch")
+    margin = window.tools.hole_margin
+    assert (doc.sketch == sketch).all()  # every stroke is in the layer
+    assert not doc.mask[5].any() and not doc.mask[30, :20 - margin - 1].any()  # no hole grown outside
+    assert (doc.mask >= hole).all() and doc.mask[30, 20 - margin]  # room at the hole's edge, as the pen's
+    said = window.statusBar().currentMessage()
+    away = int(np.count_nonzero((sketch > 0) & ~doc.mask))
+    assert said == (f"Imported the sketch from s.png: {int((sketch > 0).sum())} px, {away} of them outside the hole "
+                    "(fills follow strokes inside it only)")
+
+
 def test_batch_dialog_offers_the_engine_and_skip_existing(qtbot, tmp_path: Path) -> None:
     images, mask = photos_and_mask(tmp_path)
     out = tmp_path / "out"

@@ -329,26 +329,34 @@ class FileController:
             dialogs.show_error(self.w, str(exc))
             return
         layers = {layer: np.asarray(data)}
-        grown = 0
-        if layer == "sketch":  # as with the pen: strokes outside the hole grow it, in the same step
-            mask = doc.mask | self._around_strokes(layers["sketch"])
+        grown = away = 0
+        if layer == "sketch":  # in the same step, the hole grows to give its strokes room, as with the pen
+            strokes = layers["sketch"] > 127
+            # With a hole painted, only the strokes in it count, as on the command line: a
+            # sketch of the whole photo must not turn every edge into hole. Without one, the
+            # strokes draw it, as the pen's do.
+            counted = strokes & doc.mask if doc.mask.any() else strokes
+            mask = doc.mask | self._around_strokes(counted)
             grown = int(np.count_nonzero(mask & ~doc.mask))
+            away = int(np.count_nonzero(strokes & ~mask))
             layers["mask"] = mask
         command = replace_layers(doc, f"Import {layer}", **layers)
         if command is not None:
             self.w.undo_stack.push(command)
-        if grown:
+        if grown and not away:
             self.w.show_grown_hole(grown)
         else:  # say what came in, and that it is there even with its overlay hidden
             count = int(np.count_nonzero(layers[layer]))
             hidden = not getattr(self.w.actions_, f"show_{layer}").isChecked()
             self.w.statusBar().showMessage(
                 f"Imported the {layer} from {path.name}: {count:,} px"
-                + (f" (hidden: Show {layer} is off)" if hidden else ""), 6000)
+                + (f" (hidden: Show {layer} is off)" if hidden else "")
+                + (f", {away:,} of them outside the hole (fills follow strokes inside it only)" if away else ""),
+                8000)
 
-    def _around_strokes(self, sketch: np.ndarray) -> np.ndarray:
-        """The sketch strokes plus the pen's hole margin on each side."""
-        strokes = (sketch > 127).astype(np.uint8)
+    def _around_strokes(self, strokes: np.ndarray) -> np.ndarray:
+        """The strokes (bool) plus the pen's hole margin on each side."""
+        strokes = strokes.astype(np.uint8)
         margin = self.w.tools.hole_margin
         if margin <= 0 or not strokes.any():
             return strokes.astype(bool)
