@@ -175,6 +175,14 @@ def test_sketch_black_and_white_with_some_transparency_reads_white_strokes(tmp_p
     np.testing.assert_array_equal(sketch, np.where(_expected(), 255, 0))
 
 
+def test_a_photo_or_an_overlay_given_as_a_sketch_is_refused(tmp_path: Path) -> None:
+    photo = np.full((H, W), 200, np.uint8)  # mostly bright: most of it would count as strokes
+    photo[:, :10] = 30
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    with pytest.raises(TemperaError, match=r"photo.png is not a sketch: 75 % of it counts as strokes"):
+        load_sketch(tmp_path / "photo.png", (W, H))
+
+
 def test_sketch_wrong_size(tmp_path: Path) -> None:
     Image.new("L", (5, 5)).save(tmp_path / "s.png")
     with pytest.raises(TemperaError, match="s.png is 5 x 5 but the image is 40 x 24"):

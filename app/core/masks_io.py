@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from app.core.imageio import LoadedImage
 
 _THRESHOLD = 127
+# The most of a sketch that may be strokes: the project's own edge sketches of busy photos
+# cover up to about a sixth of them; a photo or an overlay read as strokes, half or more.
+MAX_STROKE_SHARE = 0.4
 
 
 def _gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -135,4 +138,8 @@ def load_sketch(
     _check_size(path.name, opened.image.size, size, "sketch")
     gray, alpha = _gray_and_alpha(opened.image)
     strokes = gray > _THRESHOLD if alpha is None else _opaque_marks(gray, alpha)
+    share = float(strokes.mean()) if strokes.size else 0.0
+    if share > MAX_STROKE_SHARE:  # a photo, an overlay, an inverted sketch: its fill would be noise
+        raise TemperaError(f"{path.name} is not a sketch: {share * 100:.0f} % of it counts as strokes (a sketch is "
+                           "thin white lines on black, or lines on a transparent layer)")
     return np.where(strokes, np.uint8(255), np.uint8(0))
