@@ -25,7 +25,7 @@ from app.core.imageio import load_image
 from app.core.names import engine_label
 from app.core.settings import load_settings
 from app.ui import dialogs, main_window
-from app.ui.app import offer_restore
+from app.ui.app import offer_restore, restored_instead
 from app.ui.docks import ATTENTION_HINT
 from app.ui.main_window import MainWindow
 from app.ui.worker import Request
@@ -515,6 +515,11 @@ def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot,
     assert offer_restore(w2)
     assert w2.doc.path == photo_path and np.array_equal(w2.doc.mask, mask)
     assert w2.files.is_modified()
+    # the editor was started with another photo named: the line says it was not opened
+    assert restored_instead(w2.doc, photo_path) == f"Restored the unsaved work on {photo_path.name}"
+    assert restored_instead(w2.doc, Path("/elsewhere/other.jpg")) == (
+        f"Restored the unsaved work on {photo_path.name}; other.jpg was not opened: open it (Ctrl+O) once "
+        "this work is saved")
     w2.close()  # discarded on purpose: nothing left to recover
     assert AutosaveStore().read() is None
 

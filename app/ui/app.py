@@ -73,6 +73,16 @@ def offer_restore(window) -> bool:
     return True
 
 
+def restored_instead(doc: Document | None, asked: Path) -> str:
+    """What the status line says when the work restored after a crash is shown instead of
+    the photo named on the command line (the editor holds one photo)."""
+    if doc is not None and doc.path is not None and doc.path.resolve() == asked.resolve():
+        return f"Restored the unsaved work on {asked.name}"
+    shown = doc.path.name if doc is not None and doc.path is not None else "a pasted image"
+    return (f"Restored the unsaved work on {shown}; {asked.name} was not opened: "
+            "open it (Ctrl+O) once this work is saved")
+
+
 def run_gui(path: str | Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Tempera")
@@ -87,8 +97,11 @@ def run_gui(path: str | Path | None = None) -> int:
         window.statusBar().showMessage("Settings: " + "; ".join(settings.problems), 10000)
 
     def start() -> None:
-        if not offer_restore(window) and path is not None:
-            window.files.open_path(path, confirm=False)
+        if not offer_restore(window):
+            if path is not None:
+                window.files.open_path(path, confirm=False)
+        elif path is not None:
+            window.statusBar().showMessage(restored_instead(window.doc, Path(path)), 15000)
 
     QTimer.singleShot(0, start)
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
