@@ -243,7 +243,7 @@ def _tiff_bits(img: Image.Image) -> int | None:
 
 
 _XMP_ORIENTATION = re.compile(rb'(tiff:Orientation\s*=\s*["\'])\d(["\'])|(<tiff:Orientation>)\s*\d\s*(</tiff:Orientation>)')
-_PNG_XMP_KEY = "XML:com.adobe.xmp"
+PNG_XMP_KEY = "XML:com.adobe.xmp"  # the iTXt chunk that holds a PNG's XMP packet
 
 
 def _upright_xmp(xmp: bytes) -> bytes:
@@ -262,7 +262,7 @@ def _metadata(img: Image.Image, orientation: int, icc: bytes | None) -> Metadata
         dpi = None
     if dpi is not None and orientation in (5, 6, 7, 8):  # turned a quarter: x and y swap
         dpi = (dpi[1], dpi[0])
-    xmp = info.get("xmp") or info.get(_PNG_XMP_KEY)
+    xmp = info.get("xmp") or info.get(PNG_XMP_KEY)
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     xmp = _upright_xmp(xmp) if isinstance(xmp, bytes) and xmp.strip() else None
@@ -272,7 +272,7 @@ def _metadata(img: Image.Image, orientation: int, icc: bytes | None) -> Metadata
     text: tuple[tuple[str, str], ...] = ()
     if img.format == "PNG":
         chunks = getattr(img, "text", None) or {}
-        text = tuple((str(k), str(v)) for k, v in chunks.items() if k != _PNG_XMP_KEY)
+        text = tuple((str(k), str(v)) for k, v in chunks.items() if k != PNG_XMP_KEY)
     gray_icc = icc if icc_colour_space(icc) == b"GRAY" else None
     return Metadata(dpi=dpi, xmp=xmp, comment=comment or None, text=text, gray_icc=gray_icc)
 

@@ -20,7 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from app.core.atomic import atomic_write
 from app.core.errors import TemperaError
-from app.core.image_open import DEFAULT_MAX_PIXELS, WEBP_LOSSLESS, Metadata, open_oriented, pixel_limit
+from app.core.image_open import DEFAULT_MAX_PIXELS, PNG_XMP_KEY, WEBP_LOSSLESS, Metadata, open_oriented, pixel_limit
 from app.core.jpeg_settings import DEFAULT_QUALITY, KEEP, JpegSettings, match_source, stored
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, READ_ONLY_FORMATS
 from app.core.pixel_modes import to_rgb_alpha
@@ -61,7 +61,6 @@ _GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP", "AVIF"}  # formats with a gray mo
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
 _DPI_FORMATS = {"JPEG", "PNG", "TIFF"}
 _XMP_TAG = 700  # a TIFF's XMP packet
-_PNG_XMP_KEY = "XML:com.adobe.xmp"
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
@@ -293,7 +292,7 @@ def _meta_options(fmt: str, meta: Metadata, written_gray: bool) -> dict:
             except UnicodeEncodeError:  # tEXt holds Latin-1 only
                 info.add_itxt(key, value)
         if meta.xmp:
-            info.add_itxt(_PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
+            info.add_itxt(PNG_XMP_KEY, meta.xmp.decode("utf-8", "replace"))
         opts["pnginfo"] = info
     if written_gray and meta.gray_icc and fmt in _ICC_FORMATS:
         opts["icc_profile"] = meta.gray_icc
