@@ -881,6 +881,10 @@ def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window
     assert window.statusBar().currentMessage() == "Variations cancelled; the fill is kept"
     inference._on_failed(8, "cancelled")
     assert seen[-1] == "The cancelled variation has stopped; the fill is kept"
+    inference._running, inference._latest = SimpleNamespace(id=9, kind="explain", extra={}), 9  # attention
+    window.cancel()
+    assert "fill is kept" not in window.statusBar().currentMessage()
+    inference._on_failed(9, "cancelled")
 
 
 def test_a_fill_s_progress_stays_on_the_status_line_while_it_runs(window: MainWindow, qtbot) -> None:

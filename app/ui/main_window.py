@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
         if self.tools.dragging:
             self.tools.cancel()
         else:
-            candidates = self.inference.busy and not self.inference.filling  # only variations were coming
+            candidates = self.inference.varying  # only variations were coming
             if not self.inference.cancel():
                 return
             self.attention.cancel()

@@ -236,9 +236,18 @@ class InferenceController(QObject):
     def filling(self) -> bool:
         """A fill the user asked for (not a variation, not an attention map) is on its way:
         the photo is about to change."""
-        live = [r for r in (self._running, self._pending)
+        return any(r.kind == "fill" and "variation" not in r.extra for r in self._live())
+
+    @property
+    def varying(self) -> bool:
+        """Only background variations of a fill already in the photo are on their way."""
+        live = self._live()
+        return bool(live) and all(r.kind == "fill" and "variation" in r.extra for r in live)
+
+    def _live(self) -> list[Request]:
+        """The running request unless cancelled or superseded, and the pending one."""
+        return [r for r in (self._running, self._pending)
                 if r is not None and (r is self._pending or r.id == self._latest)]
-        return any(r.kind == "fill" and "variation" not in r.extra for r in live)
 
     def load_engine(self, name: str, device: str) -> None:
         self.loading = True
