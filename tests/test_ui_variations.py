@@ -219,5 +219,9 @@ def test_no_variations_come_from_an_engine_chosen_while_the_fill_ran(window, pho
     qtbot.wait(300)
     assert engine.seeds == [0]
     assert window.statusBar().currentMessage().startswith("Filled with seeded in ")
-    assert window.statusBar().currentMessage().endswith("; no variations: another engine was chosen")
-    window.inference.loading = False
+    said = window.statusBar().currentMessage()
+    assert said.endswith("; no variations: another engine was chosen")
+    window.statusBar().showMessage("Warming up Network on CPU…")  # the load's own news covers it
+    window.inference._on_loaded(EngineInfo("mtsa", "CPU", None, False, False))  # then it is ready
+    assert window.statusBar().currentMessage() == said  # and the line says it again
+    window.inference.worker.engine = engine

@@ -59,13 +59,15 @@ def depth_in_hole(mask: np.ndarray) -> np.ndarray:
 MOSTLY_HOLE = 0.9  # a mask covering more than this much of the photo is likely inverted
 
 
-def mostly_hole(mask: np.ndarray) -> str | None:
+def mostly_hole(mask: np.ndarray, files: bool = True) -> str | None:
     """A note when ``mask`` covers most of the photo (a black/white mix-up fills everything
-    but the object); None otherwise."""
+    but the object); None otherwise. ``files``: the mask came from a file, where white
+    marks the hole (the editor paints it in a colour of its own)."""
     share = float(np.asarray(mask, bool).mean())
     if share <= MOSTLY_HOLE:
         return None
-    return f"the mask covers {share * 100:.1f} % of the photo (white marks what is filled: is it inverted?)"
+    why = "white marks what is filled: is it inverted?" if files else "is it inverted?"
+    return f"the mask covers {share * 100:.1f} % of the photo ({why})"
 
 
 def thin_strokes(strokes: np.ndarray, width: int) -> np.ndarray:

@@ -60,6 +60,8 @@ def offer_restore(window) -> bool:
     if state.save_path:  # Ctrl+S goes where it went before the crash, and the title says so
         doc.save_path, doc.save_quality = Path(state.save_path), state.save_quality
     window.set_document(doc)
+    if doc.path is not None:  # Open and Save As start in its folder, as after opening it
+        window.files.last_dir = doc.path.absolute().parent
     layers = {"mask": state.mask, "sketch": state.sketch}
     if state.protect is not None:
         layers["protect"] = state.protect

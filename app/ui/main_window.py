@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         if not doc.has_hole():
             self.statusBar().showMessage("Paint a mask over what should be filled first (B, R or L)", 5000)
             return
-        most = mostly_hole(doc.mask)
+        most = mostly_hole(doc.mask, files=False)
         if most:  # likely inverted: asked before the plan, which takes seconds on a large photo
             problem = nothing_to_fill_from(doc.mask, keep_from(doc.protect, doc.alpha(), doc.mask))
             if problem:  # a whole-photo hole is refused without a question
@@ -408,8 +408,9 @@ class MainWindow(QMainWindow):
         self.status.set_engine(info.name, info.device)
         notice = editor_words(info.notice) if info.notice else ""
         self.panel.notice.setText(notice)
-        if notice:
-            self.statusBar().showMessage(notice, 10000)
+        unsaid, self.variations.unsaid = self.variations.unsaid, None
+        if notice or unsaid:  # the loading news hid why the last fill has no variations
+            self.statusBar().showMessage(" · ".join(t for t in (unsaid, notice) if t), 10000)
 
     def _engine_error(self, message: str) -> None:
         self.status.engine.setText("Engine: none")

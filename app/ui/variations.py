@@ -52,6 +52,7 @@ class VariationController(QObject):
         self._fill_index = -1  # the undo stack's index right after the fill
         self._computing: int | None = None  # the candidate being computed in the background
         self.engine: str | None = None  # the engine that made the fill, as the editor chose it
+        self.unsaid: str | None = None  # why no variations came, for when the status line is free
 
     # -- the fill and its candidates -----------------------------------------------------
     def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "",
@@ -63,7 +64,7 @@ class VariationController(QObject):
         editor chose it) that filled; candidates come from it only, so none is asked for
         once another engine is chosen.
         """
-        self.engine = engine
+        self.engine, self.unsaid = engine, None
         self.request, self.images = request, [image] + [None] * (COUNT - 1)
         self._fill_index = self.window.undo_stack.index()
         self._computing = None
@@ -78,8 +79,10 @@ class VariationController(QObject):
         inference = self.window.inference
         chosen = inference.engine.name if inference.engine is not None else None
         if inference.loading or (self.engine is not None and chosen != self.engine):
-            # another engine was chosen: its fill would be no variation of this one
-            self.changed.emit(f"{lead}; no variations: another engine was chosen")
+            # another engine was chosen: its fill would be no variation of this one. Said
+            # now, and again once that engine is ready (its loading news covers this line).
+            self.unsaid = f"{lead}; no variations: another engine was chosen"
+            self.changed.emit(self.unsaid)
             return
         snap = dataclasses.replace(base.snapshot, request_id=inference.new_id())
         extra = dict(base.extra, variation=index, seed=index, base=id(base))
