@@ -99,12 +99,6 @@ GENTLE_LIMIT = 16.0
 # 0.5 and 0.1 at 768 px measured alike, so the weights stay.
 STROKE_GUIDE_WEIGHT = (0.5, 0.1)
 STROKE_GUIDE_SIDES = (512, 768)
-# What the guided network drew on a stroke is not taken as it is: it draws the stroke as a
-# pale line (with coloured dots at its ends) as often as an edge, so the core takes its fill
-# rebuilt across the stroke from either side (_without_lines), LINE_HALO px at
-# REFERENCE_SIDE beyond the stroke's own pixels.
-DELINE = True
-LINE_HALO = 3.0
 JOINS = ("gentle", "shape", "stroke")
 JOIN = "gentle"
 
@@ -180,7 +174,7 @@ def texture_stage(
         return search(cv2.GaussianBlur(np.asarray(network()), (0, 0), GUIDE_BLUR))
     if search_follows_network(method, strokes is not None):  # "blend" along strokes
         base = network()
-        guided = search(_StrokeGuide(base, _scale(mask), strokes & mask), stroke_guide_weight(mask.shape))
+        guided = search(_StrokeGuide(base, _scale(mask)), stroke_guide_weight(mask.shape))
         return joins(base).apply(rgb, guided, own=True)
     with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
         copied = pool.submit(search)
@@ -201,14 +195,11 @@ class _StrokeGuide:
     for one (``base`` may be a large photo's :class:`~app.inference.predict.PatchedImage`):
     the colour groups of the network's fill and the photo around it (``colour_groups``)."""
 
-    def __init__(self, base, scale: float, lines: np.ndarray | None = None) -> None:
-        self.base, self.scale, self.lines = base, scale, lines
+    def __init__(self, base, scale: float) -> None:
+        self.base, self.scale = base, scale
 
     def __getitem__(self, crop: tuple[slice, slice]) -> np.ndarray:
-        fill = np.ascontiguousarray(self.base[crop])
-        if DELINE and self.lines is not None:
-            fill = _without_lines(fill, self.lines[crop], self.scale)
-        return group_map(fill, self.scale)
+        return group_map(np.ascontiguousarray(self.base[crop]), self.scale)
 
 
 def _low_pass(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -274,9 +265,6 @@ class _Layout:
         self.hole = mask[self.box]
         self.index = np.flatnonzero(self.hole)
         box = base[self.box]
-        inside = strokes[self.box] & self.hole if strokes is not None else None
-        if DELINE and inside is not None and inside.any():  # not the network's line on a stroke
-            box = _without_lines(box, inside, s)
         # only the difference of the two fills' low frequencies is used, and outside the
         # hole both are the photo: blurring their hole pixels alone gives the same difference
         # and keeps every known pixel, protected ones too, out of the arithmetic
@@ -292,6 +280,7 @@ class _Layout:
                 self.base_wide = _low_pass(holed, self.wide_sigma)[self.hole]
                 self.weight = self.weight * (1.0 - (1.0 - COMPACT_CAP) * self.compact)
         self.base, self.core = None, None
+        inside = strokes[self.box] & self.hole if strokes is not None else None
         if inside is not None and inside.any():
             away = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 3)[self.hole]
             if self.weight is not None:
@@ -348,32 +337,6 @@ class _Layout:
         if self.core is not None:  # on a stroke: the network's own edge
             filled = filled * (1.0 - self.core) + self.base * self.core
         return filled.round().astype(np.uint8)
-
-
-def _without_lines(box: np.ndarray, strokes: np.ndarray, scale: float) -> np.ndarray:
-    """The network's fill ``box`` with what it drew on the ``strokes`` themselves (and
-    LINE_HALO beyond them) rebuilt from its pixels on either side: the guided network draws a
-    stroke as a pale line with coloured ends, where the user drew an edge between two areas.
-    Rebuilt from both sides, the edge stays where the sides differ and nothing is drawn
-    where they do not."""
-    if not strokes.any():
-        return box
-    reach = max(1, round(LINE_HALO * scale))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    line = cv2.dilate(strokes.astype(np.uint8), kernel)
-    image = np.array(box, dtype=np.uint8)
-    # each pixel of the band takes the nearest pixel beside it: a blend of the two sides (an
-    # inpainting's) would be a line of its own, grey between sky and grass
-    _, nearest = cv2.distanceTransformWithLabels(line, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-    outside = np.flatnonzero(line.ravel() == 0)
-    if outside.size == 0:
-        return image
-    where = np.empty(int(nearest.max()) + 1, np.int64)
-    where[nearest.ravel()[outside]] = outside
-    band = np.flatnonzero(line.ravel())
-    flat = image.reshape(-1, image.shape[-1])
-    flat[band] = flat[where[nearest.ravel()[band]]]
-    return image
 
 
 def _pad(mask: np.ndarray, method: str, sigma: float) -> int:
