@@ -621,7 +621,7 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
     Image.fromarray(np.full((H, W), 255, np.uint8)).save(masks / "whole.png")
     report = run_batch(images, masks, tmp_path / "out", engine=ChoosingEngine(), feather=0)
     first = report.summary().splitlines()[0]
-    assert "with auto (mtsa-texture 2, patchmatch 1)" in first  # p3's mask is empty: nothing chose
+    assert "with auto (mtsa-texture for 2 photos, patchmatch for 1)" in first  # p3's mask is empty: nothing chose
     assert dict(report.notes) == {"p3.png": "the mask is empty; copied unchanged"}
     assert (tmp_path / "out" / "p3.png").read_bytes() == (images / "p3.png").read_bytes()
     assert dict(report.failed)["whole.png"].startswith("the hole covers the whole image")
@@ -632,7 +632,7 @@ def test_summary_counts_what_auto_chose_and_notes_empty_and_whole_masks(tmp_path
     from app.core.names import editor_words
 
     worded = report.summary(editor_words)
-    assert "with Auto (Network + texture 2, PatchMatch 1)" in worded.splitlines()[0]
+    assert "with Auto (Network + texture for 2 photos, PatchMatch for 1)" in worded.splitlines()[0]
     assert "note: p3.png: the mask is empty" in worded
 
 

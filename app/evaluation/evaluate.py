@@ -278,6 +278,10 @@ def evaluate(
                 per["edge_f1"].append(metrics.edge_alignment(edge_map(f), st, c.mask, EDGE_TOLERANCE)["f1"])
         truth = [c.image for c in cases]
         stack = np.stack(fills)
+        scorers = [name for name, fn in (("ST-LPIPS-alex", lpips_fn), ("ST-LPIPS-vgg", lpips_vgg_fn),
+                                         ("Inception features for FID and KID", features_fn)) if fn is not None]
+        if progress and scorers:  # the longest part of a run on a CPU: not a silence
+            progress(f"  {v.label}: scoring {len(fills)} fills ({', '.join(scorers)})")
         lp = list(np.asarray(lpips_fn(stack, truth), float)) if lpips_fn is not None else None
         lpv = list(np.asarray(lpips_vgg_fn(stack, truth), float)) if lpips_vgg_fn is not None else None
         fake_feats = features_fn(stack) if features_fn else None

@@ -72,12 +72,14 @@ class BatchReport:
 
     def _engine_words(self) -> str:
         """" with telea", or what auto chose (or a guided network handed on to) for how many
-        photos: " with auto (mtsa-texture 3, patchmatch 1)"."""
+        photos: " with auto (mtsa-texture for 3 photos, patchmatch for 1)"."""
         if not self.engine:
             return ""
         if not self.used or set(self.used) == {self.engine}:
             return f" with {self.engine}"
-        counts = ", ".join(f"{name} {n}" for name, n in sorted(self.used.items(), key=lambda kv: (-kv[1], kv[0])))
+        ranked = sorted(self.used.items(), key=lambda kv: (-kv[1], kv[0]))
+        counts = ", ".join(f"{name} for {n}" + (f" photo{'s' if n != 1 else ''}" if i == 0 else "")
+                           for i, (name, n) in enumerate(ranked))
         return f" with {self.engine} ({counts})"
 
     @property
