@@ -257,7 +257,11 @@ def test_evaluate_rows_json_and_grid(tmp_path):
     fake = FakeEngine(junk_outside=True)
     feats = lambda stack: stack.reshape(len(stack), -1)[:, :16].astype(float)  # noqa: E731
     lp = lambda fills, idx: np.array([np.abs(f.astype(float) - images[i].rgb).mean() for f, i in zip(fills, idx, strict=True)])  # noqa: E731
-    res = ev.evaluate(images, cases, ev.variants_for([perfect, fake], False), lpips_fn=lp, features_fn=feats)
+    said: list[str] = []
+    res = ev.evaluate(images, cases, ev.variants_for([perfect, fake], False), lpips_fn=lp, features_fn=feats,
+                      progress=said.append)
+    # the scoring, the longest part on a CPU, is said before it starts
+    assert f"  fake: scoring {len(cases)} fills (ST-LPIPS-alex, Inception features for FID and KID)" in said
     rows = {(r["engine"], r["bucket"]): r for r in res.rows}
     assert len(res.rows) == 2 * 6
     o = rows[("oracle", "all")]
