@@ -510,10 +510,12 @@ def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot,
     w.autosave.shutdown()
     w.hide()
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a: Button.Yes)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: asked.append(text) or Button.Yes)
     monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
     w2 = make_window(qtbot)
-    assert offer_restore(w2)
+    assert offer_restore(w2, Path("/elsewhere/other.jpg"))  # started with another photo named
+    assert asked[0].endswith("? Yes opens it instead of other.jpg; No discards it and opens other.jpg.")
     assert w2.doc.path == photo_path and np.array_equal(w2.doc.mask, mask)
     assert w2.files.is_modified()
     assert w2.files.last_dir == photo_path.absolute().parent  # Ctrl+O starts in its folder

@@ -37,10 +37,16 @@ def _dark_palette(app: QApplication) -> None:
     app.setPalette(pal)
 
 
-def offer_restore(window) -> bool:
-    """Offer back the autosaved work of a session that did not end cleanly."""
+def offer_restore(window, asked: Path | None = None) -> bool:
+    """Offer back the autosaved work of a session that did not end cleanly; ``asked``: the
+    photo named on the command line, which the question names when a restore would leave
+    it unopened."""
     state = window.autosave.read()  # this editor's slot only: a running editor's work is its own
-    if state is None or not dialogs.ask_restore(window, state):
+    instead = None
+    if state is not None and asked is not None:
+        same = state.source_path is not None and Path(state.source_path).resolve() == asked.resolve()
+        instead = None if same else asked.name
+    if state is None or not dialogs.ask_restore(window, state, instead):
         if state is not None:
             window.autosave.clear()
         return False
@@ -99,7 +105,7 @@ def run_gui(path: str | Path | None = None) -> int:
         window.statusBar().showMessage("Settings: " + "; ".join(settings.problems), 10000)
 
     def start() -> None:
-        if not offer_restore(window):
+        if not offer_restore(window, Path(path) if path is not None else None):
             if path is not None:
                 window.files.open_path(path, confirm=False)
         elif path is not None:

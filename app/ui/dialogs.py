@@ -105,12 +105,15 @@ def ask_fill_most(parent: QWidget | None, note: str) -> bool:
     return box.exec() == Button.Yes
 
 
-def ask_restore(parent: QWidget | None, state: AutosaveState) -> bool:
+def ask_restore(parent: QWidget | None, state: AutosaveState, instead: str | None = None) -> bool:
+    """Whether to restore the work of a session that did not end cleanly; ``instead``: the
+    photo named on the command line, which a restore leaves unopened (the editor holds one)."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.saved_at))
     what = state.name
+    choice = (f" Yes opens it instead of {instead}; No discards it and opens {instead}." if instead else "")
     answer = QMessageBox.question(
         parent, "Restore work?",
-        f"Tempera was not closed cleanly. Restore the work on {what} from {when}?",
+        f"Tempera was not closed cleanly. Restore the work on {what} from {when}?{choice}",
         Button.Yes | Button.No, Button.Yes)
     return answer == Button.Yes
 
