@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--images", required=True, metavar="DIR", help="folder of images (not recursive)")
     p.add_argument("--masks", required=True, metavar="DIR_OR_FILE",
-                   help="folder of masks paired by name, or one mask for every image")
+                   help="folder of masks paired by name, or one mask file for every image "
+                        "(then all the images must have its size)")
     p.add_argument("--sketches", default=None, metavar="DIR",
                    help="folder of sketches paired by name (photo.png, photo_sketch.png); optional")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
