@@ -874,10 +874,12 @@ def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window
     window.cancel()  # Esc
     assert inference.stopping
     assert window.statusBar().currentMessage().startswith("Cancelled; stopping the fill in progress")
+    assert not window.status.busy.isHidden()  # the machine is still at work: the indicator says so
     qtbot.wait(4500)  # it stays: the machine is still busy
     assert window.statusBar().currentMessage().startswith("Cancelled; stopping")
     inference._on_failed(7, "cancelled")  # the search ended; its result is dropped
     assert not inference.stopping and seen == ["The cancelled fill has stopped"]
+    assert window.status.busy.isHidden()
     assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
     # Esc while only a variation of a fill already in the photo runs: the fill stays
     inference._running, inference._latest = SimpleNamespace(id=8, kind="fill", extra={"variation": 1}), 8

@@ -225,3 +225,22 @@ def test_no_variations_come_from_an_engine_chosen_while_the_fill_ran(window, pho
     window.inference._on_loaded(EngineInfo("mtsa", "CPU", None, False, False))  # then it is ready
     assert window.statusBar().currentMessage() == said  # and the line says it again
     window.inference.worker.engine = engine
+
+
+def test_another_photo_forgets_the_last_fill_s_variations(window, photo_path, qtbot, tmp_path) -> None:
+    """A walkthrough filled one photo, opened another of the same size, painted and pressed 2:
+    the first photo's variation replaced the second photo."""
+    from PIL import Image
+
+    engine = SeededEngine()
+    _fill_with_variations(window, photo_path, qtbot, engine)
+    other = tmp_path / "other.png"
+    Image.open(photo_path).convert("RGB").transpose(Image.FLIP_LEFT_RIGHT).save(other)
+    assert window.files.open_path(other, confirm=False)
+    before = window.doc.image.copy()
+    paint_hole(window)  # as many steps as after the fill: the undo index alone would match
+    assert not window.actions_.variation_2.isEnabled()
+    assert not window.variations.pick(1)
+    assert np.array_equal(window.doc.image, before)
+    assert window.statusBar().currentMessage().startswith("Fill first")
+    assert window.variations.images == []  # the other photo's candidates are not kept

@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         self.inference.cancel()
         self.undo_stack.clear()
         self.doc = doc
+        self.variations.forget()  # 1, 2, 3 must never bring the last photo's fill into this one
         self.last_fill = None
         self.status.last_fill.setText("Last fill: –")  # that fill was of another photo
         self.status.pos.setText("")  # a position on the previous photo means nothing here
@@ -391,7 +392,8 @@ class MainWindow(QMainWindow):
             if self.statusBar().currentMessage() == self._progress_text:  # nothing said since
                 self.statusBar().clearMessage()
             self._progress_text = None
-        self.status.busy.setVisible(busy)
+        # a cancelled fill that cannot be cut short still works: the machine is not free
+        self.status.busy.setVisible(busy or self.inference.stopping)
         self._update_cancel()
         self._update_enabled()  # keys of candidates that are no longer coming grey out
 

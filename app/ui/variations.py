@@ -54,6 +54,13 @@ class VariationController(QObject):
         self.engine: str | None = None  # the engine that made the fill, as the editor chose it
         self.unsaid: str | None = None  # why no variations came, for when the status line is free
 
+    def forget(self) -> None:
+        """Another photo is open: the last fill's candidates belong to the one before (a
+        pick would put that photo's pixels in this one), and their memory is freed."""
+        self.request, self.images = None, []
+        self._fill_index, self._computing = -1, None
+        self.engine, self.unsaid = None, None
+
     # -- the fill and its candidates -----------------------------------------------------
     def started(self, request: Request, image: np.ndarray, searches: bool, lead: str = "",
                 engine: str | None = None) -> None:
@@ -110,9 +117,12 @@ class VariationController(QObject):
             self.changed.emit(f"Variation {index + 1} of {COUNT} ready: press {ready} to compare")
 
     def _picks_on_top(self) -> bool:
-        """Whether everything after the fill on the undo stack is a pick of its variations."""
+        """Whether everything after the fill on the undo stack is a pick of its variations
+        (and the fill was of the photo open now)."""
         stack = self.window.undo_stack
         if self._fill_index < 0 or stack.index() < self._fill_index:
+            return False
+        if self.request is None or self.request.extra.get("doc") != id(self.window.doc):
             return False
         return all(stack.command(i).text().startswith(PICK) for i in range(self._fill_index, stack.index()))
 
