@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.core.feather import DEFAULT_FEATHER_PX
 from app.core.maskops import DEFAULT_STEP_PX
-from app.core.names import DEVICE_CHOICES, EDITOR_ENGINES, engine_label
+from app.core.names import DEVICE_CHOICES, EDITOR_ENGINES, engine_label, engine_word
 from app.ui.tools import MAX_SIZE, MIN_SIZE
 
 ATTENTION_HINT = "Click a filled pixel to see which pixels it borrowed from."
@@ -282,6 +282,8 @@ class StatusWidgets:
             bar.addPermanentWidget(w)
 
     def set_engine(self, name: str, device: str) -> None:
-        self.engine.setText(f"Engine: {engine_label(name)}")
+        # the label without its remark ("Auto", not "Auto (best measured)"): the engine list
+        # says that, and the status line needs the room for a fill's news
+        self.engine.setText(f"Engine: {engine_word(name)}")
         pretty = {"cuda": "CUDA", "mps": "MPS", "cpu": "CPU"}
         self.device.setText(f"Device: {pretty.get(device.split(':')[0], device)}")
