@@ -906,3 +906,18 @@ def test_a_fill_s_progress_stays_on_the_status_line_while_it_runs(window: MainWi
     inference.status.emit("Engine loaded")  # news while idle: a few seconds
     qtbot.wait(6500)
     assert window.statusBar().currentMessage() == ""
+
+
+def test_long_work_shows_its_time_beside_the_busy_bar(window: MainWindow) -> None:
+    """A large hole's patch search is one part of a minute or more: a clock says it runs."""
+    import time as clock
+
+    window._busy_changed(True)  # work starts: the clock runs, nothing shown in the first seconds
+    assert window._clock.isActive()
+    window._tick()
+    assert window.status.elapsed.isHidden()
+    window._busy_since = clock.monotonic() - 65.4  # as if it began a minute ago
+    window._tick()
+    assert not window.status.elapsed.isHidden() and window.status.elapsed.text() == "1:05"
+    window._busy_changed(False)  # done: the clock stops and goes
+    assert window.status.elapsed.isHidden() and not window._clock.isActive()

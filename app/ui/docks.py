@@ -262,6 +262,9 @@ class SidePanel(QWidget):
         self.engine_chosen.emit(self.engine_combo.currentData(), self.device_combo.currentText())
 
 
+ELAPSED_FROM = 3.0  # s: quicker work needs no clock beside its bar
+
+
 class StatusWidgets:
     """Permanent status-bar fields: busy indicator, engine, device, last fill, zoom."""
 
@@ -271,15 +274,29 @@ class StatusWidgets:
         self.busy.setMaximumWidth(110)
         self.busy.setMaximumHeight(14)
         self.busy.hide()
+        # how long the work has run, beside the bar: a large hole's patch search is one part
+        # of a minute or more, with nothing else moving (shown after a few seconds)
+        self.elapsed = QLabel("")
+        self.elapsed.setToolTip("How long the fill (or the engine's loading) has been running")
+        self.elapsed.hide()
         self.engine = QLabel("Engine: loading…")
         self.device = QLabel("Device: –")
         self.last_fill = QLabel("Last fill: –")
         self.zoom = QLabel("–")  # no photo, no zoom
         self.pos = QLabel("")
-        for w in (self.busy, self.pos, self.zoom, self.engine, self.device, self.last_fill):
+        for w in (self.busy, self.elapsed, self.pos, self.zoom, self.engine, self.device, self.last_fill):
             if isinstance(w, QLabel):  # never squeezed: a long status message gives way instead
                 w.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
             bar.addPermanentWidget(w)
+
+    def show_elapsed(self, seconds: float | None) -> None:
+        """The running work's time as m:ss from ELAPSED_FROM seconds on; None hides it."""
+        if seconds is None or seconds < ELAPSED_FROM:
+            self.elapsed.hide()
+            return
+        whole = int(seconds)
+        self.elapsed.setText(f"{whole // 60}:{whole % 60:02d}")
+        self.elapsed.show()
 
     def set_engine(self, name: str, device: str) -> None:
         # the label without its remark ("Auto", not "Auto (best measured)"): the engine list

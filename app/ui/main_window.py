@@ -7,8 +7,9 @@ InferenceController, AutosaveController); this class connects them to each other
 from __future__ import annotations
 
 import dataclasses
+import time
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
@@ -109,6 +110,10 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.status = StatusWidgets(self.statusBar())
+        self._busy_since: float | None = None  # time.monotonic() when the running work began
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._tick)
         self.rebuild_recent_menu()
         self._update_enabled()
 
@@ -387,13 +392,26 @@ class MainWindow(QMainWindow):
         self._progress_text = text if busy else None
         self.statusBar().showMessage(text, 0 if busy else 6000)
 
+    def _tick(self) -> None:
+        """Once a second while work runs: its time beside the busy bar."""
+        if self._busy_since is not None:
+            self.status.show_elapsed(time.monotonic() - self._busy_since)
+
     def _busy_changed(self, busy: bool) -> None:
+        working = busy or self.inference.stopping
+        if working and self._busy_since is None:
+            self._busy_since = time.monotonic()
+            self._clock.start()
+        elif not working:
+            self._busy_since = None
+            self._clock.stop()
+            self.status.show_elapsed(None)
         if not busy and self._progress_text is not None:
             if self.statusBar().currentMessage() == self._progress_text:  # nothing said since
                 self.statusBar().clearMessage()
             self._progress_text = None
         # a cancelled fill that cannot be cut short still works: the machine is not free
-        self.status.busy.setVisible(busy or self.inference.stopping)
+        self.status.busy.setVisible(working)
         self._update_cancel()
         self._update_enabled()  # keys of candidates that are no longer coming grey out
 
