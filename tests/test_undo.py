@@ -57,3 +57,17 @@ def test_diff_memory_is_bounded_by_the_change() -> None:
     assert diff.box == (100, 100, 110, 110)
     assert diff.nbytes < 1000  # 100 pixels, not 72 MB
 
+
+
+def test_a_diff_within_the_fill_s_box_is_the_whole_diff() -> None:
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    after = before.copy()
+    hole = np.zeros((60, 80), bool)
+    hole[10:30, 20:50] = True
+    after[hole] = 7
+    assert brush.mask_box(hole) == (20, 10, 50, 30) and brush.mask_box(np.zeros((4, 4), bool)) is None
+    whole, boxed = diff_arrays("image", before, after), diff_arrays("image", before, after, brush.mask_box(hole))
+    assert boxed is not None and whole is not None and boxed.box == whole.box
+    assert np.array_equal(boxed.changed, whole.changed) and np.array_equal(boxed.new, whole.new)
+    assert np.array_equal(boxed.old, whole.old)

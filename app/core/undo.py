@@ -65,10 +65,13 @@ def diff_region(layer: str, before: np.ndarray, after: np.ndarray, box: Box) -> 
     )
 
 
-def diff_arrays(layer: str, before: np.ndarray, after: np.ndarray) -> PaintDiff | None:
-    """Diff two whole layers (a fill's result against the image it replaced)."""
+def diff_arrays(layer: str, before: np.ndarray, after: np.ndarray, within: Box | None = None) -> PaintDiff | None:
+    """Diff two whole layers (a fill's result against the image it replaced). ``within``:
+    the box outside which the caller knows the two are equal (a fill's hole), so a 24 MP
+    photo is compared there only."""
     h, w = before.shape[:2]
-    return diff_region(layer, before, after, (0, 0, w, h))
+    x0, y0, x1, y1 = within if within is not None else (0, 0, w, h)
+    return diff_region(layer, before[y0:y1, x0:x1], after[y0:y1, x0:x1], (x0, y0, x1, y1))
 
 
 class StrokeRecorder:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
+from app.core.brush import Box
 from app.core.document import Document
 from app.core.names import engine_label
 from app.core.undo import PaintDiff, diff_arrays
@@ -63,13 +64,15 @@ class FillCommand(DiffCommand):
     for "Restore last mask" and the attention viewer."""
 
     def __init__(self, doc: Document, result: np.ndarray, filled_mask: np.ndarray,
-                 filled_sketch: np.ndarray, engine: str) -> None:
+                 filled_sketch: np.ndarray, engine: str, within: Box | None = None) -> None:
+        """``within``: the box of the hole the engine filled (its feather ring included),
+        outside which ``result`` is the photo: only that box is compared."""
         diffs = [d for d in (
-            diff_arrays("image", doc.image, result),
-            diff_arrays("mask", doc.mask, doc.mask & ~filled_mask),
-            diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8)),
+            diff_arrays("image", doc.image, result, within),
+            diff_arrays("mask", doc.mask, doc.mask & ~filled_mask, within),
+            diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8), within),
             # in a photo with transparency the filled hole becomes opaque: the fill shows
-            diff_arrays("opaque", doc.opaque, doc.opaque | filled_mask) if doc.has_alpha() else None,
+            diff_arrays("opaque", doc.opaque, doc.opaque | filled_mask, within) if doc.has_alpha() else None,
         ) if d is not None]
         super().__init__(doc, diffs, f"Fill ({engine_label(engine)})", applied=False)
         self._mask = _pack(filled_mask)

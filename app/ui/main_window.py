@@ -14,6 +14,7 @@ from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, 
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
+from app.core.brush import mask_box
 from app.core.document import Document
 from app.core.errors import TemperaError
 from app.core.fill_plan import plan_fill
@@ -370,7 +371,8 @@ class MainWindow(QMainWindow):
         used = result.engine
         snap = request.snapshot
         image = composite(request, result)
-        self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used))
+        self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used,
+                                         within=mask_box(snap.mask)))  # the engine's hole, ring included
         if used != engine:  # auto names its choice; a guided network hands a hole without strokes on
             why = "Auto's choice" if engine == "auto" else "no strokes in the hole"
             engine = f"{engine_label(used)} ({why})"
