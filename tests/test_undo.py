@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.core import brush
+from app.core.maskops import bounds
 from app.core.undo import StrokeRecorder, diff_arrays, diff_region
 
 
@@ -66,8 +67,8 @@ def test_a_diff_within_the_fill_s_box_is_the_whole_diff() -> None:
     hole = np.zeros((60, 80), bool)
     hole[10:30, 20:50] = True
     after[hole] = 7
-    assert brush.mask_box(hole) == (20, 10, 50, 30) and brush.mask_box(np.zeros((4, 4), bool)) is None
-    whole, boxed = diff_arrays("image", before, after), diff_arrays("image", before, after, brush.mask_box(hole))
+    assert bounds(hole) == (20, 10, 50, 30) and bounds(np.zeros((4, 4), bool)) is None
+    whole, boxed = diff_arrays("image", before, after), diff_arrays("image", before, after, bounds(hole))
     assert boxed is not None and whole is not None and boxed.box == whole.box
     assert np.array_equal(boxed.changed, whole.changed) and np.array_equal(boxed.new, whole.new)
     assert np.array_equal(boxed.old, whole.old)

@@ -36,12 +36,6 @@ def clip_box(box: Box, size_wh: tuple[int, int]) -> Box | None:
     return (x0, y0, x1, y1)
 
 
-def mask_box(mask: np.ndarray) -> Box | None:
-    """The bounding box of a mask's True pixels; None when it has none."""
-    x, y, w, h = cv2.boundingRect(np.asarray(mask, bool).view(np.uint8))
-    return (x, y, x + w, y + h) if w and h else None
-
-
 def union_box(a: Box | None, b: Box | None) -> Box | None:
     if a is None:
         return b

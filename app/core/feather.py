@@ -67,12 +67,15 @@ def feather_composite(original: np.ndarray, filled: np.ndarray, mask: np.ndarray
         raise ValueError(f"shapes differ: original {original.shape}, filled {filled.shape}, mask {mask.shape}")
     mask = np.asarray(mask, bool)
     out = original.copy()
-    out[mask] = filled[mask]
     px = int(px)
-    box = bounds(mask, px + 1) if px > 0 else None
+    box = bounds(mask, px + 1 if px > 0 else 0)  # the hole's box: a 24 MP photo is not scanned whole
     if box is None:
         return out
     x0, y0, x1, y1 = box
+    inside = mask[y0:y1, x0:x1]
+    out[y0:y1, x0:x1][inside] = filled[y0:y1, x0:x1][inside]
+    if px <= 0:
+        return out
     a = feather_alpha(mask[y0:y1, x0:x1], px, None if protect is None else np.asarray(protect, bool)[y0:y1, x0:x1])
     ring = (a > 0) & (a < 1)
     if ring.any():

@@ -31,13 +31,11 @@ def as_uint8(mask: np.ndarray) -> np.ndarray:
 
 def bounds(mask: np.ndarray, pad: int = 0) -> Box | None:
     """Bounding box of the set pixels, padded by ``pad`` and clipped; None when empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    x, y, bw, bh = cv2.boundingRect(as_uint8(mask))  # a few ms on a 24 MP mask
+    if bw == 0 or bh == 0:
         return None
-    cols = np.flatnonzero(mask.any(axis=0))
     h, w = mask.shape
-    return clip_box((int(cols[0]) - pad, int(rows[0]) - pad, int(cols[-1]) + 1 + pad, int(rows[-1]) + 1 + pad),
-                    (w, h))
+    return clip_box((x - pad, y - pad, x + bw + pad, y + bh + pad), (w, h))
 
 
 def distance_to(mask: np.ndarray) -> np.ndarray:

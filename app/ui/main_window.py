@@ -14,13 +14,12 @@ from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, 
 from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
-from app.core.brush import mask_box
 from app.core.document import Document
 from app.core.errors import TemperaError
 from app.core.fill_plan import plan_fill
 from app.core.fill_result import FillResult
 from app.core.imageio import keep_from
-from app.core.maskops import grow_mask, invert_mask, mostly_hole, nothing_to_fill_from, shrink_mask
+from app.core.maskops import bounds, grow_mask, invert_mask, mostly_hole, nothing_to_fill_from, shrink_mask
 from app.core.names import EDITOR_ENGINES, editor_words, engine_label
 from app.core.settings import Settings, config_dir, recent_labels, save_settings
 from app.ui import dialogs
@@ -372,7 +371,7 @@ class MainWindow(QMainWindow):
         snap = request.snapshot
         image = composite(request, result)
         self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used,
-                                         within=mask_box(snap.mask)))  # the engine's hole, ring included
+                                         within=bounds(snap.mask)))  # the engine's hole, ring included
         if used != engine:  # auto names its choice; a guided network hands a hole without strokes on
             why = "Auto's choice" if engine == "auto" else "no strokes in the hole"
             engine = f"{engine_label(used)} ({why})"

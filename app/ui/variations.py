@@ -18,9 +18,9 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.core.brush import mask_box
 from app.core.feather import feather_composite
 from app.core.fill_result import FillResult
+from app.core.maskops import bounds
 from app.core.names import engine_label
 from app.core.undo import diff_arrays
 from app.ui.commands import DiffCommand
@@ -170,7 +170,7 @@ class VariationController(QObject):
             self.changed.emit(f"Variation 1 of {COUNT}; Ctrl+Z undoes the fill")
             return True
         # the candidates differ only within the hole the engine filled (ring included)
-        diff = diff_arrays("image", doc.image, self.images[index], mask_box(self.request.snapshot.mask))
+        diff = diff_arrays("image", doc.image, self.images[index], bounds(self.request.snapshot.mask))
         if diff is not None:
             stack.push(DiffCommand(doc, [diff], f"{PICK} {index + 1}", applied=False))
         self.changed.emit(f"Variation {index + 1} of {COUNT}; Ctrl+Z goes back to variation 1")
