@@ -406,3 +406,14 @@ def test_sketches_drawn_another_way_stay_in_the_hole():
             assert abs(xs.mean() - 31.5) < 3  # along the true edge
     with pytest.raises(TemperaError, match="--sketches"):
         ev.build_cases(images, guided=True, sketches="pencil")
+
+
+def test_fid_and_kid_over_a_handful_of_fills_are_said_to_be_noise():
+    from app.evaluation import evaluate as ev
+
+    rows = [{"engine": "telea", "bucket": "10-20", "kid": -0.004, "fid": 38.3, "n": 2},
+            {"engine": "telea", "bucket": "all", "kid": 0.01, "fid": 20.0, "n": 10}]
+    assert ev.few_for_distributions(rows) == ("FID and KID over 2 fills are noise (each compares two "
+                                              "distributions); a KID below 0 means no difference was found")
+    assert ev.few_for_distributions(rows[1:]) is None
+    assert ev.few_for_distributions([{"engine": "telea", "bucket": "all", "psnr": 20.0, "n": 2}]) is None  # --no-fid

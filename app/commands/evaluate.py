@@ -182,6 +182,9 @@ def _run(args: argparse.Namespace) -> int:
     result = ev.evaluate(images, cases, variants, **scorers,
                          guided=args.guided, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(ev.markdown_table(result.rows))
+    few = ev.few_for_distributions(result.rows)
+    if few is not None:
+        print(f"note: {few}", file=sys.stderr)
     if args.json:
         print(f"wrote {ev.write_json(args.json, result.rows)}", file=sys.stderr)
     if args.grid:

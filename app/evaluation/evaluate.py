@@ -410,6 +410,20 @@ def _fmt(x: Any, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
+FEW_FOR_DISTRIBUTIONS = 10  # fills in a row below which FID and KID say little
+
+
+def few_for_distributions(rows: Sequence[dict[str, Any]]) -> str | None:
+    """A note when FID or KID rows stand on fewer than FEW_FOR_DISTRIBUTIONS fills (a
+    ``--limit`` run): those compare two distributions, and a handful of samples is noise
+    (KID may come out below zero). None otherwise."""
+    counts = [int(r["n"]) for r in rows if ("fid" in r or "kid" in r) and "n" in r]
+    if not counts or min(counts) >= FEW_FOR_DISTRIBUTIONS:
+        return None
+    return (f"FID and KID over {min(counts)} fills are noise (each compares two distributions); "
+            "a KID below 0 means no difference was found")
+
+
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     cols = [("engine", "engine", None), ("bucket", "hole %", None), ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4),
             ("l1", "L1", 4), ("l1_hole", "L1 hole", 4), ("lpips", "ST-LPIPS", 4), ("lpips_vgg", "ST-LPIPS vgg", 4),
