@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.core import brush
 from app.core.autosave import AutosaveStore
-from app.core.document import Document
+from app.core.document import Document, Snapshot
 from app.core.feather import DEFAULT_FEATHER_PX, feather_hole
 from app.core.fill_result import FillResult
 from app.core.imageio import load_image
@@ -850,12 +850,17 @@ def test_a_second_editor_neither_offers_nor_clears_a_running_editor_s_work(
     slot[1].unlock()
 
 
-def test_a_cancelled_fill_s_progress_no_longer_reaches_the_status_line(window: MainWindow, qtbot) -> None:
-    from types import SimpleNamespace
+def _request(request_id: int, kind: str = "fill", **extra) -> Request:
+    """A request as the controller holds one, on a tiny snapshot (nothing runs it)."""
+    snap = Snapshot(request_id, np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), bool), np.zeros((2, 2), np.uint8),
+                    np.zeros((2, 2), bool))
+    return Request(kind, snap, extra=extra)
 
+
+def test_a_cancelled_fill_s_progress_no_longer_reaches_the_status_line(window: MainWindow, qtbot) -> None:
     inference, seen = window.inference, []
     inference.status.connect(seen.append)
-    inference._running, inference._latest = SimpleNamespace(id=7), -1  # fill 7 was cancelled
+    inference._running, inference._latest = _request(7), -1  # fill 7 was cancelled
     inference.worker.progress.emit("Filling with Auto… 2 of 2 parts done")
     qtbot.wait(50)
     assert seen == []
@@ -866,11 +871,9 @@ def test_a_cancelled_fill_s_progress_no_longer_reaches_the_status_line(window: M
 
 
 def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window: MainWindow, qtbot) -> None:
-    from types import SimpleNamespace
-
     inference, seen = window.inference, []
     inference.status.connect(seen.append)
-    inference._running, inference._latest = SimpleNamespace(id=7, kind="fill", extra={}), 7  # fill 7 runs
+    inference._running, inference._latest = _request(7), 7  # fill 7 runs
     window.cancel()  # Esc
     assert inference.stopping
     assert window.statusBar().currentMessage().startswith("Cancelled; stopping the fill in progress")
@@ -882,22 +885,20 @@ def test_cancel_says_it_is_stopping_until_the_fill_that_cannot_be_cut_has(window
     assert window.status.busy.isHidden()
     assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
     # Esc while only a variation of a fill already in the photo runs: the fill stays
-    inference._running, inference._latest = SimpleNamespace(id=8, kind="fill", extra={"variation": 1}), 8
+    inference._running, inference._latest = _request(8, variation=1), 8
     window.cancel()
     assert window.statusBar().currentMessage() == "Variations cancelled; the fill is kept"
     inference._on_failed(8, "cancelled")
     assert seen[-1] == "The cancelled variation has stopped; the fill is kept"
-    inference._running, inference._latest = SimpleNamespace(id=9, kind="explain", extra={}), 9  # attention
+    inference._running, inference._latest = _request(9, "explain"), 9  # attention
     window.cancel()
     assert "fill is kept" not in window.statusBar().currentMessage()
     inference._on_failed(9, "cancelled")
 
 
 def test_a_fill_s_progress_stays_on_the_status_line_while_it_runs(window: MainWindow, qtbot) -> None:
-    from types import SimpleNamespace
-
     inference = window.inference
-    inference._running, inference._latest = SimpleNamespace(id=7, kind="fill", extra={}), 7  # fill 7 runs
+    inference._running, inference._latest = _request(7), 7  # fill 7 runs
     inference.status.emit("Filling with Auto (best measured)…")
     qtbot.wait(6500)  # a large hole's one part takes minutes: the line must not go blank
     assert window.statusBar().currentMessage() == "Filling with Auto (best measured)…"

@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         inf.notice.connect(lambda n: self.panel.notice.setText(editor_words(n) if n else ""))
         inf.fill_done.connect(self.apply_fill)
         inf.failed.connect(lambda req, msg: req.kind == "fill" and dialogs.show_error(self, f"Fill failed: {msg}"))
-        inf.failed.connect(lambda req, _msg: "variation" in req.extra and self.variations.stopped())
+        inf.failed.connect(lambda req, _msg: req.candidate and self.variations.stopped())
 
     # -- document -----------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
         doc = self.doc
         if doc is None or request.extra.get("doc") != id(doc):
             return  # another photo was opened meanwhile
-        if "variation" in request.extra:  # a background candidate of the last fill
+        if request.candidate:  # a background candidate of the last fill
             self.variations.arrived(request, result)
             return
         if request.extra.get("image_version") != doc.image_version:

@@ -45,6 +45,12 @@ class Request:
     def id(self) -> int:
         return self.snapshot.request_id
 
+    @property
+    def candidate(self) -> bool:
+        """A background variation of a fill already in the photo (the variation controller's
+        request), not a fill the user asked for."""
+        return self.kind == "fill" and "variation" in self.extra
+
 
 def _is_gpu(device: str) -> bool:
     return not device.lower().startswith("cpu")  # engines report "CPU", "CUDA (…)", "MPS"
@@ -134,7 +140,7 @@ class InferenceWorker(QObject):
             # the engine moved itself to the CPU during the fill (a GPU out of memory):
             # the status bar must not go on naming the GPU
             self._announce(getattr(result, "notice", None))
-        if request.kind == "fill" and "variation" not in request.extra:  # a candidate's would repeat the fill's
+        if request.kind == "fill" and not request.candidate:  # a candidate's would repeat the fill's
             self.notice.emit(result.notice)
         self.finished.emit(request.id, result, time.perf_counter() - start)
 
@@ -144,7 +150,7 @@ class InferenceWorker(QObject):
         protect = snap.protect if snap.protect.any() else None
         if request.kind == "fill":
             label = engine_label(self.engine.name)
-            candidate = "variation" in request.extra  # the variation controller speaks for those
+            candidate = request.candidate  # the variation controller speaks for those
             if not candidate:
                 self.progress.emit(f"Filling with {label}…")
 
@@ -236,13 +242,13 @@ class InferenceController(QObject):
     def filling(self) -> bool:
         """A fill the user asked for (not a variation, not an attention map) is on its way:
         the photo is about to change."""
-        return any(r.kind == "fill" and "variation" not in r.extra for r in self._live())
+        return any(r.kind == "fill" and not r.candidate for r in self._live())
 
     @property
     def varying(self) -> bool:
         """Only background variations of a fill already in the photo are on their way."""
         live = self._live()
-        return bool(live) and all(r.kind == "fill" and "variation" in r.extra for r in live)
+        return bool(live) and all(r.candidate for r in live)
 
     def _live(self) -> list[Request]:
         """The running request unless cancelled or superseded, and the pending one."""
@@ -299,7 +305,7 @@ class InferenceController(QObject):
             nxt, self._pending = self._pending, None
             self._dispatch(nxt)
         elif ended_stale and not self._stopped:
-            candidate = ended is not None and "variation" in ended.extra
+            candidate = ended is not None and ended.candidate
             self.status.emit("The cancelled variation has stopped; the fill is kept" if candidate
                              else "The cancelled fill has stopped")
         self.busy_changed.emit(self.busy)
