@@ -14,7 +14,7 @@ from PySide6.QtGui import QUndoCommand
 from app.core.brush import Box
 from app.core.document import Document
 from app.core.names import engine_label
-from app.core.undo import PaintDiff, diff_arrays
+from app.core.undo import PaintDiff, diff_arrays, diff_region
 
 
 class DiffCommand(QUndoCommand):
@@ -66,13 +66,21 @@ class FillCommand(DiffCommand):
     def __init__(self, doc: Document, result: np.ndarray, filled_mask: np.ndarray,
                  filled_sketch: np.ndarray, engine: str, within: Box | None = None) -> None:
         """``within``: the box of the hole the engine filled (its feather ring included),
-        outside which ``result`` is the photo: only that box is compared."""
+        outside which ``result`` is the photo: the new layers are made and compared there
+        only (a 24 MP photo is not gone over four times on the GUI thread)."""
+        box = within if within is not None else (0, 0, doc.width, doc.height)
+        part = (slice(box[1], box[3]), slice(box[0], box[2]))
+        filled = filled_mask[part]
+
+        def change(layer: str, new: np.ndarray) -> PaintDiff | None:
+            return diff_region(layer, doc.layer(layer)[part], new, box)
+
         diffs = [d for d in (
-            diff_arrays("image", doc.image, result, within),
-            diff_arrays("mask", doc.mask, doc.mask & ~filled_mask, within),
-            diff_arrays("sketch", doc.sketch, np.where(filled_mask, 0, doc.sketch).astype(np.uint8), within),
+            change("image", result[part]),
+            change("mask", doc.mask[part] & ~filled),
+            change("sketch", np.where(filled, 0, doc.sketch[part]).astype(np.uint8)),
             # in a photo with transparency the filled hole becomes opaque: the fill shows
-            diff_arrays("opaque", doc.opaque, doc.opaque | filled_mask, within) if doc.has_alpha() else None,
+            change("opaque", doc.opaque[part] | filled) if doc.has_alpha() else None,
         ) if d is not None]
         super().__init__(doc, diffs, f"Fill ({engine_label(engine)})", applied=False)
         self._mask = _pack(filled_mask)
