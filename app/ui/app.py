@@ -42,10 +42,7 @@ def offer_restore(window, asked: Path | None = None) -> bool:
     photo named on the command line, which the question names when a restore would leave
     it unopened."""
     state = window.autosave.read()  # this editor's slot only: a running editor's work is its own
-    instead = None
-    if state is not None and asked is not None:
-        same = state.source_path is not None and Path(state.source_path).resolve() == asked.resolve()
-        instead = None if same else asked.name
+    instead = _left_unopened(state.source_path, asked) if state is not None else None
     if state is None or not dialogs.ask_restore(window, state, instead):
         if state is not None:
             window.autosave.clear()
@@ -81,14 +78,23 @@ def offer_restore(window, asked: Path | None = None) -> bool:
     return True
 
 
+def _left_unopened(restored: str | Path | None, asked: Path | None) -> str | None:
+    """The name of the photo named on the command line when restoring the work on
+    ``restored`` (its photo's path; None for a pasted image) leaves it unopened."""
+    if asked is None or (restored is not None and Path(restored).resolve() == asked.resolve()):
+        return None
+    return asked.name
+
+
 def restored_instead(doc: Document | None, asked: Path) -> str:
     """What the status line says when the work restored after a crash is shown instead of
     the photo named on the command line (the editor holds one photo)."""
-    if doc is not None and doc.path is not None and doc.path.resolve() == asked.resolve():
+    path = doc.path if doc is not None else None
+    unopened = _left_unopened(path, asked)
+    if unopened is None:
         return f"Restored the unsaved work on {asked.name}"
-    shown = doc.path.name if doc is not None and doc.path is not None else "a pasted image"
-    return (f"Restored the unsaved work on {shown}; {asked.name} was not opened: "
-            "open it (Ctrl+O) once this work is saved")
+    shown = path.name if path is not None else "a pasted image"
+    return f"Restored the unsaved work on {shown}; {unopened} was not opened: open it (Ctrl+O) once this work is saved"
 
 
 def run_gui(path: str | Path | None = None) -> int:
