@@ -121,7 +121,7 @@ def test_separate_holes_are_searched_at_once_with_the_same_fill_as_one_by_one(mo
     seen: list[tuple[int, int]] = []
     together = patchmatch.patchmatch_fill(rgb, mask, seed=3, boxes=boxes, progress=lambda d, t: seen.append((d, t)))
     assert len(threads) == 2 and all(name.startswith("patchmatch-crop") for name in threads)
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [c for c in seen if c != (0, 0)] == [(1, 4), (2, 4), (3, 4), (4, 4)]  # (0, 0): heartbeats
     monkeypatch.setattr(patchmatch, "search_threads", lambda n: 1)
     threads.clear()
     alone = patchmatch.patchmatch_fill(rgb, mask, seed=3, boxes=boxes)

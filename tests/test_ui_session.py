@@ -922,3 +922,28 @@ def test_long_work_shows_its_time_beside_the_busy_bar(window: MainWindow) -> Non
     assert not window.status.elapsed.isHidden() and window.status.elapsed.text() == "1:05"
     window._busy_changed(False)  # done: the clock stops and goes
     assert window.status.elapsed.isHidden() and not window._clock.isActive()
+
+
+@pytest.mark.skipif(__import__("app.inference.patchmatch", fromlist=["x"]).unavailable_reason() is not None,
+                    reason="pypatchmatch not installed")
+def test_esc_ends_a_large_hole_s_patch_search_at_once(window: MainWindow, tmp_path: Path, qtbot,
+                                                      monkeypatch) -> None:
+    from app.inference import search_process
+    from app.inference.engines import load_engine
+
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 1000)  # this hole's search: a child process
+    rng = np.random.default_rng(1)
+    path = tmp_path / "large.png"
+    Image.fromarray(rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)).save(path)
+    window.files.open_path(path)
+    window.inference.worker.engine = load_engine("patchmatch")
+    paint_hole(window, (100, 100, 1100, 800))  # a search of many seconds
+    window.fill()
+    qtbot.waitUntil(lambda: bool(search_process.live_children()), timeout=30_000)
+    window.cancel()  # Esc
+    start = time.perf_counter()
+    qtbot.waitUntil(lambda: not window.inference.stopping, timeout=5_000)
+    assert time.perf_counter() - start < 3.0  # not the search's full length
+    assert not search_process.live_children()  # killed and waited for
+    assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
+    assert window.status.busy.isHidden()

@@ -18,7 +18,8 @@ EPILOG = """examples:
 Networks use the installed checkpoints, or random weights when none is installed (speed
 does not depend on the weights). Peak memory is the GPU's peak allocation on CUDA and, on the
 CPU, the peak of the C heap in use above its level before the engine's first fill (glibc;
-resident-memory growth elsewhere). Sizes above 800 px go through the
+resident-memory growth elsewhere), plus the resident memory of a large hole's patch search,
+which runs in a child process. Sizes above 800 px go through the
 large-photo crop strategy, as real fills do. --large adds a 24 MP photo with a 200 x 150
 hole, with six such holes and with a 5 % hole; the 200 x 150 hole is timed --repeats times
 after one untimed fill, like the squares (on a fresh process, the first touch of new memory

@@ -5,7 +5,9 @@ the freed pages, so every later fill reuses them and the RSS growth reads zero. 
 we sample the bytes *in use* instead (``mallinfo2``: small-block arenas plus mmapped
 blocks, which is where torch's CPU tensors live), so each measurement is the working
 memory of that fill alone, whatever ran before it. Elsewhere (macOS, Windows, musl) we
-fall back to RSS growth, as `python main.py benchmark --help` says.
+fall back to RSS growth, as `python main.py benchmark --help` says. A large hole's patch
+search runs in a child process (``search_process``): the resident memory of each such child
+running at a sample is added, so a fill's peak counts its search wherever it runs.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ def _rss() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _children_rss() -> int:
+    """The resident bytes of the child searches running now (0 where /proc is not there)."""
+    from .search_process import live_children
+
+    total = 0
+    for pid in live_children():
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):  # ended between the listing and the read, or no /proc
+            pass
+    return total
+
+
 _HEAP = _heap_reader()
 
 
@@ -60,7 +76,8 @@ class PeakSampler:
 
     def __init__(self, interval: float = 0.001, reader: Callable[[], int] | None = None) -> None:
         self.interval = interval
-        self.read = reader or _HEAP or _rss
+        own = reader or _HEAP or _rss
+        self.read = own if reader is not None else (lambda: own() + _children_rss())
         self.base = self.peak = 0
         self._stop = threading.Event()
 

@@ -15,13 +15,17 @@ Large photos are filled region by region: each hole gets a crop with context aro
 whole. The crops do not overlap, so separate holes are searched at once, one per core
 (:func:`search_threads`). ``protect`` (True = never copy from here) becomes the library's
 global mask, which takes those pixels out of the search; they stay as they are.
+
+A crop with a large hole is searched in a child process (:mod:`.search_process`), which a
+cancel stops at once: ``progress(0, 0)`` is called while such a search runs, and a caller
+that raises there (the editor's Esc) ends it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import cv2
@@ -30,6 +34,7 @@ import numpy as np
 from app.core.maskops import as_bool, as_uint8
 from app.core.names import MAX_SEED
 
+from . import search_process
 from .jobs import usable_cores
 
 PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
@@ -105,6 +110,11 @@ class _SeedGate:
 _GATE = _SeedGate()
 
 
+class _Stopped(Exception):
+    """Stops the other crops' searches once one crop's search or the caller's heartbeat
+    raised (the caller sees that exception, not this one)."""
+
+
 def search_threads(regions: int) -> int:
     """How many crops to search at once: one per core this process may use, at most
     MAX_SEARCH_THREADS, and no more than there are ``regions``."""
@@ -167,7 +177,7 @@ def _guide_map(guide: np.ndarray) -> np.ndarray:
 
 
 def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, seed: int, patch_size: int,
-               guide: np.ndarray | None, guide_weight: float) -> np.ndarray:
+               guide: np.ndarray | None, guide_weight: float, poll: Callable[[], None] | None = None) -> np.ndarray:
     lib = _library()
     if lib is None:
         raise RuntimeError(unavailable_reason())
@@ -180,12 +190,22 @@ def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, se
         shield = (protect & ~mask).astype(np.uint8)
         if not shield.any():
             shield = None
-    with _GATE.hold(lib, int(seed) % (MAX_SEED + 1)):
-        if guide is None:
+    ijmap = None
+    if guide is not None:
+        ijmap = np.ascontiguousarray(guide if guide.dtype == np.float32 else _guide_map(guide))
+    seed = int(seed) % (MAX_SEED + 1)
+    if search_process.wanted(int(np.count_nonzero(hole))):  # a long search: one that a cancel can stop
+        try:
+            out = search_process.search(bgr, hole, shield=shield, guide=ijmap, seed=seed, patch_size=patch_size,
+                                        guide_weight=guide_weight, poll=poll)
+            return np.asarray(out)[..., ::-1]
+        except search_process.NoChild:
+            pass  # searched here instead, as a smaller hole would be
+    with _GATE.hold(lib, seed):
+        if ijmap is None:
             out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
         else:
-            ijmap = guide if guide.dtype == np.float32 else _guide_map(guide)
-            out = lib.inpaint_regularity(bgr, hole, np.ascontiguousarray(ijmap), global_mask=shield,
+            out = lib.inpaint_regularity(bgr, hole, ijmap, global_mask=shield,
                                          patch_size=patch_size, guide_weight=guide_weight)
     return np.asarray(out)[..., ::-1]
 
@@ -210,7 +230,9 @@ def patchmatch_fill(
     [0, GUIDE_MAX] (``colour_groups.group_map``); anything that gives a crop's pixels when
     indexed with two slices, so a map can be made per crop when it is asked for. ``protect``
     (bool) marks pixels that may not be copied from. Pixels outside the hole stay exact.
-    ``progress(done, total)`` is called after each hole region, from the calling thread;
+    ``progress(done, total)`` is called after each hole region, and ``progress(0, 0)``
+    every POLL_S seconds while a region's search runs in a child process, from the calling
+    thread; a caller that raises there stops the searches (the child processes are killed);
     ``boxes`` are the regions' crops when the caller has them already (:func:`crop_boxes`).
     Separate regions are searched at once (:func:`search_threads`); the result is the same
     as one after another, since the crops do not overlap.
@@ -221,29 +243,43 @@ def patchmatch_fill(
         return out
     boxes = crop_boxes(mask) if boxes is None else boxes
 
-    def fill(box: tuple[int, int, int, int]) -> None:
+    stop = threading.Event()
+
+    def stopped() -> None:  # polled by a search in a child process that runs in a pool thread
+        if stop.is_set():
+            raise _Stopped
+
+    def fill(box: tuple[int, int, int, int], poll: Callable[[], None] | None) -> None:
         crop = (slice(box[0], box[1]), slice(box[2], box[3]))
         sub_protect = protect[crop] if protect is not None else None
         sub_guide = guide[crop] if guide is not None else None
-        filled = _fill_crop(rgb[crop], mask[crop], sub_protect, seed, patch_size, sub_guide, guide_weight)
+        filled = _fill_crop(rgb[crop], mask[crop], sub_protect, seed, patch_size, sub_guide, guide_weight, poll)
         np.copyto(out[crop], filled, where=mask[crop][..., None])
 
+    heartbeat = (lambda: progress(0, 0)) if progress is not None else None
     threads = search_threads(len(boxes))
     if threads == 1:
         for n, box in enumerate(boxes, 1):
-            fill(box)
+            fill(box, heartbeat)
             if progress is not None:
                 progress(n, len(boxes))
         return out
     with ThreadPoolExecutor(threads, thread_name_prefix="patchmatch-crop") as pool:
-        futures = [pool.submit(fill, box) for box in boxes]
+        pending = {pool.submit(fill, box, stopped) for box in boxes}
+        n = 0
         try:
-            for n, future in enumerate(as_completed(futures), 1):
-                future.result()
-                if progress is not None:
-                    progress(n, len(boxes))
+            while pending:
+                done, pending = wait(pending, timeout=search_process.POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                    n += 1
+                    if progress is not None:
+                        progress(n, len(boxes))
+                if not done and heartbeat is not None:
+                    heartbeat()  # a caller that raises here stops the searches in child processes
         except BaseException:
-            for future in futures:
+            stop.set()
+            for future in pending:
                 future.cancel()
             raise
     return out

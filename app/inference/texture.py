@@ -151,8 +151,15 @@ def texture_stage(
         return rgb.copy()
     boxes = patchmatch.crop_boxes(mask)
     done, lock = [0], threading.Lock()
+    halt = threading.Event()
 
-    def step(*_: int) -> None:
+    def step(*counts: int) -> None:
+        if halt.is_set():  # the calling thread has given up: stop the search beside it too
+            raise _Halted
+        if counts == (0, 0):  # the search's heartbeat, not a part done
+            if progress is not None:
+                progress(0, 0)
+            return
         with lock:
             done[0] += 1
             if progress is not None:
@@ -178,8 +185,16 @@ def texture_stage(
         return joins(base).apply(rgb, guided, own=True)
     with ThreadPoolExecutor(1, thread_name_prefix="patchmatch") as pool:
         copied = pool.submit(search)
-        layout = joins(network())  # the network's side of the join, while the search runs
-        return layout.apply(rgb, copied.result(), own=True)
+        try:
+            layout = joins(network())  # the network's side of the join, while the search runs
+            return layout.apply(rgb, copied.result(), own=True)
+        except BaseException:  # Esc, Ctrl-C, an error: the pool must not wait for a long search
+            halt.set()
+            raise
+
+
+class _Halted(Exception):
+    """Ends the patch search running beside a network fill that raised (nobody takes it)."""
 
 
 def stroke_guide_weight(shape: tuple[int, ...]) -> float:

@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
             if self.statusBar().currentMessage() == self._progress_text:  # nothing said since
                 self.statusBar().clearMessage()
             self._progress_text = None
-        # a cancelled fill that cannot be cut short still works: the machine is not free
+        # a cancelled fill still works until its current part ends: the machine is not free
         self.status.busy.setVisible(working)
         self._update_cancel()
         self._update_enabled()  # keys of candidates that are no longer coming grey out
@@ -463,8 +463,9 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_discard():
             event.ignore()
             return
-        # what must survive is written first: a patch search in progress cannot be cut, and
-        # the editor does not wait for it (QUIT_WAIT_MS; run_gui then ends the process)
+        # what must survive is written first: a network pass in progress cannot be cut, and
+        # the editor does not wait for it (QUIT_WAIT_MS; run_gui then ends the process; a
+        # patch search in a child process ends with it)
         self._qsettings().setValue("geometry", self.saveGeometry())
         self.settings.grow_step, self.settings.feather_px = self.panel.grow_step(), self.panel.feather_px()
         try:

@@ -5,7 +5,8 @@ A forward pass cannot be interrupted, so requests are immutable snapshots with i
 newer request replaces the pending one, Esc marks the running one as abandoned, and any
 result whose id is not the latest is dropped (napari's ``_layer_slicer`` does the same).
 An abandoned fill stops at the next boundary between its parts (the network's fill, each
-hole region's patch search), so a photo with many holes does not keep the machine busy.
+hole region's patch search), so a photo with many holes does not keep the machine busy; a
+large hole's search, which runs in a child process, is ended at once (its heartbeat raises).
 """
 
 from __future__ import annotations
@@ -234,8 +235,8 @@ class InferenceController(QObject):
 
     @property
     def stopping(self) -> bool:
-        """A cancelled or superseded request is still running (a forward pass or a patch
-        search cannot be cut): the worker is not free yet."""
+        """A cancelled or superseded request is still running (a forward pass or a small
+        hole's patch search cannot be cut): the worker is not free yet."""
         return self._running is not None and self._running.id != self._latest
 
     @property

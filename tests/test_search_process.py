@@ -1,0 +1,185 @@
+"""A large hole's patch search runs in a child process that a cancel stops at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.inference import patchmatch, search_process
+
+needs_pm = pytest.mark.skipif(patchmatch.unavailable_reason() is not None, reason="pypatchmatch not installed")
+
+
+def photo(h: int = 160, w: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.arange(w)[None, :, None]
+    rgb = np.clip(np.where((x // 5) % 2 == 0, 190, 70) + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((h, w), bool)
+    mask[40:120, 60:140] = True
+    return rgb, mask
+
+
+class _Spawned:
+    """Records the child processes the search starts."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.procs: list[subprocess.Popen] = []
+        self.tries = 0
+        real = subprocess.Popen
+
+        def popen(*args, **kw):
+            self.tries += 1
+            proc = real(*args, **kw)
+            self.procs.append(proc)
+            return proc
+
+        monkeypatch.setattr(search_process.subprocess, "Popen", popen)
+
+
+@needs_pm
+def test_a_large_hole_is_searched_in_a_child_with_the_same_fill_as_in_process(monkeypatch):
+    rgb, mask = photo()
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
+    here = patchmatch.patchmatch_fill(rgb, mask, seed=4)
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    spawned = _Spawned(monkeypatch)
+    child = patchmatch.patchmatch_fill(rgb, mask, seed=4)
+    assert len(spawned.procs) == 1 and spawned.procs[0].returncode == 0
+    assert np.array_equal(child, here) and np.array_equal(child[~mask], rgb[~mask])
+
+
+def test_small_holes_stay_in_process_and_the_switch_turns_children_off(monkeypatch):
+    monkeypatch.delenv("TEMPERA_SEARCH_PROCESS", raising=False)
+    assert not search_process.wanted(search_process.CHILD_MIN_HOLE - 1)
+    assert search_process.wanted(search_process.CHILD_MIN_HOLE)
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
+    assert not search_process.wanted(10 ** 9)
+
+
+@needs_pm
+@pytest.mark.parametrize("regions", [1, 2])
+def test_a_heartbeat_that_raises_kills_the_running_searches(monkeypatch, regions):
+    rgb, mask = photo(480, 1200, seed=2)
+    mask[:] = False
+    for x in (60, 840)[:regions]:  # separate regions, searched at once when two
+        mask[60:420, x : x + 300] = True
+    assert len(patchmatch.crop_boxes(mask)) == regions
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    monkeypatch.setattr(patchmatch, "search_threads", lambda n: min(n, 2))
+    spawned = _Spawned(monkeypatch)
+    beats: list[float] = []
+
+    def progress(done: int, total: int) -> None:
+        if (done, total) == (0, 0):
+            beats.append(time.perf_counter())
+            if len(beats) == 2:
+                raise KeyboardInterrupt  # the editor's Esc raises its own exception here
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        patchmatch.patchmatch_fill(rgb, mask, seed=1, progress=progress)
+    assert len(spawned.procs) == regions
+    assert all(p.returncode is not None and p.returncode != 0 for p in spawned.procs)  # killed, not finished
+    assert time.perf_counter() - beats[-1] < 2.0  # it did not wait for the searches
+
+
+@needs_pm
+def test_a_child_whose_search_fails_says_so_in_one_line():
+    rgb, mask = photo()
+    wrong = np.full(rgb.shape, np.nan, np.float32)  # a guide the library refuses
+    with pytest.raises(search_process.SearchFailed) as err:
+        search_process.search(np.ascontiguousarray(rgb[..., ::-1]), mask.astype(np.uint8), shield=None,
+                              guide=wrong, seed=0, patch_size=3, guide_weight=1.0, poll=None)
+    assert not isinstance(err.value, search_process.NoChild)
+    assert str(err.value).startswith("the patch search stopped without a fill (") and "\n" not in str(err.value)
+
+
+@needs_pm
+@pytest.mark.parametrize("how", ["no interpreter", "no module"])
+def test_where_no_child_can_run_the_search_runs_in_process_and_none_is_tried_again(monkeypatch, how):
+    rgb, mask = photo()
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
+    here = patchmatch.patchmatch_fill(rgb, mask, seed=2)
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    if how == "no interpreter":
+        monkeypatch.setattr(search_process.sys, "executable", "/nonexistent/python")
+    else:  # an install where the child's module cannot be imported
+        monkeypatch.setattr(search_process, "_MODULE", "app.inference.no_such_child")
+    monkeypatch.setattr(search_process, "_NO_CHILD", [])
+    spawned = _Spawned(monkeypatch)
+    assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=2), here)
+    assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=2), here)
+    assert spawned.tries == 1 and not search_process.wanted(10 ** 6)  # not tried again
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # ended, not yet reaped
+    except OSError:
+        return True
+
+
+@needs_pm
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_search_whose_process_is_killed_ends_and_its_folder_is_swept(tmp_path, monkeypatch):
+    script = (
+        "import numpy as np\n"
+        "from app.inference import patchmatch, search_process\n"
+        "search_process.CHILD_MIN_HOLE = 100\n"
+        "rgb = np.random.default_rng(0).integers(0, 256, (900, 1200, 3), dtype=np.uint8)\n"
+        "mask = np.zeros((900, 1200), bool); mask[100:800, 100:1100] = True\n"
+        "patchmatch.patchmatch_fill(rgb, mask)\n"
+    )
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        searches: list[int] = []
+        while not searches and time.monotonic() < deadline:
+            time.sleep(0.2)
+            for task in Path(f"/proc/{parent.pid}/task").glob("*"):
+                searches += [int(p) for p in (task / "children").read_text().split()]
+        assert searches, "no search process started"
+        assert len(list(tmp_path.glob(f"tempera-search-{parent.pid}-*"))) == 1
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 5
+    while not all(_gone(pid) for pid in searches) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(pid) for pid in searches)  # it did not search on for nobody
+    monkeypatch.setattr(search_process.tempfile, "tempdir", str(tmp_path))
+    mine = tmp_path / f"tempera-search-{os.getpid()}-x"
+    mine.mkdir()  # a live process's folder
+    search_process._sweep()
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]
+
+
+@needs_pm
+def test_a_network_fill_that_fails_stops_the_search_beside_it(monkeypatch):
+    from app.inference.texture import texture_stage
+
+    rgb, mask = photo(1500, 1800, seed=3)
+    mask[:] = False
+    mask[150:1350, 150:1650] = True  # a search of about 20 s
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+
+    def network_fill():
+        deadline = time.monotonic() + 20
+        while not search_process.live_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM reaches the thread that runs the network
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        texture_stage(rgb, mask, network_fill)
+    assert time.perf_counter() - start < 5.0 and not search_process.live_children()
