@@ -524,6 +524,10 @@ def test_autosave_then_restore_after_a_crash(env: Path, photo_path: Path, qtbot,
     assert restored_instead(w2.doc, Path("/elsewhere/other.jpg")) == (
         f"Restored the unsaved work on {photo_path.name}; other.jpg was not opened: open it (Ctrl+O) once "
         "this work is saved")
+    long = Path("/elsewhere/" + "a-very-long-name-of-a-photo-from-a-camera-export-" * 2 + "001.jpg")
+    said = restored_instead(w2.doc, long)
+    assert said.endswith("…mera-export-001.jpg was not opened: open it (Ctrl+O) once this work is saved")
+    assert len(said) < 150  # the line's advice is not cut off at the window's edge
     w2.close()  # discarded on purpose: nothing left to recover
     assert AutosaveStore().read() is None
 

@@ -23,6 +23,15 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # the kinds; "cuda:N" picks one
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto = $TEMPERA_DEVICE, else CUDA, MPS, CPU)"
 
 
+def short_name(name: str, limit: int = 40) -> str:
+    """``name`` for a one-line message: a name over ``limit`` characters keeps its start and
+    its end (the extension) around an ellipsis, so what follows it on the line still shows."""
+    if len(name) <= limit:
+        return name
+    tail = max(1, (limit - 1) // 2)
+    return f"{name[: limit - 1 - tail]}…{name[-tail:]}"
+
+
 def parse_device(text: str | None) -> str:
     """The device a user typed, normalised (``"CUDA:1 "`` -> ``"cuda:1"``; empty -> ``"auto"``).
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.document import Document
 from app.core.errors import TemperaError
 from app.core.imageio import load_image
+from app.core.names import short_name
 from app.core.settings import load_settings
 from app.ui import dialogs
 from app.ui.commands import replace_layers
@@ -92,9 +93,10 @@ def restored_instead(doc: Document | None, asked: Path) -> str:
     path = doc.path if doc is not None else None
     unopened = _left_unopened(path, asked)
     if unopened is None:
-        return f"Restored the unsaved work on {asked.name}"
-    shown = path.name if path is not None else "a pasted image"
-    return f"Restored the unsaved work on {shown}; {unopened} was not opened: open it (Ctrl+O) once this work is saved"
+        return f"Restored the unsaved work on {short_name(asked.name)}"
+    shown = short_name(path.name) if path is not None else "a pasted image"
+    return (f"Restored the unsaved work on {shown}; {short_name(unopened)} was not opened: "
+            "open it (Ctrl+O) once this work is saved")
 
 
 def run_gui(path: str | Path | None = None) -> int:
