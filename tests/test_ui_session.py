@@ -951,3 +951,30 @@ def test_esc_ends_a_large_hole_s_patch_search_at_once(window: MainWindow, tmp_pa
     assert not search_process.live_children()  # killed and waited for
     assert window.statusBar().currentMessage() == "The cancelled fill has stopped"
     assert window.status.busy.isHidden()
+
+
+def test_undo_while_a_fill_runs_stops_the_fill_and_leaves_the_photo(window: MainWindow, photo_path: Path,
+                                                                     qtbot) -> None:
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    fill_and_wait(window, qtbot)  # fill A, one undo step
+    filled = window.doc.image.copy()
+    engine = SlowEngine(1.0)
+    window.inference.worker.engine = engine
+    paint_hole(window, (40, 30, 50, 40))  # the hole of fill B
+    steps = window.undo_stack.index()
+    window.fill()
+    qtbot.waitUntil(lambda: bool(engine.calls), timeout=5_000)
+    window.tools.press((5, 5))  # a rectangle painted while B runs: undoes as usual, B goes on
+    window.tools.release((9, 9))
+    window.actions_.undo.trigger()  # Ctrl+Z
+    assert window.undo_stack.index() == steps and window.inference.filling
+    assert window.statusBar().currentMessage() == "Undid: Rectangle mask"
+    window.actions_.undo.trigger()  # it would reach what B started from: B stops instead
+    assert window.undo_stack.index() == steps and np.array_equal(window.doc.image, filled)
+    assert window.statusBar().currentMessage() == "Fill cancelled; Ctrl+Z again undoes: Rectangle mask"
+    assert not window.inference.filling
+    qtbot.waitUntil(lambda: not window.inference.stopping, timeout=10_000)
+    window.actions_.undo.trigger()
+    window.actions_.undo.trigger()  # fill A, undone only when asked for
+    assert window.undo_stack.index() == steps - 2 and not np.array_equal(window.doc.image, filled)

@@ -42,6 +42,13 @@ class DiffCommand(QUndoCommand):
             self.doc.apply_diff(diff, undo=True)
 
 
+def edits_pixels(command) -> bool:
+    """A command that changes the photo (its pixels or which are opaque); one of unknown
+    kind counts as one."""
+    diffs = getattr(command, "diffs", None)
+    return diffs is None or any(d.layer in ("image", "opaque") for d in diffs)
+
+
 def replace_layers(doc: Document, text: str, **layers: np.ndarray) -> DiffCommand | None:
     """A not-yet-applied command that sets whole layers (import, restore last mask)."""
     diffs = [d for name, new in layers.items() if (d := diff_arrays(name, doc.layer(name), new)) is not None]

@@ -29,18 +29,11 @@ from app.core.imageio import (
 )
 from app.core.settings import save_settings
 from app.ui import dialogs
-from app.ui.commands import replace_layers
+from app.ui.commands import edits_pixels, replace_layers
 from app.ui.qimage import qimage_to_rgb, rgba_image
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
-
-
-def _edits_pixels(command) -> bool:
-    """A command that changes the photo (its pixels or which are opaque); one of unknown
-    kind counts as one."""
-    diffs = getattr(command, "diffs", None)
-    return diffs is None or any(d.layer in ("image", "opaque") for d in diffs)
 
 
 class FileController:
@@ -79,7 +72,7 @@ class FileController:
         if clean < 0:  # the saved state can no longer be reached by undo or redo
             return True
         lo, hi = sorted((clean, now))
-        return any(_edits_pixels(stack.command(i)) for i in range(lo, hi))
+        return any(edits_pixels(stack.command(i)) for i in range(lo, hi))
 
     def unfilled_work(self) -> bool:
         """A mask, sketch or protected area painted since the last save (or open) that is

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.ui.commands import replace_layers
+from app.ui.commands import edits_pixels, replace_layers
 
 
 class LayerEdits:
@@ -24,8 +24,28 @@ class LayerEdits:
         text = stack.undoText() if undo else stack.redoText()
         if not (stack.canUndo() if undo else stack.canRedo()):
             return
+        if self._stops_fill(undo):
+            # the photo would change under the running fill, which would then be dropped:
+            # the first press stops the fill instead, as Esc does, and the photo stays
+            self.w.cancel()
+            key = "Ctrl+Z" if undo else "Ctrl+Shift+Z"
+            self.w.statusBar().showMessage(f"Fill cancelled; {key} again {'undoes' if undo else 'redoes'}: {text}",
+                                           6000)
+            return
         stack.undo() if undo else stack.redo()
         self.w.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)
+
+    def _stops_fill(self, undo: bool) -> bool:
+        """Whether this undo or redo would reach what a running fill started from: an undo of
+        a step made before it started (what was painted since undoes as usual), or a redo
+        that changes the photo."""
+        fills = self.w.inference.fills()
+        if not fills:
+            return False
+        stack = self.w.undo_stack
+        if undo:
+            return stack.index() <= min(int(r.extra.get("undo_index", stack.index())) for r in fills)
+        return edits_pixels(stack.command(stack.index()))
 
     def fill_layers(self, text: str, **values: object) -> None:
         """Set whole layers to one value (Clear mask, Clear sketch)."""

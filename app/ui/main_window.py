@@ -328,7 +328,8 @@ class MainWindow(QMainWindow):
             self._refuse_fill(str(exc))
             return
         snap = dataclasses.replace(snap, mask=plan.hole, protect=plan.protect)
-        extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px}
+        extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px,
+                 "undo_index": self.undo_stack.index()}  # undo reaches back past here only once it is stopped
         if plan.seen is not snap.image:  # transparent pixels show the engine no hidden colour
             extra["engine_image"] = plan.seen
         request = Request("fill", snap, extra=extra)

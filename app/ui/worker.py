@@ -243,7 +243,11 @@ class InferenceController(QObject):
     def filling(self) -> bool:
         """A fill the user asked for (not a variation, not an attention map) is on its way:
         the photo is about to change."""
-        return any(r.kind == "fill" and not r.candidate for r in self._live())
+        return bool(self.fills())
+
+    def fills(self) -> list[Request]:
+        """The fills the user asked for that are on their way (running or pending)."""
+        return [r for r in self._live() if r.kind == "fill" and not r.candidate]
 
     @property
     def varying(self) -> bool:
