@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QEnterEvent, QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -150,6 +150,25 @@ def test_return_in_a_number_box_gives_the_keys_back_to_the_photo(window: MainWin
         qtbot.waitUntil(spin.hasFocus)
         qtbot.keyClick(spin, Qt.Key.Key_Return)
         assert window.canvas.hasFocus(), spin.toolTip()
+
+
+def test_the_pointer_back_on_the_photo_gives_the_keys_back_and_keeps_what_was_typed(window: MainWindow,
+                                                                                     qtbot) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    spin = window.panel.size_spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "57")  # typed, no Return
+    window.tools.set_tool("lasso")
+    qtbot.keyClick(spin, Qt.Key.Key_B)  # into the box: no tool key while it has the focus
+    assert window.tools.tool == "lasso"
+    QApplication.sendEvent(window.canvas, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
+    assert window.canvas.hasFocus()
+    assert spin.value() == 57 and window.tools.brush_size == 57  # committed as it lost the focus
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    assert window.tools.tool == "mask"  # B: the mask brush
 
 
 def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow) -> None:

@@ -33,6 +33,7 @@ class Canvas(QWidget):
     point_clicked = Signal(int, int)  # image pixel clicked in attention mode
     hover = Signal(int, int)  # image pixel under the cursor; (-1, -1): none (off the photo)
     refused = Signal(str)  # a press that does nothing, and why
+    entered = Signal()  # the pointer came onto the canvas
 
     def __init__(self, tools: ToolController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -388,6 +389,7 @@ class Canvas(QWidget):
 
     def enterEvent(self, event) -> None:
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.entered.emit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if self.doc is None:

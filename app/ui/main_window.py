@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
-from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QMainWindow
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
 from app.core.document import Document
@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         p.overlay_changed.connect(self._overlay_changed)
         p.engine_chosen.connect(self._engine_chosen)
         p.typed.connect(self.canvas.setFocus)
+        c.entered.connect(self._keys_to_photo)
         inf = self.inference
         inf.busy_changed.connect(self._busy_changed)
         inf.status.connect(self._inference_status)
@@ -338,6 +339,14 @@ class MainWindow(QMainWindow):
     def _refuse_fill(self, problem: str) -> None:
         """Say in the status line why there is nothing to fill from (one line)."""
         self.statusBar().showMessage(problem[0].upper() + problem[1:], 8000)
+
+    def _keys_to_photo(self) -> None:
+        """The pointer is back on the photo after a number box of the panel was clicked or
+        typed in: the tool keys (B, E, [ ...) act on the photo again, and the box keeps what
+        was typed (it commits as it loses the focus)."""
+        focus = QApplication.focusWidget()
+        if focus is not None and self.panel.isAncestorOf(focus) and isinstance(focus, (QAbstractSpinBox, QLineEdit)):
+            self.canvas.setFocus()
 
     def cancel(self) -> None:
         if self.tools.dragging:
