@@ -124,6 +124,9 @@ def test_rectangle_lasso_and_alt_subtracts(window: MainWindow) -> None:
     drag(window.canvas, [(50, 50), (90, 90)], mods=Qt.KeyboardModifier.AltModifier)
     assert not doc.mask[70, 70] and doc.mask[30, 30]
     assert window.undo_stack.count() == 2
+    before = doc.mask.copy()
+    drag(window.canvas, [(150, 150), (151, 151)])  # a click with the rectangle: nothing, no undo step
+    assert window.undo_stack.count() == 2 and np.array_equal(doc.mask, before)
 
 
 def test_brush_size_keys(window: MainWindow, qtbot) -> None:

@@ -965,8 +965,8 @@ def test_undo_while_a_fill_runs_stops_the_fill_and_leaves_the_photo(window: Main
     steps = window.undo_stack.index()
     window.fill()
     qtbot.waitUntil(lambda: bool(engine.calls), timeout=5_000)
-    window.tools.press((5, 5))  # a rectangle painted while B runs: undoes as usual, B goes on
-    window.tools.release((9, 9))
+    window.tools.press((2, 2))  # a rectangle painted while B runs: undoes as usual, B goes on
+    window.tools.release((12, 12))
     window.actions_.undo.trigger()  # Ctrl+Z
     assert window.undo_stack.index() == steps and window.inference.filling
     assert window.statusBar().currentMessage() == "Undid: Rectangle mask"

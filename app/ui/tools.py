@@ -24,7 +24,11 @@ TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
              "rect": "Rectangle mask", "lasso": "Lasso mask", "object": "Object selection",
              "protect": "Protect brush"}
 BRUSH_LAYER = {"mask": "mask", "protect": "protect"}  # brushes and the layer they paint
-CLICK_PX = 5  # an object-tool drag shorter than this (widget px) is a click
+CLICK_PX = 5  # an object or rectangle drag shorter than this (widget px) is a click
+
+
+def _is_click(a: Point, b: Point, click_px: float) -> bool:
+    return abs(a[0] - b[0]) < click_px and abs(a[1] - b[1]) < click_px
 MIN_SIZE, MAX_SIZE = 1, 2000
 BRUSH_STEP = 1.15  # [ and ] divide and multiply the brush size by this
 
@@ -128,18 +132,20 @@ class ToolController(QObject):
             self.points.append(pt)
             self.preview_changed.emit()
 
-    def release(self, pt: Point, click_px: float = CLICK_PX) -> None:
+    def release(self, pt: Point, click_px: float | None = None) -> None:
         """End a drag; ``click_px`` is CLICK_PX widget pixels in image pixels (the canvas
-        knows the zoom) so that a short object-tool drag counts as a click."""
+        knows the zoom) so that a short object-tool drag counts as a click and a rectangle
+        that short draws nothing. None (a caller without a view): the object tool takes
+        CLICK_PX image pixels and every rectangle is drawn."""
         doc = self.doc
         if doc is None:
             return
         value = not self.subtract
         if self.tool == "object" and self.anchor is not None:
-            self._select_object(self.anchor, pt, value, click_px)
+            self._select_object(self.anchor, pt, value, CLICK_PX if click_px is None else click_px)
         elif self.tool == "rect" and self.anchor is not None:
-            patch = brush.rectangle(self.anchor, pt, doc.size_wh)
-            self._shape(patch, value, "Rectangle mask")
+            if click_px is None or not _is_click(self.anchor, pt, click_px):  # a click: no empty undo step
+                self._shape(brush.rectangle(self.anchor, pt, doc.size_wh), value, "Rectangle mask")
         elif self.tool == "lasso" and self.points:
             patch = brush.polygon(self.points + [pt], doc.size_wh)
             self._shape(patch, value, "Lasso mask")
@@ -188,7 +194,7 @@ class ToolController(QObject):
     def _select_object(self, a: Point, b: Point, value: bool, click_px: float) -> None:
         doc = self.doc
         assert doc is not None
-        if abs(a[0] - b[0]) < click_px and abs(a[1] - b[1]) < click_px:
+        if _is_click(a, b, click_px):
             self.selector.start(doc, None, b, value)
         else:
             box = (int(min(a[0], b[0])), int(min(a[1], b[1])), int(max(a[0], b[0])) + 2, int(max(a[1], b[1])) + 2)
