@@ -129,6 +129,30 @@ def test_rectangle_lasso_and_alt_subtracts(window: MainWindow) -> None:
     assert window.undo_stack.count() == 2 and np.array_equal(doc.mask, before)
 
 
+@pytest.mark.parametrize("tool, layer", [("tool_mask", "mask"), ("tool_rect", "mask"), ("tool_sketch", "sketch")])
+def test_painting_on_a_hidden_layer_shows_it(window: MainWindow, tool: str, layer: str) -> None:
+    getattr(window.actions_, tool).trigger()
+    show = getattr(window.actions_, f"show_{layer}")
+    show.setChecked(False)  # Shift+M / Shift+K
+    drag(window.canvas, [(20, 20), (60, 50)])
+    assert show.isChecked() and getattr(window.canvas, f"show_{layer}")
+    said = window.statusBar().currentMessage()
+    if layer == "sketch":  # the stroke outside a hole grew one: that news comes after
+        assert said.startswith("The hole grew by")
+    else:
+        assert said.startswith(f"Showing the {layer} you are painting on (Shift+M hides it)")
+
+
+def test_a_tool_s_note_goes_when_another_tool_is_chosen(window: MainWindow) -> None:
+    window.actions_.tool_protect.trigger()
+    assert window.statusBar().currentMessage().startswith("Paint areas no fill may copy from")
+    window.actions_.tool_lasso.trigger()
+    assert window.statusBar().currentMessage() == ""
+    window.statusBar().showMessage("Saved x.png")
+    window.actions_.tool_rect.trigger()  # other news stays
+    assert window.statusBar().currentMessage() == "Saved x.png"
+
+
 def test_brush_size_keys(window: MainWindow, qtbot) -> None:
     window.tools.set_brush_size(40)
     window.actions_.bigger.trigger()

@@ -104,6 +104,9 @@ def test_grow_shrink_invert_are_undo_steps(disc_window) -> None:
     edit = [x.text() for x in window.menuBar().actions()[1].menu().actions()]
     assert {"Grow mask", "Shrink mask", "Invert mask"} <= set(edit)
     assert window.panel.grow_step() == 4
+    a.shrink_mask.trigger()  # nothing to shrink: said, and no undo step
+    assert window.undo_stack.count() == 0
+    assert window.statusBar().currentMessage() == "The mask is empty: nothing to shrink"
     a.tool_rect.trigger()
     drag(window.canvas, [(100, 80), (160, 140)])
     start = doc.mask.copy()

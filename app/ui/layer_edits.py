@@ -57,6 +57,9 @@ class LayerEdits:
         """Grow, shrink or invert the whole mask."""
         if self.w.doc is None:
             return
+        if px and not self.w.doc.mask.any():  # grow or shrink: nothing to do, and no undo step
+            self.w.statusBar().showMessage(f"The mask is empty: nothing to {text.split()[0].lower()}", 3000)
+            return
         self._push(replace_layers(self.w.doc, text, mask=op(self.w.doc.mask, px)))
         self.w.statusBar().showMessage(f"{text}" + (f" by {px} px" if px else ""), 3000)
 

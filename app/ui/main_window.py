@@ -10,7 +10,7 @@ import dataclasses
 import time
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.indexChanged.connect(lambda _i: (self.autosave.schedule(), self._update_enabled()))
         self.tools.changed.connect(self._tools_changed)
         self.tools.stroke_finished.connect(self._stroke_finished)
+        self.tools.painting.connect(self._painting)
         self.tools.preview_changed.connect(self._update_cancel)
         c.view_changed.connect(lambda: self.status.zoom.setText(f"{c.scale * 100:.0f} %" if self.doc is not None else "–"))
         c.hover.connect(lambda x, y: self.status.pos.setText(f"{x}, {y}" if x >= 0 else ""))
@@ -276,6 +277,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
         elif t.tool in TOOL_NOTES and self.doc is not None:
             self.statusBar().showMessage(TOOL_NOTES[t.tool], 8000)
+        elif self.statusBar().currentMessage() in (SKETCH_NOTE.format(t.hole_margin), *TOOL_NOTES.values()):
+            self.statusBar().clearMessage()  # another tool's note would describe this one
+
+    def _painting(self, layer: str) -> None:
+        """No painting unseen: a press on a hidden layer shows it, and says so."""
+        show = getattr(self.actions_, f"show_{layer}")
+        if not show.isChecked():
+            show.setChecked(True)
+            keys = show.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            self.statusBar().showMessage(f"Showing the {layer} you are painting on ({keys} hides it)", 5000)
 
     def _stroke_finished(self) -> None:
         """A sketch stroke outside the hole grew it: make sure the new hole is seen."""
@@ -311,7 +322,7 @@ class MainWindow(QMainWindow):
         if doc is None:
             return
         if not doc.has_hole():
-            self.statusBar().showMessage("Paint a mask over what should be filled first (B, R or L)", 5000)
+            self.statusBar().showMessage("Paint a mask over what should be filled first (B, R, L or W)", 5000)
             return
         most = mostly_hole(doc.mask, files=False)
         if most:  # likely inverted: asked before the plan, which takes seconds on a large photo

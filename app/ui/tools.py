@@ -39,6 +39,7 @@ class ToolController(QObject):
     preview_changed = Signal()  # rectangle / lasso outline moved
     selection_empty = Signal()  # the object tool found nothing in the box
     selection_done = Signal(int, bool)  # the object tool's pixels, added (True) or taken from the mask
+    painting = Signal(str)  # a press starts an edit of this layer ("mask", "sketch" or "protect")
 
     def __init__(self, undo_stack: QUndoStack, brush_size: int, hole_margin: int) -> None:
         super().__init__()
@@ -107,6 +108,7 @@ class ToolController(QObject):
         if self.doc is None:
             return
         self.subtract = subtract
+        self.painting.emit(self.layer_edited())
         if self.tool in ("rect", "object"):
             self.anchor, self.points = pt, [pt]
         elif self.tool == "lasso":
@@ -118,6 +120,13 @@ class ToolController(QObject):
             self._last = pt
             self._segment(pt, pt)
         self.preview_changed.emit()
+
+    def layer_edited(self) -> str:
+        """The layer the current tool edits where the user looks (a sketch stroke also grows
+        the hole, which is shown when it does)."""
+        if self.tool in ("sketch", "protect", "eraser"):
+            return self.active_layer if self.tool == "eraser" else self.tool
+        return "mask"
 
     def move(self, pt: Point) -> None:
         if self.doc is None:
