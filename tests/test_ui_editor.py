@@ -198,6 +198,23 @@ def test_the_pointer_back_on_the_photo_gives_the_keys_back_and_keeps_what_was_ty
     assert window.tools.tool == "mask"  # B: the mask brush
 
 
+def test_the_pixel_readout_follows_a_scroll_or_zoom_under_a_still_cursor(window: MainWindow) -> None:
+    canvas = window.canvas
+    w, h = window.doc.size_wh
+    canvas.zoom_to(4.0, canvas.to_widget(w / 2, h / 2))
+    pos = canvas.to_widget(w / 2, h / 2)
+    send_mouse(canvas, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    before = window.status.pos.text()
+    x, y = (int(v) for v in canvas.to_image(pos))
+    assert before == f"{x}, {y}"
+    wheel = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(), QPoint(0, -120), Qt.MouseButton.NoButton,
+                        NOMOD, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, wheel)  # scrolls down: another pixel under the cursor
+    x, y = (int(v) for v in canvas.to_image(pos))
+    after = window.status.pos.text()
+    assert after == f"{x}, {y}" and after != before
+
+
 def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow) -> None:
     canvas = window.canvas
     pos = QPointF(300, 200)

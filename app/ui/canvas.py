@@ -76,6 +76,7 @@ class Canvas(QWidget):
     # -- document -------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
         self.doc = doc
+        self._cursor = None  # known again at the next move: no pixel of this photo is named before
         self.heatmap = None
         self.heat_point = None
         self._shown, self._alpha = {}, None
@@ -213,6 +214,8 @@ class Canvas(QWidget):
         self.offset = self._bounded(self.offset)
         self.update()
         self.view_changed.emit()
+        if self._cursor is not None:  # the pixel under a still cursor changed with the view
+            self._emit_hover(self._cursor)
 
     def _bounded(self, offset: QPointF) -> QPointF:
         """The offset moved (if needed) so that the view's centre lies on the photo."""
@@ -394,6 +397,7 @@ class Canvas(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         if self.doc is None:
             return
+        self._cursor = event.position()  # the readout names the pixel under it after the scroll
         delta = event.angleDelta()
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             factor = 2 ** (delta.y() / 240.0)  # one notch = x1.41
