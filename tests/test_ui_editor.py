@@ -215,6 +215,15 @@ def test_the_pixel_readout_follows_a_scroll_or_zoom_under_a_still_cursor(window:
     assert after == f"{x}, {y}" and after != before
 
 
+def test_a_small_photo_opens_at_100_percent_and_ctrl_0_fits_it(window: MainWindow) -> None:
+    canvas = window.canvas
+    assert canvas.scale == 1.0  # 200 x 150 in a larger view: not enlarged on opening
+    window.actions_.fit.trigger()  # Ctrl+0
+    assert canvas.scale > 1.5
+    canvas.resize(canvas.width() + 40, canvas.height() + 30)  # a fit keeps fitting
+    assert canvas.scale == pytest.approx(min((canvas.width() - 16) / 200, (canvas.height() - 16) / 150))
+
+
 def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow) -> None:
     canvas = window.canvas
     pos = QPointF(300, 200)
@@ -286,6 +295,7 @@ def test_protect_has_its_own_show_toggle(window: MainWindow, qtbot) -> None:
 
 def test_nothing_is_painted_on_the_original_side_of_the_split(window: MainWindow) -> None:
     doc, canvas = window.doc, window.canvas
+    window.actions_.fit.trigger()  # Ctrl+0: the small photo fills the view, both sides of the split on it
     window.actions_.split.setChecked(True)
     canvas.split_pos = 0.5
     left_x = canvas.to_image(QPointF(canvas.split_px() / 2, 0))[0]

@@ -127,6 +127,7 @@ def test_grow_shrink_invert_are_undo_steps(disc_window) -> None:
 def test_protect_brush_paints_its_own_layer_in_a_third_colour(disc_window, tmp_path: Path) -> None:
     window, _ = disc_window
     doc, a, canvas = window.doc, window.actions_, window.canvas
+    a.fit.trigger()  # Ctrl+0: the small photo enlarged, as these colours were measured
     assert keys(a.tool_protect) == ["P"]
     a.tool_protect.trigger()
     window.tools.set_brush_size(11)

@@ -63,6 +63,7 @@ class Canvas(QWidget):
         self._pan_from: QPointF | None = None
         self._space = False
         self._fitted = False  # showing "fit": keep fitting while the window is resized
+        self._fit_enlarges = True  # the last fit may enlarge a small photo (Ctrl+0), or not (just opened)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -96,7 +97,7 @@ class Canvas(QWidget):
                 "sketch": LevelCache(lambda: doc.sketch),
                 "protect": LevelCache(lambda: doc.protect.view(np.uint8), gain=255),
             }
-            self.fit()
+            self.fit(enlarge=False)
         self.update()
 
     def _pixels(self, layer: str) -> np.ndarray:
@@ -155,14 +156,19 @@ class Canvas(QWidget):
         a, b = self.to_widget(box[0], box[1]), self.to_widget(box[2], box[3])
         return QRectF(a, b).toAlignedRect()
 
-    def fit(self) -> None:
+    def fit(self, enlarge: bool = True) -> None:
+        """The whole photo in view (Ctrl+0). ``enlarge=False`` (a photo just opened) shows a
+        photo smaller than the view at 100 %, as other editors do: enlarged, its pixels look
+        soft, and so would a fill's. A resize keeps the last fit's way."""
         if self.doc is None:
             return
         margin = 16
         s = min((self.width() - margin) / self.doc.width, (self.height() - margin) / self.doc.height)
+        if not enlarge:
+            s = min(s, 1.0)
         self._set_view(max(MIN_SCALE, min(MAX_SCALE, s)), None)
         self._center()
-        self._fitted = True
+        self._fitted, self._fit_enlarges = True, enlarge
 
     def actual_size(self) -> None:
         """100 %: the pixel under the cursor stays under it; without the cursor over the
@@ -228,7 +234,7 @@ class Canvas(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.doc is not None and self._fitted:
-            self.fit()
+            self.fit(self._fit_enlarges)
         elif self.doc is not None:
             old = event.oldSize()
             if old.isValid():  # keep the pixel at the centre (a scrollbar appearing, say)

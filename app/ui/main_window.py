@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         a.cancel.triggered.connect(self.cancel)
         a.zoom_in.triggered.connect(lambda: c.zoom_to(c.scale * 1.25, c.rect().center()))
         a.zoom_out.triggered.connect(lambda: c.zoom_to(c.scale / 1.25, c.rect().center()))
-        a.fit.triggered.connect(c.fit)
+        a.fit.triggered.connect(lambda: c.fit(enlarge=True))
         a.actual.triggered.connect(c.actual_size)
         a.show_mask.toggled.connect(lambda on: (setattr(c, "show_mask", on), c.update()))
         a.show_sketch.toggled.connect(lambda on: (setattr(c, "show_sketch", on), c.update()))
