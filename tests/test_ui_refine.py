@@ -181,8 +181,11 @@ def wheel(canvas, pos: QPointF, dy: int, mods=Qt.KeyboardModifier.ControlModifie
 def test_scrollbars_appear_when_the_photo_is_larger_than_the_view(big_window: MainWindow, qtbot) -> None:
     window, canvas, frame = big_window, big_window.canvas, big_window.frame
     assert not frame.hbar.isVisible() and not frame.vbar.isVisible()  # fitted
+    assert not frame.corner.isVisible()
     window.actions_.actual.trigger()
     qtbot.waitUntil(lambda: frame.hbar.isVisible() and frame.vbar.isVisible())
+    assert frame.corner.isVisible()  # the square where they meet shows no photo
+    assert frame.corner.geometry().topLeft() == QPoint(frame.vbar.x(), frame.hbar.y())
     before = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))
     frame.hbar.setValue(frame.hbar.value() + 300)
     after = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))

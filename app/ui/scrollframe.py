@@ -24,6 +24,9 @@ class CanvasFrame(QWidget):
         self.setMinimumSize(canvas.minimumSize())
         self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.corner = QWidget(self)  # the square where the bars meet: no photo shows through
+        self.corner.setAutoFillBackground(True)
+        self.corner.hide()
         for bar in (self.hbar, self.vbar):
             bar.hide()
             bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas
@@ -38,16 +41,17 @@ class CanvasFrame(QWidget):
         t = self.vbar.sizeHint().width()
         self.vbar.setGeometry(w - t, 0, t, h - t)
         self.hbar.setGeometry(0, h - t, w - t, t)
-        self.vbar.raise_()
-        self.hbar.raise_()
+        self.corner.setGeometry(w - t, h - t, t, t)
+        for widget in (self.vbar, self.hbar, self.corner):
+            widget.raise_()
 
     def sync(self) -> None:
         """Bring both bars in line with the canvas' zoom and pan."""
         c = self.canvas
         doc = c.doc
         if doc is None:
-            self.hbar.hide()
-            self.vbar.hide()
+            for widget in (self.hbar, self.vbar, self.corner):
+                widget.hide()
             return
         for bar, size, view, offset in ((self.hbar, doc.width, c.width(), c.offset.x()),
                                         (self.vbar, doc.height, c.height(), c.offset.y())):
@@ -59,6 +63,7 @@ class CanvasFrame(QWidget):
             bar.setValue(round(view / 2 - offset))
             bar.blockSignals(False)
             bar.setVisible(extent > view)
+        self.corner.setVisible(self.hbar.isVisibleTo(self) and self.vbar.isVisibleTo(self))
 
     def _scrolled(self, x: int | None = None, y: int | None = None) -> None:
         c = self.canvas
