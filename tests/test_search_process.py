@@ -183,3 +183,20 @@ def test_a_network_fill_that_fails_stops_the_search_beside_it(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         texture_stage(rgb, mask, network_fill)
     assert time.perf_counter() - start < 5.0 and not search_process.live_children()
+
+
+@needs_pm
+def test_a_full_temporary_folder_searches_in_process_this_time(monkeypatch):
+    rgb, mask = photo()
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
+    here = patchmatch.patchmatch_fill(rgb, mask, seed=6)
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    monkeypatch.setattr(search_process, "_NO_CHILD", [])
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search_process.np, "save", full)
+    assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=6), here)
+    assert search_process.wanted(10 ** 6)  # tried again next time: a disk fills and empties

@@ -100,42 +100,31 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
     """The library's fill of ``image`` (BGR uint8) where ``hole`` (uint8) is set, searched in
     a child process; ``shield`` and ``guide`` as the library takes them. ``poll()`` is called
     while the child runs (raise there to stop it). Raises :class:`SearchFailed` in one line
-    when the child ends without a fill (:class:`NoChild` when none could search)."""
+    when the child ends without a fill (:class:`NoChild` when none could search: the arrays
+    could not be handed over, say on a full disk, or no child could run here)."""
     _sweep()
-    with tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-") as tmp:
-        folder = Path(tmp)
-        spec = {"parent": os.getpid(), "seed": int(seed), "patch_size": int(patch_size), "guide_weight": float(guide_weight),
-                "shield": shield is not None, "guide": guide is not None}
-        (folder / "args.json").write_text(json.dumps(spec), encoding="utf-8")
-        for name, array in (("image", image), ("hole", hole), ("shield", shield), ("guide", guide)):
-            if array is not None:
-                np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
-        root = _package_root()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        with open(folder / "stderr.txt", "wb") as err:
-            try:
-                proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(folder)], cwd=root, env=env,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-            except OSError as exc:
-                _NO_CHILD.append(f"no search process could start ({exc})")
-                raise NoChild(_NO_CHILD[-1]) from exc
-            _LIVE.add(proc.pid)
-            try:
-                while True:
-                    try:
-                        code = proc.wait(timeout=POLL_S)
-                        break
-                    except subprocess.TimeoutExpired:
-                        if poll is not None:
-                            poll()
-            finally:
-                if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
-                    proc.kill()
-                    proc.wait()
-                _LIVE.discard(proc.pid)
-        said = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    spec = {"parent": os.getpid(), "seed": int(seed), "patch_size": int(patch_size),
+            "guide_weight": float(guide_weight), "shield": shield is not None, "guide": guide is not None}
+    try:
+        tmp = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
+    except OSError as exc:
+        raise NoChild(f"no folder for the search process ({exc})") from exc
+    with tmp:
+        folder = Path(tmp.name)
+        try:
+            (folder / "args.json").write_text(json.dumps(spec), encoding="utf-8")
+            for name, array in (("image", image), ("hole", hole), ("shield", shield), ("guide", guide)):
+                if array is not None:
+                    np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
+        except OSError as exc:  # a full or read-only temporary folder: search here this time
+            raise NoChild(f"cannot hand the search its arrays ({exc})") from exc
+        code = _run(folder, poll)
         if code == 0 and (folder / "out.npy").exists():
-            return np.load(folder / "out.npy", allow_pickle=False)
+            try:
+                return np.load(folder / "out.npy", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise SearchFailed(f"the patch search's fill could not be read back ({exc})") from exc
+        said = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
         if said:
             why = said[-1]
         elif code == -9:  # SIGKILL, and not ours: the kernel's out-of-memory killer, most often
@@ -147,3 +136,30 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
             _NO_CHILD.append(f"no search process could run here ({why})")
             raise NoChild(_NO_CHILD[-1])
         raise SearchFailed(f"the patch search stopped without a fill ({why})")
+
+
+def _run(folder: Path, poll: Callable[[], None] | None) -> int:
+    """Run the child on ``folder`` to its end, calling ``poll()`` while it runs (the child is
+    killed when ``poll`` raises, and the exception goes on); its exit code."""
+    root = _package_root()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    with open(folder / "stderr.txt", "wb") as err:
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(folder)], cwd=root, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        except OSError as exc:
+            _NO_CHILD.append(f"no search process could start ({exc})")
+            raise NoChild(_NO_CHILD[-1]) from exc
+        _LIVE.add(proc.pid)
+        try:
+            while True:
+                try:
+                    return proc.wait(timeout=POLL_S)
+                except subprocess.TimeoutExpired:
+                    if poll is not None:
+                        poll()
+        finally:
+            if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
+                proc.kill()
+                proc.wait()
+            _LIVE.discard(proc.pid)
