@@ -200,3 +200,62 @@ def test_a_full_temporary_folder_searches_in_process_this_time(monkeypatch):
     monkeypatch.setattr(search_process.np, "save", full)
     assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=6), here)
     assert search_process.wanted(10 ** 6)  # tried again next time: a disk fills and empties
+
+
+@needs_pm
+def test_stop_all_ends_the_running_searches(monkeypatch):
+    import threading
+
+    rgb, mask = photo(1200, 1600, seed=4)
+    mask[:] = False
+    mask[100:1100, 100:1500] = True  # a search of many seconds
+    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    raised: list[BaseException] = []
+
+    def fill() -> None:
+        try:
+            patchmatch.patchmatch_fill(rgb, mask)
+        except BaseException as exc:  # noqa: BLE001 - what the search said
+            raised.append(exc)
+
+    thread = threading.Thread(target=fill)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not search_process.live_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if sys.platform != "win32":  # a terminal's Ctrl+C reaches this process's group, not the search
+        assert os.getpgid(search_process.live_children()[0]) != os.getpgid(0)
+    search_process.stop_all()
+    thread.join(5)
+    assert not thread.is_alive() and not search_process.live_children()
+    assert isinstance(raised[0], search_process.SearchFailed) and str(raised[0]) == "the patch search was stopped"
+
+
+@needs_pm
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_batch_s_first_ctrl_c_lets_a_large_hole_s_search_finish(tmp_path):
+    import signal
+
+    from PIL import Image
+
+    rgb, mask = photo(700, 900, seed=5)
+    mask[:] = False
+    mask[100:600, 150:750] = True  # 300,000 hole pixels: searched in a child process
+    (tmp_path / "in").mkdir()
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(rgb).save(tmp_path / "in" / "a.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / "a.png")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    run = subprocess.Popen([sys.executable, "main.py", "batch", "--images", str(tmp_path / "in"), "--masks",
+                            str(tmp_path / "masks"), "--out", str(tmp_path / "out"), "--engine", "patchmatch"],
+                           cwd=Path(__file__).resolve().parent.parent, env=env, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("tempera-search-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob("tempera-search-*")), "no search process started"
+    time.sleep(0.3)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl+C at the terminal: the whole foreground group
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err  # nothing was left to do: the photo being filled finished
+    assert (tmp_path / "out" / "a.png").exists() and "1 filled" in out

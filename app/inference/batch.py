@@ -31,6 +31,7 @@ from app.core.imageio import IMAGE_SUFFIXES, KEEP, load_image, load_mask, load_s
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
+from . import search_process
 from .jobs import MAX_JOBS, default_jobs
 from .photo_fill import FillEngine, prepare_fill
 
@@ -371,6 +372,9 @@ def run_batch(
             pending.append((item, future))
             settle(jobs - 1)
         settle(0)
+    except KeyboardInterrupt:  # stopped at once (a second Ctrl+C): large holes' searches end now too
+        search_process.stop_all()
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

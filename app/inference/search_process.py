@@ -34,13 +34,25 @@ CHILD_MIN_HOLE = 250_000  # hole pixels in one crop; searched in-process below (
 POLL_S = 0.2
 _MODULE = "app.inference._search_child"
 _PREFIX = "tempera-search-"  # + the starting process's id + "-" + a random part
-_LIVE: set[int] = set()  # the process ids of the searches running now
+_LIVE: dict[int, subprocess.Popen] = {}  # the searches running now, by process id
+_STOPPED: set[int] = set()  # those stop_all() ended
 _NO_CHILD: list[str] = []  # why no child could search here, once known: none is tried again
 
 
 def live_children() -> list[int]:
     """The process ids of the child searches running now (the benchmark counts their memory)."""
     return list(_LIVE)
+
+
+def stop_all() -> None:
+    """End every child search running now: the caller gives up on all of them (a batch
+    stopped at once); each search raises :class:`SearchFailed` in its own thread."""
+    for pid, proc in list(_LIVE.items()):
+        _STOPPED.add(pid)
+        try:
+            proc.kill()
+        except OSError:  # ended meanwhile
+            pass
 
 
 class SearchFailed(TemperaError):
@@ -119,6 +131,8 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
         except OSError as exc:  # a full or read-only temporary folder: search here this time
             raise NoChild(f"cannot hand the search its arrays ({exc})") from exc
         code = _run(folder, poll)
+        if code is None:
+            raise SearchFailed("the patch search was stopped")
         if code == 0 and (folder / "out.npy").exists():
             try:
                 return np.load(folder / "out.npy", allow_pickle=False)
@@ -138,23 +152,30 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
         raise SearchFailed(f"the patch search stopped without a fill ({why})")
 
 
-def _run(folder: Path, poll: Callable[[], None] | None) -> int:
+def _run(folder: Path, poll: Callable[[], None] | None) -> int | None:
     """Run the child on ``folder`` to its end, calling ``poll()`` while it runs (the child is
-    killed when ``poll`` raises, and the exception goes on); its exit code."""
+    killed when ``poll`` raises, and the exception goes on); its exit code, or None when
+    :func:`stop_all` ended it."""
     root = _package_root()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     with open(folder / "stderr.txt", "wb") as err:
         try:
+            # a session (or process group) of its own: a Ctrl+C at the terminal reaches this
+            # process only, which decides (a batch's first Ctrl+C lets the photos being
+            # filled finish, searches included)
+            own_group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+                         else {"start_new_session": True})
             proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(folder)], cwd=root, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, **own_group)
         except OSError as exc:
             _NO_CHILD.append(f"no search process could start ({exc})")
             raise NoChild(_NO_CHILD[-1]) from exc
-        _LIVE.add(proc.pid)
+        _LIVE[proc.pid] = proc
         try:
             while True:
                 try:
-                    return proc.wait(timeout=POLL_S)
+                    code = proc.wait(timeout=POLL_S)
+                    return None if proc.pid in _STOPPED else code
                 except subprocess.TimeoutExpired:
                     if poll is not None:
                         poll()
@@ -162,4 +183,5 @@ def _run(folder: Path, poll: Callable[[], None] | None) -> int:
             if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
                 proc.kill()
                 proc.wait()
-            _LIVE.discard(proc.pid)
+            _LIVE.pop(proc.pid, None)
+            _STOPPED.discard(proc.pid)
