@@ -92,7 +92,8 @@ class Engine:
     ``seed`` picks the variation where the engine has randomness (PatchMatch's search),
     ``progress(done, total)`` is called as parts of the fill finish (the network's fill,
     each hole region PatchMatch fills), and ``progress(0, 0)`` between smaller steps (the
-    network's crops of a large photo): no news, but a caller may raise there to stop.
+    network's crops of a large photo) and while a large hole's search runs in its child
+    process: no news, but a caller may raise there to stop (the child is killed).
     Pixels outside the hole are the input's exactly. ``startup_notice`` is what loading the
     engine has to say (fixed after loading); everything about one fill is in its result.
     """
