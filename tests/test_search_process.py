@@ -42,13 +42,21 @@ class _Spawned:
         monkeypatch.setattr(search_process.subprocess, "Popen", popen)
 
 
-@needs_pm
-def test_a_large_hole_is_searched_in_a_child_with_the_same_fill_as_in_process(monkeypatch):
+def in_process_first(monkeypatch, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The photo, its hole and their fill searched in this process; afterwards every search
+    is wanted in a child (CHILD_MIN_HOLE lowered) and none is known to be impossible."""
     rgb, mask = photo()
     monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
-    here = patchmatch.patchmatch_fill(rgb, mask, seed=4)
+    here = patchmatch.patchmatch_fill(rgb, mask, seed=seed)
     monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
     monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    monkeypatch.setattr(search_process, "_NO_CHILD", [])
+    return rgb, mask, here
+
+
+@needs_pm
+def test_a_large_hole_is_searched_in_a_child_with_the_same_fill_as_in_process(monkeypatch):
+    rgb, mask, here = in_process_first(monkeypatch, seed=4)
     spawned = _Spawned(monkeypatch)
     child = patchmatch.patchmatch_fill(rgb, mask, seed=4)
     assert len(spawned.procs) == 1 and spawned.procs[0].returncode == 0
@@ -104,16 +112,11 @@ def test_a_child_whose_search_fails_says_so_in_one_line():
 @needs_pm
 @pytest.mark.parametrize("how", ["no interpreter", "no module"])
 def test_where_no_child_can_run_the_search_runs_in_process_and_none_is_tried_again(monkeypatch, how):
-    rgb, mask = photo()
-    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
-    here = patchmatch.patchmatch_fill(rgb, mask, seed=2)
-    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
-    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
+    rgb, mask, here = in_process_first(monkeypatch, seed=2)
     if how == "no interpreter":
         monkeypatch.setattr(search_process.sys, "executable", "/nonexistent/python")
     else:  # an install where the child's module cannot be imported
         monkeypatch.setattr(search_process, "_MODULE", "app.inference.no_such_child")
-    monkeypatch.setattr(search_process, "_NO_CHILD", [])
     spawned = _Spawned(monkeypatch)
     assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=2), here)
     assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=2), here)
@@ -187,12 +190,7 @@ def test_a_network_fill_that_fails_stops_the_search_beside_it(monkeypatch):
 
 @needs_pm
 def test_a_full_temporary_folder_searches_in_process_this_time(monkeypatch):
-    rgb, mask = photo()
-    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
-    here = patchmatch.patchmatch_fill(rgb, mask, seed=6)
-    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
-    monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
-    monkeypatch.setattr(search_process, "_NO_CHILD", [])
+    rgb, mask, here = in_process_first(monkeypatch, seed=6)
 
     def full(*_a, **_k):
         raise OSError(28, "No space left on device")
