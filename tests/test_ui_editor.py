@@ -364,3 +364,16 @@ def test_the_position_readout_names_pixels_of_this_photo_only(window: MainWindow
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(other)
     assert window.files.open_path(other)
     assert pos.text() == ""  # not the last photo's position
+
+
+def test_the_side_panel_keeps_its_width_when_it_starts_to_scroll(window: MainWindow, qtbot) -> None:
+    window.resize(1280, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    wide = window.panel.width()
+    window.resize(1280, 380)  # too short for the panel: it scrolls
+    scroll = window.panel.parentWidget().parentWidget()
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
+    qtbot.wait(50)
+    assert window.panel.width() == wide  # nothing in it moved sideways

@@ -52,7 +52,8 @@ class PanelScroll(QScrollArea):
 
     When the panel gets taller (the attention viewer's caption and legend) or the screen is
     short, it scrolls instead of making the main window grow; its width always follows the
-    panel's own hints, so nothing in it is squeezed.
+    panel's own hints, so nothing in it is squeezed, and the scrollbar's room is always
+    there, so nothing moves sideways when the panel starts or stops needing it.
     """
 
     def __init__(self, panel: QWidget, parent: QWidget | None = None) -> None:
@@ -61,6 +62,9 @@ class PanelScroll(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # its room is kept (see _extra): a bar that came and went as the attention viewer's
+        # legend did moved every control sideways
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         panel.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
