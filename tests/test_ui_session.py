@@ -975,6 +975,25 @@ def test_undo_while_a_fill_runs_stops_the_fill_and_leaves_the_photo(window: Main
     assert window.statusBar().currentMessage() == "Fill cancelled; Ctrl+Z again undoes: Rectangle mask"
     assert not window.inference.filling
     qtbot.waitUntil(lambda: not window.inference.stopping, timeout=10_000)
+    # the line that says it has stopped keeps the advice
+    assert window.statusBar().currentMessage() == ("The cancelled fill has stopped; Ctrl+Z again undoes: "
+                                                   "Rectangle mask")
     window.actions_.undo.trigger()
     window.actions_.undo.trigger()  # fill A, undone only when asked for
     assert window.undo_stack.index() == steps - 2 and not np.array_equal(window.doc.image, filled)
+
+
+def test_a_fill_that_waited_for_a_cancelled_one_times_itself_from_zero(window: MainWindow, photo_path: Path,
+                                                                        qtbot) -> None:
+    window.files.open_path(photo_path)
+    engine = SlowEngine(1.0)
+    window.inference.worker.engine = engine
+    paint_hole(window)
+    window.fill()
+    qtbot.waitUntil(lambda: len(engine.calls) == 1, timeout=5_000)
+    window.cancel()  # Esc: it runs on until its part ends
+    window.fill()  # at once: waits for it
+    window._busy_since -= 10  # as if the cancelled one had run 10 s
+    qtbot.waitUntil(lambda: len(engine.calls) == 2, timeout=5_000)
+    assert time.monotonic() - window._busy_since < 2  # the clock beside the busy bar starts again
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=10_000)

@@ -29,8 +29,9 @@ class LayerEdits:
             # the first press stops the fill instead, as Esc does, and the photo stays
             self.w.cancel()
             key = "Ctrl+Z" if undo else "Ctrl+Shift+Z"
-            self.w.statusBar().showMessage(f"Fill cancelled; {key} again {'undoes' if undo else 'redoes'}: {text}",
-                                           6000)
+            again = f"{key} again {'undoes' if undo else 'redoes'}: {text}"
+            self.w.statusBar().showMessage(f"Fill cancelled; {again}", 6000)
+            self.w.after_stop = again if self.w.inference.stopping else None  # said again once it has
             return
         stack.undo() if undo else stack.redo()
         self.w.statusBar().showMessage(f"{'Undid' if undo else 'Redid'}: {text}", 4000)

@@ -36,7 +36,7 @@ from app.ui.menus import build_menus
 from app.ui.scrollframe import CanvasFrame
 from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.variations import VariationController, composite
-from app.ui.worker import EngineInfo, InferenceController, Request
+from app.ui.worker import FILL_STOPPED, EngineInfo, InferenceController, Request
 
 # How long closing waits for a fill in progress to stop (a network's forward pass, a
 # patch search: neither can be cut) before the process ends without it.
@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.status = StatusWidgets(self.statusBar())
         self._busy_since: float | None = None  # time.monotonic() when the running work began
+        self.after_stop: str | None = None  # said with "The cancelled fill has stopped" (why it was)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._tick)
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         c.entered.connect(self._keys_to_photo)
         inf = self.inference
         inf.busy_changed.connect(self._busy_changed)
+        inf.started.connect(self._work_started)
         inf.status.connect(self._inference_status)
         inf.engine_changed.connect(self._engine_loaded)
         inf.engine_error.connect(self._engine_error)
@@ -321,6 +323,7 @@ class MainWindow(QMainWindow):
         doc = self.doc
         if doc is None:
             return
+        self.after_stop = None  # another fill: the last one's advice no longer applies
         if not doc.has_hole():
             self.statusBar().showMessage("Paint a mask over what should be filled first (B, R, L or W)", 5000)
             return
@@ -360,6 +363,7 @@ class MainWindow(QMainWindow):
             self.canvas.setFocus()
 
     def cancel(self) -> None:
+        self.after_stop = None
         if self.tools.dragging:
             self.tools.cancel()
         else:
@@ -411,8 +415,17 @@ class MainWindow(QMainWindow):
         """Progress stays on the status line while its work runs (a large fill's one part can
         take minutes); other news for a few seconds."""
         busy = self.inference.busy or self.inference.stopping
+        if text == FILL_STOPPED and self.after_stop:  # an undo stopped it: say what the next one does
+            text, self.after_stop = f"{text}; {self.after_stop}", None
         self._progress_text = text if busy else None
         self.statusBar().showMessage(text, 0 if busy else 6000)
+
+    def _work_started(self) -> None:
+        """A request began to run: its clock starts at zero (a fill that waited for a
+        cancelled one to stop did not run meanwhile)."""
+        if self._busy_since is not None:
+            self._busy_since = time.monotonic()
+            self.status.show_elapsed(None)
 
     def _tick(self) -> None:
         """Once a second while work runs: its time beside the busy bar."""

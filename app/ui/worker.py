@@ -21,6 +21,8 @@ from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.names import engine_label
 
+FILL_STOPPED = "The cancelled fill has stopped"
+
 
 class _Abandoned(Exception):
     """Raised from a fill's progress callback once its request is no longer wanted."""
@@ -188,6 +190,7 @@ class InferenceController(QObject):
     explain_done = Signal(object, object)  # Request, dict | None
     failed = Signal(object, str)  # Request, message
     notice = Signal(object)  # str | None
+    started = Signal()  # a request began to run (the one before it, if any, has ended)
 
     _load = Signal(str, str)
     _run = Signal(object)
@@ -301,6 +304,7 @@ class InferenceController(QObject):
     def _dispatch(self, request: Request) -> None:
         self._running = request
         self._run.emit(request)
+        self.started.emit()
 
     def _advance(self) -> None:
         ended_stale = self.stopping
@@ -312,7 +316,7 @@ class InferenceController(QObject):
         elif ended_stale and not self._stopped:
             candidate = ended is not None and ended.candidate
             self.status.emit("The cancelled variation has stopped; the fill is kept" if candidate
-                             else "The cancelled fill has stopped")
+                             else FILL_STOPPED)
         self.busy_changed.emit(self.busy)
 
     def _on_loaded(self, info: EngineInfo) -> None:
