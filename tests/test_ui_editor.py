@@ -377,3 +377,19 @@ def test_the_side_panel_keeps_its_width_when_it_starts_to_scroll(window: MainWin
     qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
     qtbot.wait(50)
     assert window.panel.width() == wide  # nothing in it moved sideways
+
+
+def test_the_zoom_keys_step_through_the_usual_zooms(window: MainWindow) -> None:
+    canvas, a = window.canvas, window.actions_
+    a.actual.trigger()  # 100 %
+    seen = []
+    for _ in range(4):
+        a.zoom_in.trigger()
+        seen.append(round(canvas.scale * 100))
+    assert seen == [150, 200, 300, 400]
+    canvas.zoom_to(3.81, canvas.rect().center())  # from between two steps (Ctrl+wheel)
+    a.zoom_out.trigger()
+    assert canvas.scale == 3.0
+    for _ in range(3):
+        a.zoom_out.trigger()
+    assert canvas.scale == 1.0

@@ -25,6 +25,10 @@ from app.ui.render import LevelCache, level_for, over_checker
 from app.ui.tools import CLICK_PX, ToolController
 
 MIN_SCALE, MAX_SCALE = 1 / 64, 32.0
+# The zoom keys step through these (as other editors do), so 100 %, 200 % or 400 % are a
+# few presses away from any zoom; Ctrl+wheel zooms smoothly.
+ZOOM_STEPS = (1 / 64, 1 / 48, 1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1.0,
+              1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 BACKGROUND = QColor(42, 42, 46)
 
 
@@ -205,6 +209,14 @@ class Canvas(QWidget):
         scale = max(MIN_SCALE, min(MAX_SCALE, scale))
         ix, iy = self.to_image(anchor)
         self._set_view(scale, QPointF(anchor.x() - ix * scale, anchor.y() - iy * scale))
+
+    def zoom_step(self, up: bool, anchor: QPointF) -> None:
+        """Zoom to the next of ZOOM_STEPS above (``up``) or below the present zoom."""
+        if up:
+            scale = next((z for z in ZOOM_STEPS if z > self.scale * 1.001), MAX_SCALE)
+        else:
+            scale = next((z for z in reversed(ZOOM_STEPS) if z < self.scale / 1.001), MIN_SCALE)
+        self.zoom_to(scale, anchor)
 
     def _center(self) -> None:
         if self.doc is None:
