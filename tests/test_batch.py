@@ -432,9 +432,12 @@ def test_command_exit_0_and_skip_existing(
     args = _parse(argv)
     assert args.func(args) == 0
     assert sorted(p.name for p in job["out"].iterdir()) == ["a.webp", "c.webp"]
+    capsys.readouterr()
     args = _parse(argv + ["--skip-existing"])
     assert args.func(args) == 0
-    assert "2 images: 0 filled, 2 skipped, 0 failed" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "2 images: 0 filled, 2 skipped, 0 failed" in said.out
+    assert "1/2 a.png (exists: skipped)" in said.err.splitlines()  # the lines as each photo starts say so
 
 
 def test_command_bad_arguments_exit_2(

@@ -359,8 +359,9 @@ def run_batch(
                 break
             if any(other.out.resolve() == item.out.resolve() for other, _ in pending):
                 settle(0)  # two inputs for one output: the second is judged once the first is written
-            if started is not None:
-                started(number, len(items), item.image.name)
+            if started is not None:  # an output --skip-existing leaves is named so (the log says why)
+                skipping = skip_existing and item.out.exists()
+                started(number, len(items), item.image.name + (" (exists: skipped)" if skipping else ""))
             if pool is None:
                 future: Future = Future()
                 try:
