@@ -38,8 +38,9 @@ from app.ui.tools import TOOL_TEXT, ToolController
 from app.ui.variations import VariationController, composite
 from app.ui.worker import FILL_STOPPED, EngineInfo, InferenceController, Request
 
-# How long closing waits for a fill in progress to stop (a network's forward pass, a
-# patch search: neither can be cut) before the process ends without it.
+# How long closing waits for a fill in progress to stop (a network's forward pass or a small
+# hole's patch search cannot be cut; a large hole's search in its child process ends at
+# once) before the process ends without it.
 QUIT_WAIT_MS = 3000
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
