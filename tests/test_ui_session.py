@@ -441,7 +441,6 @@ def test_a_fill_that_lands_while_quitting_asks_again(env: Path, photo_path: Path
 def test_the_quit_questions_name_a_running_fill(qtbot, monkeypatch) -> None:
     texts: list[str] = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: texts.append(box.text()) or Button.Cancel)
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: texts.append(text) or Button.Cancel)
     assert not REAL_ASK_DISCARD_MASK(None, "a.jpg", True)
     assert REAL_ASK_UNSAVED(None, "a.jpg", True) == "cancel"
     assert REAL_ASK_DISCARD_MASK(None, "a.jpg") is False and REAL_ASK_UNSAVED(None, "a.jpg") == "cancel"
@@ -451,22 +450,26 @@ def test_the_quit_questions_name_a_running_fill(qtbot, monkeypatch) -> None:
     assert "still running" not in plain + unsaved and "not filled yet" in plain
 
 
+def test_the_save_and_discard_buttons_answer_to_alt_keys(monkeypatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: seen.append(sorted(b.text() for b in box.buttons()))
+                        or Button.Discard)
+    assert REAL_ASK_UNSAVED(None, "a.jpg") == "discard"
+    assert REAL_ASK_DISCARD_MASK(None, "a.jpg") is True
+    assert seen == [["&Discard", "&Save", "Cancel"], ["&Discard", "Cancel"]]
+
+
 def test_unsaved_changes_prompt(env: Path, photo_path: Path, qtbot, monkeypatch) -> None:
     w = make_window(qtbot)
     w.files.open_path(photo_path)
     answers = {"warning": Button.Cancel, "mask": Button.Cancel}
     asked: list[str] = []
 
-    def warning(parent, title, text, *a):  # dialogs.ask_unsaved: Save / Discard / Cancel
-        asked.append(text)
-        return answers["warning"]
-
-    def mask_question(box):  # dialogs.ask_discard_mask: Discard / Cancel
+    def question(box):  # dialogs.ask_unsaved (Save / Discard / Cancel) or ask_discard_mask (Discard / Cancel)
         asked.append(box.text())
-        return answers["mask"]
+        return answers["warning" if box.windowTitle() == "Unsaved changes" else "mask"]
 
-    monkeypatch.setattr(QMessageBox, "warning", warning)
-    monkeypatch.setattr(QMessageBox, "exec", mask_question)
+    monkeypatch.setattr(QMessageBox, "exec", question)
     monkeypatch.setattr(dialogs, "ask_discard_mask", REAL_ASK_DISCARD_MASK)
     w.close()
     assert not asked and not w.isVisible()  # nothing changed: no question

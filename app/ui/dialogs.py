@@ -69,15 +69,28 @@ def show_info(parent: QWidget | None, message: str, title: str = "Tempera") -> N
 
 
 FILL_RUNNING = " A fill is still running: to keep its result, Cancel and let it finish."
+# Qt's own Yes and No carry Alt accelerators; its Save and Discard do not
+MNEMONICS = {Button.Save: "&Save", Button.Discard: "&Discard"}
+
+
+def _ask(icon: QMessageBox.Icon, title: str, text: str, buttons, default, parent: QWidget | None) -> Button:
+    """A question box whose buttons answer to Alt+their underlined letter; the button chosen
+    (Cancel when the box was closed)."""
+    box = QMessageBox(icon, title, text, buttons, parent)
+    for which, label in MNEMONICS.items():
+        button = box.button(which)
+        if button is not None:
+            button.setText(label)
+    box.setDefaultButton(default)
+    return Button(box.exec())
 
 
 def ask_unsaved(parent: QWidget | None, name: str, filling: bool = False) -> str:
     """"save", "discard" or "cancel" for a document with unsaved changes; ``filling``: a
     fill is still running, and the question says so."""
-    answer = QMessageBox.warning(
-        parent, "Unsaved changes",
-        f"{name} has unsaved changes. Save them first?" + (FILL_RUNNING if filling else ""),
-        Button.Save | Button.Discard | Button.Cancel, Button.Save)
+    answer = _ask(QMessageBox.Icon.Warning, "Unsaved changes",
+                  f"{name} has unsaved changes. Save them first?" + (FILL_RUNNING if filling else ""),
+                  Button.Save | Button.Discard | Button.Cancel, Button.Save, parent)
     return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
 
@@ -89,9 +102,8 @@ def ask_discard_mask(parent: QWidget | None, name: str, filling: bool = False) -
             "let it finish." if filling else
             f"{name} has a mask, sketch or protected area that is not filled yet. Discard it? "
             "(File > Export mask keeps a mask as a PNG.)")
-    box = QMessageBox(QMessageBox.Icon.Question, "Discard the mask?", text, Button.Discard | Button.Cancel, parent)
-    box.setDefaultButton(Button.Cancel)
-    return box.exec() == Button.Discard
+    return _ask(QMessageBox.Icon.Question, "Discard the mask?", text, Button.Discard | Button.Cancel, Button.Cancel,
+                parent) == Button.Discard
 
 
 def ask_fill_most(parent: QWidget | None, note: str) -> bool:
