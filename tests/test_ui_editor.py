@@ -393,3 +393,18 @@ def test_the_zoom_keys_step_through_the_usual_zooms(window: MainWindow) -> None:
     for _ in range(3):
         a.zoom_out.trigger()
     assert canvas.scale == 1.0
+
+
+def test_f7_hides_the_side_panel_for_more_photo(window: MainWindow, qtbot) -> None:
+    window.resize(900, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    a = window.actions_
+    assert [s.toString() for s in a.show_panel.shortcuts()] == ["F7"] and a.show_panel.isChecked()
+    narrow = window.canvas.width()
+    a.show_panel.trigger()  # F7
+    qtbot.waitUntil(lambda: window.canvas.width() > narrow + 200)
+    assert not window.dock.isVisible()
+    a.grow_mask.trigger()  # the panel's settings still hold while it is hidden
+    a.show_panel.trigger()
+    qtbot.waitUntil(lambda: window.dock.isVisible() and window.canvas.width() == narrow)

@@ -62,7 +62,8 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "bigger": ("", "Bigger brush", ("]",), "Bigger brush (])"),
     "fill": ("mdi6.auto-fix", "&Fill", ("Ctrl+Return", "Ctrl+Enter"), "Fill the hole (Ctrl+Return)"),
     "cancel": ("mdi6.stop-circle-outline", "Cancel fill", ("Esc",),
-               "Cancel the running fill (Esc); its result is dropped and its work stops at the next hole region"),
+               "Cancel the running fill (Esc); its result is dropped and its work stops (a large hole's search "
+               "at once, a smaller part when it ends)"),
     "attention": ("mdi6.target", "Attention viewer", ("A",),
                   "Attention viewer (A): click a filled pixel to see where it borrowed from"),
     "temperature": ("mdi6.thermometer", "Show temperature", ("T",),
@@ -77,10 +78,12 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "show_protect": ("mdi6.shield-outline", "Show protect", ("Shift+P",),
                      "Show or hide the protected areas (green)"),
     "show_sketch": ("mdi6.eye-outline", "Show sketch", ("Shift+K",), "Show or hide the sketch layer"),
+    "show_panel": ("mdi6.dock-right", "Side panel", ("F7",),
+                   "Show or hide the side panel (F7): more room for the photo on a small screen"),
     "shortcuts": ("mdi6.keyboard-outline", "&Keyboard shortcuts", ("F1",), "Every key and gesture of the editor"),
     "about": ("", "&About Tempera", (), "Version, model and where the results are"),
 }
-CHECKABLE = {"attention", "temperature", "show_mask", "show_protect", "show_sketch", "split",
+CHECKABLE = {"attention", "temperature", "show_mask", "show_protect", "show_sketch", "show_panel", "split",
              "tool_mask", "tool_sketch", "tool_eraser", "tool_rect", "tool_lasso", "tool_object", "tool_protect"}
 TOOL_ACTIONS = {"tool_mask": "mask", "tool_sketch": "sketch", "tool_eraser": "eraser",
                 "tool_rect": "rect", "tool_lasso": "lasso", "tool_object": "object", "tool_protect": "protect"}
@@ -118,6 +121,7 @@ def create_actions(parent: QWidget) -> Actions:
     by_name["show_mask"].setChecked(True)
     by_name["show_sketch"].setChecked(True)
     by_name["show_protect"].setChecked(True)
+    by_name["show_panel"].setChecked(True)
     group = QActionGroup(parent)
     for name in TOOL_ACTIONS:
         group.addAction(by_name[name])

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(PanelScroll(self.panel))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.dock = dock
         self.status = StatusWidgets(self.statusBar())
         self._busy_since: float | None = None  # time.monotonic() when the running work began
         self.after_stop: str | None = None  # said with "The cancelled fill has stopped" (why it was)
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         a.actual.triggered.connect(c.actual_size)
         a.show_mask.toggled.connect(lambda on: (setattr(c, "show_mask", on), c.update()))
         a.show_sketch.toggled.connect(lambda on: (setattr(c, "show_sketch", on), c.update()))
+        a.show_panel.toggled.connect(self.dock.setVisible)
         a.show_protect.toggled.connect(lambda on: (setattr(c, "show_protect", on), c.update()))
         a.tool_protect.triggered.connect(lambda: a.show_protect.setChecked(True))  # no painting unseen
         self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())

@@ -17,7 +17,8 @@ MENUS: dict[str, tuple[str | None, ...]] = {
               "clear_mask", "clear_sketch", "clear_protect", "restore_mask", None,
               "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"),
     "&Tools": (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"),
-    "&View": ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_protect", "show_sketch"),
+    "&View": ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_protect", "show_sketch", None,
+              "show_panel"),
     "&Help": ("shortcuts", None, "about"),
 }
 TOOLBAR = ("open", "save", None, *TOOL_ACTIONS, None, "undo", "redo", None, "fill", "cancel",
