@@ -69,6 +69,9 @@ def test_small_holes_stay_in_process_and_the_switch_turns_children_off(monkeypat
     assert search_process.wanted(search_process.CHILD_MIN_HOLE)
     monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "0")
     assert not search_process.wanted(10 ** 9)
+    monkeypatch.setenv("TEMPERA_SEARCH_PROCESS", "1")
+    monkeypatch.setattr(search_process.sys, "frozen", True, raising=False)  # a bundled app
+    assert not search_process.wanted(10 ** 9)
 
 
 @needs_pm

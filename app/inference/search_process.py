@@ -68,6 +68,7 @@ def wanted(hole_pixels: int) -> bool:
     """Whether a crop with this many hole pixels is searched in a child process
     (``TEMPERA_SEARCH_PROCESS=0`` keeps every search in-process)."""
     return (hole_pixels >= CHILD_MIN_HOLE and not _NO_CHILD
+            and not getattr(sys, "frozen", False)  # a bundled app's executable is the app, not Python
             and os.environ.get("TEMPERA_SEARCH_PROCESS", "1") != "0")
 
 
