@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,23 +37,26 @@ _MODULE = "app.inference._search_child"
 _PREFIX = "tempera-search-"  # + the starting process's id + "-" + a random part
 _LIVE: dict[int, subprocess.Popen] = {}  # the searches running now, by process id
 _STOPPED: set[int] = set()  # those stop_all() ended
+_LOCK = threading.Lock()  # _LIVE and _STOPPED change together (searches run in several threads)
 _NO_CHILD: list[str] = []  # why no child could search here, once known: none is tried again
 
 
 def live_children() -> list[int]:
     """The process ids of the child searches running now (the benchmark counts their memory)."""
-    return list(_LIVE)
+    with _LOCK:
+        return list(_LIVE)
 
 
 def stop_all() -> None:
     """End every child search running now: the caller gives up on all of them (a batch
     stopped at once); each search raises :class:`SearchFailed` in its own thread."""
-    for pid, proc in list(_LIVE.items()):
-        _STOPPED.add(pid)
-        try:
-            proc.kill()
-        except OSError:  # ended meanwhile
-            pass
+    with _LOCK:
+        for pid, proc in _LIVE.items():
+            _STOPPED.add(pid)
+            try:
+                proc.kill()
+            except OSError:  # ended meanwhile
+                pass
 
 
 class SearchFailed(TemperaError):
@@ -171,12 +175,14 @@ def _run(folder: Path, poll: Callable[[], None] | None) -> int | None:
         except OSError as exc:
             _NO_CHILD.append(f"no search process could start ({exc})")
             raise NoChild(_NO_CHILD[-1]) from exc
-        _LIVE[proc.pid] = proc
+        with _LOCK:
+            _LIVE[proc.pid] = proc
         try:
             while True:
                 try:
                     code = proc.wait(timeout=POLL_S)
-                    return None if proc.pid in _STOPPED else code
+                    with _LOCK:
+                        return None if proc.pid in _STOPPED else code
                 except subprocess.TimeoutExpired:
                     if poll is not None:
                         poll()
@@ -184,5 +190,6 @@ def _run(folder: Path, poll: Callable[[], None] | None) -> int | None:
             if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
                 proc.kill()
                 proc.wait()
-            _LIVE.pop(proc.pid, None)
-            _STOPPED.discard(proc.pid)
+            with _LOCK:
+                _LIVE.pop(proc.pid, None)
+                _STOPPED.discard(proc.pid)
