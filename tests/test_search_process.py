@@ -203,32 +203,49 @@ def test_a_full_temporary_folder_searches_in_process_this_time(monkeypatch):
 
 
 @needs_pm
-def test_stop_all_ends_the_running_searches(monkeypatch):
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_batch_stopped_at_once_ends_its_searches_and_starts_none(tmp_path, monkeypatch):
+    """The second Ctrl+C: the searches running stop, and a photo whose search had not yet
+    started does not start one (they ran on for minutes while the batch waited for them)."""
+    import signal
     import threading
 
-    rgb, mask = photo(1200, 1600, seed=4)
-    mask[:] = False
-    mask[100:1100, 100:1500] = True  # a search of many seconds
+    from PIL import Image
+
+    from app.inference.batch import run_batch
+    from app.inference.engines import load_engine
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "masks").mkdir()
+    for n in range(3):
+        rgb, mask = photo(900, 1200, seed=n)
+        mask[:] = False
+        mask[100:800, 100:1100] = True  # searches of many seconds
+        Image.fromarray(rgb).save(tmp_path / "in" / f"p{n}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "masks" / f"p{n}.png")
     monkeypatch.setattr(search_process, "CHILD_MIN_HOLE", 100)
-    raised: list[BaseException] = []
+    started: list[float] = []
+    real_run = search_process._run
 
-    def fill() -> None:
-        try:
-            patchmatch.patchmatch_fill(rgb, mask)
-        except BaseException as exc:  # noqa: BLE001 - what the search said
-            raised.append(exc)
+    def run(folder, poll):
+        started.append(time.monotonic())
+        return real_run(folder, poll)
 
-    thread = threading.Thread(target=fill)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not search_process.live_children() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if sys.platform != "win32":  # a terminal's Ctrl+C reaches this process's group, not the search
-        assert os.getpgid(search_process.live_children()[0]) != os.getpgid(0)
-    search_process.stop_all()
-    thread.join(5)
-    assert not thread.is_alive() and not search_process.live_children()
-    assert isinstance(raised[0], search_process.SearchFailed) and str(raised[0]) == "the patch search was stopped"
+    monkeypatch.setattr(search_process, "_run", run)
+
+    def second_ctrl_c() -> None:
+        deadline = time.monotonic() + 60
+        while not search_process.live_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl+C (run_batch is called directly: no first)
+
+    threading.Thread(target=second_ctrl_c, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(tmp_path / "in", tmp_path / "masks", tmp_path / "out", engine=load_engine("patchmatch"), jobs=2)
+    stopped = time.monotonic()
+    assert stopped - started[0] < 8.0  # not the searches' length (each about 10 s)
+    assert not search_process.live_children()
+    assert len(started) <= 2  # the third photo's search never started
 
 
 @needs_pm
@@ -259,3 +276,24 @@ def test_a_batch_s_first_ctrl_c_lets_a_large_hole_s_search_finish(tmp_path):
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err  # nothing was left to do: the photo being filled finished
     assert (tmp_path / "out" / "a.png").exists() and "1 filled" in out
+
+
+@needs_pm
+def test_no_room_for_the_fill_or_a_passing_start_failure_searches_here_this_time(monkeypatch):
+    import errno
+
+    from app.inference._search_child import NO_ROOM
+
+    rgb, mask, here = in_process_first(monkeypatch, seed=7)
+    monkeypatch.setattr(search_process, "_run", lambda folder, poll: NO_ROOM)  # the fill could not be written
+    assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=7), here)
+    assert search_process.wanted(10 ** 6)
+    monkeypatch.undo()
+    rgb, mask, here = in_process_first(monkeypatch, seed=7)
+
+    def too_many_files(*_a, **_k):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(search_process.subprocess, "Popen", too_many_files)
+    assert np.array_equal(patchmatch.patchmatch_fill(rgb, mask, seed=7), here)
+    assert search_process.wanted(10 ** 6)  # a passing failure: tried again next time

@@ -5,11 +5,17 @@ Run as ``python -m app.inference._search_child FOLDER``. ``FOLDER`` holds ``args
 ``.npy`` files: ``image`` (BGR uint8), ``hole`` (uint8), optionally ``shield`` (uint8, the
 library's global mask) and ``guide`` (float32 HxWx3, the library's regularity map). The
 fill is written to ``out.npy`` (through a temporary name, so a killed child leaves none).
-A file ``started`` says the module ran. Imports only NumPy and the library, so it starts in a fraction of a second. Exit code 0:
-done; 3: the library cannot load here; anything else: the search failed (one line on
-stderr). ``args.json``'s ``parent`` is the starting process's id: should that process end
-without stopping the search (killed, or quit while a network pass ran), the search ends
-too, instead of running on for minutes with nobody to take its fill.
+A file ``started`` says the module ran. Imports only NumPy and the library, so it starts in
+a fraction of a second.
+
+Exit codes: 0 done; UNAVAILABLE the library cannot load here; NO_ROOM the fill could not be
+written (a full temporary folder: the parent searches in its own process instead); 1 the
+search failed (one line on stderr). The codes are unusual ones, so that no crash reads as
+one of them (a native ``abort()`` exits with 3 on Windows).
+
+The parent holds this process's stdin open and never writes to it: when the parent ends
+without stopping the search (killed, or quit while a network pass ran), stdin reaches its
+end and the search ends too, instead of running on for minutes with nobody to take its fill.
 """
 
 from __future__ import annotations
@@ -19,18 +25,21 @@ import logging
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
-UNAVAILABLE = 3
-ORPHANED = 4
+UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE
+NO_ROOM = 74  # sysexits' EX_IOERR
+ORPHANED = 75
 
 
-def _watch(parent: int) -> None:
-    """Ends this process once ``parent`` is gone (the library releases the GIL while it
-    searches, so this thread runs beside it)."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
+def _watch() -> None:
+    """Ends this process once its parent is gone: its end of stdin closes (the library
+    releases the GIL while it searches, so this thread runs beside it)."""
+    try:
+        while os.read(0, 4096):  # the raw descriptor: no buffer lock held at the interpreter's exit
+            pass
+    except OSError:
+        pass
     os._exit(ORPHANED)
 
 
@@ -38,8 +47,8 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[1])
     spec = json.loads((folder / "args.json").read_text(encoding="utf-8"))
     (folder / "started").touch()  # this module runs here (what fails after is the search's)
-    if os.name == "posix" and spec.get("parent"):
-        threading.Thread(target=_watch, args=(int(spec["parent"]),), daemon=True).start()
+    if spec.get("watch"):
+        threading.Thread(target=_watch, daemon=True).start()
     import numpy as np
 
     logging.getLogger("patchmatch").setLevel(logging.ERROR)  # the parent says why, once
@@ -62,15 +71,18 @@ def main(argv: list[str]) -> int:
     else:
         out = patchmatch.inpaint(image, hole, global_mask=shield, patch_size=int(spec["patch_size"]))
     part = folder / "out.part.npy"
-    np.save(part, np.ascontiguousarray(out))
-    os.replace(part, folder / "out.npy")
+    try:
+        np.save(part, np.ascontiguousarray(out))
+        os.replace(part, folder / "out.npy")
+    except OSError:
+        return NO_ROOM
     return 0
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except KeyboardInterrupt:  # the parent was interrupted too (Ctrl-C reaches both)
+    except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - one line for the parent to pass on
         print(f"{type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)

@@ -16,12 +16,14 @@ hand its arrays over.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,15 +31,15 @@ import numpy as np
 
 from app.core.errors import TemperaError
 
-from ._search_child import UNAVAILABLE
+from ._search_child import NO_ROOM, UNAVAILABLE
 
 CHILD_MIN_HOLE = 250_000  # hole pixels in one crop; searched in-process below (under ~3 s)
 POLL_S = 0.2
+STALE_S = 24 * 3600  # where a process cannot be asked whether it lives: a folder this old is a leftover
 _MODULE = "app.inference._search_child"
 _PREFIX = "tempera-search-"  # + the starting process's id + "-" + a random part
 _LIVE: dict[int, subprocess.Popen] = {}  # the searches running now, by process id
-_STOPPED: set[int] = set()  # those stop_all() ended
-_LOCK = threading.Lock()  # _LIVE and _STOPPED change together (searches run in several threads)
+_LOCK = threading.Lock()  # searches start and end in several threads
 _NO_CHILD: list[str] = []  # why no child could search here, once known: none is tried again
 
 
@@ -45,18 +47,6 @@ def live_children() -> list[int]:
     """The process ids of the child searches running now (the benchmark counts their memory)."""
     with _LOCK:
         return list(_LIVE)
-
-
-def stop_all() -> None:
-    """End every child search running now: the caller gives up on all of them (a batch
-    stopped at once); each search raises :class:`SearchFailed` in its own thread."""
-    with _LOCK:
-        for pid, proc in _LIVE.items():
-            _STOPPED.add(pid)
-            try:
-                proc.kill()
-            except OSError:  # ended meanwhile
-                pass
 
 
 class SearchFailed(TemperaError):
@@ -78,7 +68,8 @@ def wanted(hole_pixels: int) -> bool:
 
 def _sweep() -> None:
     """Remove the folders of searches whose process was killed before it could (the folder's
-    name holds that process's id; a live process's folders are left alone)."""
+    name holds that process's id; a live process's folders are left alone; where no process
+    can be asked, those older than STALE_S)."""
     import shutil
 
     try:
@@ -90,13 +81,16 @@ def _sweep() -> None:
             pid = int(folder.name[len(_PREFIX):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not _alive(pid, folder):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    if os.name != "posix":
-        return True  # no cheap check: keep it
+def _alive(pid: int, folder: Path) -> bool:
+    if os.name != "posix":  # no cheap check of the process: its folder's age
+        try:
+            return time.time() - folder.stat().st_mtime < STALE_S
+        except OSError:
+            return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -120,7 +114,7 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
     when the child ends without a fill (:class:`NoChild` when none could search: the arrays
     could not be handed over, say on a full disk, or no child could run here)."""
     _sweep()
-    spec = {"parent": os.getpid(), "seed": int(seed), "patch_size": int(patch_size),
+    spec = {"watch": True, "seed": int(seed), "patch_size": int(patch_size),
             "guide_weight": float(guide_weight), "shield": shield is not None, "guide": guide is not None}
     try:
         tmp = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
@@ -136,14 +130,17 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
         except OSError as exc:  # a full or read-only temporary folder: search here this time
             raise NoChild(f"cannot hand the search its arrays ({exc})") from exc
         code = _run(folder, poll)
-        if code is None:
-            raise SearchFailed("the patch search was stopped")
         if code == 0 and (folder / "out.npy").exists():
             try:
                 return np.load(folder / "out.npy", allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise SearchFailed(f"the patch search's fill could not be read back ({exc})") from exc
-        said = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        if code == NO_ROOM:  # searched, but no room for the fill: search here this time
+            raise NoChild("no room in the temporary folder for the search's fill")
+        try:
+            said = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            said = []
         if said:
             why = said[-1]
         elif code == -9:  # SIGKILL, and not ours: the kernel's out-of-memory killer, most often
@@ -157,39 +154,41 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
         raise SearchFailed(f"the patch search stopped without a fill ({why})")
 
 
-def _run(folder: Path, poll: Callable[[], None] | None) -> int | None:
+def _run(folder: Path, poll: Callable[[], None] | None) -> int:
     """Run the child on ``folder`` to its end, calling ``poll()`` while it runs (the child is
-    killed when ``poll`` raises, and the exception goes on); its exit code, or None when
-    :func:`stop_all` ended it."""
+    killed when ``poll`` raises, and the exception goes on); its exit code."""
     root = _package_root()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    # a session (or process group) of its own: a Ctrl+C at the terminal reaches this process
+    # only, which decides (a batch's first Ctrl+C lets the photos being filled finish,
+    # searches included); stdin stays open, unwritten, until the search ends: the child
+    # ends when it closes (this process gone)
+    own_group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+                 else {"start_new_session": True})
+    proc: subprocess.Popen | None = None
     with open(folder / "stderr.txt", "wb") as err:
         try:
-            # a session (or process group) of its own: a Ctrl+C at the terminal reaches this
-            # process only, which decides (a batch's first Ctrl+C lets the photos being
-            # filled finish, searches included)
-            own_group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
-                         else {"start_new_session": True})
-            proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(folder)], cwd=root, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, **own_group)
-        except OSError as exc:
-            _NO_CHILD.append(f"no search process could start ({exc})")
-            raise NoChild(_NO_CHILD[-1]) from exc
-        with _LOCK:
-            _LIVE[proc.pid] = proc
-        try:
+            try:
+                proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(folder)], cwd=root, env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, **own_group)
+            except OSError as exc:
+                if isinstance(exc, (FileNotFoundError, PermissionError)) or exc.errno == errno.ENOEXEC:
+                    _NO_CHILD.append(f"no search process could start ({exc})")  # none will, here
+                raise NoChild(f"no search process could start ({exc})") from exc
+            with _LOCK:
+                _LIVE[proc.pid] = proc
             while True:
                 try:
-                    code = proc.wait(timeout=POLL_S)
-                    with _LOCK:
-                        return None if proc.pid in _STOPPED else code
+                    return proc.wait(timeout=POLL_S)
                 except subprocess.TimeoutExpired:
                     if poll is not None:
                         poll()
         finally:
-            if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
-                proc.kill()
-                proc.wait()
-            with _LOCK:
-                _LIVE.pop(proc.pid, None)
-                _STOPPED.discard(proc.pid)
+            if proc is not None:
+                if proc.poll() is None:  # stopped (poll raised, Ctrl-C): the search goes with it
+                    proc.kill()
+                    proc.wait()
+                if proc.stdin is not None:
+                    proc.stdin.close()
+                with _LOCK:
+                    _LIVE.pop(proc.pid, None)
