@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -31,7 +32,6 @@ from app.core.imageio import IMAGE_SUFFIXES, KEEP, load_image, load_mask, load_s
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
 
-from . import search_process
 from .jobs import MAX_JOBS, default_jobs
 from .photo_fill import FillEngine, prepare_fill
 
@@ -313,9 +313,15 @@ def run_batch(
 
     single = Path(masks).is_file()
 
+    aborted = threading.Event()  # stopped at once (a second Ctrl+C): the photos being filled stop too
+
+    def heartbeat(done: int, total: int) -> None:  # the engine's progress: a chance to stop
+        if aborted.is_set():
+            raise _Aborted
+
     def work(item: BatchItem) -> tuple[str, str | None, str | None]:
         return _process(item, engine, quality=quality, skip_existing=skip_existing, feather=feather,
-                        written=written, mask_cache=mask_cache if single else None)
+                        written=written, mask_cache=mask_cache if single else None, progress=heartbeat)
 
     def record(item: BatchItem, future: Future) -> None:
         name = item.image.name
@@ -360,7 +366,7 @@ def run_batch(
             if any(other.out.resolve() == item.out.resolve() for other, _ in pending):
                 settle(0)  # two inputs for one output: the second is judged once the first is written
             if started is not None:  # an output --skip-existing leaves is named so (the log says why)
-                skipping = skip_existing and item.out.exists()
+                skipping = skip_existing and item.out.exists() and item.out.resolve() not in written
                 started(number, len(items), item.image.name + (" (exists: skipped)" if skipping else ""))
             if pool is None:
                 future: Future = Future()
@@ -373,8 +379,8 @@ def run_batch(
             pending.append((item, future))
             settle(jobs - 1)
         settle(0)
-    except KeyboardInterrupt:  # stopped at once (a second Ctrl+C): large holes' searches end now too
-        search_process.stop_all()
+    except KeyboardInterrupt:  # stopped at once (a second Ctrl+C): a large hole's search ends now too
+        aborted.set()
         raise
     finally:
         if pool is not None:
@@ -394,9 +400,13 @@ def run_batch(
     return report
 
 
+class _Aborted(Exception):
+    """Raised from a fill's progress once its batch was stopped at once (nobody records it)."""
+
+
 def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_existing: bool, feather: int,
-             written: dict[Path, str],
-             mask_cache: dict[tuple[int, int], np.ndarray] | None) -> tuple[str, str | None, str | None]:
+             written: dict[Path, str], mask_cache: dict[tuple[int, int], np.ndarray] | None,
+             progress=None) -> tuple[str, str | None, str | None]:
     """Fill one item; returns ("ok", "replaced" (an earlier output was filled over) or
     "skipped", a note on what was done to it or None, the engine that really filled or
     None), raises TemperaError on failure. No
@@ -424,7 +434,7 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
     sketch = load_sketch(item.sketch, img.size) if item.sketch is not None else None
 
     job = prepare_fill(img, mask, sketch=sketch, feather=feather)
-    filled, outcome = job.fill(engine)
+    filled, outcome = job.fill(engine, progress=progress)
     protect = [p for p in (item.image, item.mask, item.sketch) if p is not None]
     _, copied = job.save(item.out, filled, quality=quality, protect=protect)
     notes = []
