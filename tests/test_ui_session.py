@@ -1000,3 +1000,53 @@ def test_a_fill_that_waited_for_a_cancelled_one_times_itself_from_zero(window: M
     qtbot.waitUntil(lambda: len(engine.calls) == 2, timeout=5_000)
     assert time.monotonic() - window._busy_since < 2  # the clock beside the busy bar starts again
     qtbot.waitUntil(lambda: not window.inference.busy, timeout=10_000)
+
+
+def test_a_fill_that_fails_for_the_user_on_a_gpu_is_not_retried_on_the_cpu(qtbot, monkeypatch) -> None:
+    """A TemperaError (a patch search killed for lack of memory, say) is not the GPU's trouble:
+    reloading the engine on the CPU would only fill again, slower, and stay there."""
+    from app.core.errors import TemperaError
+    from app.ui.worker import InferenceWorker
+
+    class GpuEngine(SlowEngine):
+        device = "CUDA (fake)"
+
+        def fill(self, *a, **k):
+            raise TemperaError("the patch search stopped without a fill (killed by the system)")
+
+    worker = InferenceWorker()
+    worker.engine = GpuEngine(0.0)
+    loads: list[tuple] = []
+    monkeypatch.setattr(worker, "load", lambda *a: loads.append(a))
+    failed: list[tuple] = []
+    worker.failed.connect(lambda rid, message: failed.append((rid, message)))
+    doc = Document(np.zeros((16, 16, 3), np.uint8))
+    doc.mask[4:8, 4:8] = True
+    worker.run(Request("fill", doc.snapshot(5)))
+    assert loads == [] and failed == [(5, "the patch search stopped without a fill (killed by the system)")]
+
+
+def test_undo_during_a_fill_at_the_undo_limit_and_during_a_drag(window: MainWindow, photo_path: Path,
+                                                                 qtbot) -> None:
+    window.files.open_path(photo_path)
+    window.undo_stack.setUndoLimit(3)
+    window.tools.set_tool("rect")
+    for x in (1, 5, 9):  # the stack is full
+        window.tools.press((x, 1))
+        window.tools.release((x + 2, 3))
+    engine = SlowEngine(1.0)
+    window.inference.worker.engine = engine
+    window.fill()
+    qtbot.waitUntil(lambda: bool(engine.calls), timeout=5_000)
+    window.tools.press((20, 20))  # painted while the fill runs: the oldest step drops off the stack
+    window.tools.release((24, 24))
+    window.actions_.undo.trigger()
+    assert window.statusBar().currentMessage() == "Undid: Rectangle mask" and window.inference.filling
+    window.tools.set_tool("mask")
+    window.tools.press((30, 10))  # a brush stroke being drawn as Ctrl+Z comes
+    window.tools.move((34, 12))
+    window.actions_.undo.trigger()  # reaches the steps before the fill: the fill stops
+    assert not window.inference.filling
+    assert window.statusBar().currentMessage().startswith("Fill cancelled; Ctrl+Z again undoes:")
+    window.tools.release((34, 12))
+    qtbot.waitUntil(lambda: not window.inference.stopping, timeout=10_000)

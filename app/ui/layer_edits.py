@@ -27,7 +27,7 @@ class LayerEdits:
         if self._stops_fill(undo):
             # the photo would change under the running fill, which would then be dropped:
             # the first press stops the fill instead, as Esc does, and the photo stays
-            self.w.cancel()
+            self.w.stop_work()  # the fill, even while a stroke is being drawn
             key = "Ctrl+Z" if undo else "Ctrl+Shift+Z"
             again = f"{key} again {'undoes' if undo else 'redoes'}: {text}"
             self.w.statusBar().showMessage(f"Fill cancelled; {again}", 6000)
@@ -44,9 +44,15 @@ class LayerEdits:
         if not fills:
             return False
         stack = self.w.undo_stack
-        if undo:
-            return stack.index() <= min(int(r.extra.get("undo_index", stack.index())) for r in fills)
-        return edits_pixels(stack.command(stack.index()))
+        if not undo:
+            return edits_pixels(stack.command(stack.index()))
+        # the steps on the stack by the time the fill started end with its "undo_top"; one
+        # dropped since (the undo limit) is older than every step left, so none of those is
+        # older than the fill: they were all painted while it ran
+        position = {id(stack.command(i)): i for i in range(stack.count())}
+        started = [position[id(top)] for r in fills if (top := r.extra.get("undo_top")) is not None
+                   and id(top) in position]
+        return bool(started) and stack.index() - 1 <= max(started)
 
     def fill_layers(self, text: str, **values: object) -> None:
         """Set whole layers to one value (Clear mask, Clear sketch)."""

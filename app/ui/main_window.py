@@ -346,8 +346,9 @@ class MainWindow(QMainWindow):
             self._refuse_fill(str(exc))
             return
         snap = dataclasses.replace(snap, mask=plan.hole, protect=plan.protect)
+        # undo reaches back past this step (the top one as the fill starts) only once the fill is stopped
         extra = {"doc": id(doc), "image_version": doc.image_version, "hole": hole, "feather": px,
-                 "undo_index": self.undo_stack.index()}  # undo reaches back past here only once it is stopped
+                 "undo_top": self.undo_stack.command(self.undo_stack.index() - 1)}
         if plan.seen is not snap.image:  # transparent pixels show the engine no hidden colour
             extra["engine_image"] = plan.seen
         request = Request("fill", snap, extra=extra)
@@ -366,23 +367,28 @@ class MainWindow(QMainWindow):
             self.canvas.setFocus()
 
     def cancel(self) -> None:
-        self.after_stop = None
+        """Esc: a rectangle or lasso being drawn, else the running work."""
         if self.tools.dragging:
             self.tools.cancel()
         else:
-            candidates = self.inference.varying  # only variations were coming
-            if not self.inference.cancel():
-                return
-            self.attention.cancel()
-            self.variations.stopped()
-            self._update_enabled()
-            if candidates:  # the fill itself is in the photo and stays
-                self.statusBar().showMessage("Variations cancelled; the fill is kept", 6000)
-            elif self.inference.stopping:  # shown until it has: the machine stays busy until then
-                # short enough for the status line beside its permanent fields at 1280 px
-                self.statusBar().showMessage("Cancelled; stopping the fill in progress (its result is dropped)…")
-            else:
-                self.statusBar().showMessage("Cancelled", 4000)
+            self.stop_work()
+
+    def stop_work(self) -> None:
+        """Cancel the running fill, variations or attention map, and say so."""
+        self.after_stop = None
+        candidates = self.inference.varying  # only variations were coming
+        if not self.inference.cancel():
+            return
+        self.attention.cancel()
+        self.variations.stopped()
+        self._update_enabled()
+        if candidates:  # the fill itself is in the photo and stays
+            self.statusBar().showMessage("Variations cancelled; the fill is kept", 6000)
+        elif self.inference.stopping:  # shown until it has: the machine stays busy until then
+            # short enough for the status line beside its permanent fields at 1280 px
+            self.statusBar().showMessage("Cancelled; stopping the fill in progress (its result is dropped)…")
+        else:
+            self.statusBar().showMessage("Cancelled", 4000)
 
     def apply_fill(self, request: Request, result: FillResult, seconds: float) -> None:
         doc = self.doc

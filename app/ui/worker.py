@@ -123,6 +123,9 @@ class InferenceWorker(QObject):
         except _Abandoned:  # stopped between parts: nobody waits for it (no CPU retry either)
             self.failed.emit(request.id, "cancelled")
             return
+        except TemperaError as exc:  # said for the user (a patch search that failed, say): not the GPU's trouble
+            self.failed.emit(request.id, _one_line(exc))
+            return
         except Exception as exc:  # noqa: BLE001
             if not _is_gpu(str(self.engine.device)):
                 self.failed.emit(request.id, _one_line(exc))
