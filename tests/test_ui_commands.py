@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -76,3 +77,9 @@ def test_help_menu_lists_every_shortcut_and_about(qtbot, monkeypatch) -> None:
     qtbot.addWidget(dialog)
     assert "Fill the hole" in dialog.findChild(help_dialogs.QTextBrowser).toPlainText()
     assert __version__ in help_dialogs.about_text("Auto", "CPU") and "Auto on CPU" in help_dialogs.about_text("Auto", "CPU")
+    # where this installation keeps them, in full (the editor may be started from anywhere)
+    root = Path(help_dialogs.__file__).resolve().parents[2]
+    assert f"Measured results: {root / 'docs' / 'RESULTS.md'}" in help_dialogs.about_text(None, None)
+    from app.inference.engines import default_weights_dir
+
+    assert f"Model cards: {default_weights_dir()}" in help_dialogs.about_text(None, None)

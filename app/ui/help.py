@@ -7,6 +7,8 @@ the keys that work, plus the gestures that are not actions (modifier keys, mouse
 from __future__ import annotations
 
 import html
+import os
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
@@ -64,11 +66,24 @@ def show_shortcuts(parent: QWidget | None) -> QDialog:
     return dialog
 
 
+def where_results() -> str:
+    """Where this installation keeps its model cards and measured results (full paths: the
+    editor may have been started from anywhere)."""
+    from app.inference.engines import default_weights_dir
+
+    weights = default_weights_dir()
+    results = Path(__file__).resolve().parents[2] / "docs" / "RESULTS.md"  # beside app/ in a checkout
+    found = [f"Model cards: {weights}{os.sep}*.md" if weights.is_dir() else None,
+             f"Measured results: {results}" if results.is_file() else None]
+    said = [html.escape(x) for x in found if x]
+    return "<br>".join(said) if said else "No model cards are installed."
+
+
 def about_text(engine: str | None, device: str | None) -> str:
     lines = [f"<b>Tempera {html.escape(__version__)}</b>: inpainting for photos, on your own computer.",
              "The network is the project's implementation of MTSA (learned-temperature multi-head masked "
              "self-attention, arXiv 2302.06130); texture is copied from the photo itself with PatchMatch.",
-             "Model cards and measured results: model_weights/*.md and docs/RESULTS.md."]
+             where_results()]
     if engine:
         lines.append(f"Engine now: {html.escape(engine)} on {html.escape(device or 'CPU')}.")
     return "<br><br>".join(lines)
