@@ -47,8 +47,7 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[1])
     spec = json.loads((folder / "args.json").read_text(encoding="utf-8"))
     (folder / "started").touch()  # this module runs here (what fails after is the search's)
-    if spec.get("watch"):
-        threading.Thread(target=_watch, daemon=True).start()
+    threading.Thread(target=_watch, daemon=True).start()
     import numpy as np
 
     logging.getLogger("patchmatch").setLevel(logging.ERROR)  # the parent says why, once

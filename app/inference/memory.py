@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .search_process import live_children
+
 
 class _MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -55,8 +57,6 @@ def _rss() -> int:
 
 def _children_rss() -> int:
     """The resident bytes of the child searches running now (0 where /proc is not there)."""
-    from .search_process import live_children
-
     total = 0
     for pid in live_children():
         try:

@@ -38,7 +38,7 @@ POLL_S = 0.2
 STALE_S = 24 * 3600  # where a process cannot be asked whether it lives: a folder this old is a leftover
 _MODULE = "app.inference._search_child"
 _PREFIX = "tempera-search-"  # + the starting process's id + "-" + a random part
-_LIVE: dict[int, subprocess.Popen] = {}  # the searches running now, by process id
+_LIVE: set[int] = set()  # the process ids of the searches running now
 _LOCK = threading.Lock()  # searches start and end in several threads
 _NO_CHILD: list[str] = []  # why no child could search here, once known: none is tried again
 
@@ -114,7 +114,7 @@ def search(image: np.ndarray, hole: np.ndarray, *, shield: np.ndarray | None, gu
     when the child ends without a fill (:class:`NoChild` when none could search: the arrays
     could not be handed over, say on a full disk, or no child could run here)."""
     _sweep()
-    spec = {"watch": True, "seed": int(seed), "patch_size": int(patch_size),
+    spec = {"seed": int(seed), "patch_size": int(patch_size),
             "guide_weight": float(guide_weight), "shield": shield is not None, "guide": guide is not None}
     try:
         tmp = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
@@ -176,7 +176,7 @@ def _run(folder: Path, poll: Callable[[], None] | None) -> int:
                     _NO_CHILD.append(f"no search process could start ({exc})")  # none will, here
                 raise NoChild(f"no search process could start ({exc})") from exc
             with _LOCK:
-                _LIVE[proc.pid] = proc
+                _LIVE.add(proc.pid)
             while True:
                 try:
                     return proc.wait(timeout=POLL_S)
@@ -191,4 +191,4 @@ def _run(folder: Path, poll: Callable[[], None] | None) -> int:
                 if proc.stdin is not None:
                     proc.stdin.close()
                 with _LOCK:
-                    _LIVE.pop(proc.pid, None)
+                    _LIVE.discard(proc.pid)
