@@ -46,13 +46,11 @@ class LayerEdits:
         stack = self.w.undo_stack
         if not undo:
             return edits_pixels(stack.command(stack.index()))
-        # the steps on the stack by the time the fill started end with its "undo_top"; one
-        # dropped since (the undo limit) is older than every step left, so none of those is
-        # older than the fill: they were all painted while it ran
-        position = {id(stack.command(i)): i for i in range(stack.count())}
-        started = [position[id(top)] for r in fills if (top := r.extra.get("undo_top")) is not None
-                   and id(top) in position]
-        return bool(started) and stack.index() - 1 <= max(started)
+        # the step this undo takes back is the top one as the fill started ("undo_top"):
+        # undo stops there while the fill runs, so it never gets below it; a top step that
+        # the undo limit dropped since is never met, as every step left was painted later
+        back = stack.command(stack.index() - 1)
+        return back is not None and any(r.extra.get("undo_top") is back for r in fills)
 
     def fill_layers(self, text: str, **values: object) -> None:
         """Set whole layers to one value (Clear mask, Clear sketch)."""

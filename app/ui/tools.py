@@ -25,12 +25,12 @@ TOOL_TEXT = {"mask": "Mask brush", "sketch": "Sketch pen", "eraser": "Eraser",
              "protect": "Protect brush"}
 BRUSH_LAYER = {"mask": "mask", "protect": "protect"}  # brushes and the layer they paint
 CLICK_PX = 5  # an object or rectangle drag shorter than this (widget px) is a click
+MIN_SIZE, MAX_SIZE = 1, 2000
+BRUSH_STEP = 1.15  # [ and ] divide and multiply the brush size by this
 
 
 def _is_click(a: Point, b: Point, click_px: float) -> bool:
     return abs(a[0] - b[0]) < click_px and abs(a[1] - b[1]) < click_px
-MIN_SIZE, MAX_SIZE = 1, 2000
-BRUSH_STEP = 1.15  # [ and ] divide and multiply the brush size by this
 
 
 class ToolController(QObject):
@@ -124,9 +124,9 @@ class ToolController(QObject):
     def layer_edited(self) -> str:
         """The layer the current tool edits where the user looks (a sketch stroke also grows
         the hole, which is shown when it does)."""
-        if self.tool in ("sketch", "protect", "eraser"):
-            return self.active_layer if self.tool == "eraser" else self.tool
-        return "mask"
+        if self.tool == "eraser":
+            return self.active_layer
+        return self.tool if self.tool in ("sketch", "protect") else "mask"
 
     def move(self, pt: Point) -> None:
         if self.doc is None:
