@@ -365,3 +365,48 @@ def test_exporting_an_empty_layer_says_so_instead_of_writing_black(window: MainW
     _mask_some(window)
     window.files.export_layer("mask")  # a painted mask is exported as before
     assert len(asked) == 1 and (tmp_path / "m.png").exists()
+
+
+def test_a_slow_save_keeps_the_window_painting_and_closing_waits(window: MainWindow, tmp_path: Path,
+                                                                   qtbot, monkeypatch) -> None:
+    import threading
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QCloseEvent
+
+    from app.ui import files as files_module
+
+    window.files.open_path(_photo(tmp_path))
+    _mask_some(window)
+    real_save = files_module.save_image
+    seen: dict[str, object] = {}
+    release = threading.Event()
+
+    def slow_save(*a, **k):
+        seen["thread"] = threading.current_thread() is not threading.main_thread()
+        assert release.wait(10)
+        return real_save(*a, **k)
+
+    monkeypatch.setattr(files_module, "save_image", slow_save)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: tmp_path / "out.png")
+    monkeypatch.setattr(dialogs, "ask_quality", lambda *a, **k: 90)
+    ticks: list[int] = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+
+    def during() -> None:  # runs from the window's event loop while the write waits
+        seen["saving"] = window.files.saving
+        close = QCloseEvent()
+        window.closeEvent(close)
+        seen["close_refused"] = not close.isAccepted()
+        seen["ticks"] = len(ticks)
+        release.set()
+
+    QTimer.singleShot(200, during)
+    assert window.files.save_as()
+    timer.stop()
+    assert seen == {"thread": True, "saving": True, "close_refused": True, "ticks": seen["ticks"]}
+    assert seen["ticks"] >= 5  # timers kept running: the window was not frozen
+    assert not window.files.saving and (tmp_path / "out.png").exists()
+    assert window.windowTitle().count("*") == 0 and window.isVisible()

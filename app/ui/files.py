@@ -7,12 +7,14 @@ line in a message box; the document on screen is left as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEventLoop, QMimeData, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QMimeData, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
@@ -35,11 +37,15 @@ from app.ui.qimage import qimage_to_rgb, rgba_image
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
+T = TypeVar("T")
+SAVE_POLL_MS = 20  # how often the window looks whether a save in the background is done
+
 
 class FileController:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.last_dir: Path | None = None
+        self.saving = False  # a save is being written (_in_background)
 
     @property
     def doc(self) -> Document | None:
@@ -279,19 +285,17 @@ class FileController:
         doc = self.doc
         assert doc is not None
         src = doc.source
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a 24 MP JPEG takes a second or two
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         self.w.statusBar().showMessage(f"Saving {path.name}…")
-        # paint that (and the closed dialog) now; clicks wait until the save is done
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         try:
-            written = save_image(
+            written = self._in_background(lambda: save_image(
                 path, doc.image,
                 alpha=doc.alpha(), icc_profile=getattr(src, "icc_profile", None),
                 exif=getattr(src, "exif", None), quality=quality, jpeg=getattr(src, "jpeg", None),
                 original=doc.original, flatten=flatten, gray=bool(getattr(src, "gray", False)),
                 compression=getattr(src, "compression", None), meta=getattr(src, "meta", None),
                 protect=(doc.path,) if doc.path is not None else (),
-            )
+            ))
         except TemperaError as exc:
             QGuiApplication.restoreOverrideCursor()
             self.w.statusBar().clearMessage()
@@ -307,6 +311,25 @@ class FileController:
         self.w.update_title()
         self.w.statusBar().showMessage(f"Saved {doc.save_path}", 5000)
         return True
+
+    def _in_background(self, work: Callable[[], T]) -> T:
+        """``work()`` on a thread of its own while the window keeps painting (a 24 MP PNG
+        takes seconds to compress); clicks and keys wait until it is done, so the document
+        cannot change under the write. :attr:`saving` is set meanwhile (closing waits)."""
+        self.saving = True
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="tempera-save") as pool:
+                future = pool.submit(work)
+                loop = QEventLoop()
+                timer = QTimer(interval=SAVE_POLL_MS)
+                timer.timeout.connect(lambda: future.done() and loop.quit())
+                timer.start()
+                if not future.done():
+                    loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+                timer.stop()
+                return future.result()
+        finally:
+            self.saving = False
 
     # -- mask and sketch files ----------------------------------------------------------
     def import_layer(self, layer: str) -> None:

@@ -503,6 +503,9 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.files.saving:  # the window's close button while a save is written: it finishes first
+            event.ignore()
+            return
         if not self.files.confirm_discard():
             event.ignore()
             return
