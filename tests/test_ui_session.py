@@ -657,14 +657,26 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
     paint_hole(window)
     with qtbot.waitSignal(window.inference.fill_done, timeout=60_000):
         window.fill()
+    assert window.canvas.fill_outline is None  # drawn only while the viewer is on
     window.actions_.attention.setChecked(True)
     assert window.canvas.attention_mode
+    outline = window.canvas.fill_outline  # where a click has something to explain
+    hole = window.last_fill.snapshot.mask
+    ys, xs = np.nonzero(hole)
+    box = outline.boundingRect()
+    assert (box.left(), box.top(), box.right(), box.bottom()) == (xs.min() + 0.5, ys.min() + 0.5,
+                                                                  xs.max() + 0.5, ys.max() + 0.5)
     window.attention.explain_at(0, 0)
-    assert "inside the filled area" in window.panel.attention_info.text()
+    assert "inside the dashed outline" in window.panel.attention_info.text()
     with qtbot.waitSignal(window.inference.explain_done, timeout=60_000):
         window.attention.explain_at(25, 15)
     assert "needs a network engine" in window.panel.attention_info.text()
-    assert window.canvas.heatmap is None
+    assert window.canvas.heatmap is None and window.canvas.fill_outline is outline
+    window.actions_.attention.setChecked(False)
+    assert window.canvas.fill_outline is None
+    window.files.open_path(photo_path)  # another photo: no fill of it yet
+    window.actions_.attention.setChecked(True)
+    assert window.canvas.fill_outline is None
 
 
 def test_attention_heatmap_drawn_from_explain_maps(window: MainWindow, photo_path: Path, qtbot) -> None:

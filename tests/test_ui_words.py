@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.names import EDITOR_ENGINES, ENGINE_LABELS, ENGINE_NAMES
 from app.core.settings import load_settings
 from app.ui import dialogs
+from app.ui.attention import OUTLINE_HINT
 from app.ui.batch_dialog import BatchDialog
-from app.ui.docks import ATTENTION_HINT
 from app.ui.main_window import MainWindow
 from app.ui.worker import Request
 from tests.test_ui_batch import photos_and_mask
@@ -204,7 +204,7 @@ def test_attention_legend_and_words_clear_when_stale(window: MainWindow, tmp_pat
     window.actions_.temperature.setChecked(True)
     assert viewer.legend.left == "2.00 soft" and viewer.legend.right == "30.00 sharp"
     window.actions_.undo.trigger()  # the fill is gone: so is the map that explained it
-    assert viewer.legend.isHidden() and window.canvas.heatmap is None and info.text() == ATTENTION_HINT
+    assert viewer.legend.isHidden() and window.canvas.heatmap is None and info.text() == OUTLINE_HINT
     # "Computing…" does not stay after Esc, and a failed map is no "Fill failed" dialog
     window.actions_.redo.trigger()
     errors: list[str] = []

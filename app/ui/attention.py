@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QBoxLayout, QScrollArea, QSizePolicy, QWidget
 
 from app.ui.docks import ATTENTION_HINT
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 MAX_SIDE = 1024  # the maps come from a coarse attention grid; more pixels add nothing
 NEED_FILL = "Fill a hole first, then click inside it."
+OUTSIDE_FILL = "Click inside the dashed outline: the last fill's hole."
+OUTLINE_HINT = "Click a pixel inside the dashed outline (the last fill) to see where it borrowed from."
 TEMPERATURE_HINT = "Click a filled pixel to see the learned temperature of that fill."
 ATTENTION_WORDS = ("borrowed nothing", "borrowed most")
 
@@ -86,6 +88,19 @@ def temperature_map(temperature: np.ndarray) -> tuple[QImage, float, float]:
     return rgba_image(np.dstack([colors, alpha])), lo, hi
 
 
+def hole_outline(mask: np.ndarray) -> QPainterPath:
+    """The boundary of every hole region (and of islands inside one), through the centres of
+    its edge pixels, in image pixels."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for contour in contours:
+        points = contour[:, 0, :].astype(np.float64) + 0.5
+        if len(points) > 1:
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points]))
+            path.closeSubpath()
+    return path
+
+
 def _colormap_stops(colormap: int, count: int = 12) -> list[QColor]:
     values = np.linspace(0, 255, count).astype(np.uint8)[None, :]
     bgr = cv2.applyColorMap(values, colormap)[0]
@@ -141,6 +156,7 @@ class AttentionViewer(QObject):
         self.explained: dict | None = None
         self.computing: Request | None = None
         self._shown_version: int | None = None  # the image version the map was made for
+        self._outline: tuple[Request, QPainterPath] | None = None  # the last fill's, once drawn
         self.legend = ColorLegend()
         self.legend.hide()
         info = window.panel.attention_info
@@ -164,7 +180,7 @@ class AttentionViewer(QObject):
     def _idle_text(self) -> str:
         if not self.w.actions_.attention.isChecked():
             return ATTENTION_HINT
-        return NEED_FILL if self.w.last_fill is None else ATTENTION_HINT
+        return NEED_FILL if self.w.last_fill is None else OUTLINE_HINT
 
     def reset(self) -> None:
         self.clear()
@@ -178,6 +194,18 @@ class AttentionViewer(QObject):
         self.legend.hide()
         self.w.canvas.set_heatmap(None)
         self._say(text or self._idle_text())
+        self._show_outline()
+
+    def _show_outline(self) -> None:
+        """While the viewer is on, a dashed line around the last fill's hole shows where a
+        click has something to explain."""
+        fill = self.w.last_fill
+        if fill is None or not self.w.actions_.attention.isChecked():
+            self.w.canvas.set_fill_outline(None)
+            return
+        if self._outline is None or self._outline[0] is not fill:
+            self._outline = (fill, hole_outline(fill.snapshot.mask))
+        self.w.canvas.set_fill_outline(self._outline[1])
 
     def cancel(self) -> None:
         """Esc while a map is computed: say so instead of "Computing…" forever."""
@@ -196,8 +224,9 @@ class AttentionViewer(QObject):
             # opens the map instead of unticking a box that shows nothing
             self.w.actions_.temperature.setChecked(False)
             self.clear(ATTENTION_HINT)
-        elif self.w.last_fill is None:
-            self._say(NEED_FILL)
+        else:
+            self._say(self._idle_text())
+        self._show_outline()
         self.w.canvas.update()
 
     def _temperature_toggled(self, on: bool) -> None:
@@ -217,7 +246,7 @@ class AttentionViewer(QObject):
             self._say(NEED_FILL)
             return
         if not fill.snapshot.mask[y, x]:
-            self._say("Click inside the filled area.")
+            self._say(OUTSIDE_FILL)
             return
         # The inputs of the fill, so the map shows what that fill could borrow from.
         snap = dataclasses.replace(fill.snapshot, request_id=self.w.inference.new_id())

@@ -14,7 +14,16 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from app.core.brush import Box, clip_box
@@ -52,6 +61,7 @@ class Canvas(QWidget):
         self.attention_mode = False
         self.heatmap: QImage | None = None  # drawn over the whole image when set
         self.heat_point: tuple[int, int] | None = None
+        self.fill_outline: QPainterPath | None = None  # the last fill's hole, in image pixels (attention viewer)
         self.mask_color = QColor("#ff2d55")
         self.mask_opacity = 0.45
         self.sketch_color = QColor("#00e5ff")
@@ -148,6 +158,11 @@ class Canvas(QWidget):
     def set_heatmap(self, heatmap: QImage | None, point: tuple[int, int] | None = None) -> None:
         self.heatmap, self.heat_point = heatmap, point
         self.update()
+
+    def set_fill_outline(self, outline: QPainterPath | None) -> None:
+        if outline is not self.fill_outline:
+            self.fill_outline = outline
+            self.update()
 
     # -- view transform -------------------------------------------------------------------
     def to_image(self, pos: QPointF) -> tuple[float, float]:
