@@ -5,12 +5,23 @@ from __future__ import annotations
 import os
 import sys
 
+VERBOSE = ("-v", "--verbose")  # the one global option that also goes with the editor
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from app.cli import COMMAND_NAMES
     from app.cli import main as cli_main
 
+    rest = [a for a in argv if a not in VERBOSE]
+    if len(rest) < len(argv) and (not rest or not (rest[0] in COMMAND_NAMES or rest[0].startswith("-"))):
+        # the global -v with the editor (``main.py -v photo.jpg``, ``main.py photo.jpg -v``)
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        argv = rest
+        if not argv:
+            return _editor(None)
     if argv and (argv[0] in COMMAND_NAMES or argv[0].startswith("-")):
         return cli_main(argv)
     if len(argv) > 1:
@@ -19,15 +30,19 @@ def main(argv: list[str] | None = None) -> int:
                   "(to fill many, see: python main.py batch --help)", file=sys.stderr)
             return 2
         return cli_main(argv)  # let argparse explain what is wrong
+    return _editor(argv[0] if argv else None)
+
+
+def _editor(path: str | None) -> int:
     problem = _no_display()
     if problem:
-        if argv and not os.path.exists(argv[0]):  # the first thing to fix: no editor could open it
-            problem = f"{argv[0]} does not exist"
+        if path and not os.path.exists(path):  # the first thing to fix: no editor could open it
+            problem = f"{path} does not exist"
         print(f"error: {problem}", file=sys.stderr)
         return 2
     from app.ui.app import run_gui  # PySide6 is imported only when the editor starts
 
-    return run_gui(argv[0] if argv else None)
+    return run_gui(path)
 
 
 def _no_display() -> str | None:

@@ -121,6 +121,14 @@ def test_the_editor_without_a_display_says_so_in_one_line(monkeypatch, capsys):
     assert main.main([]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no display") and len(err.splitlines()) == 1
+    opened: list[str | None] = []
+    monkeypatch.setattr(main, "_editor", lambda path: opened.append(path) or 0)
+    for argv, path in ((["-v", "photo.png"], "photo.png"), (["photo.png", "--verbose"], "photo.png"), (["-v"], None)):
+        assert main.main(argv) == 0 and opened.pop() == path  # -v goes with the editor too
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # X11 asked for by name: still needs a display
     assert main._no_display().startswith("no display")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # another platform chosen: Qt is left to try

@@ -183,7 +183,7 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         rgb, alpha, icc = to_rgb_alpha(opened.image, opened.icc_profile, opened.format)
     except (ValueError, OSError) as exc:  # e.g. a colour model Pillow cannot convert
         raise TemperaError(f"cannot read {path.name}: {_reason(exc)}") from None
-    return LoadedImage(
+    loaded = LoadedImage(
         rgb=rgb,
         alpha=alpha,
         icc_profile=icc,
@@ -197,6 +197,10 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         frames=opened.frames,
         meta=opened.meta,
     )
+    log.info("opened %s: %d x %d, %s %s, %d bits per channel%s%s%s", path, rgb.shape[1], rgb.shape[0],
+             loaded.format, loaded.mode, loaded.bits, ", with transparency" if alpha is not None else "",
+             ", with a colour profile" if icc else "", f", {loaded.frames} frames" if loaded.frames > 1 else "")
+    return loaded
 
 
 def _same_file(a: Path, b: Path) -> bool:

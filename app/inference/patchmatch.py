@@ -23,6 +23,7 @@ that raises there (the editor's Esc) ends it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -37,6 +38,8 @@ from app.core.names import MAX_SEED
 from . import search_process
 from .jobs import usable_cores
 
+log = logging.getLogger(__name__)
+
 PATCH_SIZE = 3  # radius: 7 x 7 patches; the fastest and, measured, as good as larger ones
 GUIDE_MAX = 0.49  # the library's guide distance wraps above 0.5
 MAX_SEARCH_THREADS = 4  # crops searched at once, at most (and never more than the cores)
@@ -46,8 +49,6 @@ _STATE: dict[str, object] = {}
 def _library():
     """The imported ``patchmatch`` module, or None; imported once, quietly."""
     if "module" not in _STATE:
-        import logging
-
         logger = logging.getLogger("patchmatch")
         level = logger.level
         logger.setLevel(logging.ERROR)  # its own warning would duplicate our one line
@@ -199,8 +200,8 @@ def _fill_crop(rgb: np.ndarray, mask: np.ndarray, protect: np.ndarray | None, se
             out = search_process.search(bgr, hole, shield=shield, guide=ijmap, seed=seed, patch_size=patch_size,
                                         guide_weight=guide_weight, poll=poll)
             return np.asarray(out)[..., ::-1]
-        except search_process.NoChild:
-            pass  # searched here instead, as a smaller hole would be
+        except search_process.NoChild as exc:
+            log.info("patch search in this process instead of a child: %s", exc)  # as a smaller hole is
     with _GATE.hold(lib, seed):
         if ijmap is None:
             out = lib.inpaint(bgr, hole, global_mask=shield, patch_size=patch_size)
