@@ -97,6 +97,7 @@ def test_paste_makes_an_untitled_document_and_save_asks_for_a_name(window: MainW
     doc = window.doc
     assert doc.path is None and doc.size_wh == (40, 30) and tuple(doc.image[3, 3]) == (0x33, 0x66, 0x99)
     assert window.windowTitle().startswith("*Pasted image")  # exists nowhere else: unsaved
+    assert window.statusBar().currentMessage() == "A new photo from the clipboard image (40 x 30); Ctrl+S saves it"
     assert window.files.is_modified()
     asked: list[Path] = []
     out = tmp_path / "named.png"

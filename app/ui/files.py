@@ -232,6 +232,9 @@ class FileController:
         if not self.confirm_discard():
             return False
         self.w.set_document(Document(qimage_to_rgb(image)))
+        # the status line still said what came before (a copy, a save): say what happened
+        self.w.statusBar().showMessage(f"A new photo from {what} ({image.width()} x {image.height()}); "
+                                       "Ctrl+S saves it", 6000)
         return True
 
     # -- saving -------------------------------------------------------------------------
