@@ -737,12 +737,30 @@ def test_gpu_failure_falls_back_to_cpu_with_a_notice(window: MainWindow, qtbot, 
         return real(name, device, *a, **k)
 
     monkeypatch.setattr(engines, "load_engine", flaky)
+    combo = window.panel.device_combo
+    window.panel.set_devices(("auto", "cpu", "cuda"))  # as where torch sees a GPU
     with qtbot.waitSignal(window.inference.engine_changed, timeout=60_000) as blocker:
-        window.panel.device_combo.setCurrentText("cuda")
+        combo.setCurrentText("cuda")
     info = blocker.args[0]
     assert info.device == "CPU" and "cuda failed" in info.notice and "CPU" in info.notice
     assert "cuda failed" in window.panel.notice.text()
     assert window.status.device.text() == "Device: CPU"
+    assert combo.currentText() == "cuda"  # the choice stays, beside the notice that says why the CPU runs
+
+
+def test_the_device_list_offers_what_can_run_here(window: MainWindow, qtbot) -> None:
+    from app.inference.device import available_devices
+
+    combo = window.panel.device_combo
+    items = lambda: [combo.itemText(i) for i in range(combo.count())]  # noqa: E731
+    qtbot.waitUntil(lambda: window.inference.engine is not None, timeout=60_000)
+    assert items() == list(available_devices()) and items()[:2] == ["auto", "cpu"]
+    window.panel.set_devices(("auto", "cpu", "mps"))
+    combo.blockSignals(True)  # chosen where a GPU was (no engine load here)
+    combo.setCurrentText("mps")
+    combo.blockSignals(False)
+    window.panel.set_devices(("auto", "cpu"))  # that setting stays listed, and chosen
+    assert items() == ["auto", "cpu", "mps"] and combo.currentText() == "mps"
 
 
 def test_dropped_file_opens(window: MainWindow, photo_path: Path) -> None:

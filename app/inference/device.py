@@ -19,6 +19,18 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
+def available_devices() -> tuple[str, ...]:
+    """The choices that can run here, for a device list: auto and cpu always, then the GPUs
+    this torch build sees (each CUDA GPU by index where there are several)."""
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        found += ["cuda"] + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
+    if _mps_available():
+        found.append("mps")
+    return tuple(found)
+
+
 def resolve_device(name: str | None = "auto") -> torch.device:
     """Turn a user's choice (or ``$TEMPERA_DEVICE`` when the choice is auto) into a device.
 

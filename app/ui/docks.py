@@ -104,7 +104,8 @@ class SidePanel(QWidget):
         self.size_spin.valueChanged.connect(self.brush_size_changed)
         form.addRow("Size", self.size_spin)
         self.sketch_width = QLabel()
-        self.sketch_width.setToolTip("Sketch strokes use the width the guided model was trained with")
+        self.sketch_width.setToolTip("Sketch strokes are as wide, for the photo's size, as the strokes the sketch-following "
+                                      "network learnt from; the brush size does not change them")
         form.addRow("Sketch pen", self.sketch_width)
         layout.addWidget(brush)
 
@@ -188,6 +189,23 @@ class SidePanel(QWidget):
         layout.addWidget(attention)
         layout.addStretch(1)
         self._color = QColor("#ff2d55")
+
+    def set_devices(self, devices: tuple[str, ...]) -> None:
+        """List only the devices that can run here (a CPU-only machine offered CUDA and MPS,
+        which could only fail); the current choice stays listed, so a setting made where a
+        GPU was is kept and its notice says why the CPU runs instead."""
+        if not devices:
+            return
+        combo = self.device_combo
+        current = combo.currentText()
+        items = list(devices) + ([current] if current not in devices else [])
+        if items == [combo.itemText(i) for i in range(combo.count())]:
+            return
+        combo.blockSignals(True)  # the same choice, listed anew: no engine reload
+        combo.clear()
+        combo.addItems(items)
+        combo.setCurrentText(current)
+        combo.blockSignals(False)
 
     def _edges_box(self, actions) -> QGroupBox:
         box = QGroupBox("Mask edges")

@@ -275,9 +275,9 @@ class MainWindow(QMainWindow):
             if tool == t.tool:
                 getattr(self.actions_, name).setChecked(True)
         if self.doc is None:
-            self.panel.sketch_width.setText("scales with the photo, as in training")
+            self.panel.sketch_width.setText("set by the photo's size")
         else:
-            self.panel.sketch_width.setText(f"{t.sketch_width()} px (from the training sketches)")
+            self.panel.sketch_width.setText(f"{t.sketch_width()} px (set by the photo's size)")
         if t.tool == "sketch" and self.doc is not None:
             self.statusBar().showMessage(SKETCH_NOTE.format(t.hole_margin), 8000)
         elif t.tool in TOOL_NOTES and self.doc is not None:
@@ -470,6 +470,7 @@ class MainWindow(QMainWindow):
 
     def _engine_loaded(self, info: EngineInfo) -> None:
         self.status.set_engine(info.name, info.device)
+        self.panel.set_devices(info.devices)
         notice = editor_words(info.notice) if info.notice else ""
         self.panel.notice.setText(notice)
         unsaid, self.variations.unsaid = self.variations.unsaid, None

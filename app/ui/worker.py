@@ -35,6 +35,7 @@ class EngineInfo:
     notice: str | None
     guided: bool
     randomized: bool = False  # whether the seed changes its fills (variations are worth computing)
+    devices: tuple[str, ...] = ()  # the device choices that can run here (available_devices)
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,12 @@ class InferenceWorker(QObject):
 
     def _announce(self, *notes: str | None) -> None:
         """Say which engine is loaded and on which device it runs now."""
+        from app.inference.device import available_devices  # loaded with the engine, off the GUI thread
+
         engine = self.engine
         said = [n for n in notes if n]
         self.engine_loaded.emit(EngineInfo(engine.name, str(engine.device), " · ".join(said) or None,
-                                           bool(engine.guided), bool(engine.randomized)))
+                                           bool(engine.guided), bool(engine.randomized), available_devices()))
 
     @Slot(object)
     def run(self, request: Request) -> None:
