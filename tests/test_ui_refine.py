@@ -283,3 +283,13 @@ def test_grow_step_and_feather_are_remembered(qtbot, tmp_path: Path, monkeypatch
     assert again.panel.grow_step() == 9 and again.panel.feather_px() == 0
     again.panel.feather_check.setChecked(True)
     assert again.panel.feather_px() == 3  # the width is kept for when feathering is back on
+
+
+def test_a_selection_of_much_of_the_photo_is_said_as_a_share(disc_window) -> None:
+    window, _disc = disc_window
+    h, w = window.doc.mask.shape
+    window._object_selected(int(0.45 * h * w), True)  # as a click whose guess ran into the background
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"Selected {int(0.45 * h * w):,} px, 45% of the photo") and "drag a box" in said
+    window._object_selected(int(0.1 * h * w), True)
+    assert window.statusBar().currentMessage().startswith("Selected an object of ")

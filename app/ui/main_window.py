@@ -42,6 +42,7 @@ from app.ui.worker import FILL_STOPPED, EngineInfo, InferenceController, Request
 # hole's patch search cannot be cut; a large hole's search in its child process ends at
 # once) before the process ends without it.
 QUIT_WAIT_MS = 3000
+LARGE_SELECTION = 0.25  # an object selection this share of the photo or more is said as a share
 SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
@@ -155,9 +156,7 @@ class MainWindow(QMainWindow):
         a.split.toggled.connect(c.set_split)
         self.tools.selection_empty.connect(
             lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
-        self.tools.selection_done.connect(lambda n, added: self.statusBar().showMessage(
-            f"Selected an object of {n:,} px: " + ("Ctrl+Return fills it, Alt+] grows it" if added
-                                                   else "taken out of the mask"), 6000))
+        self.tools.selection_done.connect(self._object_selected)
         self.tools.selector.busy_changed.connect(
             lambda busy: self.statusBar().showMessage("Selecting the object…", 30000) if busy
             else self.statusBar().clearMessage())
@@ -476,6 +475,16 @@ class MainWindow(QMainWindow):
         unsaid, self.variations.unsaid = self.variations.unsaid, None
         if notice or unsaid:  # the loading news hid why the last fill has no variations
             self.statusBar().showMessage(" · ".join(t for t in (unsaid, notice) if t), 10000)
+
+    def _object_selected(self, n: int, added: bool) -> None:
+        share = n / max(1, self.doc.width * self.doc.height) if self.doc is not None else 0.0
+        if added and share >= LARGE_SELECTION:  # a click's guess may run into the background
+            self.statusBar().showMessage(
+                f"Selected {n:,} px, {share:.0%} of the photo: if that is more than the object, Ctrl+Z "
+                "and drag a box around it instead", 10000)
+            return
+        self.statusBar().showMessage(f"Selected an object of {n:,} px: " + (
+            "Ctrl+Return fills it, Alt+] grows it" if added else "taken out of the mask"), 6000)
 
     def _engine_error(self, message: str) -> None:
         self.status.engine.setText("Engine: none")
