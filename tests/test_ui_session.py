@@ -260,12 +260,18 @@ def test_a_fill_next_to_transparency_sees_no_hidden_colour_and_copies_none(windo
     assert (doc.alpha()[hole] == 255).all()
 
 
-def test_opening_a_16_bit_photo_says_it_is_edited_with_8(window: MainWindow, tmp_path: Path) -> None:
+def test_opening_a_16_bit_photo_says_it_is_edited_with_8(window: MainWindow, tmp_path: Path,
+                                                          monkeypatch) -> None:
     from PIL import Image
 
     Image.fromarray(np.arange(40 * 60, dtype=np.uint16).reshape(40, 60) * 20).save(tmp_path / "deep.png")
     assert window.files.open_path(tmp_path / "deep.png")
     assert window.statusBar().currentMessage() == "deep.png has 16 bits per channel; the result is written with 8"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: tmp_path / "out.png")
+    paint_hole(window)
+    assert window.files.save_as()  # said again when it happens, the opening's note long gone
+    assert window.statusBar().currentMessage() == (f"Saved {tmp_path / 'out.png'} with 8 bits per channel "
+                                                   "(the photo has 16)")
     Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(tmp_path / "flat.png")
     assert window.files.open_path(tmp_path / "flat.png")
     assert "bits per channel" not in window.statusBar().currentMessage()  # said of the last photo only

@@ -312,7 +312,9 @@ class FileController:
         self.w.undo_stack.setClean()
         self.w.autosave.clear()
         self.w.update_title()
-        self.w.statusBar().showMessage(f"Saved {doc.save_path}", 5000)
+        bits = int(getattr(src, "bits", 8) or 8)
+        deeper = f" with 8 bits per channel (the photo has {bits})" if bits > 8 else ""  # said when it happens
+        self.w.statusBar().showMessage(f"Saved {doc.save_path}{deeper}", 8000 if deeper else 5000)
         return True
 
     def _in_background(self, work: Callable[[], T]) -> T:
