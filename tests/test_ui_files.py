@@ -173,7 +173,7 @@ def test_save_as_jpeg_keeps_the_originals_quality_and_the_title_follows(window: 
     out = tmp_path / "clean.jpg"
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: out)
     monkeypatch.setattr(dialogs, "ask_quality",
-                        lambda parent, path, q, keep=None: offered.append(keep) or KEEP)
+                        lambda parent, path, q, keep=None, lossless=False: offered.append(keep) or KEEP)
     window.actions_.save_as.trigger()
     assert offered[0] is not None and offered[0].describe() == "quality 77, 4:2:0"
     with Image.open(out) as saved, Image.open(photo) as source:
@@ -236,7 +236,7 @@ def test_saving_transparency_as_jpeg_asks_first(window: MainWindow, tmp_path: Pa
     suggested: list[Path] = []
     monkeypatch.setattr(dialogs, "ask_save_path",
                         lambda parent, s, *a: suggested.append(s) or next(paths))
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: q)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None, lossless=False: q)
     asked: list[str] = []
     monkeypatch.setattr(dialogs, "ask_flatten", lambda parent, name, ext: asked.append(ext) or answer)
     saved = window.files.save_as()
@@ -411,3 +411,24 @@ def test_a_slow_save_keeps_the_window_painting_and_closing_waits(window: MainWin
     assert seen["ticks"] >= 5  # timers kept running: the window was not frozen
     assert not window.files.saving and (tmp_path / "out.png").exists()
     assert window.windowTitle().count("*") == 0 and window.isVisible()
+
+
+def test_webp_can_be_saved_lossless_and_the_next_save_asks_with_it_first(window: MainWindow, tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    from app.core.imageio import LOSSLESS
+
+    window.files.open_path(_photo(tmp_path, "photo.png"))
+    dialog = dialogs.QualityDialog(window, tmp_path / "out.webp", 90)
+    assert dialog.exact is not None and not dialog.exact.isChecked() and dialog.value() == 90
+    dialog.exact.setChecked(True)
+    assert dialog.value() == LOSSLESS and not dialog.spin.isEnabled()
+    assert dialogs.QualityDialog(window, tmp_path / "out.jpg", 90).exact is None  # JPEG has no such choice
+    asked: list[bool] = []
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: tmp_path / "out.webp")
+    monkeypatch.setattr(dialogs, "ask_quality", lambda *a, lossless=False: asked.append(lossless) or LOSSLESS)
+    _mask_some(window)
+    assert window.files.save_as()
+    with Image.open(tmp_path / "out.webp") as saved:
+        assert np.array_equal(np.asarray(saved.convert("RGB")), window.doc.image)  # every pixel kept
+    assert window.settings.save_quality != LOSSLESS  # the number for lossy saves is kept as it was
+    assert window.files.save_as() and asked == [False, True]  # Save As again: lossless offered first

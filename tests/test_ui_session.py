@@ -386,7 +386,7 @@ def test_open_paint_fill_save_round_trip(window: MainWindow, photo_path: Path, q
     asked: list[Path] = []
     out = photo_path.with_name("photo-inpainted.jpg")
     monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested, *a: asked.append(suggested) or out)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: 90)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None, lossless=False: 90)
     assert window.files.is_modified()
     window.actions_.save.trigger()  # first Ctrl+S asks, suggesting <name>-inpainted.<ext>
     assert asked == [photo_path.with_name("photo-inpainted.jpg")]
@@ -407,7 +407,7 @@ def test_save_never_overwrites_the_original(window: MainWindow, photo_path: Path
     errors: list[str] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: errors.append(text))
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: photo_path)
-    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None: q)
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None, lossless=False: q)
     before = photo_path.read_bytes()
     assert not window.files.save()
     assert photo_path.read_bytes() == before

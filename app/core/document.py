@@ -68,7 +68,7 @@ class Document:
         self.source = source  # app.core.imageio.LoadedImage or None (pasted)
         self.path = path  # the file that was opened (never overwritten by Ctrl+S)
         self.save_path: Path | None = None  # where Ctrl+S writes, once chosen
-        self.save_quality: int | str = "keep"  # chosen with save_path (imageio.KEEP or 1-100)
+        self.save_quality: int | str = "keep"  # chosen with save_path (imageio.KEEP, LOSSLESS or 1-100)
         self.last_mask: np.ndarray | None = None  # mask (and sketch) of the last fill
         self.last_sketch: np.ndarray | None = None
         self.fills = 0  # applied image edits minus undone ones: image differs from the original

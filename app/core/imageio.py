@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_QUALITY",
     "IMAGE_SUFFIXES",
     "KEEP",
+    "LOSSLESS",
     "WHITE",
     "JpegSettings",
     "LoadedImage",
@@ -119,6 +120,9 @@ def _png_bit_depth(path: Path) -> int | None:
     if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
         return head[24]
     return None
+
+
+LOSSLESS = "lossless"  # the quality that writes a WebP lossless (formats without the choice ignore it)
 
 
 def load_note(img: LoadedImage) -> str | None:
@@ -373,12 +377,14 @@ def save_image(
 ) -> Path:
     """Write ``rgb`` (+ alpha where the format holds it) to ``path`` atomically.
 
-    The format comes from the extension. ``quality`` 1-100, or ``KEEP`` ("keep", the
-    default): a JPEG written with ``jpeg`` (the source's settings) reuses its quantisation
-    tables and chroma subsampling, and where ``rgb`` still equals ``original`` (the
-    source as decoded) the encoder is steered to decode to those pixels again
-    (:func:`~app.core.jpeg_settings.match_source`); without ``jpeg``, KEEP means 95. Transparency that the format cannot hold
-    (JPEG, BMP) is an error unless ``flatten`` asks to composite it onto white.
+    The format comes from the extension. ``quality`` 1-100, ``LOSSLESS`` (a WebP written
+    lossless, as ``lossless`` asks), or ``KEEP`` ("keep", the default): a JPEG written
+    with ``jpeg`` (the source's settings) reuses its quantisation tables and chroma
+    subsampling, and where ``rgb`` still equals ``original`` (the source as decoded) the
+    encoder is steered to decode to those pixels again
+    (:func:`~app.core.jpeg_settings.match_source`); without ``jpeg``, KEEP means 95.
+    Transparency that the format cannot hold (JPEG, BMP) is an error unless ``flatten``
+    asks to composite it onto white.
 
     The file appears complete or not at all: a temp file in the same folder is written,
     fsynced and renamed over ``path``; on any failure the temp file is removed and an
@@ -394,8 +400,10 @@ def save_image(
     _check_array(rgb, alpha)
     fmt = require_save_format(path)  # the format comes from the extension
     _check_target(path, protect)
+    if quality == LOSSLESS:
+        lossless, quality = True, KEEP
     if quality != KEEP and not (isinstance(quality, int) and 1 <= quality <= 100):
-        raise TemperaError(f"quality must be 1-100 or {KEEP!r}, got {quality!r}")
+        raise TemperaError(f"quality must be 1-100, {KEEP!r} or {LOSSLESS!r}, got {quality!r}")
     if alpha_would_be_lost(path, alpha):
         if not flatten:
             raise TemperaError(f"{path.name} cannot hold transparency ({fmt}); save as .png, "

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.autosave import AutosaveState
 from app.core.errors import TemperaError
-from app.core.imageio import KEEP, JpegSettings, refuse_overwrite
+from app.core.imageio import KEEP, LOSSLESS, JpegSettings, refuse_overwrite
 from app.core.names import IMAGE_EXTENSIONS, IMAGE_FORMATS, LOSSY_FORMATS
 
 
@@ -189,29 +189,39 @@ def ask_replace(parent: QWidget | None, path: Path) -> bool:
 
 
 class QualityDialog(QDialog):
-    """Quality for a lossy save; for a JPEG from a JPEG, "same as the original" first."""
+    """Quality for a lossy save; for a JPEG from a JPEG, "same as the original" first; for a
+    WebP, lossless first."""
 
     def __init__(self, parent: QWidget | None, path: Path, quality: int,
-                 keep: JpegSettings | None = None) -> None:
+                 keep: JpegSettings | None = None, lossless: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Save options")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"{path.name}: {format_label(path.suffix)} is a lossy format; choose its quality."))
+        webp = path.suffix.lower() == ".webp"
+        said = "can be lossless or lossy" if webp else "is a lossy format; choose its quality"
+        form.addRow(QLabel(f"{path.name}: {format_label(path.suffix)} {said}."))
         self.same: QRadioButton | None = None
+        self.exact: QRadioButton | None = None
         if keep is not None:
             self.same = QRadioButton(f"Same as the original ({keep.describe()})")
             self.same.setToolTip("The original's own compression tables and colour subsampling: "
                                  "the file stays about as small as the original and unedited pixels "
                                  "barely change")
-            self.custom = QRadioButton("Quality")
             self.same.setChecked(True)
             form.addRow(self.same)
+        elif webp:
+            self.exact = QRadioButton("Lossless (every pixel kept exactly; a larger file)")
+            self.exact.setChecked(lossless)
+            form.addRow(self.exact)
         self.spin = QSpinBox()
         self.spin.setRange(1, 100)
         self.spin.setValue(quality)
         self.spin.setToolTip("Higher keeps more detail and makes bigger files; 90–95 is usually invisible")
-        if self.same is not None:
-            self.spin.setEnabled(False)
+        first = self.same or self.exact
+        if first is not None:
+            self.custom = QRadioButton("Quality")
+            self.custom.setChecked(not first.isChecked())
+            self.spin.setEnabled(self.custom.isChecked())
             self.custom.toggled.connect(self.spin.setEnabled)
             form.addRow(self.custom, self.spin)
         else:
@@ -221,20 +231,24 @@ class QualityDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-
     def value(self) -> int | str:
-        return KEEP if self.same is not None and self.same.isChecked() else self.spin.value()
+        if self.same is not None and self.same.isChecked():
+            return KEEP
+        if self.exact is not None and self.exact.isChecked():
+            return LOSSLESS
+        return self.spin.value()
 
 
 def ask_quality(parent: QWidget | None, path: Path, quality: int,
-                keep: JpegSettings | None = None) -> int | str | None:
+                keep: JpegSettings | None = None, lossless: bool = False) -> int | str | None:
     """JPEG / WebP quality for ``path``: 1-100, KEEP (a JPEG like the original, offered
-    when ``keep`` holds a JPEG source's settings), or None when cancelled."""
+    when ``keep`` holds a JPEG source's settings), LOSSLESS (a WebP; chosen at first when
+    ``lossless``), or None when cancelled."""
     if path.suffix.lower() not in LOSSY:
         return quality
     if path.suffix.lower() not in (".jpg", ".jpeg"):
         keep = None  # a WebP cannot reuse JPEG tables
-    dialog = QualityDialog(parent, path, quality, keep)
+    dialog = QualityDialog(parent, path, quality, keep, lossless)
     value = dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
     dialog.deleteLater()
     return value

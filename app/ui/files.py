@@ -19,9 +19,11 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from app.core.document import Document, save_layer_png
 from app.core.errors import TemperaError
+from app.core.image_open import WEBP_LOSSLESS
 from app.core.imageio import (
     IMAGE_SUFFIXES,
     KEEP,
+    LOSSLESS,
     alpha_would_be_lost,
     load_image,
     load_mask,
@@ -273,11 +275,13 @@ class FileController:
             if answer != "png":
                 return False
             suggested = path.with_suffix(".png")  # ask again, with a name that keeps it
+        # lossless first for a WebP saved as one before, or opened as one
+        lossless = doc.save_quality == LOSSLESS or getattr(doc.source, "compression", None) == WEBP_LOSSLESS
         quality = dialogs.ask_quality(self.w, path, self.w.settings.save_quality,
-                                      getattr(doc.source, "jpeg", None))
+                                      getattr(doc.source, "jpeg", None), lossless=lossless)
         if quality is None:
             return False
-        if quality != KEEP:
+        if quality not in (KEEP, LOSSLESS):
             self.w.settings.save_quality = int(quality)
         if not self._write(path, quality, flatten=True):
             return False
