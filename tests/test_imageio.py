@@ -178,6 +178,7 @@ def test_cmyk_jpeg_converts_and_drops_cmyk_profile(tmp_path: Path) -> None:
     cmyk.save(tmp_path / "c.jpg", quality=100)
     img = load_image(tmp_path / "c.jpg")
     assert img.mode == "CMYK" and img.icc_profile is None
+    assert load_note(img) == "c.jpg has CMYK colours; the result is written as RGB"
     r, g, b = img.rgb[2, 2].astype(int)
     assert r > 240 and g < 15 and b < 15
 

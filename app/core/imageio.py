@@ -126,9 +126,12 @@ LOSSLESS = "lossless"  # the quality that writes a WebP lossless (formats withou
 
 
 def load_note(img: LoadedImage) -> str | None:
-    """One line on what of the photo's file a result does not keep: more than 8 bits per
-    channel (the result has 8), frames or pages after the first; None when it keeps all."""
+    """One line on what of the photo's file a result does not keep: CMYK colours (the result
+    is RGB), more than 8 bits per channel (the result has 8), frames or pages after the
+    first; None when it keeps all."""
     said = []
+    if img.mode == "CMYK":  # a printer's colours: edited on screen, and written, as RGB
+        said.append("CMYK colours; the result is written as RGB")
     if img.bits > 8:
         said.append(f"{img.bits} bits per channel; the result is written with 8")
     if img.frames > 1:

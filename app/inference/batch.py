@@ -447,6 +447,8 @@ def _process(item: BatchItem, engine: FillEngine, *, quality: int | str, skip_ex
         notes.append(outcome.notice)
     if job.loses_alpha(item.out):
         notes.append(f"transparency flattened onto white ({item.out.suffix} cannot store it)")
+    if img.mode == "CMYK":
+        notes.append("CMYK written as RGB")
     if img.bits > 8:
         notes.append(f"{img.bits} bits per channel written with 8")
     if img.frames > 1:
