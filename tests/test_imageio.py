@@ -653,3 +653,27 @@ def test_a_webp_result_is_lossless_when_its_source_was_unless_a_quality_is_given
     assert np.array_equal(back, img.rgb) is lossless  # a lossless source loses nothing on the way out
     asked = save_image(tmp_path / "asked.webp", img.rgb, quality=90, compression=img.compression)
     assert not np.array_equal(np.asarray(Image.open(asked).convert("RGB")), img.rgb)  # --quality: lossy
+
+
+def test_a_jpeg_the_encoder_cut_short_is_an_error_and_nothing_is_written(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    rgb = np.random.default_rng(3).integers(0, 255, (64, 96, 3), np.uint8)
+    whole = io.BytesIO()
+    Image.fromarray(rgb).save(whole, "JPEG", quality=90)
+    real_save = Image.Image.save
+
+    def stops_short(self, fp, format=None, **params):  # as Pillow's optimize path did on a full disk
+        if format == "JPEG":
+            fp.write(whole.getvalue()[:-200])
+            return
+        real_save(self, fp, format, **params)
+
+    monkeypatch.setattr(Image.Image, "save", stops_short)
+    with pytest.raises(TemperaError, match=r"^cannot save out\.jpg: the JPEG was cut short \(is the disk full\?\)$"):
+        save_image(tmp_path / "out.jpg", rgb)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
+    save_image(tmp_path / "out.png", rgb)  # other formats are not read back
+    monkeypatch.undo()
+    save_image(tmp_path / "out.jpg", rgb)
+    assert Image.open(tmp_path / "out.jpg").size == (96, 64)

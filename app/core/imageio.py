@@ -9,6 +9,7 @@ numpy + Pillow only: no torch, no Qt (``tests/test_layers.py`` checks).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterable
@@ -438,7 +439,26 @@ def save_image(
     if meta is not None:
         opts.update(_meta_options(fmt, meta, written_gray))
 
-    return _write(path, lambda fh: img.save(fh, format=fmt, **opts))
+    def write(fh) -> None:
+        img.save(fh, format=fmt, **opts)
+        if fmt == "JPEG":
+            _check_jpeg_end(fh)
+
+    return _write(path, write)
+
+
+def _check_jpeg_end(fh) -> None:
+    """Raise OSError unless the JPEG just written to ``fh`` ends with its end-of-image
+    marker. With ``optimize``, Pillow's encoder writes the file's descriptor directly and
+    ran out of a full disk without a word: a cut-short JPEG was reported saved. (Encoding
+    to memory first is no way out: that path of Pillow's fails on noisy photos.)"""
+    fh.flush()
+    fd = fh.fileno()  # atomic_write's temporary, open for reading too (mkstemp)
+    size = os.fstat(fd).st_size
+    if size >= 2:
+        os.lseek(fd, size - 2, os.SEEK_SET)  # os.pread is not on Windows; nothing is written after this
+    if size < 2 or os.read(fd, 2) != b"\xff\xd9":
+        raise OSError(errno.ENOSPC, "the JPEG was cut short (is the disk full?)")
 
 
 def copy_unchanged(img: LoadedImage, path: str | os.PathLike[str], *, quality: int | str = KEEP,
