@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -96,6 +97,19 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def os_error_line(exc: OSError, longest: int = 80) -> str:
+    """The system's words for ``exc`` on one line, with the file it names (a very long name
+    shortened in the middle, as it may be the problem)."""
+    words = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    name = exc.filename
+    if name is None:
+        return words
+    name = os.fsdecode(name)
+    if len(name) > longest:
+        name = f"{name[: longest // 2 - 1]}…{name[-(longest // 2 - 1):]}"
+    return f"{words}: {name}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -114,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.func(args) or 0)
     except TemperaError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # what no command foresaw (a name too long, a full disk under a report)
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

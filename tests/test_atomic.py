@@ -37,6 +37,13 @@ def test_failure_leaves_the_old_file_and_no_temp(tmp_path):
     assert target.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.bin"]
 
+    def full(fh):  # a full disk says so at a flush, naming no file
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        atomic_write(target, full)
+    assert caught.value.filename == str(target)  # the error names the file that was being written
+
 
 @pytest.mark.skipif(os.name != "posix", reason="the sweep reads process ids on POSIX only")
 def test_a_killed_writer_s_leftover_is_removed_by_the_next_write(tmp_path):

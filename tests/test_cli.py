@@ -468,3 +468,17 @@ def test_a_mask_covering_most_of_the_photo_is_said_to_be_maybe_inverted(tmp_path
     assert cli_main(["inpaint", str(tmp_path / "p.png"), "--mask", str(tmp_path / "m.png"), "--engine", "telea",
                      "-o", str(tmp_path / "o.png")]) == 0
     assert "inverted" not in capsys.readouterr().err
+
+
+def test_an_os_error_no_command_foresaw_is_one_line(photo, capsys):
+    from app.cli import os_error_line
+
+    img, mask = photo
+    long_name = str(img.with_name("x" * 300 + ".png"))  # over every common file system's 255
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea", "-o", long_name]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert len(err) < 200 and "…" in err  # the name, shortened in the middle
+    assert not any(p.name.startswith(".") for p in img.parent.iterdir())  # no temporary left
+    assert os_error_line(OSError(28, "No space left on device", "/r/j.json")) == "No space left on device: /r/j.json"
+    assert os_error_line(OSError(28, "No space left on device")) == "No space left on device"

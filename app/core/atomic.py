@@ -105,8 +105,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None and exc.strerror:
+            exc.filename = str(path)  # a full disk says so at flush, naming no file: this one
         raise
     _fsync_dir(folder)
     return path
