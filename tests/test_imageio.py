@@ -308,6 +308,8 @@ _XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.
 def test_dpi_xmp_and_comment_of_a_jpeg_are_kept(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: the upright photo is 20 x 40
+    exif[0x010F], exif[0x8298] = "TestCam", "(c) Ann"  # Make, Copyright: kept beside the XMP, TIFF too
+    exif.get_ifd(0x8769)[0x9003] = "2026:01:01 10:00:00"  # DateTimeOriginal, in the EXIF sub-IFD
     Image.fromarray(gradient_rgb()[:20, :40]).save(tmp_path / "in.jpg", dpi=(300, 72), xmp=_XMP,
                                                    comment=b"shot at dawn", exif=exif)
     img = load_image(tmp_path / "in.jpg")
@@ -321,6 +323,10 @@ def test_dpi_xmp_and_comment_of_a_jpeg_are_kept(tmp_path: Path) -> None:
             if ext != "webp":
                 assert tuple(round(v) for v in written.info["dpi"]) == (72, 300), ext
             assert (written.info.get("comment") == b"shot at dawn") == (ext == "jpg"), ext
+            kept = written.getexif()
+            assert (kept.get(0x010F), kept.get(0x8298)) == ("TestCam", "(c) Ann"), ext
+            if ext != "tif":  # Pillow writes no EXIF sub-directory into a TIFF
+                assert kept.get_ifd(0x8769).get(0x9003) == "2026:01:01 10:00:00", ext
 
 
 def test_a_png_s_text_chunks_are_kept(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ _GRAY_FORMATS = {"PNG", "JPEG", "TIFF", "BMP", "AVIF"}  # formats with a gray mo
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}  # Pillow modes of gray sources, and I;16*
 _DPI_FORMATS = {"JPEG", "PNG", "TIFF"}
 _XMP_TAG = 700  # a TIFF's XMP packet
+_SUB_IFD_TAGS = (0x8769, 0x8825, 0xA005)  # EXIF's pointers to its Exif, GPS and Interop directories
 _JPEG_EXIF_MAX = 65533 - 8  # APP1 payload limit, less Pillow's own header bytes
 WHITE = (255, 255, 255)  # what transparency is flattened onto, as in GIMP and Photoshop
 
@@ -324,6 +325,12 @@ def _save_options(fmt: str, *, icc: bytes | None, exif: bytes | None, quality: i
         parsed.load(exif)  # accepts bytes with or without the "Exif\0\0" header
         if orientation != 1:
             parsed[_ORIENTATION_TAG] = orientation
+        if fmt == "TIFF":
+            # Pillow writes no EXIF sub-directory into a TIFF, and the offset that points to
+            # one, copied from a camera's JPEG, made libtiff refuse the whole save: the main
+            # directory's tags (camera, date, copyright) are kept, the sub-directories not
+            for pointer in _SUB_IFD_TAGS:
+                parsed.pop(pointer, None)
         if fmt == "JPEG" and len(parsed.tobytes()) > _JPEG_EXIF_MAX:
             # One JPEG APP1 segment holds 64 KB; a bulky maker note must not make the save
             # fail. The pixels matter more than the metadata.
@@ -438,6 +445,10 @@ def save_image(
                          lossless=lossless, orientation=turned, compression=compression)
     if meta is not None:
         opts.update(_meta_options(fmt, meta, written_gray))
+    if "tiffinfo" in opts and isinstance(opts.get("exif"), Image.Exif):
+        # Pillow writes a TIFF's tiffinfo instead of its exif: the XMP joins the EXIF's tags
+        # (a JPEG's camera, date and copyright were lost in its TIFF result)
+        opts["exif"].update(opts.pop("tiffinfo"))
 
     def write(fh) -> None:
         img.save(fh, format=fmt, **opts)
@@ -504,7 +515,7 @@ def _write(path: Path, write) -> Path:
             raise TemperaError(f"cannot save {path.name}: cannot write in the folder {path.parent}: "
                                f"{exc.strerror}") from None
         raise TemperaError(f"cannot save {path.name}: {exc.strerror or _reason(exc)}") from None
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: an encoder (libtiff) refusing its options
         raise TemperaError(f"cannot save {path.name}: {_reason(exc)}") from None
     return path
 
