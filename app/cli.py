@@ -76,19 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, ``timeout``, a service manager) stops a command as Ctrl+C does:
-    a file being written is removed rather than left as a temporary beside its target, and
-    a batch finishes the photos being filled. ``train`` installs its own handler on top."""
+    """SIGTERM (``kill``, ``timeout``, a service manager) stops a command at once, as a
+    second Ctrl+C does: a file being written is removed rather than left as a temporary
+    beside its target, and a batch stops the photos being filled too (a service manager
+    kills what has not stopped within seconds; a first Ctrl+C, which lets them finish,
+    may take minutes). ``train`` installs its own handler on top (it saves first)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
         return
 
-    def on_terminate(_signum: int, frame: object) -> None:
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler) and handler is not signal.default_int_handler:
-            handler(signal.SIGINT, frame)  # the command's own Ctrl+C (batch: finish, start no more)
-        else:  # also when SIGINT is ignored, as in a shell's background job
-            raise KeyboardInterrupt
+    def on_terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_terminate)
     try:

@@ -482,3 +482,23 @@ def test_an_os_error_no_command_foresaw_is_one_line(photo, capsys):
     assert not any(p.name.startswith(".") for p in img.parent.iterdir())  # no temporary left
     assert os_error_line(OSError(28, "No space left on device", "/r/j.json")) == "No space left on device: /r/j.json"
     assert os_error_line(OSError(28, "No space left on device")) == "No space left on device"
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or sys.platform == "win32",
+                    reason="POSIX signals")
+def test_sigterm_stops_a_command_at_once_even_one_that_finishes_its_work_on_ctrl_c():
+    import os
+    import signal
+
+    from app.cli import _terminate_as_interrupt
+
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda *a: asked.append(1))  # as batch's "finish, then stop"
+    try:
+        with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):  # the handler runs between bytecodes
+                pass
+        assert asked == []  # not the gentle first Ctrl+C: a service manager would kill it meanwhile
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -40,7 +40,7 @@ its quality and chroma subsampling unless --quality is given; transparent photos
 as JPEG are flattened onto white, with a note in the summary. Engines whose fill keeps
 one core busy (auto, mtsa-texture, patchmatch, telea, ns) fill one photo per core at once
 (--jobs sets how many); the outputs are the same as one by one. Ctrl+C stops after the
-images being filled.
+images being filled; a second Ctrl+C, or SIGTERM, stops at once (no partial file is left).
 exit status: 0 all filled, 1 some images failed, 2 bad arguments, 130 cancelled (also when some had failed)."""
 
 
