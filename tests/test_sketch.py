@@ -110,7 +110,7 @@ def test_zhang_suen_thins_a_bar_to_a_line():
     assert thin.sum() < 40 and thin[:, 10:30].sum(axis=0).max() == 1
 
 
-def test_sketch_command(tmp_path):
+def test_sketch_command(tmp_path, capsys):
     from PIL import Image
 
     from app.commands import sketch as cmd
@@ -126,6 +126,14 @@ def test_sketch_command(tmp_path):
     assert arr.shape == (128, 160) and set(np.unique(arr)) <= {0, 255} and arr.max() == 255
     bad = parser.parse_args(["sketch", str(tmp_path / "missing.png"), "-o", str(out)])
     assert bad.func(bad) == 2
+    capsys.readouterr()
+    wide = parser.parse_args(["sketch", str(src), "-o", str(tmp_path / "wide.png"), "--width", "200"])
+    assert wide.func(wide) == 0  # written, and said to be no sketch inpaint would take
+    assert "warning: strokes cover over 40%" in capsys.readouterr().err
+    Image.fromarray(np.zeros((128, 160), np.uint8)).save(tmp_path / "nohole.png")
+    none = parser.parse_args(["sketch", str(src), "-o", str(tmp_path / "none.png"), "--mask", str(tmp_path / "nohole.png")])
+    assert none.func(none) == 0
+    assert "warning: no strokes inside the mask's hole" in capsys.readouterr().err
 
 
 def test_lines_inside_closed_outlines_are_kept():

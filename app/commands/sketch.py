@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from app.core.errors import TemperaError
     from app.core.imageio import load_image, load_mask, save_image
+    from app.core.masks_io import MAX_STROKE_SHARE
     from app.data.sketch import make_sketch, overlay
 
     try:
@@ -58,4 +59,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     share = float((sketch > 0).mean()) * 100
     print(f"wrote {path} ({img.size[0]}x{img.size[1]}, strokes on {share:.1f} % of pixels)")
+    if share > MAX_STROKE_SHARE * 100:  # said now, not when inpaint refuses it
+        print(f"warning: strokes cover over {MAX_STROKE_SHARE:.0%} of it, so inpaint --sketch will refuse it "
+              "as not a sketch (a smaller --width helps)", file=sys.stderr)
+    elif not sketch.any():
+        where = " inside the mask's hole" if args.mask else ""
+        print(f"warning: no strokes{where}: the photo has no edges there that the sketch keeps "
+              "(try another --seed or a lower --drop)", file=sys.stderr)
     return 0
