@@ -427,6 +427,7 @@ def test_bad_folders_and_sizes_give_one_line(tmp_path, capsys, argv):
     ("seed", "--seed must be 0-4294967295"),
     ("v2_folder", "cannot save photo-inpainted-v2.png: it is a folder"),
     ("out_folder", "cannot save photo-inpainted.png: it is a folder; give a file name"),
+    ("out_in_file", "hole.png is a file, not a folder"),
 ])
 def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, expect):
     from app.inference import engines
@@ -444,6 +445,8 @@ def test_refused_before_the_fill(photo, tmp_path, capsys, monkeypatch, case, exp
         args += ["--seed", str(2**32)]
     elif case == "out_folder":
         out.mkdir()
+    elif case == "out_in_file":
+        args[-1] = str(mask / "out.png")
     else:
         (tmp_path / "photo-inpainted-v2.png").mkdir()
         args += ["--variations", "2"]

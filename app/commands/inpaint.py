@@ -117,13 +117,15 @@ def run(args: argparse.Namespace) -> int:
     out_path = Path(args.output) if args.output else default_output(image_path)
     out_paths = variation_paths(out_path, args.variations)
     inputs = [Path(p) for p in (args.mask, args.sketch, args.protect) if p] + [image_path]
+    if out_path.parent.exists() and not out_path.parent.is_dir():
+        raise TemperaError(f"cannot save {out_path}: {out_path.parent} is a file, not a folder")
     if not out_path.parent.is_dir():
         raise TemperaError(f"output folder {out_path.parent} does not exist")
     check_writable(out_path.parent, "the output folder")
     for path in out_paths:  # before the fill, not after it: no time lost on a refusal
         refuse_overwrite(path, inputs)
         if path.is_dir():
-            raise TemperaError(f"cannot save {path.name}: it is a folder; give a file name")
+            raise TemperaError(f"cannot save {path.name or path}: it is a folder; give a file name")
     fmt = require_save_format(out_path)  # the -vN names share its extension
     if args.quality is not None and fmt not in LOSSY_FORMATS:
         print(f"note: {QUALITY_SCOPE}; {out_path.suffix} is written losslessly", file=sys.stderr)
