@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=_sizes, default=[256, 512, 1024], help="square sizes, e.g. 256,512,1024")
     add_device_arg(p)
     p.add_argument("--engines", default="telea,ns,patchmatch,mtsa,mtsa-const,mtsa-guided,mtsa-texture,auto",
-                   help="comma-separated engines")
+                   help="comma-separated engines (default: all of them)")
     p.add_argument("--large", action="store_true", help="also time a 24 MP photo (a 200 x 150 hole, six of them, a 5 %% hole)")
     p.add_argument("--strokes", choices=BENCH_STROKES, default="both",
                    help="time the square holes without a sketch (rows '512'), with a stroke through them "

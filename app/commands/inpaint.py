@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--mask", metavar="MASK", help="mask image: white/opaque = fill")
     src.add_argument("--mask-from-alpha", action="store_true", help="fill the image's transparent pixels")
-    p.add_argument("--sketch", metavar="SKETCH", help="sketch strokes (white on black) that guide mtsa-guided")
+    p.add_argument("--sketch", metavar="SKETCH",
+                   help="sketch strokes (white on black) for the fill to follow (auto, mtsa-texture and "
+                        "mtsa-guided follow them; the others ignore them, with a note)")
     p.add_argument("--protect", metavar="MASK", help="mask of areas no fill may copy from (white = protected)")
     p.add_argument("--feather", type=int_in(0, 100, " pixels"), default=DEFAULT_FEATHER_PX, metavar="PX",
                    help=f"blend the fill's edge into the photo over PX pixels (default: {DEFAULT_FEATHER_PX}; 0: off)")
