@@ -60,6 +60,10 @@ def test_holes_follow_the_photos_crop_and_names(tmp_path):
     assert abs(int(m0.sum()) - 13 * 20) <= 30 and m0[20, 20]
     assert any("1 of 3 photo(s) have no mask" in n for n in notes)
     assert any("b.png" in n for n in notes)  # the cut-away strip is named, not scored as empty
+    _mask(masks / "p2_mask.png", (70, 70), (20, 20, 50, 50))  # batch's names pair here too
+    _mask(masks / "p2-mask.png", (70, 70), (25, 25, 45, 45))
+    again = load_user_holes(masks, [(im.name, im.size) for im in images], lambda a: ev.center_crop(a, 40))
+    assert [i for i, _ in again] == [0, 1, 2, 2]
     cases = ev.cases_from_holes(images, holes)
     assert [c.bucket for c in cases] == sorted((c.bucket for c in cases), key=lambda b: int(b.split("-")[0]))
     for c in cases:

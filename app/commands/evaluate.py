@@ -56,8 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="hole shapes: free-form brush strokes and boxes (default, what the networks train "
                         "on), strokes only, boxes only, or smooth object outlines (object removal)")
     p.add_argument("--mask-dir", metavar="DIR",
-                   help="holes from your own mask files instead: DIR/NAME.png for a photo NAME.jpg, or several in "
-                        "DIR/NAME/ (white = hole, the photo's size); replaces --masks, --seed and --per-bucket")
+                   help="holes from your own mask files instead: DIR/NAME.png (or NAME_mask.png, NAME-mask.png, "
+                        "NAME_mask001.png ..., as batch pairs them) for a photo NAME.jpg, or several in DIR/NAME/ "
+                        "(white = hole, the photo's size); replaces --masks, --seed and --per-bucket")
     p.add_argument("--sketches", choices=SKETCH_SOURCES, default="project",
                    help="guided runs: the project's sketch generator (default) or Canny edges of the truth, "
                         "sketches drawn another way")

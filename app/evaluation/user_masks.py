@@ -1,8 +1,9 @@
 """Evaluation holes from mask files: score the engines on holes drawn another way.
 
 ``evaluate --mask-dir DIR`` replaces the generated holes with the user's own: for a photo
-``NAME.jpg`` in ``--data``, the mask ``DIR/NAME.<ext>`` (one hole) or every mask file in
-``DIR/NAME/`` (several). A mask is drawn on the photo as it is (its size, upright by EXIF,
+``NAME.jpg`` in ``--data``, every mask ``batch`` would pair with it in ``DIR``
+(``NAME.<ext>``, ``NAME_mask.<ext>``, ``NAME-mask``, ``NAME_mask001`` ...; one hole each)
+and every mask file in ``DIR/NAME/``. A mask is drawn on the photo as it is (its size, upright by EXIF,
 the app's mask rules: white or opaque = hole) and goes through the same resize and centre
 crop as the photo. Each hole is scored in the bucket of the share of the crop it covers;
 holes under 10 % or over 60 % get buckets of their own (``0-10``, ``60-100``) rather than
@@ -19,6 +20,7 @@ import numpy as np
 from app.core.errors import TemperaError
 from app.core.masks_io import load_mask
 from app.core.names import ABOVE_BUCKETS, BELOW_BUCKETS, BUCKETS, IMAGE_EXTENSIONS, bucket_name
+from app.core.pairing import MASK_WORD, PairIndex, index_partners, partners
 
 ORDER = [bucket_name(b) for b in (BELOW_BUCKETS, *BUCKETS, ABOVE_BUCKETS)]
 
@@ -28,10 +30,12 @@ def _mask_files(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def masks_for(mask_dir: Path, name: str, top: list[Path] | None = None) -> list[Path]:
-    """The mask files for the photo whose file stem is ``name`` (none: an empty list);
-    ``top``: ``mask_dir``'s own mask files, when the caller has listed them already."""
-    files = [p for p in (_mask_files(mask_dir) if top is None else top) if p.stem == name]
+def masks_for(mask_dir: Path, name: str, top: PairIndex | None = None) -> list[Path]:
+    """The mask files for the photo whose file stem is ``name`` (none: an empty list): in
+    ``mask_dir``, each file ``batch`` would pair with it (NAME.png, NAME_mask.png,
+    NAME-mask.png, NAME_mask001.png ...), and every mask in the folder ``mask_dir/NAME``;
+    ``top``: ``mask_dir``'s own files indexed, when the caller has done so already."""
+    files = partners(name, index_partners(_mask_files(mask_dir), MASK_WORD) if top is None else top)
     sub = mask_dir / name
     if sub.is_dir():
         files += _mask_files(sub)
@@ -53,7 +57,7 @@ def load_user_holes(
         raise TemperaError(f"--mask-dir {root} is not a folder")
     holes: list[tuple[int, np.ndarray]] = []
     missing, empty = 0, []
-    top = _mask_files(root)  # listed once, not once per photo
+    top = index_partners(_mask_files(root), MASK_WORD)  # listed once, not once per photo
     for i, (name, size) in enumerate(photos):
         files = masks_for(root, name, top)
         if not files:
@@ -66,8 +70,8 @@ def load_user_holes(
             else:
                 empty.append(path.name)
     if not holes:
-        raise TemperaError(f"no masks in {root} match the photos' names (NAME.png or NAME/*.png for a photo "
-                           "NAME.jpg), or every hole misses the evaluation crop")
+        raise TemperaError(f"no masks in {root} match the photos' names (NAME.png, NAME_mask.png or NAME/*.png "
+                           "for a photo NAME.jpg), or every hole misses the evaluation crop")
     if note and missing:
         note(f"{missing} of {len(photos)} photo(s) have no mask in {root}: left out")
     if note and empty:

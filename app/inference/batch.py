@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,19 +30,12 @@ from app.core.image_open import open_oriented
 from app.core.imageio import IMAGE_SUFFIXES, KEEP, load_image, load_mask, load_sketch
 from app.core.maskops import mostly_hole
 from app.core.names import BATCH_FORMATS, IMAGE_EXTENSIONS, output_suffix
+from app.core.pairing import MASK_WORD, SKETCH_WORD, index_partners, partner
 
 from .jobs import MAX_JOBS, default_jobs
 from .photo_fill import FillEngine, prepare_fill
 
 log = logging.getLogger(__name__)
-
-# Pairing by name: photo.jpg <- photo.png, photo_mask.png, photo-mask.png, or LaMa's
-# photo_mask001.png (in that order of preference). Sketches the same with "sketch".
-MASK_WORD = "mask"
-SKETCH_WORD = "sketch"
-# When a stem has several candidate files, prefer lossless ones (a JPEG mask is noisy).
-_EXT_PREFERENCE = {ext: i for i, ext in enumerate((".png", ".tif", ".tiff", ".bmp", ".webp",
-                                                    ".jpg", ".jpeg"))}
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
@@ -129,42 +121,6 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if _is_image(p)), key=lambda p: p.name)
 
 
-PairIndex = dict[str, list[tuple[int, int, str, Path]]]
-
-
-def _index_partners(files: list[Path], word: str) -> PairIndex:
-    """Index a folder of masks (or sketches) by the photo stem they belong to.
-
-    Built in one pass so that pairing stays linear in big folders. Each entry carries a
-    rank: 0 exact stem, 1 "_mask", 2 "-mask", 3 "_mask<digits>" (LaMa's naming).
-    """
-    pattern = re.compile(rf"^(?P<base>.+?)(?:(?P<u>_{word})|(?P<d>-{word})|(?P<n>_{word}\d+))$",
-                         re.IGNORECASE)
-    index: PairIndex = {}
-    for path in files:
-        ext_rank = _EXT_PREFERENCE.get(path.suffix.lower(), 99)
-        index.setdefault(path.stem.casefold(), []).append((0, ext_rank, path.name, path))
-        found = pattern.match(path.stem)
-        if found:
-            rank = 1 if found.group("u") else 2 if found.group("d") else 3
-            index.setdefault(found.group("base").casefold(), []).append(
-                (rank, ext_rank, path.name, path))
-    for entries in index.values():
-        entries.sort(key=lambda e: e[:3])
-    return index
-
-
-def _partner(image: Path, index: PairIndex, *, exact: bool = True) -> Path | None:
-    """The mask (or sketch) for ``image``; never the image itself. ``exact=False`` skips
-    same-stem files, for masks kept in the photos' own folder (photo.png is a photo)."""
-    for rank, _ext, _name, candidate in index.get(image.stem.casefold(), []):
-        if rank == 0 and not exact:
-            continue
-        if candidate.resolve() != image.resolve():
-            return candidate
-    return None
-
-
 def _output_ext(image: Path, fmt: str) -> str:
     return output_suffix(image.suffix) if fmt == "keep" else f".{fmt}"
 
@@ -212,8 +168,8 @@ def plan_batch(
         check_writable(out_dir, "the output folder")
 
     images = _images_in(images_dir)
-    mask_index = _index_partners(_images_in(masks), MASK_WORD) if masks.is_dir() else {}
-    sketch_index = _index_partners(_images_in(sketch_dir), SKETCH_WORD) if sketch_dir else {}
+    mask_index = index_partners(_images_in(masks), MASK_WORD) if masks.is_dir() else {}
+    sketch_index = index_partners(_images_in(sketch_dir), SKETCH_WORD) if sketch_dir else {}
     # Masks or sketches kept beside the photos (photo_mask.png) are not photos to fill, and
     # there only suffixed names pair (photo.jpg beside photo.png is two photos).
     same = {"mask": masks.is_dir() and masks.resolve() == images_dir.resolve(),
@@ -222,9 +178,9 @@ def plan_batch(
     for key, index in (("mask", mask_index), ("sketch", sketch_index)):
         if same[key]:
             for image in images:
-                partner = _partner(image, index, exact=False)
-                if partner is not None:
-                    helpers.add(partner.resolve())
+                found = partner(image, index, exact=False)
+                if found is not None:
+                    helpers.add(found.resolve())
     if masks.is_file():
         helpers.add(masks.resolve())
     images = [p for p in images if p.resolve() not in helpers]
@@ -233,8 +189,8 @@ def plan_batch(
 
     items = []
     for image in images:
-        mask = masks if masks.is_file() else _partner(image, mask_index, exact=not same["mask"])
-        sketch = (_partner(image, sketch_index, exact=not same["sketch"])
+        mask = masks if masks.is_file() else partner(image, mask_index, exact=not same["mask"])
+        sketch = (partner(image, sketch_index, exact=not same["sketch"])
                   if sketch_dir else None)
         out = out_dir / f"{image.stem}{_output_ext(image, fmt)}"
         items.append(BatchItem(image=image, mask=mask, sketch=sketch, out=out))
