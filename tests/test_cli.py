@@ -505,3 +505,14 @@ def test_sigterm_stops_a_command_at_once_even_one_that_finishes_its_work_on_ctrl
         assert asked == []  # not the gentle first Ctrl+C: a service manager would kill it meanwhile
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_format_read_but_not_written_says_what_it_becomes(photo, tmp_path, capsys):
+    img, mask = photo
+    gif = tmp_path / "anim.gif"
+    Image.open(img).save(gif)
+    assert cli_main(["inpaint", str(gif), "--mask", str(mask), "--engine", "telea"]) == 0
+    assert "note: GIF is not written; the result is PNG" in capsys.readouterr().err
+    assert (tmp_path / "anim-inpainted.png").is_file()
+    assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea"]) == 0
+    assert "is not written" not in capsys.readouterr().err  # a JPEG stays a JPEG

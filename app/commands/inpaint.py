@@ -155,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     depth = load_note(img)
     if depth:
         print(f"note: {depth}", file=sys.stderr)
+    if args.output is None and out_path.suffix.lower() != image_path.suffix.lower():
+        # a format Tempera reads but does not write (HEIC, GIF, PPM): said, not found out later
+        print(f"note: {image_path.suffix.lstrip('.').upper()} is not written; the result is "
+              f"{out_path.suffix.lstrip('.').upper()} (-o names another format)", file=sys.stderr)
     if job.loses_alpha(out_path):
         print(f"note: {image_path.name} has transparency, which {out_path.suffix} cannot store; "
               f"flattened onto white (write .png, .webp or .tif to keep it)", file=sys.stderr)
