@@ -408,3 +408,18 @@ def test_f7_hides_the_side_panel_for_more_photo(window: MainWindow, qtbot) -> No
     a.grow_mask.trigger()  # the panel's settings still hold while it is hidden
     a.show_panel.trigger()
     qtbot.waitUntil(lambda: window.dock.isVisible() and window.canvas.width() == narrow)
+
+
+def test_protected_areas_show_green_stripes_even_over_red(qtbot, tmp_path: Path, monkeypatch) -> None:
+    red = np.zeros((150, 200, 3), np.uint8)
+    red[..., 0] = 210  # a red shirt: a translucent green tint alone turned it brown
+    window = open_window_on(qtbot, tmp_path, monkeypatch, red)
+    window.doc.protect[40:110, 40:160] = True
+    window.canvas.set_document(window.doc)
+    shot = window.canvas.grab().toImage()
+    a, b = window.canvas.to_widget(50, 50).toPoint(), window.canvas.to_widget(150, 100).toPoint()
+    colours = [shot.pixelColor(x, y) for x in range(a.x(), b.x(), 3) for y in range(a.y(), b.y(), 3)]
+    green = sum(c.green() > c.red() for c in colours)
+    assert 0.15 * len(colours) < green < 0.7 * len(colours)  # stripes: green over the red, and red between
+    outside = shot.pixelColor(window.canvas.to_widget(10, 10).toPoint())
+    assert (outside.red(), outside.green()) == (210, 0)  # nothing drawn where nothing is protected

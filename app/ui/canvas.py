@@ -15,6 +15,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QImage,
     QKeyEvent,
@@ -34,6 +35,7 @@ from app.ui.render import LevelCache, level_for, over_checker
 from app.ui.tools import CLICK_PX, ToolController
 
 MIN_SCALE, MAX_SCALE = 1 / 64, 32.0
+STRIPE_PX = 9  # the protect layer's stripes repeat every this many screen pixels
 # The zoom keys step through these (as other editors do), so 100 %, 200 % or 400 % are a
 # few presses away from any zoom; Ctrl+wheel zooms smoothly.
 ZOOM_STEPS = (1 / 64, 1 / 48, 1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1.0,
@@ -70,6 +72,7 @@ class Canvas(QWidget):
         self.split_pos = 0.5  # split line, as a fraction of the widget width
         self.split_dragging = False
         self._tables: dict[str, list[int]] = {}
+        self._stripes: tuple[int, QImage] | None = None  # the protect colour's stripe tile
         self._caches: dict[str, LevelCache] = {}
         self._shown: dict[str, np.ndarray] = {}  # "image" / "original" over a checkerboard (transparent photos)
         self._alpha: np.ndarray | None = None
@@ -151,8 +154,10 @@ class Canvas(QWidget):
             "mask0": qimage.binary_table(self.mask_color, self.mask_opacity),
             "mask": qimage.ramp_table(self.mask_color, self.mask_opacity),
             "sketch": qimage.ramp_table(self.sketch_color, 1.0),
-            "protect0": qimage.binary_table(self.protect_color, 0.4),
-            "protect": qimage.ramp_table(self.protect_color, 0.4),
+            "protect0": qimage.binary_table(self.protect_color, 0.2),
+            "protect": qimage.ramp_table(self.protect_color, 0.2),
+            "protect_solid0": qimage.binary_table(self.protect_color, 1.0),  # where the stripes go
+            "protect_solid": qimage.ramp_table(self.protect_color, 1.0),
         }
 
     def set_heatmap(self, heatmap: QImage | None, point: tuple[int, int] | None = None) -> None:
@@ -291,7 +296,7 @@ class Canvas(QWidget):
             else:
                 self._draw(p, "image", self._pixels("image"), vis, k, None)
                 if self.show_protect and self.heatmap is None:
-                    self._draw(p, "protect", doc.protect.view(np.uint8), vis, k, "protect0" if k == 0 else "protect")
+                    self._draw_hatched(p, doc.protect.view(np.uint8), vis, k)
                 if self.show_mask and self.heatmap is None:
                     self._draw(p, "mask", doc.mask.view(np.uint8), vis, k, "mask0" if k == 0 else "mask")
                 if self.show_sketch:
@@ -319,6 +324,42 @@ class Canvas(QWidget):
                else qimage.indexed_region(array, lb, self._tables[table]))
         target = QRectF(self.to_widget(lb[0] * f, lb[1] * f), self.to_widget(lb[2] * f, lb[3] * f))
         p.drawImage(target, img)
+
+    def _draw_hatched(self, p: QPainter, full: np.ndarray, vis: Box, k: int) -> None:
+        """The protect layer: a light tint and diagonal stripes of its colour, drawn in screen
+        pixels so they keep their spacing at any zoom. A translucent tint alone turned brown
+        over a red subject; stripes stay green over any colour."""
+        f = 1 << k
+        level = full if k == 0 else self._caches["protect"].level(k)
+        if not level[vis[1] // f : -(-vis[3] // f), vis[0] // f : -(-vis[2] // f)].any():
+            return  # nothing protected in view: no pass over it (most photos, every brush dab)
+        table = "protect0" if k == 0 else "protect"
+        self._draw(p, "protect", full, vis, k, table)
+        target = self._widget_rect(vis).intersected(self.rect())
+        if target.isEmpty():
+            return
+        stripes = QImage(target.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        stripes.fill(0)
+        q = QPainter(stripes)
+        q.translate(-target.topLeft())
+        self._draw(q, "protect", full, vis, k, "protect_solid0" if k == 0 else "protect_solid")
+        q.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        q.resetTransform()
+        q.setBrushOrigin(-target.topLeft())  # stripes fixed to the widget, not to the repainted part
+        q.fillRect(stripes.rect(), QBrush(self._stripe_tile()))
+        q.end()
+        p.drawImage(target.topLeft(), stripes)
+
+    def _stripe_tile(self) -> QImage:
+        """A tile of diagonal stripes in the protect colour, STRIPE_PX apart, a third as wide."""
+        if self._stripes is None or self._stripes[0] != self.protect_color.rgba():
+            y, x = np.mgrid[0:STRIPE_PX, 0:STRIPE_PX]
+            on = (x + y) % STRIPE_PX < max(2, STRIPE_PX // 3)
+            c = self.protect_color
+            rgba = np.zeros((STRIPE_PX, STRIPE_PX, 4), np.uint8)
+            rgba[on] = (c.red(), c.green(), c.blue(), 235)
+            self._stripes = (c.rgba(), qimage.rgba_image(rgba))
+        return self._stripes[1]
 
     def _draw_decorations(self, p: QPainter) -> None:
         draw_decorations(self, p)

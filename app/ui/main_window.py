@@ -47,7 +47,7 @@ SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} 
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
     "object": "Drag a box around an object, or click it: its outline joins the mask (Alt-drag subtracts)",
-    "protect": "Paint areas no fill may copy from (shown in green); E erases them with Protect active",
+    "protect": "Paint areas no fill may copy from (shown with green stripes); E erases them with Protect active",
 }
 
 
