@@ -43,7 +43,8 @@ from app.ui.worker import FILL_STOPPED, EngineInfo, InferenceController, Request
 # once) before the process ends without it.
 QUIT_WAIT_MS = 3000
 LARGE_SELECTION = 0.25  # an object selection this share of the photo or more is said as a share
-SKETCH_NOTE = "Sketch strokes outside the hole grow the hole to cover them (+{} px each side)."
+SKETCH_NOTE = ("Draw an edge across the hole (a horizon, a wall's corner) and the fill keeps it; strokes outside "
+               "the hole grow the hole to cover them (+{} px each side).")
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
     "object": "Drag a box around an object, or click it: its outline joins the mask (Alt-drag subtracts)",
