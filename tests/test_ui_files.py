@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from app.core import brush
@@ -432,3 +432,34 @@ def test_webp_can_be_saved_lossless_and_the_next_save_asks_with_it_first(window:
         assert np.array_equal(np.asarray(saved.convert("RGB")), window.doc.image)  # every pixel kept
     assert window.settings.save_quality != LOSSLESS  # the number for lossy saves is kept as it was
     assert window.files.save_as() and asked == [False, True]  # Save As again: lossless offered first
+
+
+def test_preferences_apply_at_once_and_are_saved(window: MainWindow, tmp_path: Path, monkeypatch) -> None:
+    from app.ui import preferences
+
+    monkeypatch.setenv("TEMPERA_CONFIG_DIR", str(tmp_path / "config"))
+    assert [s.toString() for s in window.actions_.preferences.shortcuts()] == ["Ctrl+,"]
+    assert "Preferences…" in [a.text().replace("&", "") for a in _menu_actions(window, "Edit")]
+    window.settings.recent_files = [str(tmp_path / f"{i}.png") for i in range(5)]
+    shown: list[preferences.Choices] = []
+    chosen = preferences.Choices(undo_limit=7, recent_max=2, save_quality=80, sketch_color="#ffaa00",
+                                 sketch_hole_margin=30)
+    monkeypatch.setattr(preferences, "ask_preferences", lambda parent, current: shown.append(current) or chosen)
+    window.actions_.preferences.trigger()
+    assert shown[0].sketch_color == "#00e5ff" and shown[0].recent_max == 10  # the dialog opens on what is set
+    s = window.settings
+    assert (s.undo_limit, s.recent_max, s.save_quality, s.sketch_color, s.sketch_hole_margin) == \
+        (7, 2, 80, "#ffaa00", 30)
+    assert window.undo_stack.undoLimit() == 7 and len(s.recent_files) == 2  # no photo open: at once
+    assert window.tools.hole_margin == 30 and window.canvas.sketch_color == QColor("#ffaa00")
+    saved = json.loads(user_settings_path().read_text())
+    assert saved["sketch_hole_margin"] == 30 and saved["save_quality"] == 80
+    window.files.open_path(_photo(tmp_path))
+    _mask_some(window)
+    chosen.undo_limit = 12
+    window.actions_.preferences.trigger()  # with history: applies from the next photo
+    assert window.undo_stack.undoLimit() == 7
+    window.files.open_path(_photo(tmp_path, "other.jpg"))
+    assert window.undo_stack.undoLimit() == 12
+    dialog = preferences.PreferencesDialog(window, chosen)  # the real dialog gives back what it shows
+    assert dialog.choices() == chosen

@@ -58,6 +58,8 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "shrink_mask": ("mdi6.arrow-collapse-all", "Shrink mask", ("Alt+[",),
                     "Shrink the mask by the step set in the panel (Alt+[)"),
     "invert_mask": ("mdi6.select-inverse", "Invert mask", ("Ctrl+Shift+I",), "Invert the mask (Ctrl+Shift+I)"),
+    "preferences": ("mdi6.cog-outline", "&Preferences…", ("Ctrl+,",),
+                    "Undo history, recent files, save quality, sketch colour and the hole around strokes"),
     "smaller": ("", "Smaller brush", ("[",), "Smaller brush ([)"),
     "bigger": ("", "Bigger brush", ("]",), "Bigger brush (])"),
     "fill": ("mdi6.auto-fix", "&Fill", ("Ctrl+Return", "Ctrl+Enter"), "Fill the hole (Ctrl+Return)"),

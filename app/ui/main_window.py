@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         a.import_protect.triggered.connect(lambda: f.import_layer("protect"))
         a.export_protect.triggered.connect(lambda: f.export_layer("protect"))
         a.batch.triggered.connect(self.open_batch)
+        a.preferences.triggered.connect(self.open_preferences)
         a.quit.triggered.connect(self.close)
         a.shortcuts.triggered.connect(lambda: help_dialogs.show_shortcuts(self))
         a.about.triggered.connect(lambda: help_dialogs.show_about(
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: Document | None) -> None:
         self.inference.cancel()
         self.undo_stack.clear()
+        self.undo_stack.setUndoLimit(self.settings.undo_limit)  # Preferences may have changed it (empty stack only)
         self.doc = doc
         self.variations.forget()  # 1, 2, 3 must never bring the last photo's fill into this one
         self.last_fill = None
@@ -306,6 +308,28 @@ class MainWindow(QMainWindow):
         if not self.actions_.show_mask.isChecked():
             self.actions_.show_mask.setChecked(True)  # a hidden overlay would hide the new hole
         self.statusBar().showMessage(GROWN_NOTE.format(pixels), 6000)
+
+    def open_preferences(self) -> None:
+        from app.ui.preferences import Choices, ask_preferences
+
+        chosen = ask_preferences(self, Choices.of(self.settings))
+        if chosen is None:
+            return
+        s = self.settings
+        s.undo_limit, s.recent_max, s.save_quality = chosen.undo_limit, chosen.recent_max, chosen.save_quality
+        s.sketch_color, s.sketch_hole_margin = chosen.sketch_color, chosen.sketch_hole_margin
+        if self.undo_stack.count() == 0:  # Qt takes a new limit only on an empty history
+            self.undo_stack.setUndoLimit(s.undo_limit)
+        del s.recent_files[s.recent_max :]
+        self.rebuild_recent_menu()
+        self.tools.hole_margin = s.sketch_hole_margin
+        self.canvas.set_overlay_style(QColor(s.mask_color), s.mask_opacity, QColor(s.sketch_color))
+        try:
+            save_settings(s)
+        except OSError as exc:
+            dialogs.show_error(self, f"cannot save settings: {exc}")
+            return
+        self.statusBar().showMessage("Preferences saved", 4000)
 
     def _overlay_changed(self, color: QColor, opacity: float) -> None:
         self.settings.mask_color, self.settings.mask_opacity = color.name(), opacity

@@ -15,7 +15,7 @@ MENUS: dict[str, tuple[str | None, ...]] = {
               "import_sketch", "export_sketch", "import_protect", "export_protect", None, "batch", None, "quit"),
     "&Edit": ("undo", "redo", None, "variation_1", "variation_2", "variation_3", None,
               "clear_mask", "clear_sketch", "clear_protect", "restore_mask", None,
-              "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger"),
+              "grow_mask", "shrink_mask", "invert_mask", None, "smaller", "bigger", None, "preferences"),
     "&Tools": (*TOOL_ACTIONS, None, "fill", "cancel", None, "attention", "temperature"),
     "&View": ("zoom_in", "zoom_out", "fit", "actual", None, "split", None, "show_mask", "show_protect", "show_sketch", None,
               "show_panel"),
