@@ -674,6 +674,7 @@ def test_attention_viewer_needs_an_mtsa_engine(window: MainWindow, photo_path: P
                                                                   xs.max() + 0.5, ys.max() + 0.5)
     window.attention.explain_at(0, 0)
     assert "inside the dashed outline" in window.panel.attention_info.text()
+    assert window.statusBar().currentMessage() == window.panel.attention_info.text()  # seen where one clicked
     with qtbot.waitSignal(window.inference.explain_done, timeout=60_000):
         window.attention.explain_at(25, 15)
     assert "needs a network engine" in window.panel.attention_info.text()

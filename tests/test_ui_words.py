@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.names import EDITOR_ENGINES, ENGINE_LABELS, ENGINE_NAMES
 from app.core.settings import load_settings
 from app.ui import dialogs
-from app.ui.attention import OUTLINE_HINT
+from app.ui.attention import FILL_UNDONE, OUTLINE_HINT
 from app.ui.batch_dialog import BatchDialog
 from app.ui.main_window import MainWindow
 from app.ui.worker import Request
@@ -203,10 +203,14 @@ def test_attention_legend_and_words_clear_when_stale(window: MainWindow, tmp_pat
     assert "Bright" in info.text() and window.canvas.heatmap is not None
     window.actions_.temperature.setChecked(True)
     assert viewer.legend.left == "2.00 soft" and viewer.legend.right == "30.00 sharp"
-    window.actions_.undo.trigger()  # the fill is gone: so is the map that explained it
-    assert viewer.legend.isHidden() and window.canvas.heatmap is None and info.text() == OUTLINE_HINT
+    window.actions_.undo.trigger()  # the fill is gone: so is the map that explained it, and its outline
+    assert viewer.legend.isHidden() and window.canvas.heatmap is None and info.text() == FILL_UNDONE
+    assert window.canvas.fill_outline is None
+    viewer.explain_at(25, 15)  # nothing to explain on the photo as it is now
+    assert info.text() == FILL_UNDONE == window.statusBar().currentMessage()
+    window.actions_.redo.trigger()  # back: the outline too
+    assert info.text() == OUTLINE_HINT and window.canvas.fill_outline is not None
     # "Computing…" does not stay after Esc, and a failed map is no "Fill failed" dialog
-    window.actions_.redo.trigger()
     errors: list[str] = []
     window.inference.worker.engine = None  # the next request fails in the worker
     import app.ui.dialogs as d

@@ -30,6 +30,7 @@ MAX_SIDE = 1024  # the maps come from a coarse attention grid; more pixels add n
 NEED_FILL = "Fill a hole first, then click inside it."
 OUTSIDE_FILL = "Click inside the dashed outline: the last fill's hole."
 OUTLINE_HINT = "Click a pixel inside the dashed outline (the last fill) to see where it borrowed from."
+FILL_UNDONE = "The last fill was undone: redo it (Ctrl+Shift+Z) or fill again to see where it borrowed from."
 TEMPERATURE_HINT = "Click a filled pixel to see the learned temperature of that fill."
 ATTENTION_WORDS = ("borrowed nothing", "borrowed most")
 
@@ -180,7 +181,9 @@ class AttentionViewer(QObject):
     def _idle_text(self) -> str:
         if not self.w.actions_.attention.isChecked():
             return ATTENTION_HINT
-        return NEED_FILL if self.w.last_fill is None else OUTLINE_HINT
+        if self.w.last_fill is None:
+            return NEED_FILL
+        return OUTLINE_HINT if self.w.fill_shown() else FILL_UNDONE
 
     def reset(self) -> None:
         self.clear()
@@ -200,7 +203,7 @@ class AttentionViewer(QObject):
         """While the viewer is on, a dashed line around the last fill's hole shows where a
         click has something to explain."""
         fill = self.w.last_fill
-        if fill is None or not self.w.actions_.attention.isChecked():
+        if fill is None or not self.w.actions_.attention.isChecked() or not self.w.fill_shown():
             self.w.canvas.set_fill_outline(None)
             return
         if self._outline is None or self._outline[0] is not fill:
@@ -216,6 +219,8 @@ class AttentionViewer(QObject):
         doc = self.w.doc
         if self._shown_version is not None and (doc is None or doc.image_version != self._shown_version):
             self.clear()
+        elif self.w.actions_.attention.isChecked() and self.explained is None and self.computing is None:
+            self.clear()  # the fill undone or redone: its outline and the words follow
 
     def _toggled(self, on: bool) -> None:
         self.w.canvas.attention_mode = on
@@ -245,8 +250,13 @@ class AttentionViewer(QObject):
         if fill is None:
             self._say(NEED_FILL)
             return
+        if not self.w.fill_shown():
+            self._say(FILL_UNDONE)
+            self.w.statusBar().showMessage(FILL_UNDONE, 5000)
+            return
         if not fill.snapshot.mask[y, x]:
-            self._say(OUTSIDE_FILL)
+            self._say(OUTSIDE_FILL)  # and where it is seen: the panel's words may be scrolled away
+            self.w.statusBar().showMessage(OUTSIDE_FILL, 5000)
             return
         # The inputs of the fill, so the map shows what that fill could borrow from.
         snap = dataclasses.replace(fill.snapshot, request_id=self.w.inference.new_id())

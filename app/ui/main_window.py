@@ -10,7 +10,17 @@ import dataclasses
 import time
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QUndoCommand,
+    QUndoStack,
+)
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QDockWidget, QLineEdit, QMainWindow
 
 from app.core.autosave import AutosaveStore
@@ -76,6 +86,7 @@ class MainWindow(QMainWindow):
                                            self, lock=slot[1] if slot else None)
         self.inference = InferenceController(self)
         self.last_fill: Request | None = None  # inputs of the last applied fill (attention viewer)
+        self._fill_step: QUndoCommand | None = None  # that fill's undo step (fill_shown)
         self.variations = VariationController(self)
         self.edits = LayerEdits(self)
         self._build_ui()
@@ -211,7 +222,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.setUndoLimit(self.settings.undo_limit)  # Preferences may have changed it (empty stack only)
         self.doc = doc
         self.variations.forget()  # 1, 2, 3 must never bring the last photo's fill into this one
-        self.last_fill = None
+        self.last_fill, self._fill_step = None, None
         self.status.last_fill.setText("Last fill: –")  # that fill was of another photo
         self.status.pos.setText("")  # a position on the previous photo means nothing here
         self.attention.reset()
@@ -308,6 +319,11 @@ class MainWindow(QMainWindow):
         if not self.actions_.show_mask.isChecked():
             self.actions_.show_mask.setChecked(True)  # a hidden overlay would hide the new hole
         self.statusBar().showMessage(GROWN_NOTE.format(pixels), 6000)
+
+    def fill_shown(self) -> bool:
+        """Whether the last fill is in the photo on screen (not undone; a redo brings it back)."""
+        stack, step = self.undo_stack, self._fill_step
+        return step is not None and any(stack.command(i) is step for i in range(stack.index()))
 
     def open_preferences(self) -> None:
         from app.ui.preferences import Choices, ask_preferences
@@ -428,8 +444,10 @@ class MainWindow(QMainWindow):
         used = result.engine
         snap = request.snapshot
         image = composite(request, result)
-        self.undo_stack.push(FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used,
-                                         within=bounds(snap.mask)))  # the engine's hole, ring included
+        step = FillCommand(doc, image, request.extra.get("hole", snap.mask), snap.sketch, used,
+                           within=bounds(snap.mask))  # the engine's hole, ring included
+        self.undo_stack.push(step)
+        self._fill_step = step
         if used != engine:  # auto names its choice; a guided network hands a hole without strokes on
             why = "Auto's choice" if engine == "auto" else "no strokes in the hole"
             engine = f"{engine_label(used)} ({why})"
