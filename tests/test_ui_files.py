@@ -430,7 +430,7 @@ def test_webp_can_be_saved_lossless_and_the_next_save_asks_with_it_first(window:
     assert window.files.save_as()
     with Image.open(tmp_path / "out.webp") as saved:
         assert np.array_equal(np.asarray(saved.convert("RGB")), window.doc.image)  # every pixel kept
-    assert window.settings.save_quality != LOSSLESS  # the number for lossy saves is kept as it was
+    assert window.settings.save_quality == 95  # the quality Preferences sets is no save's to change
     assert window.files.save_as() and asked == [False, True]  # Save As again: lossless offered first
 
 
@@ -463,3 +463,22 @@ def test_preferences_apply_at_once_and_are_saved(window: MainWindow, tmp_path: P
     assert window.undo_stack.undoLimit() == 12
     dialog = preferences.PreferencesDialog(window, chosen)  # the real dialog gives back what it shows
     assert dialog.choices() == chosen
+
+
+def test_a_save_offers_the_photo_s_last_quality_and_leaves_the_preference(window: MainWindow, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    window.files.open_path(_photo(tmp_path, "p.png"))
+    _mask_some(window)
+    offered: list[int] = []
+    answers = iter([85, 70])
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: tmp_path / "out.jpg")
+    monkeypatch.setattr(dialogs, "ask_quality", lambda parent, path, q, keep=None, lossless=False:
+                        offered.append(q) or next(answers))
+    window.settings.save_quality = 90
+    assert window.files.save_as() and window.files.save_as()
+    assert offered == [90, 85]  # the preference first, then this photo's own last choice
+    suggested: list[Path] = []
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, s, *a: suggested.append(s))
+    window.files.save_as()  # cancelled: it was asked with the name saved under
+    assert suggested == [tmp_path / "out.jpg"]
+    assert window.settings.save_quality == 90

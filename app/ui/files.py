@@ -22,7 +22,6 @@ from app.core.errors import TemperaError
 from app.core.image_open import WEBP_LOSSLESS
 from app.core.imageio import (
     IMAGE_SUFFIXES,
-    KEEP,
     LOSSLESS,
     alpha_would_be_lost,
     load_image,
@@ -261,7 +260,8 @@ class FileController:
         if doc is None or self._fill_running():
             return False
         folder = (doc.save_path or doc.path or (self.last_dir or Path.home()) / "x").parent
-        suggested = folder / doc.suggested_save_name()
+        # the name saved under, as other editors suggest it; else <name>-inpainted beside it
+        suggested = doc.save_path or folder / doc.suggested_save_name()
         alpha = doc.alpha()  # filled pixels are opaque
         while True:
             path = dialogs.ask_save_path(self.w, suggested, "Save result", dialogs.SAVE_FILTER, self._inputs())
@@ -277,12 +277,11 @@ class FileController:
             suggested = path.with_suffix(".png")  # ask again, with a name that keeps it
         # lossless first for a WebP saved as one before, or opened as one
         lossless = doc.save_quality == LOSSLESS or getattr(doc.source, "compression", None) == WEBP_LOSSLESS
-        quality = dialogs.ask_quality(self.w, path, self.w.settings.save_quality,
-                                      getattr(doc.source, "jpeg", None), lossless=lossless)
+        # this photo's last quality, else the one Preferences sets (which a save leaves as it is)
+        offered = doc.save_quality if isinstance(doc.save_quality, int) else self.w.settings.save_quality
+        quality = dialogs.ask_quality(self.w, path, offered, getattr(doc.source, "jpeg", None), lossless=lossless)
         if quality is None:
             return False
-        if quality not in (KEEP, LOSSLESS):
-            self.w.settings.save_quality = int(quality)
         if not self._write(path, quality, flatten=True):
             return False
         doc.save_quality = quality
