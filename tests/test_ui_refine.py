@@ -298,3 +298,38 @@ def test_a_selection_of_much_of_the_photo_is_said_as_a_share(disc_window) -> Non
     assert said.startswith(f"Selected {int(0.45 * h * w):,} px, 45% of the photo") and "drag a box" in said
     window._object_selected(int(0.1 * h * w), True)
     assert window.statusBar().currentMessage().startswith("Selected an object of ")
+
+
+def test_esc_or_another_tool_drops_an_object_selection_still_running(disc_window, qtbot, monkeypatch) -> None:
+    import threading
+
+    from app.ui import selector as selector_module
+
+    window, _disc = disc_window
+    real = selector_module.select_object
+    release = threading.Event()
+
+    def slow(*a, **k):  # GrabCut on a large photo: tens of seconds, not stoppable
+        assert release.wait(10)
+        return real(*a, **k)
+
+    monkeypatch.setattr(selector_module, "select_object", slow)
+    sel = window.tools.selector
+    window.actions_.tool_object.trigger()
+    drag(window.canvas, [(160, 110)])  # a click
+    assert sel.busy
+    window.actions_.cancel.trigger()  # Esc
+    assert not sel.busy and window.statusBar().currentMessage() == "Object selection cancelled"
+    window.actions_.tool_object.trigger()
+    drag(window.canvas, [(160, 110)])  # another click, then another tool
+    assert sel.busy
+    window.actions_.tool_mask.trigger()
+    assert not sel.busy
+    release.set()
+    sel.wait()
+    qtbot.wait(50)  # the queued results arrive, and are dropped
+    assert not window.doc.mask.any() and window.undo_stack.count() == 0 and not sel.busy
+    window.actions_.tool_object.trigger()
+    drag(window.canvas, [(160, 110)])  # a selection not cancelled still lands
+    selected(window, qtbot)
+    assert window.doc.mask.any()

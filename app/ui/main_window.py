@@ -171,8 +171,8 @@ class MainWindow(QMainWindow):
             lambda: self.statusBar().showMessage("No object found there: drag a box around it", 5000))
         self.tools.selection_done.connect(self._object_selected)
         self.tools.selector.busy_changed.connect(
-            lambda busy: self.statusBar().showMessage("Selecting the object…", 30000) if busy
-            else self.statusBar().clearMessage())
+            lambda busy: (self.statusBar().showMessage("Selecting the object… (Esc cancels)", 60000) if busy
+                          else self.statusBar().clearMessage(), self._update_cancel()))
         for name, tool in TOOL_ACTIONS.items():
             getattr(a, name).triggered.connect(lambda _=False, t=tool: self.tools.set_tool(t))
         a.smaller.triggered.connect(lambda: self.tools.step_brush_size(False))
@@ -407,9 +407,11 @@ class MainWindow(QMainWindow):
             self.canvas.setFocus()
 
     def cancel(self) -> None:
-        """Esc: a rectangle or lasso being drawn, else the running work."""
+        """Esc: a rectangle or lasso being drawn, an object selection, else the running work."""
         if self.tools.dragging:
             self.tools.cancel()
+        elif self.tools.selector.cancel():
+            self.statusBar().showMessage("Object selection cancelled", 4000)
         else:
             self.stop_work()
 
@@ -502,8 +504,8 @@ class MainWindow(QMainWindow):
         self._update_enabled()  # keys of candidates that are no longer coming grey out
 
     def _update_cancel(self) -> None:
-        # Esc abandons a rectangle / lasso in progress, or the running fill.
-        self.actions_.cancel.setEnabled(self.inference.busy or self.tools.dragging)
+        # Esc abandons a rectangle / lasso in progress, an object selection, or the running fill.
+        self.actions_.cancel.setEnabled(self.inference.busy or self.tools.dragging or self.tools.selector.busy)
 
     def _engine_chosen(self, name: str, device: str) -> None:
         self.settings.engine, self.settings.device = name, device

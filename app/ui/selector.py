@@ -17,43 +17,63 @@ from app.core.select import select_object
 
 
 class ObjectSelector(QObject):
-    finished = Signal(object)  # (doc, patch or None, value) once a selection is done
+    finished = Signal(object)  # (doc, patch or None, value, ticket) once a selection is done
     busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.running = 0
         self._threads: list[threading.Thread] = []
+        self._running: set[int] = set()  # the tickets of the selections running now
+        self._started = 0  # selections started so far: each one's ticket
+        self._dropped = 0  # tickets up to this one were cancelled: their results are dropped
         self.finished.connect(self._one_done)
 
     @property
     def busy(self) -> bool:
-        return self.running > 0
+        """Whether a selection that is still wanted runs (a cancelled one may still run)."""
+        return any(self.wanted(t) for t in self._running)
 
     def start(self, doc: Document, box: Box | None, point: Point | None, value: bool) -> None:
         """Select the object in ``box`` (or under the click ``point``) of the current image."""
         image = doc.image.copy()  # a fill may change the image while GrabCut reads it
-        self.running += 1
-        if self.running == 1:
+        was_busy = self.busy
+        self._started += 1
+        self._running.add(self._started)
+        if not was_busy:
             self.busy_changed.emit(True)
-        thread = threading.Thread(target=self._run, args=(doc, image, box, point, value),
+        thread = threading.Thread(target=self._run, args=(doc, image, box, point, value, self._started),
                                   name="tempera-select", daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _run(self, doc: Document, image: np.ndarray, box: Box | None, point: Point | None, value: bool) -> None:
+    def _run(self, doc: Document, image: np.ndarray, box: Box | None, point: Point | None, value: bool,
+             ticket: int) -> None:
         try:
             patch = select_object(image, box, point=point)
         except Exception:  # noqa: BLE001 - a failed cut selects nothing; the editor goes on
             patch = None
         try:
-            self.finished.emit((doc, patch, value))
+            self.finished.emit((doc, patch, value, ticket))
         except RuntimeError:  # the window is gone
             pass
 
-    def _one_done(self, _result: object) -> None:
-        self.running -= 1
-        if self.running == 0:
+    def cancel(self) -> bool:
+        """Drop the results of the selections running now (Esc, another tool): GrabCut cannot
+        be stopped, but what it finds is no longer wanted. Whether any was running."""
+        if not self.busy:
+            return False
+        self._dropped = self._started
+        self.busy_changed.emit(False)  # for the user it is over; the threads end on their own
+        return True
+
+    def wanted(self, ticket: int) -> bool:
+        """Whether the selection with this ticket was not cancelled."""
+        return ticket > self._dropped
+
+    def _one_done(self, result: tuple) -> None:
+        was_busy = self.busy
+        self._running.discard(result[-1])
+        if was_busy and not self.busy:
             self.busy_changed.emit(False)
 
     def wait(self, timeout: float = 60.0) -> None:

@@ -66,6 +66,8 @@ class ToolController(QObject):
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
         self.cancel()
+        if tool != self.tool:
+            self.selector.cancel()  # an object selection still running is not wanted by another tool
         self.tool = tool
         if tool in ("mask", "rect", "lasso", "object"):
             self.active_layer = "mask"
@@ -210,9 +212,9 @@ class ToolController(QObject):
             self.selector.start(doc, box, None, value)
 
     def _object_selected(self, result: tuple) -> None:
-        doc, patch, value = result
-        if doc is not self.doc:
-            return  # another photo was opened meanwhile
+        doc, patch, value, ticket = result
+        if doc is not self.doc or not self.selector.wanted(ticket):
+            return  # another photo was opened meanwhile, or the selection was cancelled
         if patch is None:
             self.selection_empty.emit()
             return
