@@ -83,6 +83,10 @@ def test_sketch_pen_matches_training_strokes_and_grows_hole(window: MainWindow) 
     window.actions_.tool_sketch.trigger()
     assert window.tools.tool == "sketch"
     assert "grow the hole" in window.statusBar().currentMessage()
+    size = window.tools.brush_size
+    window.actions_.bigger.trigger()  # ] with the pen: it sizes the brushes, and says so
+    assert window.tools.brush_size > size and "sketch pen's width is set by the photo's size" in \
+        window.statusBar().currentMessage()
     drag(window.canvas, [(30, 70), (170, 70)])
     width = stroke_width_for(doc.size_hw)
     ref = np.zeros(doc.size_hw, np.uint8)

@@ -295,10 +295,13 @@ class Canvas(QWidget):
                 self._draw(p, "original", self._pixels("original"), vis, k, None)
             else:
                 self._draw(p, "image", self._pixels("image"), vis, k, None)
-                if self.show_protect and self.heatmap is None:
-                    self._draw_hatched(p, doc.protect.view(np.uint8), vis, k)
+                protect = self.show_protect and self.heatmap is None and self._protect_in_view(vis, k)
+                if protect:
+                    self._draw(p, "protect", doc.protect.view(np.uint8), vis, k, "protect0" if k == 0 else "protect")
                 if self.show_mask and self.heatmap is None:
                     self._draw(p, "mask", doc.mask.view(np.uint8), vis, k, "mask0" if k == 0 else "mask")
+                if protect:  # over the mask's colour too: a protected hole still reads as protected
+                    self._draw_stripes(p, doc.protect.view(np.uint8), vis, k)
                 if self.show_sketch:
                     self._draw(p, "sketch", doc.sketch, vis, k, "sketch")
                 if self.split:  # left of the line: the photo as opened, no overlays
@@ -325,16 +328,18 @@ class Canvas(QWidget):
         target = QRectF(self.to_widget(lb[0] * f, lb[1] * f), self.to_widget(lb[2] * f, lb[3] * f))
         p.drawImage(target, img)
 
-    def _draw_hatched(self, p: QPainter, full: np.ndarray, vis: Box, k: int) -> None:
-        """The protect layer: a light tint and diagonal stripes of its colour, drawn in screen
-        pixels so they keep their spacing at any zoom. A translucent tint alone turned brown
-        over a red subject; stripes stay green over any colour."""
+    def _protect_in_view(self, vis: Box, k: int) -> bool:
+        """Whether any protected pixel lies in ``vis`` (none on most photos: no pass over them
+        at every brush dab)."""
         f = 1 << k
-        level = full if k == 0 else self._caches["protect"].level(k)
-        if not level[vis[1] // f : -(-vis[3] // f), vis[0] // f : -(-vis[2] // f)].any():
-            return  # nothing protected in view: no pass over it (most photos, every brush dab)
-        table = "protect0" if k == 0 else "protect"
-        self._draw(p, "protect", full, vis, k, table)
+        level = self.doc.protect if k == 0 else self._caches["protect"].level(k)
+        return bool(level[vis[1] // f : -(-vis[3] // f), vis[0] // f : -(-vis[2] // f)].any())
+
+    def _draw_stripes(self, p: QPainter, full: np.ndarray, vis: Box, k: int) -> None:
+        """Diagonal stripes of the protect colour over the protected pixels (whose light tint
+        is drawn under the mask), in screen pixels so they keep their spacing at any zoom. A
+        translucent tint alone turned brown over a red subject; stripes stay green over any
+        colour."""
         target = self._widget_rect(vis).intersected(self.rect())
         if target.isEmpty():
             return

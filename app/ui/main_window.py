@@ -53,8 +53,8 @@ from app.ui.worker import FILL_STOPPED, EngineInfo, InferenceController, Request
 # once) before the process ends without it.
 QUIT_WAIT_MS = 3000
 LARGE_SELECTION = 0.25  # an object selection this share of the photo or more is said as a share
-SKETCH_NOTE = ("Draw an edge across the hole (a horizon, a wall's corner) and the fill keeps it; strokes outside "
-               "the hole grow the hole to cover them (+{} px each side).")
+# short enough for the status line beside "Last fill: ..." at 1280 px
+SKETCH_NOTE = "Draw an edge across the hole; the fill keeps it. Strokes outside grow the hole (+{} px each side)."
 GROWN_NOTE = "The hole grew by {:,} px to cover the sketch, so the fill follows the stroke there; Ctrl+Z undoes it"
 TOOL_NOTES = {
     "object": "Drag a box around an object, or click it: its outline joins the mask (Alt-drag subtracts)",
@@ -175,8 +175,8 @@ class MainWindow(QMainWindow):
                           else self.statusBar().clearMessage(), self._update_cancel()))
         for name, tool in TOOL_ACTIONS.items():
             getattr(a, name).triggered.connect(lambda _=False, t=tool: self.tools.set_tool(t))
-        a.smaller.triggered.connect(lambda: self.tools.step_brush_size(False))
-        a.bigger.triggered.connect(lambda: self.tools.step_brush_size(True))
+        a.smaller.triggered.connect(lambda: self._step_brush(False))
+        a.bigger.triggered.connect(lambda: self._step_brush(True))
         a.fill.triggered.connect(self.fill)
         a.cancel.triggered.connect(self.cancel)
         a.zoom_in.triggered.connect(lambda: c.zoom_step(True, c.rect().center()))
@@ -319,6 +319,12 @@ class MainWindow(QMainWindow):
         if not self.actions_.show_mask.isChecked():
             self.actions_.show_mask.setChecked(True)  # a hidden overlay would hide the new hole
         self.statusBar().showMessage(GROWN_NOTE.format(pixels), 6000)
+
+    def _step_brush(self, up: bool) -> None:
+        self.tools.step_brush_size(up)
+        if self.tools.tool == "sketch":  # the key did something, but not to the pen in hand
+            self.statusBar().showMessage(f"The sketch pen's width is set by the photo's size; [ and ] size the "
+                                         f"brushes and the eraser (now {self.tools.brush_size} px)", 6000)
 
     def fill_shown(self) -> bool:
         """Whether the last fill is in the photo on screen (not undone; a redo brings it back)."""
