@@ -1087,3 +1087,16 @@ def test_undo_during_a_fill_at_the_undo_limit_and_during_a_drag(window: MainWind
     assert window.statusBar().currentMessage().startswith("Fill cancelled; Ctrl+Z again undoes:")
     window.tools.release((34, 12))
     qtbot.waitUntil(lambda: not window.inference.stopping, timeout=10_000)
+
+
+def test_each_fill_is_logged_for_main_py_v(window: MainWindow, photo_path: Path, qtbot, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="app.ui.worker")
+    window.files.open_path(photo_path)
+    paint_hole(window)
+    fill_and_wait(window, qtbot)
+    said = [r.getMessage() for r in caplog.records if r.name == "app.ui.worker"]
+    # the hole with its feather ring: what the engine filled
+    assert len(said) == 1 and re.match(r"fill of \d+ hole px in a 48 x 32 photo: telea \(as telea\) on CPU", said[0])
+    assert "seed 0" in said[0]  # warm-up fills at start are not logged: the user made none

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -121,12 +120,8 @@ class Engine:
         if not mask.any():
             return FillResult(rgb.copy(), self.name, self.device, None, seed)
         drawn = as_bool(drawn) & mask if drawn is not None else None
-        started = time.perf_counter()
         result = self._fill(rgb, mask, sketch, protect, seed, progress,
                             drawn=drawn if drawn is not None and drawn.any() else None)
-        log.info("%s: filled %s hole px of a %d x %d photo with %s on %s, seed %d, in %.2f s%s", self.name,
-                 f"{int(np.count_nonzero(mask)):,}", rgb.shape[1], rgb.shape[0], result.engine, result.device,
-                 seed, time.perf_counter() - started, f" ({result.notice})" if result.notice else "")
         if looks_gray(rgb, mask):  # a black-and-white photo kept as RGB: no colour in its fill
             result = replace(result, image=gray_in_hole(result.image, mask))
         if not (self.guided or self.says_strokes_ignored) and has_strokes(sketch, mask):  # said, not dropped unsaid

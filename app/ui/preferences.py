@@ -56,9 +56,9 @@ class PreferencesDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         form = QFormLayout(self)
-        self.undo = _spin(1, 1000, choices.undo_limit, " steps",
+        self.undo = _spin(1, 1000, choices.undo_limit, "",
                           "How many edits Ctrl+Z can take back; each fill keeps only the pixels it changed")
-        self.recent = _spin(0, 50, choices.recent_max, " files", "How many files File > Open recent lists")
+        self.recent = _spin(0, 50, choices.recent_max, "", "How many files File > Open recent lists")
         self.quality = _spin(1, 100, choices.save_quality, "",
                              "The quality a JPEG or WebP save offers first (a JPEG from a JPEG offers the "
                              "original's own first)")
@@ -70,8 +70,8 @@ class PreferencesDialog(QDialog):
         self.color.setToolTip("The colour the sketch strokes are shown in (they are saved white on black)")
         self.color.clicked.connect(self._pick_color)
         self._show_color()
-        form.addRow("Undo history", self.undo)
-        form.addRow("Recent files", self.recent)
+        form.addRow("Undo steps kept", self.undo)
+        form.addRow("Recent files listed", self.recent)
         form.addRow("JPEG / WebP quality", self.quality)
         form.addRow("Sketch colour", self.color)
         form.addRow("Hole around strokes", self.margin)
@@ -85,8 +85,9 @@ class PreferencesDialog(QDialog):
 
     def _show_color(self) -> None:
         self.color.setText(self._color.name())
-        self.color.setStyleSheet(f"background: {self._color.name()}; color: "
-                                 f"{'black' if self._color.lightness() > 128 else 'white'};")
+        c = self._color  # dark words on a light colour: by how light it looks, not its HSL lightness
+        light = 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 140
+        self.color.setStyleSheet(f"background: {c.name()}; color: {'black' if light else 'white'};")
 
     def _pick_color(self) -> None:
         color = QColorDialog.getColor(self._color, self, "Sketch colour")

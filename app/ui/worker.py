@@ -11,6 +11,7 @@ large hole's search, which runs in a child process, is ended at once (its heartb
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from app.core.document import Snapshot
 from app.core.errors import TemperaError
 from app.core.fill_result import FillResult
 from app.core.names import engine_label
+
+log = logging.getLogger(__name__)
 
 FILL_STOPPED = "The cancelled fill has stopped"
 
@@ -94,6 +97,7 @@ class InferenceWorker(QObject):
                 if device == "cpu":
                     raise
                 notice = f"{device} failed ({_one_line(exc)}); using the CPU"
+                log.warning(notice)
                 engine = load_engine(name, "cpu")
                 engine.warmup()
         except TemperaError as exc:
@@ -151,7 +155,15 @@ class InferenceWorker(QObject):
             self._announce(getattr(result, "notice", None))
         if request.kind == "fill" and not request.candidate:  # a candidate's would repeat the fill's
             self.notice.emit(result.notice)
-        self.finished.emit(request.id, result, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        if request.kind == "fill":  # main.py -v: each fill the user asked for, variations said as such
+            variation = request.extra.get("variation")
+            log.info("%s of %s hole px in a %d x %d photo: %s (as %s) on %s, seed %d, %.2f s%s",
+                     "fill" if variation is None else f"variation {variation + 1}",
+                     f"{int(request.snapshot.mask.sum()):,}", request.snapshot.image.shape[1],
+                     request.snapshot.image.shape[0], result.engine, self.engine.name, result.device,
+                     result.seed, seconds, f"; {result.notice}" if result.notice else "")
+        self.finished.emit(request.id, result, seconds)
 
     def _call(self, request: Request) -> object:
         snap = request.snapshot
