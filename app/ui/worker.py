@@ -156,7 +156,7 @@ class InferenceWorker(QObject):
         if request.kind == "fill" and not request.candidate:  # a candidate's would repeat the fill's
             self.notice.emit(result.notice)
         seconds = time.perf_counter() - start
-        if request.kind == "fill":  # main.py -v: each fill the user asked for, variations said as such
+        if request.kind == "fill" and log.isEnabledFor(logging.INFO):  # main.py -v: each fill the user asked for
             variation = request.extra.get("variation")
             log.info("%s of %s hole px in a %d x %d photo: %s (as %s) on %s, seed %d, %.2f s%s",
                      "fill" if variation is None else f"variation {variation + 1}",
