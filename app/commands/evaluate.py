@@ -11,7 +11,7 @@ from app.commands.common import add_device_arg, check_report_path
 from app.core.names import MASK_KINDS, SKETCH_SOURCES
 
 NAME = "evaluate"
-DEFAULT_ENGINES = "mtsa,mtsa-const,telea,ns"
+DEFAULT_ENGINES = "auto,patchmatch,mtsa,mtsa-const,telea,ns"  # the product and its baseline first, then the ablation
 
 EPILOG = """examples:
   python main.py evaluate --data data/photos/holdout
