@@ -105,8 +105,11 @@ class AutoEngine(Engine):
         # the routes were measured on holes as drawn: a feather ring would turn a scratch
         # into a wider hole and a hole into a larger one
         name, where = self.choose(rgb, mask if drawn is None else drawn, sketch)
-        log.info("auto: a %s %% hole%s, %s surround, %s -> %s", where.bucket, " (a thin scratch)" if where.thin else "",
-                 "textured" if where.textured else "smooth", "with strokes" if where.strokes else "no strokes", name)
+        if log.isEnabledFor(logging.INFO):  # main.py -v
+            share = float(np.count_nonzero(mask if drawn is None else drawn)) / mask.size
+            log.info("auto: a hole of %.1f %% (routed as %s %%)%s, %s surround, %s -> %s", 100 * share, where.bucket,
+                     " (a thin scratch)" if where.thin else "", "textured" if where.textured else "smooth",
+                     "with strokes" if where.strokes else "no strokes", name)
         strokes = sketch if name in STROKE_ENGINES else None  # the others would only say they ignore them
         # the chosen engine's own fill, not its public wrapper: this one's checked the inputs,
         # left an empty hole and greys a gray photo's hole already, and on a 24 MP photo the
