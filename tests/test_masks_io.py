@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -182,15 +181,6 @@ def test_a_photo_or_an_overlay_given_as_a_sketch_is_refused(tmp_path: Path) -> N
     Image.fromarray(photo).save(tmp_path / "photo.png")
     with pytest.raises(TemperaError, match=r"photo.png is not a sketch: 75 % of it counts as strokes"):
         load_sketch(tmp_path / "photo.png", (W, H))
-    rng = np.random.default_rng(0)
-    mid = rng.integers(40, 160, (H, W)).astype(np.uint8)  # a photo of mostly dim mid-tones: few strokes
-    mid[8:10, :] = 255
-    Image.fromarray(mid).save(tmp_path / "dim.png")
-    with pytest.raises(TemperaError, match=r"^dim.png is not a sketch: \d+ % of it is mid-tones, as in a photo"):
-        load_sketch(tmp_path / "dim.png", (W, H))
-    soft = cv2.GaussianBlur(np.where(_expected(), 255, 0).astype(np.uint8), (0, 0), 1.5)  # soft-edged lines pass
-    Image.fromarray(soft).save(tmp_path / "soft.png")
-    assert load_sketch(tmp_path / "soft.png", (W, H)).any()
 
 
 def test_sketch_wrong_size(tmp_path: Path) -> None:

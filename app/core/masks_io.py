@@ -41,26 +41,6 @@ _THRESHOLD = 127
 # The most of a sketch that may be strokes: the project's own edge sketches of busy photos
 # cover up to about a sixth of them; a photo or an overlay read as strokes, half or more.
 MAX_STROKE_SHARE = 0.4
-# A photo given as a sketch (or an overlay of strokes on one) that is not bright enough for
-# MAX_STROKE_SHARE is told by its tones: more than MAX_MID_TONE_SHARE of it neither near
-# black nor near white (the held-out photos: 56-100 %, median 95 %; a sketch's grey is the
-# soft edge of its lines, about a quarter of an edge map blurred 2 px) and less than
-# MIN_TWO_LEVELS of it within TWO_LEVEL_REACH grey levels of its two commonest levels (the
-# photos: 78 % at most; lines on a grey background, soft or not: 90 % and more).
-MAX_MID_TONE_SHARE = 0.5
-MID_TONES = (24, 231)  # grey levels strictly between these are mid-tones
-MIN_TWO_LEVELS = 0.9
-TWO_LEVEL_REACH = 12
-
-
-def _two_level_share(gray: np.ndarray) -> float:
-    """The share of ``gray``'s pixels within TWO_LEVEL_REACH of its two commonest levels."""
-    window = np.ones(2 * TWO_LEVEL_REACH + 1)
-    counts = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
-    near = np.convolve(counts, window, mode="same")
-    first = int(np.argmax(near))
-    counts[max(0, first - TWO_LEVEL_REACH) : first + TWO_LEVEL_REACH + 1] = 0
-    return float((near[first] + np.convolve(counts, window, mode="same").max()) / gray.size)
 
 
 def _gray_and_alpha(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -162,9 +142,4 @@ def load_sketch(
     if share > MAX_STROKE_SHARE:  # a photo, an overlay, an inverted sketch: its fill would be noise
         raise TemperaError(f"{path.name} is not a sketch: {share * 100:.0f} % of it counts as strokes (a sketch is "
                            "thin white lines on black, or lines on a transparent layer)")
-    if alpha is None and strokes.size:
-        mid = float(((gray > MID_TONES[0]) & (gray < MID_TONES[1])).mean())
-        if mid > MAX_MID_TONE_SHARE and _two_level_share(gray) < MIN_TWO_LEVELS:
-            raise TemperaError(f"{path.name} is not a sketch: {mid * 100:.0f} % of it is mid-tones, as in a photo "
-                               "(a sketch is thin white lines on black, or lines on a transparent layer)")
     return np.where(strokes, np.uint8(255), np.uint8(0))
