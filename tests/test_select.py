@@ -76,3 +76,30 @@ def test_degenerate_boxes_give_nothing() -> None:
     assert select_object(img, (200, 200, 300, 300)) is None
     with pytest.raises(ValueError):
         select_object(img, None)
+
+
+def test_a_click_s_object_starts_the_cut_of_its_extent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The extent was cut as a dragged box is ("outside is background", then the click): on a
+    # box as large as the photo that left GrabCut nothing to learn the background from, and a
+    # goat clicked on a mountain kept its rock and hills. Now the object the search found
+    # starts that cut: no box is given to it, and its cells start as probably object.
+    from app.core import select
+
+    img, disc = scene(320, 240, 170, 110, 45, seed=1)
+    calls: list[tuple[object, np.ndarray]] = []
+    real = select._grabcut
+
+    def spy(image, gc, rect, iters):
+        calls.append((rect, gc.copy()))
+        return real(image, gc, rect, iters)
+
+    monkeypatch.setattr(select, "_grabcut", spy)
+    patch = select_object(img, None, point=(180, 100), halo=0)
+    assert patch is not None and iou(as_mask(patch, disc.shape), disc) > 0.9
+    (search_rect, _), (cut_rect, start) = calls[-2], calls[-1]
+    assert search_rect is None and cut_rect is None  # the search's last step, then the cut, no box
+    x0, y0, x1, y1 = patch.box
+    assert start.shape == (y1 - y0, x1 - x0)  # a small photo is cut at its own size
+    inside = disc[y0:y1, x0:x1]
+    began = np.isin(start, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    assert began[inside].mean() > 0.8 and began[~inside].mean() < 0.2

@@ -5,8 +5,9 @@ runs on a copy whose long side is at most ``WORK_SIDE`` px, the result is scaled
 and its edge is refined by a second GrabCut pass at full resolution that may only change a
 thin band around the upscaled outline. The largest object is kept with its inner holes
 filled, then grown by ``HALO_PX`` so a fill also covers the object's soft edge. A click
-first finds its object's extent on a copy of at most ``CLICK_SEARCH_SIDE`` px, then cuts
-that extent as a box.
+first finds its object on a copy of at most ``CLICK_SEARCH_SIDE`` px; that object starts
+the cut of its extent (as probably object, the rest of the extent as probably background),
+which a box as large as the photo alone did not: it kept a goat's rock and hills.
 """
 
 from __future__ import annotations
@@ -60,17 +61,19 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     A box: GrabCut starts from "everything outside the box is background". A click:
     a small disc under the click is object; GrabCut grows a box around it on a small copy
     of the photo until the object under the click no longer reaches the box's sides
-    (:func:`_grow_click`), and that object's extent, widened a little, is then cut as a
-    dragged box would be, with the click kept as object. Returns a Patch (the box plus a
+    (:func:`_grow_click`), and that object's extent, widened a little, is then cut at the
+    work size starting from that object (probably object) and the rest of the extent
+    (probably background), with the click kept as object. Returns a Patch (the box plus a
     margin of context), or None when nothing was found.
     """
     h, w = image.shape[:2]
     if box is None:
         if point is None:
             raise ValueError("select_object needs a box or a point")
-        box = _click_extent(image, point, iterations, work_side)
-        if box is None:
+        extent = _click_extent(image, point, iterations, work_side)
+        if extent is None:
             return None
+        box, guess, guess_scale = extent
     box = clip_box(box, (w, h))
     if box is None or box[2] - box[0] < 3 or box[3] - box[1] < 3:
         return None
@@ -92,10 +95,23 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     rx0, ry0 = int((box[0] - cx0) * f), int((box[1] - cy0) * f)
     rx1, ry1 = min(sw, int(np.ceil((box[2] - cx0) * f))), min(sh, int(np.ceil((box[3] - cy0) * f)))
     gc = np.zeros((sh, sw), np.uint8)
-    fg = _grabcut(small, gc, (rx0, ry0, max(2, rx1 - rx0), max(2, ry1 - ry0)), iterations)
-    if seed is not None:
+    if point is not None:
+        # a click: the object found on the small copy starts the cut (probably object), the rest
+        # of the box probably background; a box as large as the photo alone would let GrabCut
+        # keep background (a goat's rock and hills: 63 % of the photo)
+        gc[:] = cv2.GC_BGD
+        gc[ry0:ry1, rx0:rx1] = cv2.GC_PR_BGD
+        gx0, gy0, gx1, gy1 = (cx0 * guess_scale, cy0 * guess_scale, cx1 * guess_scale, cy1 * guess_scale)
+        part = guess[int(gy0):max(int(gy0) + 1, int(np.ceil(gy1))), int(gx0):max(int(gx0) + 1, int(np.ceil(gx1)))]
+        up = cv2.resize(part.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST).astype(bool)
+        gc[up & (gc == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
         cv2.circle(gc, seed, 2, int(cv2.GC_FGD), -1)
-        fg = _grabcut(small, gc, None, 2)
+        fg = _grabcut(small, gc, None, iterations)
+    else:
+        fg = _grabcut(small, gc, (rx0, ry0, max(2, rx1 - rx0), max(2, ry1 - ry0)), iterations)
+        if seed is not None:
+            cv2.circle(gc, seed, 2, int(cv2.GC_FGD), -1)
+            fg = _grabcut(small, gc, None, 2)
     fg = _keep_object(fg, seed)
     if not fg.any():
         return None
@@ -116,7 +132,8 @@ def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | N
     return Patch(crop_box, fg)
 
 
-def _click_extent(image: np.ndarray, point: Point, iterations: int, work_side: int) -> Box | None:
+def _click_extent(image: np.ndarray, point: Point, iterations: int, work_side: int
+                  ) -> tuple[Box, np.ndarray, float] | None:
     """The box a click's object fills: a search at the work size while the box stays small
     (CLICK_NEAR_FRACTION: a small object keeps its detail), else on a copy of at most
     CLICK_SEARCH_SIDE px (a growing search at the work size took up to a minute for a large
@@ -132,13 +149,15 @@ def _click_extent(image: np.ndarray, point: Point, iterations: int, work_side: i
         seed = (int(np.clip(point[0] * g, 0, sw - 1)), int(np.clip(point[1] * g, 0, sh - 1)))
         fg = _grow_click(small, seed, iterations, None if limit is None else int(limit * max(sh, sw)))
         if fg is not None:
-            found = bounds(_keep_object(fg, seed))
+            guess = _keep_object(fg, seed)
+            found = bounds(guess)
             break
     if found is None:
         return None
     pad = 1 + CLICK_BOX_PAD * max(found[2] - found[0], found[3] - found[1])
     x0, y0, x1, y1 = ((found[0] - pad) / g, (found[1] - pad) / g, (found[2] + pad) / g, (found[3] + pad) / g)
-    return (max(1, int(x0)), max(1, int(y0)), min(w - 1, int(np.ceil(x1))), min(h - 1, int(np.ceil(y1))))
+    box = (max(1, int(x0)), max(1, int(y0)), min(w - 1, int(np.ceil(x1))), min(h - 1, int(np.ceil(y1))))
+    return box, guess, g
 
 
 def _grow_click(small: np.ndarray, seed: tuple[int, int], iterations: int,
