@@ -103,3 +103,19 @@ def test_a_click_s_object_starts_the_cut_of_its_extent(monkeypatch: pytest.Monke
     inside = disc[y0:y1, x0:x1]
     began = np.isin(start, (cv2.GC_FGD, cv2.GC_PR_FGD))
     assert began[inside].mean() > 0.8 and began[~inside].mean() < 0.2
+
+
+def test_a_selection_stops_between_grabcut_iterations_when_asked() -> None:
+    from app.core.select import Stopped
+
+    img, _disc = scene(320, 240, 170, 110, 45, seed=1)
+    asked = []
+
+    def stop() -> bool:  # the editor's Esc, after a few iterations
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(Stopped):
+        select_object(img, None, point=(180, 100), stop=stop)
+    assert len(asked) == 4  # heard at the first iteration after it was asked
+    assert select_object(img, None, point=(180, 100), stop=lambda: False) is not None  # not asked: as before

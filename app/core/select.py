@@ -12,6 +12,9 @@ which a box as large as the photo alone did not: it kept a goat's rock and hills
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -27,10 +30,24 @@ CLICK_SEARCH_SIDE = 400  # beyond that, it finds its object's extent on a copy t
 CLICK_BOX_PAD = 0.08  # that extent is widened by this much of its larger side for the cut
 
 
+class Stopped(Exception):
+    """The selection's ``stop`` said it is no longer wanted (the editor's Esc)."""
+
+
+_STOP = threading.local()  # the running selection's ``stop``, read between GrabCut's iterations
+
+
 def _grabcut(image: np.ndarray, gc: np.ndarray, rect: tuple[int, int, int, int] | None, iters: int) -> np.ndarray:
+    """GrabCut, one iteration per call (the later ones continue from the models the first
+    made, which is what one call of ``iters`` does), so a selection's ``stop`` is heard
+    within one iteration rather than after a whole cut of seconds."""
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     mode = cv2.GC_INIT_WITH_RECT if rect is not None else cv2.GC_INIT_WITH_MASK
-    cv2.grabCut(image, gc, rect, bgd, fgd, iters, mode)
+    stop = getattr(_STOP, "fn", None)
+    for i in range(max(1, iters)):
+        if stop is not None and stop():
+            raise Stopped
+        cv2.grabCut(image, gc, rect, bgd, fgd, 1, mode if i == 0 else cv2.GC_EVAL)
     return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
 
 
@@ -54,7 +71,19 @@ def _keep_object(fg: np.ndarray, seed: tuple[int, int] | None) -> np.ndarray:
 
 
 def select_object(image: np.ndarray, box: Box | None = None, *, point: Point | None = None,
-                  work_side: int = WORK_SIDE, halo: int = HALO_PX, iterations: int = 5) -> Patch | None:
+                  work_side: int = WORK_SIDE, halo: int = HALO_PX, iterations: int = 5,
+                  stop: Callable[[], bool] | None = None) -> Patch | None:
+    """See :func:`_select`; ``stop()`` True (asked between GrabCut's iterations) ends the
+    selection with :class:`Stopped`."""
+    _STOP.fn = stop
+    try:
+        return _select(image, box, point, work_side, halo, iterations)
+    finally:
+        _STOP.fn = None
+
+
+def _select(image: np.ndarray, box: Box | None, point: Point | None, work_side: int, halo: int,
+            iterations: int) -> Patch | None:
     """The object of an (H, W, 3) uint8 image inside ``box`` (x0, y0, x1, y1; image
     pixels), or, with ``box`` None, the object under the click ``point``.
 

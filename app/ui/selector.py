@@ -48,9 +48,9 @@ class ObjectSelector(QObject):
 
     def _run(self, doc: Document, image: np.ndarray, box: Box | None, point: Point | None, value: bool,
              ticket: int) -> None:
-        try:
-            patch = select_object(image, box, point=point)
-        except Exception:  # noqa: BLE001 - a failed cut selects nothing; the editor goes on
+        try:  # a cancelled one stops at its next GrabCut iteration, freeing the core
+            patch = select_object(image, box, point=point, stop=lambda: not self.wanted(ticket))
+        except Exception:  # noqa: BLE001 - stopped, or a failed cut: it selects nothing; the editor goes on
             patch = None
         try:
             self.finished.emit((doc, patch, value, ticket))
@@ -58,12 +58,12 @@ class ObjectSelector(QObject):
             pass
 
     def cancel(self) -> bool:
-        """Drop the results of the selections running now (Esc, another tool): GrabCut cannot
-        be stopped, but what it finds is no longer wanted. Whether any was running."""
+        """Drop the selections running now (Esc, another tool): each stops at its next GrabCut
+        iteration, and what it found is not used. Whether any was running."""
         if not self.busy:
             return False
         self._dropped = self._started
-        self.busy_changed.emit(False)  # for the user it is over; the threads end on their own
+        self.busy_changed.emit(False)  # for the user it is over; the threads end within an iteration
         return True
 
     def wanted(self, ticket: int) -> bool:
