@@ -108,6 +108,23 @@ def os_error_line(exc: OSError, longest: int = 80) -> str:
     return f"{words}: {name}"
 
 
+EMPTY_MEANS = {"device"}  # options whose empty value has a meaning (the device: auto)
+
+
+def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """An empty value (``--out ""``: most often a shell variable that was never set) is an
+    error, not the current folder: fetch-data, batch and train wrote there."""
+    command = parser.commands.get(getattr(args, "command", None) or "")
+    if command is None:
+        return
+    for action in command._actions:
+        value = getattr(args, action.dest, None)
+        empties = value if isinstance(value, list) else [value]
+        if action.dest not in EMPTY_MEANS and any(isinstance(v, str) and not v.strip() for v in empties):
+            name = max(action.option_strings, key=len) if action.option_strings else (action.metavar or action.dest)
+            command.error(f"{name} is empty (an unset shell variable?)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -117,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inpaint" and any(Path(e).suffix.lower() in IMAGE_SUFFIXES for e in extra):
             hint = "; inpaint fills one photo, batch a folder of them"
         command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    _refuse_empty(parser, args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

@@ -516,3 +516,19 @@ def test_a_format_read_but_not_written_says_what_it_becomes(photo, tmp_path, cap
     assert (tmp_path / "anim-inpainted.png").is_file()
     assert cli_main(["inpaint", str(img), "--mask", str(mask), "--engine", "telea"]) == 0
     assert "is not written" not in capsys.readouterr().err  # a JPEG stays a JPEG
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["fetch-data", "--out", ""], "--out"),
+    (["batch", "--images", "x", "--masks", "y", "--out", " "], "--out"),
+    (["train", "--data", "d", "--out", ""], "--out"),
+    (["inpaint", "", "--mask", "m.png"], "IMAGE"),
+    (["evaluate", "--data", "d", "--checkpoint", "a.pt", ""], "--checkpoint"),
+])
+def test_an_empty_value_is_refused_not_taken_for_the_current_folder(argv, name, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(argv)
+    assert stopped.value.code == 2 and list(tmp_path.iterdir()) == []  # nothing written here
+    err = capsys.readouterr().err.strip()
+    assert f"error: {name} is empty (an unset shell variable?)" in err and len(err.splitlines()) == 1
