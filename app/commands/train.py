@@ -24,9 +24,11 @@ EPILOG = """examples:
 
 Writes RUN_DIR/config.json, RUN_DIR/checkpoints/last.pt (resumable with --resume),
 RUN_DIR/samples/step_*.png (masked input | prior | coarse | refined | target) and
-RUN_DIR/<engine>.pt + .json: the EMA generator, loadable by the app (copy both into
-model_weights/). Ctrl+C saves a checkpoint at the end of the current step; a second
-Ctrl+C stops at once. --batch is per process under torchrun. See docs/TRAINING.md."""
+RUN_DIR/<engine>.pt + .json: the EMA generator. To fill with it, point the app's weights
+folder at the run (TEMPERA_WEIGHTS=RUN_DIR python main.py inpaint photo.jpg --mask hole.png
+--engine mtsa; -v names the weights loaded), or score it beside the shipped one
+(evaluate --checkpoint RUN_DIR/mtsa.pt model_weights/mtsa.pt). Ctrl+C saves a checkpoint at
+the end of the current step; a second Ctrl+C stops at once. --batch is per process under torchrun. See docs/TRAINING.md."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -352,6 +352,7 @@ class EngineSet:
             guided = self.get("mtsa-guided") if "mtsa-guided" in self.checkpoints else None
             return TextureEngine(self.get("mtsa"), guided)  # type: ignore[arg-type]
         engine = NetworkEngine.from_checkpoint(name, self.checkpoints[name], self.torch_device, self.hd)
+        log.info("%s: weights %s", name, self.checkpoints[name])  # main.py -v: which network fills
         if engine.guided and "mtsa" in self.checkpoints:
             engine.without_strokes = self.get("mtsa")  # type: ignore[assignment]
         return engine
