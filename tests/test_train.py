@@ -233,6 +233,10 @@ def test_cli_trains_resumes_and_reports_user_errors(photos: Path, tmp_path: Path
     assert json.loads((run / "config.json").read_text())["channels"] == 8
     assert _cli(*common, "--steps", "2", "--resume") == 2  # nothing left to train: say so
     assert "already at step 2" in capsys.readouterr().err
+    assert _cli(*common, "--steps", "3", "--resume", "--guided") == 2  # what differs, in words
+    err = capsys.readouterr().err.strip()
+    assert "holds a different model: the run was trained without --guided; pass the run's flags" in err
+    assert "ModelConfig(" not in err and len(err.splitlines()) == 1
 
     assert _cli("--data", str(tmp_path / "missing"), "--out", str(tmp_path / "x")) == 2
     err = capsys.readouterr().err.strip().splitlines()

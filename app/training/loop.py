@@ -13,6 +13,7 @@ One step:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -125,7 +126,8 @@ class Trainer:
         state = load_train_state(path, device="cpu")
         saved = ModelConfig.from_dict(state["model_config"])
         if saved != self.model_config:
-            raise ValueError(f"--resume: {path} holds a different model ({saved}); pass the run's flags")
+            raise ValueError(f"--resume: {path} holds a different model: {_differences(saved, self.model_config)}; "
+                             "pass the run's flags")
         self.G_raw.load_state_dict(state["generator"])
         self.D_raw.load_state_dict(state["discriminator"])
         self.ema.load_state_dict(state["ema"])
@@ -400,4 +402,22 @@ def train(config: TrainConfig, *, progress_fn: ProgressFn | None = None, abort_f
             distributed.cleanup(trainer.dist)
         elif distributed.env_world_size() > 1:
             distributed.cleanup(distributed.DistInfo(world_size=distributed.env_world_size()))
+
+
+_FLAGS = {"guided": "--guided", "constant_temperature": "--constant-temperature"}
+
+
+def _differences(saved: ModelConfig, asked: ModelConfig) -> str:
+    """What a run's model and the flags given differ in, in words (the run was trained
+    without --guided, ...), instead of two config dumps."""
+    said = []
+    for f in dataclasses.fields(ModelConfig):
+        old, new = getattr(saved, f.name), getattr(asked, f.name)
+        if old == new:
+            continue
+        if f.name in _FLAGS:
+            said.append(f"the run was trained {'with' if old else 'without'} {_FLAGS[f.name]}")
+        else:
+            said.append(f"its {f.name} is {old!r}, these flags make {new!r}")
+    return "; ".join(said)
 

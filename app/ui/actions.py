@@ -69,7 +69,8 @@ SPECS: dict[str, tuple[str, str, tuple[str | QKeySequence.StandardKey, ...], str
     "attention": ("mdi6.target", "Attention viewer", ("A",),
                   "Attention viewer (A): click a filled pixel to see where it borrowed from"),
     "temperature": ("mdi6.thermometer", "Show temperature", ("T",),
-                    "Show the learned temperature map in the attention viewer (turns the viewer on)"),
+                    "Learned temperature in the attention viewer (turns the viewer on): click a filled pixel "
+                    "to see that fill's map"),
     "zoom_in": ("mdi6.magnify-plus-outline", "Zoom in", ("Ctrl+=", "Ctrl++"), "Zoom in (Ctrl+wheel)"),
     "zoom_out": ("mdi6.magnify-minus-outline", "Zoom out", ("Ctrl+-",), "Zoom out (Ctrl+wheel)"),
     "fit": ("mdi6.fit-to-screen", "Fit", ("Ctrl+0",), "Fit the photo in the window (Ctrl+0)"),
