@@ -605,6 +605,15 @@ def test_a_folder_that_refuses_the_write_is_named_not_the_hidden_temporary_file(
         save_image(tmp_path / "x.png", gradient_rgb())
     assert str(exc.value) == f"cannot save x.png: cannot write in the folder {tmp_path}: {os.strerror(errno.EROFS)}"
 
+    def locked(path, write):  # the rename over an immutable or locked file fails: that file refuses
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(Path(path).parent / f".{Path(path).name}.9.tmp"),
+                      None, str(path))
+
+    monkeypatch.setattr(imageio, "atomic_write", locked)
+    with pytest.raises(TemperaError) as exc:
+        save_image(tmp_path / "x.png", gradient_rgb())
+    assert str(exc.value) == f"cannot save x.png: cannot replace the file there: {os.strerror(errno.EPERM)}"
+
 
 def test_saving_as_heic_says_it_is_read_only(tmp_path: Path) -> None:
     with pytest.raises(TemperaError, match=r"HEIC photos are read, not written; save as \.jpg"):

@@ -511,6 +511,9 @@ def _write(path: Path, write) -> Path:
     try:
         atomic_write(path, write)
     except OSError as exc:
+        if exc.strerror and exc.filename2 and Path(exc.filename2).name == path.name:
+            # the rename over it failed: the file that is there refuses (locked, immutable)
+            raise TemperaError(f"cannot save {path.name}: cannot replace the file there: {exc.strerror}") from None
         if exc.strerror and exc.filename and Path(exc.filename).name != path.name:
             raise TemperaError(f"cannot save {path.name}: cannot write in the folder {path.parent}: "
                                f"{exc.strerror}") from None
