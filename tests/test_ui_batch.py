@@ -206,3 +206,32 @@ def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_p
     dialog.reject()  # used to raise AttributeError on the finished worker
     assert not dialog.isVisible() and "2 filled" in dialog.last_summary
     assert dialog.last_headline.startswith("2 of ") and dialog.last_headline.endswith(str(tmp_path / "out"))
+
+
+def test_the_stop_question_goes_away_when_the_batch_ends_meanwhile(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    import app.inference.batch as batch_mod
+
+    dialog, _ = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
+    release, real_process = threading.Event(), batch_mod._process
+    monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
+    dialog.start_batch()
+    qtbot.waitUntil(lambda: "Filling" in dialog.log.toPlainText(), timeout=30_000)
+    dialog.show()
+    seen: list[bool] = []
+
+    def end_the_batch() -> None:  # while the real question is open and nobody answers it
+        seen.append(any(b.isVisible() for b in dialog.findChildren(QMessageBox)))
+        release.set()
+
+    QTimer.singleShot(300, end_the_batch)
+    # should the question stay, the test is not left waiting on it (a "No" after 10 s)
+    QTimer.singleShot(10_000, lambda: [b.done(0) for b in dialog.findChildren(QMessageBox) if b.isVisible()])
+    dialog.reject()  # Close: "Stop the batch?" opens, the batch ends, the question closes itself
+    assert seen == [True]
+    assert not any(b.isVisible() for b in dialog.findChildren(QMessageBox))
+    assert not dialog.isVisible() and "2 filled" in dialog.last_summary  # closed, as asked, with its summary

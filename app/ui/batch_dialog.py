@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -236,6 +237,10 @@ class BatchDialog(QDialog):
         self._stop_thread()
         self.start.setEnabled(True)
         self.stop.setEnabled(False)
+        for box in self.findChildren(QMessageBox):  # "Stop the batch?" still open: nothing to stop now
+            yes = box.button(QMessageBox.StandardButton.Yes)
+            if box.isVisible() and yes is not None:
+                yes.click()  # answered for the user: the Close asked for goes ahead (reject)
         if self._close_when_done:  # Close was asked for while it ran: the window shows the summary
             self._close_when_done = False
             super().reject()
