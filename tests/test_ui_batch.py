@@ -228,10 +228,16 @@ def test_the_stop_question_goes_away_when_the_batch_ends_meanwhile(qtbot, tmp_pa
         seen.append(any(b.isVisible() for b in dialog.findChildren(QMessageBox)))
         release.set()
 
-    QTimer.singleShot(300, end_the_batch)
-    # should the question stay, the test is not left waiting on it (a "No" after 10 s)
-    QTimer.singleShot(10_000, lambda: [b.done(0) for b in dialog.findChildren(QMessageBox) if b.isVisible()])
+    ender = QTimer(dialog, singleShot=True, interval=300)  # the dialog's: never fires into a later test
+    ender.timeout.connect(end_the_batch)
+    ender.start()
+    # should the question stay, the test is not left waiting on it (a "No" after 10 s); the
+    # timer is the dialog's, so it never fires into a later test
+    fallback = QTimer(dialog, singleShot=True, interval=10_000)
+    fallback.timeout.connect(lambda: [b.done(0) for b in dialog.findChildren(QMessageBox) if b.isVisible()])
+    fallback.start()
     dialog.reject()  # Close: "Stop the batch?" opens, the batch ends, the question closes itself
+    fallback.stop()
     assert seen == [True]
     assert not any(b.isVisible() for b in dialog.findChildren(QMessageBox))
     assert not dialog.isVisible() and "2 filled" in dialog.last_summary  # closed, as asked, with its summary
