@@ -532,3 +532,27 @@ def test_an_empty_value_is_refused_not_taken_for_the_current_folder(argv, name, 
     assert stopped.value.code == 2 and list(tmp_path.iterdir()) == []  # nothing written here
     err = capsys.readouterr().err.strip()
     assert f"error: {name} is empty (an unset shell variable?)" in err and len(err.splitlines()) == 1
+
+
+def test_evaluate_scores_the_product_and_its_baseline_by_default():
+    from app.cli import build_parser
+
+    args = build_parser().parse_args(["evaluate", "--data", "d"])
+    assert args.engines.split(",")[:2] == ["auto", "patchmatch"]  # then the networks and OpenCV
+
+
+@pytest.mark.shipped_weights
+def test_v_names_the_weights_and_auto_s_hole(caplog):
+    import logging
+
+    from app.inference.engines import load_engine
+
+    caplog.set_level(logging.INFO)
+    engine = load_engine("auto", "cpu")
+    rgb = np.full((64, 96, 3), 120, np.uint8)
+    mask = np.zeros((64, 96), bool)
+    mask[20:30, 30:50] = True  # 3.3 % of the photo
+    engine.fill(rgb, mask)
+    said = " | ".join(r.getMessage() for r in caplog.records)
+    assert "auto: a hole of 3.3 % (routed as 10-20 %)" in said
+    assert re.search(r"mtsa: weights .*mtsa\.pt", said)
