@@ -185,7 +185,8 @@ def test_two_photos_at_once_show_a_line_each_and_a_cancel_lets_both_finish(qtbot
     assert not (tmp_path / "out" / "c.png").exists() and dialog.bar.value() == 2
 
 
-def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_path: Path, monkeypatch) -> None:
+def held_batch(qtbot, tmp_path: Path, monkeypatch):
+    """A batch dialog whose run has started and waits, its photos held until ``release``."""
     import threading
 
     import app.inference.batch as batch_mod
@@ -195,6 +196,11 @@ def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_p
     monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
     dialog.start_batch()
     qtbot.waitUntil(lambda: "Filling" in dialog.log.toPlainText(), timeout=30_000)
+    return dialog, release
+
+
+def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_path: Path, monkeypatch) -> None:
+    dialog, release = held_batch(qtbot, tmp_path, monkeypatch)
 
     def finishes_meanwhile(parent) -> bool:  # the batch ends while the question is open
         release.set()
@@ -209,18 +215,10 @@ def test_a_batch_that_ends_while_stop_is_asked_closes_without_error(qtbot, tmp_p
 
 
 def test_the_stop_question_goes_away_when_the_batch_ends_meanwhile(qtbot, tmp_path: Path, monkeypatch) -> None:
-    import threading
-
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
-    import app.inference.batch as batch_mod
-
-    dialog, _ = telea_dialog(qtbot, tmp_path, monkeypatch, "out")
-    release, real_process = threading.Event(), batch_mod._process
-    monkeypatch.setattr(batch_mod, "_process", lambda *a, **k: (release.wait(10), real_process(*a, **k))[1])
-    dialog.start_batch()
-    qtbot.waitUntil(lambda: "Filling" in dialog.log.toPlainText(), timeout=30_000)
+    dialog, release = held_batch(qtbot, tmp_path, monkeypatch)
     dialog.show()
     seen: list[bool] = []
 
@@ -228,11 +226,11 @@ def test_the_stop_question_goes_away_when_the_batch_ends_meanwhile(qtbot, tmp_pa
         seen.append(any(b.isVisible() for b in dialog.findChildren(QMessageBox)))
         release.set()
 
-    ender = QTimer(dialog, singleShot=True, interval=300)  # the dialog's: never fires into a later test
+    # the timers are the dialog's, so they never fire into a later test; should the question
+    # stay, the test is not left waiting on it (a "No" after 10 s)
+    ender = QTimer(dialog, singleShot=True, interval=300)
     ender.timeout.connect(end_the_batch)
     ender.start()
-    # should the question stay, the test is not left waiting on it (a "No" after 10 s); the
-    # timer is the dialog's, so it never fires into a later test
     fallback = QTimer(dialog, singleShot=True, interval=10_000)
     fallback.timeout.connect(lambda: [b.done(0) for b in dialog.findChildren(QMessageBox) if b.isVisible()])
     fallback.start()
