@@ -20,8 +20,6 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
         argv = rest
-        if not argv:
-            return _editor(None)
     if argv and (argv[0] in COMMAND_NAMES or argv[0].startswith("-")):
         return cli_main(argv)
     if len(argv) > 1:

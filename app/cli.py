@@ -20,6 +20,7 @@ from pathlib import Path
 from app import __version__
 from app.core.errors import TemperaError
 from app.core.imageio import IMAGE_SUFFIXES
+from app.core.names import short_name
 
 # sub-command name -> module in app.commands (each exposes register(subparsers))
 COMMANDS = {
@@ -99,13 +100,9 @@ def os_error_line(exc: OSError, longest: int = 80) -> str:
     """The system's words for ``exc`` on one line, with the file it names (a very long name
     shortened in the middle, as it may be the problem)."""
     words = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
-    name = exc.filename
-    if name is None:
+    if exc.filename is None:
         return words
-    name = os.fsdecode(name)
-    if len(name) > longest:
-        name = f"{name[: longest // 2 - 1]}…{name[-(longest // 2 - 1):]}"
-    return f"{words}: {name}"
+    return f"{words}: {short_name(os.fsdecode(exc.filename), longest)}"
 
 
 EMPTY_MEANS = {"device"}  # options whose empty value has a meaning (the device: auto)

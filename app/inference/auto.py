@@ -104,9 +104,10 @@ class AutoEngine(Engine):
     def _fill(self, rgb, mask, sketch, protect, seed, progress, drawn=None):
         # the routes were measured on holes as drawn: a feather ring would turn a scratch
         # into a wider hole and a hole into a larger one
-        name, where = self.choose(rgb, mask if drawn is None else drawn, sketch)
+        hole = mask if drawn is None else drawn
+        name, where = self.choose(rgb, hole, sketch)
         if log.isEnabledFor(logging.INFO):  # main.py -v
-            share = float(np.count_nonzero(mask if drawn is None else drawn)) / mask.size
+            share = float(np.count_nonzero(hole)) / hole.size
             log.info("auto: a hole of %.1f %% (routed as %s %%)%s, %s surround, %s -> %s", 100 * share, where.bucket,
                      " (a thin scratch)" if where.thin else "", "textured" if where.textured else "smooth",
                      "with strokes" if where.strokes else "no strokes", name)

@@ -420,4 +420,3 @@ def _differences(saved: ModelConfig, asked: ModelConfig) -> str:
         else:
             said.append(f"its {f.name} is {old!r}, these flags make {new!r}")
     return "; ".join(said)
-
